@@ -1,0 +1,49 @@
+"""The ``agot`` command line.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)``, which registers
+arguments and sets ``handler`` (a function ``args -> int``). Modules import only argparse at
+load time and pull in heavy dependencies inside the handler, so ``agot --help`` starts fast.
+Every :class:`~agot.errors.AgotError` becomes a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: Subcommand modules, in help order.
+COMMANDS = ("solve", "show")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agot", description="Test-time reasoning orchestration (AGoT, Kairanban, evals)."
+    )
+    parser.add_argument("--version", action="version", version="agot 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"agot.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from agot.errors import AgotError
+
+    try:
+        return int(args.handler(args) or 0)
+    except AgotError as exc:
+        print(f"agot: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
+    except KeyboardInterrupt:
+        print("agot: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Argument groups shared by several subcommands (model selection, limits, budgets)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model",
+        default="local",
+        help="model string: local (embedded, default), llamacpp/<gguf>, openai/gpt-4o-mini, "
+        "hosted_vllm/<name>, transformers/<id>, scripted, ... (keys come from the provider's "
+        "usual environment variable, e.g. OPENAI_API_KEY)",
+    )
+    group.add_argument("--api-base", default=None, help="endpoint of an OpenAI-compatible server")
+    group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
+    group.add_argument("--max-tokens", type=int, default=None, help="max tokens per model call")
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("limits and budget")
+    group.add_argument("--concurrency", type=int, default=None, help="max model calls in flight")
+    group.add_argument("--rpm", type=float, default=None, help="max requests per minute")
+    group.add_argument("--tpm", type=float, default=None, help="max tokens per minute")
+    group.add_argument("--timeout", type=float, default=None, help="seconds per model call")
+    group.add_argument("--max-calls", type=int, default=None, help="budget: model calls")
+    group.add_argument("--budget-tokens", type=int, default=None, help="budget: tokens")
+    group.add_argument("--max-cost", type=float, default=None, help="budget: USD")
+    group.add_argument("--max-wall", type=float, default=None, help="budget: seconds of wall time")
+    group.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")
+
+
+def limits_from_args(args: argparse.Namespace) -> Any:
+    from agot.limits import Limits
+
+    fields: dict[str, Any] = {
+        "max_concurrency": args.concurrency,
+        "requests_per_minute": args.rpm,
+        "tokens_per_minute": args.tpm,
+    }
+    if args.timeout is not None:
+        fields["timeout_s"] = args.timeout
+    return Limits(**{k: v for k, v in fields.items() if v is not None})
+
+
+def budget_from_args(args: argparse.Namespace) -> Any:
+    from agot.budget import Budget
+
+    fields = {
+        "max_calls": args.max_calls,
+        "max_tokens": args.budget_tokens,
+        "max_cost": args.max_cost,
+        "max_wall_s": args.max_wall,
+    }
+    return Budget(**{k: v for k, v in fields.items() if v is not None})
+
+
+def dispatcher_from_args(args: argparse.Namespace) -> Any:
+    from agot.dispatcher import Dispatcher
+
+    return Dispatcher(
+        args.model,
+        limits=limits_from_args(args),
+        cache=args.cache,
+        api_base=args.api_base,
+    )
+
+
+def sampling_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.temperature is not None:
+        out["temperature"] = args.temperature
+    if args.max_tokens is not None:
+        out["max_tokens"] = args.max_tokens
+    return out

@@ -1,0 +1,113 @@
+"""``agot solve "QUESTION"``: answer one question with a strategy and print the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from agot.cli.options import add_limit_options, add_model_options
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("solve", help="answer one question", description=__doc__)
+    parser.add_argument("question", help="the question (quote it)")
+    parser.add_argument(
+        "--strategy", default="agot", help="agot (default), cot, direct or sc (self-consistency)"
+    )
+    parser.add_argument("--max-depth", type=int, default=None, help="AGoT: nesting depth d")
+    parser.add_argument("--max-layers", type=int, default=None, help="AGoT: layers per graph L")
+    parser.add_argument("--max-nodes", type=int, default=None, help="AGoT: new nodes per layer N")
+    parser.add_argument("--samples", type=int, default=None, help="sc: number of samples")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--trace", default=None, metavar="FILE", help="write the full trace here")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    add_model_options(parser)
+    add_limit_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
+    from agot.cli.options import sampling_kwargs
+
+    params = sampling_kwargs(args)
+    name = args.strategy.strip().lower()
+    agot_flags = {
+        "max_depth": args.max_depth,
+        "max_layers": args.max_layers,
+        "max_nodes": args.max_nodes,
+    }
+    if name == "agot":
+        params.update({k: v for k, v in agot_flags.items() if v is not None})
+    elif any(v is not None for v in agot_flags.values()):
+        from agot.errors import ConfigError
+
+        raise ConfigError("--max-depth/--max-layers/--max-nodes apply to --strategy agot only")
+    if args.samples is not None:
+        if name not in ("sc", "self-consistency"):
+            from agot.errors import ConfigError
+
+            raise ConfigError("--samples applies to --strategy sc only")
+        params["n"] = args.samples
+    return params
+
+
+def run(args: argparse.Namespace) -> int:
+    from agot.cli.options import budget_from_args, dispatcher_from_args
+    from agot.cli.progress import Progress
+    from agot.strategies import get_strategy
+    from agot.sync import run_sync
+
+    strategy = get_strategy(args.strategy, **strategy_params(args))
+    budget = budget_from_args(args)
+    dispatcher = dispatcher_from_args(args)
+
+    async def go() -> Any:
+        def status() -> str:
+            u = dispatcher.usage
+            return f"{strategy.name}: {u.calls} calls, {u.total_tokens} tokens"
+
+        try:
+            async with Progress(status, enabled=not args.quiet):
+                return await strategy.solve(args.question, dispatcher=dispatcher, budget=budget)
+        finally:
+            await dispatcher.aclose()
+
+    result = run_sync(go())
+    if args.trace:
+        result.save_trace(args.trace)
+    if args.json:
+        print(json.dumps(summary_json(result), ensure_ascii=False))
+    elif result.answer is not None:
+        print(result.answer)
+    if result.stopped:
+        print(f"agot: stopped early: {result.stopped} (partial answer)", file=sys.stderr)
+    if result.error:
+        print(f"agot: error: {result.error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def summary_json(result: Any) -> dict[str, Any]:
+    u = result.usage
+    out = {
+        "answer": result.answer,
+        "strategy": result.strategy,
+        "model": result.model,
+        "usage": {
+            "calls": u.calls,
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "cost": u.cost,
+            "cached_calls": u.cached_calls,
+        },
+        "wall_s": round(result.wall_s, 3),
+        "stopped": result.stopped,
+        "error": result.error,
+    }
+    if "vote_shares" in result.details:
+        out["vote_shares"] = result.details["vote_shares"]
+    if result.graph is not None:
+        out["graph"] = result.details.get("figures", {})
+    return out

@@ -1,0 +1,34 @@
+"""Validated settings objects that fail with :class:`~agot.errors.ConfigError`.
+
+pydantic does the checking; this base turns its ``ValidationError`` into a one-line
+``ConfigError`` naming the field and the rule, so bad numbers (negative concurrency, a zero
+budget) reach users as a clear message rather than a validation dump.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from agot.errors import ConfigError
+
+
+def describe_validation_error(owner: str, error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or owner
+        parts.append(f"{field}={item.get('input')!r}: {item['msg']}")
+    return f"invalid {owner} setting: " + "; ".join(parts)
+
+
+class Settings(BaseModel):
+    """Frozen, extra-forbidding settings model whose validation errors are ConfigErrors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(type(self).__name__, exc)) from None

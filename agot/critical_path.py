@@ -1,0 +1,43 @@
+"""Critical path and parallelism of a run, computed from its trace events alone.
+
+Each event carries ``depends_on`` (the calls whose outputs its prompt used), so the calls form a
+DAG. The critical path is the longest chain through it weighted by call durations: no schedule,
+however parallel, can finish sooner. ``parallelism`` is total call time over wall time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agot.trace import TraceEvent
+
+
+def critical_path(events: Sequence[TraceEvent]) -> tuple[float, list[str]]:
+    """(length in seconds, call ids along it) of the longest dependency chain."""
+    by_id = {e.call_id: e for e in events}
+    best: dict[str, tuple[float, str | None]] = {}
+    for event in sorted(events, key=lambda e: e.start):
+        prior = [(best[d][0], d) for d in event.depends_on if d in best]
+        length, via = max(prior, default=(0.0, None))
+        best[event.call_id] = (length + event.duration, via)
+    if not best:
+        return 0.0, []
+    tail = max(best, key=lambda k: best[k][0])
+    path, cursor = [], tail
+    while cursor is not None:
+        path.append(cursor)
+        cursor = best[cursor][1]
+    return best[tail][0], [by_id[c].call_id for c in reversed(path)]
+
+
+def span(events: Sequence[TraceEvent]) -> float:
+    """Wall time from the first call's start to the last call's end."""
+    if not events:
+        return 0.0
+    return max(e.end for e in events) - min(e.start for e in events)
+
+
+def parallelism(events: Sequence[TraceEvent]) -> float:
+    """Sum of call durations over the wall-time span (1.0 = strictly sequential)."""
+    wall = span(events)
+    return sum(e.duration for e in events) / wall if wall > 0 else 0.0

@@ -1,0 +1,404 @@
+"""The dispatcher: the one place that knows about limits, retries, caching and budgets.
+
+Strategies hand it :class:`~agot.types.GenerationRequest` objects; it picks the backend (the
+request's own model, a routing function, or the default), waits for a concurrency slot and the
+rate limiters, calls the backend with a timeout, retries transient failures with exponential
+backoff and jitter (honouring Retry-After), validates structured replies and re-asks when they
+do not parse, consults the on-disk cache, charges the run's budget, and records a trace event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from agot.backends.base import Backend
+from agot.backends.registry import DEFAULT_MODEL, BackendOptions, resolve_backend
+from agot.budget import Budget, BudgetTracker
+from agot.cache import ResponseCache
+from agot.errors import BackendError, BudgetExceeded, SchemaError, TransientBackendError
+from agot.limits import Gate, Limits
+from agot.structured import parse_structured, reask_messages
+from agot.trace import RunRecorder, TraceEvent, current_recorder
+from agot.types import BackendReply, Generation, GenerationRequest, Usage
+
+#: Longest Retry-After we honour; a server asking for more is treated as this.
+MAX_RETRY_AFTER_S = 300.0
+
+Router = Callable[[GenerationRequest], str | None]
+
+
+@dataclass
+class _Slot:
+    backend: Backend
+    gate: Gate
+    owned: bool
+
+
+class _Tries:
+    """Attempts made for one request, across retries and re-asks (kept when it fails)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _reserve(trackers: tuple[BudgetTracker, ...]) -> None:
+    """Check every budget first, then reserve a call in each (all or none)."""
+    for tracker in trackers:
+        tracker.check()
+    for tracker in trackers:
+        tracker.reserve()
+
+
+def _wall_exceeded(recorder: RunRecorder, reason: str) -> BudgetExceeded:
+    """The error for a wall-time stop, noted on the run so its Result says why it stopped."""
+    recorder.tracker.exceeded = recorder.tracker.exceeded or reason
+    return BudgetExceeded(reason)
+
+
+def _usage(reply: BackendReply) -> Usage:
+    return Usage(
+        calls=1,
+        prompt_tokens=reply.prompt_tokens,
+        completion_tokens=reply.completion_tokens,
+        cost=reply.cost or 0.0,
+    )
+
+
+class Dispatcher:
+    """Routes requests to backends under limits; one per run or shared across an eval.
+
+    ``model`` is the default model string (``"local"`` when omitted) or a Backend object;
+    ``model_limits`` overrides ``limits`` per model string; ``router`` may pick a model string
+    per request. ``cache`` is a directory (or :class:`ResponseCache`); replies sampled at
+    temperature > 0 are cached only with ``cache_sampled=True`` or a fixed ``seed``.
+    ``budget`` caps everything this dispatcher does; each run may carry its own budget too.
+    """
+
+    def __init__(
+        self,
+        model: str | Backend | None = None,
+        *,
+        limits: Limits | None = None,
+        model_limits: Mapping[str, Limits] | None = None,
+        budget: Budget | None = None,
+        cache: ResponseCache | str | os.PathLike[str] | None = None,
+        cache_sampled: bool = False,
+        router: Router | None = None,
+        backend_options: BackendOptions | None = None,
+        **options: Any,
+    ) -> None:
+        self.limits = limits or Limits()
+        self.model_limits = dict(model_limits or {})
+        self.backend_options = backend_options or BackendOptions(**options)
+        self.cache = (
+            cache if isinstance(cache, ResponseCache) or cache is None else ResponseCache(cache)
+        )
+        self.cache_sampled = cache_sampled
+        self.router = router
+        self.tracker = BudgetTracker(budget)
+        self._own = RunRecorder()
+        self._slots: dict[str, _Slot] = {}
+        self._ids = itertools.count(1)
+        if model is None or isinstance(model, str):
+            self.default_model = model or DEFAULT_MODEL
+            # Resolve now so a bad model string or a missing key fails before any work starts.
+            self._slot(self.default_model)
+        else:
+            self.default_model = f"{model.name}:{model.model}"
+            self._add_slot(self.default_model, model, owned=False)
+
+    # -- backends ---------------------------------------------------------------------------
+    def _add_slot(self, key: str, backend: Backend, owned: bool) -> _Slot:
+        limits = self.model_limits.get(key, self.limits)
+        slot = _Slot(backend, Gate(limits, backend.capabilities.default_concurrency), owned)
+        self._slots[key] = slot
+        return slot
+
+    def _slot(self, key: str) -> _Slot:
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._add_slot(key, resolve_backend(key, options=self.backend_options), True)
+        return slot
+
+    def backend(self, model: str | None = None) -> Backend:
+        """The backend serving ``model`` (default model when None), created on first use."""
+        return self._slot(model or self.default_model).backend
+
+    @property
+    def usage(self) -> Usage:
+        """Everything this dispatcher has spent, across all runs."""
+        return self.tracker.usage
+
+    @property
+    def events(self) -> list[TraceEvent]:
+        """Events of calls made outside any run (direct dispatcher use)."""
+        return self._own.events
+
+    # -- the call path ----------------------------------------------------------------------
+    async def generate(self, request: GenerationRequest) -> Generation:
+        """Run one request to completion.
+
+        Returns a Generation or raises BackendError, SchemaError or BudgetExceeded.
+        """
+        recorder = current_recorder() or self._own
+        key = request.model or (self.router(request) if self.router else None) or self.default_model
+        slot = self._slot(key)
+        backend = slot.backend
+        trackers = (
+            (recorder.tracker,)
+            if recorder.tracker is self.tracker
+            else (recorder.tracker, self.tracker)
+        )
+        _reserve(trackers)
+        reserved = 1
+        try:
+            call_id = f"c{next(self._ids)}"
+            start, t0 = time.time(), time.perf_counter()
+
+            cache_key = None
+            if self.cache is not None and (
+                request.params.temperature == 0
+                or self.cache_sampled
+                or request.params.seed is not None
+            ):
+                cache_key = ResponseCache.key(backend.name, backend.model, request)
+                hit = self.cache.get(cache_key)
+                if hit is not None:
+                    parsed = self._parse_or_none(hit.text, request)
+                    if request.output_schema is None or parsed is not None:
+                        usage = Usage(calls=1, cached_calls=1)
+                        return self._finish(
+                            recorder,
+                            request,
+                            backend,
+                            call_id,
+                            start,
+                            t0,
+                            hit,
+                            usage,
+                            0,
+                            parsed,
+                            cached=True,
+                        )
+
+            total = Usage()
+            tries = _Tries()
+            messages = request.messages
+            limits = slot.gate.limits
+            reply: BackendReply | None = None
+            parsed = None
+            try:
+                for ask in range(limits.schema_retries + 1):
+                    if ask:
+                        # A re-ask is another call: it must fit the budget like any other.
+                        _reserve(trackers)
+                        reserved += 1
+                    asked = (
+                        request if ask == 0 else request.model_copy(update={"messages": messages})
+                    )
+                    reply = await self._call(slot, asked, recorder, trackers, tries)
+                    total = total + _usage(reply)
+                    if request.output_schema is None:
+                        break
+                    try:
+                        parsed = parse_structured(reply.text, request.output_schema)
+                        break
+                    except SchemaError as exc:
+                        if ask == limits.schema_retries:
+                            raise SchemaError(
+                                f"{exc} (after {ask + 1} asks to {key})", raw=reply.text
+                            ) from None
+                        messages = reask_messages(messages, reply.text, exc, request.output_schema)
+            except (BackendError, SchemaError, BudgetExceeded) as exc:
+                failed = reply or BackendReply(text="")
+                self._finish(
+                    recorder,
+                    request,
+                    backend,
+                    call_id,
+                    start,
+                    t0,
+                    failed,
+                    total,
+                    tries.count,
+                    None,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                raise
+            assert reply is not None
+            if cache_key is not None and self.cache is not None:
+                self.cache.put(cache_key, reply)
+            return self._finish(
+                recorder, request, backend, call_id, start, t0, reply, total, tries.count, parsed
+            )
+        finally:
+            # _finish has already added the usage (no await in between), so nothing is counted
+            # twice or dropped; on cancellation the reservation is simply returned.
+            for tracker in trackers:
+                tracker.release(reserved)
+
+    async def _call(
+        self,
+        slot: _Slot,
+        request: GenerationRequest,
+        recorder: RunRecorder,
+        trackers: tuple[BudgetTracker, ...],
+        tries: _Tries,
+    ) -> BackendReply:
+        limits = slot.gate.limits
+        estimate = request.prompt_chars() // 4 + request.params.max_tokens
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(limits.max_retries + 1),
+            wait=_backoff(limits),
+            retry=retry_if_exception_type(TransientBackendError),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    async with slot.gate.slot(estimate):
+                        # Tokens, cost and time may have run out while this call queued.
+                        for tracker in trackers:
+                            tracker.check(holding=1)
+                        tries.count += 1
+                        reply = await self._attempt(slot.backend, request, limits, recorder)
+            return reply
+        except TransientBackendError as exc:
+            raise BackendError(
+                f"{slot.backend.name} model {slot.backend.model!r} failed after "
+                f"{limits.max_retries + 1} attempts: {exc}",
+                backend=slot.backend.name,
+                status=exc.status,
+            ) from exc
+
+    async def _attempt(
+        self, backend: Backend, request: GenerationRequest, limits: Limits, recorder: RunRecorder
+    ) -> BackendReply:
+        walls = [
+            w
+            for w in (recorder.tracker.remaining_wall_s(), self.tracker.remaining_wall_s())
+            if w is not None
+        ]
+        wall = min(walls) if walls else None
+        if wall is not None and wall <= 0:
+            raise _wall_exceeded(recorder, "wall-time budget exhausted")
+        timeout = limits.timeout_s
+        if wall is not None and (timeout is None or wall < timeout):
+            timeout = wall
+        try:
+            async with asyncio.timeout(timeout):
+                return await backend.generate(request)
+        except TimeoutError:
+            if wall is not None and timeout == wall:
+                raise _wall_exceeded(
+                    recorder, f"wall-time budget exhausted during a call ({wall:.1f} s left)"
+                ) from None
+            raise TransientBackendError(
+                f"no reply within {timeout:.1f} s", backend=backend.name
+            ) from None
+
+    @staticmethod
+    def _parse_or_none(text: str, request: GenerationRequest) -> Any:
+        if request.output_schema is None:
+            return None
+        try:
+            return parse_structured(text, request.output_schema)
+        except SchemaError:
+            return None
+
+    def _finish(
+        self,
+        recorder: RunRecorder,
+        request: GenerationRequest,
+        backend: Backend,
+        call_id: str,
+        start: float,
+        t0: float,
+        reply: BackendReply,
+        usage: Usage,
+        attempts: int,
+        parsed: Any,
+        *,
+        cached: bool = False,
+        error: str | None = None,
+    ) -> Generation:
+        latency = time.perf_counter() - t0
+        end = start + latency
+        event = TraceEvent(
+            call_id=call_id,
+            node_id=request.node_id,
+            role=request.role,
+            start=start,
+            end=end,
+            depends_on=list(request.depends_on),
+            backend=backend.name,
+            model=backend.model,
+            # All asks of a re-asked call (usage), or what the cached reply once cost.
+            prompt_tokens=reply.prompt_tokens if cached else usage.prompt_tokens,
+            completion_tokens=reply.completion_tokens if cached else usage.completion_tokens,
+            cost=usage.cost,
+            cached=cached,
+            attempts=attempts,
+            error=error,
+            warnings=list(reply.warnings),
+        )
+        recorder.record(event, usage)
+        self.tracker.add(usage)
+        return Generation(
+            call_id=call_id,
+            text=reply.text,
+            parsed=parsed,
+            usage=usage,
+            latency_s=latency,
+            start=start,
+            end=end,
+            backend=backend.name,
+            model=backend.model,
+            cached=cached,
+            attempts=attempts,
+            finish_reason=reply.finish_reason,
+            warnings=list(reply.warnings),
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        for slot in self._slots.values():
+            if slot.owned:
+                await slot.backend.aclose()
+
+    async def __aenter__(self) -> Dispatcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _backoff(limits: Limits) -> Callable[[RetryCallState], float]:
+    exponential = wait_exponential_jitter(
+        initial=limits.backoff_initial_s, max=limits.backoff_max_s, jitter=limits.backoff_initial_s
+    )
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_S)
+        return float(exponential(state))
+
+    return wait

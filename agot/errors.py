@@ -1,0 +1,64 @@
+"""The agot exception hierarchy.
+
+Every error a user can cause or meet is an :class:`AgotError`, so callers (and the CLI, which
+turns these into one-line messages with exit code 2) can catch one type. Each message names the
+input at fault and, where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+
+class AgotError(Exception):
+    """Root of every error agot raises on purpose."""
+
+
+class ConfigError(AgotError, ValueError):
+    """A bad argument or setting: empty question, unknown model string, negative limit, ..."""
+
+
+class BackendError(AgotError):
+    """A model backend failed in a way retrying will not fix (or retries ran out)."""
+
+    def __init__(self, message: str, *, backend: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.backend = backend
+        self.status = status
+
+
+class TransientBackendError(BackendError):
+    """A failure worth retrying: HTTP 429/5xx, a timeout, a dropped connection.
+
+    Backends raise it; the dispatcher retries it with backoff, honouring ``retry_after``
+    (seconds, from a Retry-After header) when the server sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message, backend=backend, status=status)
+        self.retry_after = retry_after
+
+
+class BudgetExceeded(AgotError):
+    """A run hit one of its budget limits; strategies turn this into a partial result."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SchemaError(AgotError):
+    """A model reply did not satisfy the requested output schema, even after re-asking."""
+
+    def __init__(self, message: str, *, raw: str | None = None):
+        super().__init__(message)
+        self.raw = raw
+
+
+class DatasetError(AgotError):
+    """A dataset could not be found or read; the message says where to get it and which flag."""

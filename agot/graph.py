@@ -1,0 +1,185 @@
+"""ThoughtGraph: the DAG of subproblems an AGoT run grows, with nested graphs for complex nodes.
+
+Nodes are :class:`ThoughtNode` records stored on a ``networkx.DiGraph`` (edge = dependency,
+parent → child). A node judged complex owns a nested ThoughtGraph (``subgraphs[node_id]``) whose
+final answer became the node's answer. Node ids are paths: ``"2"`` is the second node of the top
+graph, ``"2.1"`` the first node of node 2's nested graph, ``"2.final"`` that graph's final node.
+
+JSON uses networkx's node-link layout (``nodes`` and ``edges``) with each nested graph inside its
+parent node under ``"subgraph"``, so a saved run loads back into the same structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import networkx as nx
+from pydantic import BaseModel, Field
+
+from agot.types import Usage
+
+Status = Literal["pending", "running", "answered", "failed", "skipped"]
+
+
+class ThoughtNode(BaseModel):
+    """One thought: a titled subproblem and, once solved, its answer."""
+
+    id: str
+    local: int = Field(description="number of the node inside its own graph (shown to the model)")
+    layer: int
+    depth: int
+    title: str
+    question: str
+    answer: str | None = None
+    complex: bool | None = None
+    justification: str | None = None
+    status: Status = "pending"
+    final: bool = False
+    error: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    start: float | None = None
+    end: float | None = None
+    created_by: str | None = Field(None, description="call id of the proposal that made it")
+    answer_call: str | None = Field(None, description="call id whose output is the answer")
+    call_ids: list[str] = Field(default_factory=list)
+
+
+class ThoughtGraph:
+    """One level of an AGoT run: a question, its nodes and edges, and nested graphs."""
+
+    def __init__(
+        self,
+        question: str,
+        *,
+        depth: int = 0,
+        heritage: list[str] | None = None,
+        prefix: str = "",
+    ) -> None:
+        self.question = question
+        self.depth = depth
+        self.heritage = list(heritage or [])
+        self.prefix = prefix
+        self.g: nx.DiGraph = nx.DiGraph()
+        self.subgraphs: dict[str, ThoughtGraph] = {}
+        self.strategies: dict[int, str] = {}
+        self.answer: str | None = None
+        self.final_id: str | None = None
+
+    # -- building -----------------------------------------------------------------------------
+    def _id(self, name: str | int) -> str:
+        return f"{self.prefix}{name}"
+
+    def add_node(
+        self, *, layer: int, title: str, question: str, parents: list[str] = (), **fields: Any
+    ) -> ThoughtNode:
+        local = sum(1 for n in self.nodes() if not n.final) + 1
+        node = ThoughtNode(
+            id=self._id(local), local=local, layer=layer, depth=self.depth, title=title,
+            question=question, **fields,
+        )
+        self.g.add_node(node.id, node=node)
+        for parent in parents:
+            self.g.add_edge(parent, node.id)
+        return node
+
+    def add_final(self, *, layer: int, question: str, **fields: Any) -> ThoughtNode:
+        node = ThoughtNode(
+            id=self._id("final"), local=0, layer=layer, depth=self.depth, title="Final answer",
+            question=question, final=True, **fields,
+        )
+        parents = [n.id for n in self.nodes()]
+        self.g.add_node(node.id, node=node)
+        for parent in parents:
+            self.g.add_edge(parent, node.id)
+        self.final_id = node.id
+        return node
+
+    def attach(self, node_id: str, subgraph: ThoughtGraph) -> None:
+        self.subgraphs[node_id] = subgraph
+
+    # -- reading ------------------------------------------------------------------------------
+    def node(self, node_id: str) -> ThoughtNode:
+        return self.g.nodes[node_id]["node"]
+
+    def nodes(self) -> list[ThoughtNode]:
+        return [data["node"] for _, data in self.g.nodes(data=True)]
+
+    def by_local(self, local: int) -> ThoughtNode | None:
+        return next((n for n in self.nodes() if n.local == local and not n.final), None)
+
+    def parents(self, node_id: str) -> list[ThoughtNode]:
+        return [self.node(p) for p in self.g.predecessors(node_id)]
+
+    def ancestors(self, node_id: str) -> list[ThoughtNode]:
+        """Ancestors in topological order (what a node's answer may build on)."""
+        found = nx.ancestors(self.g, node_id)
+        return [self.node(n) for n in nx.topological_sort(self.g) if n in found]
+
+    def layer(self, layer: int) -> list[ThoughtNode]:
+        return [n for n in self.nodes() if n.layer == layer and not n.final]
+
+    @property
+    def layers(self) -> int:
+        return 1 + max((n.layer for n in self.nodes() if not n.final), default=-1)
+
+    def walk(self) -> Iterator[tuple[ThoughtGraph, ThoughtNode]]:
+        """Every node of this graph and all nested graphs, depth first."""
+        for node in self.nodes():
+            yield self, node
+            if node.id in self.subgraphs:
+                yield from self.subgraphs[node.id].walk()
+
+    def count_nodes(self) -> int:
+        return sum(1 for _ in self.walk())
+
+    def depth_reached(self) -> int:
+        return max((graph.depth for graph, _ in self.walk()), default=self.depth)
+
+    # -- JSON ---------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        data = nx.node_link_data(self.g, edges="edges")
+        for entry in data["nodes"]:
+            node: ThoughtNode = entry.pop("node")
+            entry.update(node.model_dump(mode="json"))
+            sub = self.subgraphs.get(node.id)
+            entry["subgraph"] = sub.to_json() if sub is not None else None
+        data["graph"] = {
+            "question": self.question,
+            "depth": self.depth,
+            "heritage": self.heritage,
+            "prefix": self.prefix,
+            "strategies": {str(k): v for k, v in self.strategies.items()},
+            "answer": self.answer,
+            "final_id": self.final_id,
+        }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ThoughtGraph:
+        meta = data.get("graph", {})
+        graph = cls(
+            meta.get("question", ""),
+            depth=meta.get("depth", 0),
+            heritage=meta.get("heritage", []),
+            prefix=meta.get("prefix", ""),
+        )
+        graph.strategies = {int(k): v for k, v in meta.get("strategies", {}).items()}
+        graph.answer = meta.get("answer")
+        graph.final_id = meta.get("final_id")
+        for entry in data.get("nodes", []):
+            entry = dict(entry)
+            sub = entry.pop("subgraph", None)
+            node = ThoughtNode.model_validate(entry)
+            graph.g.add_node(node.id, node=node)
+            if sub is not None:
+                graph.subgraphs[node.id] = cls.from_json(sub)
+        for edge in data.get("edges", []):
+            graph.g.add_edge(edge["source"], edge["target"])
+        return graph
+
+    def __repr__(self) -> str:
+        return (
+            f"ThoughtGraph(question={self.question[:40]!r}, nodes={self.g.number_of_nodes()}, "
+            f"nested={len(self.subgraphs)}, depth={self.depth})"
+        )

@@ -1,0 +1,73 @@
+"""The result of solving one question, and the trace file written from it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agot.trace import TraceEvent
+from agot.types import Usage
+
+
+class Result(BaseModel):
+    """Answer, usage and trace of one run; JSON-serialisable (``model_dump_json``).
+
+    ``stopped`` holds the budget reason when the run was cut short (the answer is then partial);
+    ``error`` holds the failure when no answer could be produced. ``details`` carries
+    strategy-specific data (raw text, votes, ...); ``graph`` the thought graph as node-link JSON.
+    """
+
+    question: str
+    strategy: str
+    model: str
+    answer: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    events: list[TraceEvent] = Field(default_factory=list)
+    graph: dict[str, Any] | None = None
+    prompts: dict[str, str] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
+    errors: list[str] = Field(default_factory=list)
+    stopped: str | None = None
+    error: str | None = None
+    wall_s: float = 0.0
+
+    @property
+    def partial(self) -> bool:
+        return self.stopped is not None
+
+    @property
+    def ok(self) -> bool:
+        return self.answer is not None and self.error is None
+
+    def trace(self) -> dict[str, Any]:
+        """The trace object that ``--trace FILE`` writes (see DESIGN.md, section Trace)."""
+        return self.model_dump(mode="json")
+
+    def save_trace(self, path: str | os.PathLike[str]) -> Path:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(self.trace(), indent=1, ensure_ascii=False))
+        return target
+
+    @classmethod
+    def load_trace(cls, path: str | os.PathLike[str]) -> Result:
+        from agot.errors import ConfigError
+
+        try:
+            return cls.model_validate_json(Path(path).read_bytes())
+        except FileNotFoundError:
+            raise ConfigError(f"trace file {str(path)!r} not found") from None
+        except ValueError as exc:
+            raise ConfigError(f"{str(path)!r} is not an agot trace: {str(exc).splitlines()[0]}") from None
+
+    def thought_graph(self) -> Any:
+        """The run's :class:`~agot.graph.ThoughtGraph` (None for graph-less strategies)."""
+        if self.graph is None:
+            return None
+        from agot.graph import ThoughtGraph
+
+        return ThoughtGraph.from_json(self.graph)

@@ -1,0 +1,122 @@
+"""The Strategy interface: ``await strategy.solve(question, model=...) -> Result``.
+
+A strategy implements :meth:`Strategy.run`, which turns a :class:`~agot.task.Task` into an
+:class:`Outcome` using ``ctx.generate``. The base class owns what every strategy shares: input
+validation, creating (and closing) a dispatcher when none is passed, the per-run recorder that
+collects trace events and enforces the run's budget, turning an exhausted budget into a partial
+result, and turning a backend failure into a result that says so (nothing is lost).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from agot.backends.base import Backend
+from agot.budget import Budget
+from agot.dispatcher import Dispatcher
+from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
+from agot.prompts.template import PromptTemplate
+from agot.result import Result
+from agot.task import Task
+from agot.trace import RunRecorder, recording
+from agot.types import Generation, GenerationRequest, SamplingParams
+
+
+class Outcome(BaseModel):
+    """What :meth:`Strategy.run` produces; the base class wraps it into a Result."""
+
+    answer: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    graph: dict[str, Any] | None = None
+    errors: list[str] = Field(default_factory=list)
+    stopped: str | None = None
+
+
+@dataclass
+class RunContext:
+    """What a strategy may use during one run."""
+
+    dispatcher: Dispatcher
+    recorder: RunRecorder
+    model: str
+    prompts: dict[str, str]
+
+    async def generate(self, request: GenerationRequest) -> Generation:
+        return await self.dispatcher.generate(request)
+
+    def use_prompt(self, template: PromptTemplate) -> PromptTemplate:
+        """Note that ``template`` was used (it goes into the trace) and return it."""
+        self.prompts[template.name] = template.version
+        return template
+
+
+class Strategy(ABC):
+    """Base of every reasoning strategy."""
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        budget: Budget | None = None,
+    ) -> None:
+        self.params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
+        self.budget = budget
+
+    @abstractmethod
+    async def run(self, task: Task, ctx: RunContext) -> Outcome:
+        """Solve ``task``; raise BudgetExceeded/BackendError freely, the base handles them."""
+
+    async def solve(
+        self,
+        question: str | Task,
+        *,
+        model: str | Backend | None = None,
+        dispatcher: Dispatcher | None = None,
+        budget: Budget | None = None,
+        **dispatcher_options: Any,
+    ) -> Result:
+        """Solve one question. Pass ``dispatcher`` to share limits and caches across runs."""
+        task = Task.coerce(question)
+        own = dispatcher is None
+        if dispatcher is None:
+            dispatcher = Dispatcher(model, **dispatcher_options)
+        elif model is not None or dispatcher_options:
+            raise ConfigError("pass either dispatcher= or model=/dispatcher options, not both")
+        recorder = RunRecorder(budget or self.budget)
+        ctx = RunContext(dispatcher, recorder, dispatcher.default_model, {})
+        started = time.perf_counter()
+        try:
+            with recording(recorder):
+                try:
+                    outcome = await self.run(task, ctx)
+                    error = None
+                except BudgetExceeded as exc:
+                    outcome, error = Outcome(stopped=exc.reason), None
+                except (BackendError, SchemaError) as exc:
+                    outcome, error = Outcome(), f"{type(exc).__name__}: {exc}"
+        finally:
+            if own:
+                await dispatcher.aclose()
+        return Result(
+            question=task.question,
+            strategy=self.name,
+            model=ctx.model,
+            answer=outcome.answer,
+            usage=recorder.usage,
+            events=recorder.events,
+            graph=outcome.graph,
+            prompts=ctx.prompts,
+            details=outcome.details,
+            errors=outcome.errors + ([error] if error else []),
+            stopped=outcome.stopped or recorder.tracker.exceeded,
+            error=error,
+            wall_s=time.perf_counter() - started,
+        )

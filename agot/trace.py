@@ -1,0 +1,77 @@
+"""Per-call trace events and the per-run recorder that collects them.
+
+A dispatcher may serve many runs at once (an eval runs items concurrently over one dispatcher so
+rate limits hold across the whole run), so events and budgets belong to the *run*, not to the
+dispatcher. The current run's :class:`RunRecorder` travels in a context variable, which asyncio
+copies into every task a run spawns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import time
+from collections.abc import Iterator
+
+from pydantic import BaseModel, Field
+
+from agot.budget import Budget, BudgetTracker
+from agot.types import Usage
+
+
+class TraceEvent(BaseModel):
+    """One model call, as recorded in a trace (see DESIGN.md, section Trace)."""
+
+    call_id: str
+    node_id: str | None = None
+    role: str
+    start: float = Field(description="Unix seconds")
+    end: float = Field(description="Unix seconds")
+    depends_on: list[str] = Field(default_factory=list)
+    backend: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    cached: bool = False
+    attempts: int = 1
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class RunRecorder:
+    """Collects the events, usage and budget state of one run."""
+
+    def __init__(self, budget: Budget | None = None) -> None:
+        self.events: list[TraceEvent] = []
+        self.usage = Usage()
+        self.tracker = BudgetTracker(budget)
+        self.started = time.time()
+
+    def record(self, event: TraceEvent, usage: Usage) -> None:
+        self.events.append(event)
+        self.usage = self.usage + usage
+        self.tracker.add(usage)
+
+
+_current: contextvars.ContextVar[RunRecorder | None] = contextvars.ContextVar(
+    "agot_run_recorder", default=None
+)
+
+
+def current_recorder() -> RunRecorder | None:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def recording(recorder: RunRecorder) -> Iterator[RunRecorder]:
+    """Make ``recorder`` the current run's recorder inside the block (and tasks it spawns)."""
+    token = _current.set(recorder)
+    try:
+        yield recorder
+    finally:
+        _current.reset(token)

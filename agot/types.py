@@ -1,0 +1,159 @@
+"""Data that crosses module boundaries: model requests, replies and usage.
+
+Strategies describe the work they need as :class:`GenerationRequest` objects; the dispatcher
+sends them to a backend and hands back a :class:`Generation`. Both are pydantic models so they
+serialise into traces and result files unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agot.errors import ConfigError
+
+#: Role tags of requests, used in traces, in scripted-backend tables and for routing.
+ROLES = ("decompose", "assess", "solve", "check", "final", "answer", "vote", "chat", "judge")
+
+
+class Message(BaseModel):
+    """One chat message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class SamplingParams(BaseModel):
+    """Decoding settings, passed through to the backend."""
+
+    model_config = ConfigDict(frozen=True)
+
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(512, ge=1)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+
+
+class GenerationRequest(BaseModel):
+    """One unit of model work, as a strategy asks for it.
+
+    ``output_schema`` is a pydantic model class: backends enforce it natively where they can
+    (llama.cpp grammar, OpenAI ``response_format``), and the dispatcher validates every reply
+    against it and re-asks when it does not parse. ``depends_on`` lists the ``call_id`` s whose
+    outputs went into this prompt, so a trace can be replayed as a DAG. ``model`` overrides the
+    dispatcher's default model for this one request (mixed-model agents).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    messages: tuple[Message, ...]
+    output_schema: type[BaseModel] | None = None
+    params: SamplingParams = SamplingParams()
+    role: str = "solve"
+    node_id: str | None = None
+    depends_on: tuple[str, ...] = ()
+    model: str | None = None
+    sample_index: int | None = None
+
+    @classmethod
+    def chat(
+        cls,
+        user: str,
+        *,
+        system: str | None = None,
+        **kwargs: Any,
+    ) -> GenerationRequest:
+        """Build a request from a user prompt and optional system prompt."""
+        messages = []
+        if system:
+            messages.append(Message(role="system", content=system))
+        messages.append(Message(role="user", content=user))
+        return cls(messages=tuple(messages), **kwargs)
+
+    def schema_json(self) -> dict[str, Any] | None:
+        """The JSON schema of ``output_schema`` (what backends enforce), or None."""
+        return self.output_schema.model_json_schema() if self.output_schema else None
+
+    def prompt_chars(self) -> int:
+        return sum(len(m.content) for m in self.messages)
+
+    def fingerprint(self) -> str:
+        """Canonical JSON of everything that determines the reply (cache key material)."""
+        return json.dumps(
+            {
+                "messages": [m.model_dump() for m in self.messages],
+                "schema": self.schema_json(),
+                "params": self.params.model_dump(),
+                "sample_index": self.sample_index,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+
+
+class Usage(BaseModel):
+    """Counted model usage; adds up with ``+``."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    cached_calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            calls=self.calls + other.calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost=self.cost + other.cost,
+            cached_calls=self.cached_calls + other.cached_calls,
+        )
+
+
+class BackendReply(BaseModel):
+    """What a backend returns for one request, before the dispatcher adds bookkeeping."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    finish_reason: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Generation(BaseModel):
+    """A finished model call: the reply plus what the dispatcher knows about it."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    call_id: str
+    text: str
+    parsed: Any = None
+    usage: Usage
+    latency_s: float
+    start: float
+    end: float
+    backend: str
+    model: str
+    cached: bool = False
+    attempts: int = 1
+    finish_reason: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+def require_text(value: object, what: str = "question") -> str:
+    """Validate user text at the API boundary: a non-empty ``str``."""
+    if not isinstance(value, str):
+        raise ConfigError(f"the {what} must be text (str), got {type(value).__name__}")
+    if not value.strip():
+        raise ConfigError(f"the {what} is empty: pass a non-empty string")
+    return value

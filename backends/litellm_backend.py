@@ -1,0 +1,480 @@
+"""Remote providers and OpenAI-compatible servers through litellm.
+
+One adapter covers every provider litellm knows (``openai/gpt-4o-mini``, ``anthropic/...``) and
+any OpenAI-compatible server given an ``api_base`` (``hosted_vllm/<name>``, ``openai/<name>``
+for vLLM, SGLang, llama-server). It only translates: retries, limits and schema validation are
+the dispatcher's, so litellm's own retries are switched off (``num_retries=0`` and
+``max_retries=0`` for the OpenAI client underneath) and failures are mapped onto
+:class:`~agot.errors.TransientBackendError` (429, 5xx, timeouts, dropped connections, with the
+server's Retry-After) or :class:`~agot.errors.BackendError` (everything else).
+
+Three things shape the code:
+
+* ``import litellm`` takes seconds, so it happens in the constructor, never when agot is
+  imported; and before it, ``LITELLM_LOCAL_MODEL_COST_MAP`` is defaulted so litellm reads its
+  bundled price map instead of fetching one from the network.
+* The API key is a :class:`~pydantic.SecretStr` unwrapped only in the call to litellm; every
+  message built from a litellm error is scrubbed of it (servers sometimes echo keys back), and
+  the original exception is never chained, so no key reaches a trace, result or log.
+* Structured output goes out as a ``json_schema`` ``response_format`` where litellm says the
+  model supports it, or to any server given by ``api_base`` (vLLM and llama-server accept it).
+  A server that rejects it gets plain prompts from then on (with the schema in the prompt) and
+  the dispatcher validates and re-asks.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import os
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from agot.backends.base import Capabilities
+from agot.backends.registry import BackendOptions
+
+from agot.errors import BackendError, ConfigError, TransientBackendError
+from agot.types import BackendReply, GenerationRequest
+
+#: Sent as the API key to servers given by ``api_base`` when no key is configured: the OpenAI
+#: client refuses to run without one, and local servers ignore it.
+NO_KEY = "sk-no-key-required"
+
+#: Per-request timeout handed to litellm; the dispatcher's ``Limits.timeout_s`` usually cuts in
+#: first, this only bounds a call made with that timeout switched off.
+DEFAULT_REQUEST_TIMEOUT_S = 600.0
+
+#: Added as a system message when the schema cannot be enforced natively, so the first reply
+#: has a chance to parse without a re-ask.
+SCHEMA_HINT = (
+    "Reply with only a JSON object that matches this JSON schema, no other text:\n{schema}"
+)
+
+MODEL_STRING_HELP = (
+    "write model strings as <provider>/<model>, e.g. openai/gpt-4o-mini or "
+    "anthropic/claude-3-5-sonnet-latest; for an OpenAI-compatible server use "
+    "openai/<name> or hosted_vllm/<name> with --api-base URL; or 'local' for the embedded model"
+)
+
+# Fragments of a 400 reply that mean "this server does not do json_schema response_format".
+_SCHEMA_REJECTION = ("response_format", "response format", "json_schema", "guided", "grammar")
+# litellm prefixes messages with its class names and the provider's ("... OpenAIException - ").
+_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+(?:Error|Exception|Timeout):?\s*)*(?:-\s*)?")
+_MAX_DETAIL = 300
+
+
+def _import_litellm() -> Any:
+    """Import litellm quietly: bundled price map, no debug banners, no tokenizer downloads."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True  # no "Provider List: ..." / "Give Feedback" prints
+    if hasattr(litellm, "telemetry"):
+        litellm.telemetry = False
+    if getattr(litellm, "disable_hf_tokenizer_download", None) is None:
+        litellm.disable_hf_tokenizer_download = True
+    if not os.environ.get("LITELLM_LOG"):
+        # litellm logs warnings about its own internals (logging worker, cost map); errors that
+        # matter reach the user as agot errors. LITELLM_LOG=... turns litellm's logging back on.
+        logging.getLogger("LiteLLM").setLevel(logging.ERROR)
+    return litellm
+
+
+def _redact_url(url: str) -> str:
+    """``url`` without any ``user:password@`` part, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        parts = parts._replace(netloc=host)
+    return urlunsplit(parts)
+
+
+def _parse_retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (delta seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    try:
+        getter = headers.get
+    except AttributeError:
+        return None
+    raw_ms = getter("retry-after-ms") or getter("Retry-After-Ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = getter("retry-after") or getter("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(raw))
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The Retry-After a litellm/OpenAI exception carries, wherever litellm put it."""
+    for source in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+        getattr(exc, "headers", None),
+    ):
+        seconds = _parse_retry_after(source)
+        if seconds is not None:
+            return seconds
+    return None
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    """True when what caused ``exc`` is a failure to connect, not a reply from the server.
+
+    litellm reports a refused connection to an OpenAI-compatible server as an
+    ``InternalServerError`` (status 500, "Connection error."), and uses its own
+    ``APIConnectionError`` as a catch-all for internal failures, so neither the class nor the
+    status decides: the cause chain below litellm's own exceptions does.
+    """
+    import openai
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        from_litellm = type(current).__module__.startswith("litellm")
+        if isinstance(current, openai.APITimeoutError):
+            return False
+        if not from_litellm and isinstance(current, openai.APIConnectionError | OSError):
+            return True
+        if type(current).__name__ in {"ConnectError", "ClientConnectorError"}:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class LiteLLMBackend:
+    """Any litellm model string; an OpenAI-compatible server with ``options.api_base``.
+
+    ``options.extra`` may set ``native_schema`` (``False`` never sends ``response_format``,
+    ``True`` always does) and ``request_timeout_s``.
+    """
+
+    name = "litellm"
+
+    def __init__(self, model: str, *, options: BackendOptions | None = None) -> None:
+        options = options or BackendOptions()
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigError(f"model must be a non-empty string; {MODEL_STRING_HELP}")
+        self.model = model.strip()
+        self._litellm = _import_litellm()
+        self._api_base = options.api_base.rstrip("/") if options.api_base else None
+        self._api_key = options.api_key
+        extra = options.extra
+        self._request_timeout = float(extra.get("request_timeout_s", DEFAULT_REQUEST_TIMEOUT_S))
+        self._provider = self._validate_model()
+        self._dummy_key = self._check_keys()
+        self._secrets = self._known_secrets()
+        self._native = self._wants_native(extra.get("native_schema"))
+        self.capabilities = Capabilities(
+            native_schema=self._native, max_context=self._max_context(), default_concurrency=8
+        )
+
+    def __repr__(self) -> str:
+        base = f", api_base={self._where()!r}" if self._api_base else ""
+        return f"LiteLLMBackend(model={self.model!r}{base})"
+
+    # -- construction-time checks -----------------------------------------------------------
+    def _validate_model(self) -> str:
+        try:
+            _, provider, _, _ = self._litellm.get_llm_provider(self.model, api_base=self._api_base)
+        except Exception:
+            raise ConfigError(
+                f"unknown model string {self.model!r}: litellm knows no provider for it; "
+                f"{MODEL_STRING_HELP}"
+            ) from None
+        return str(provider)
+
+    def _check_keys(self) -> bool:
+        """Raise ConfigError for a missing key; True when a placeholder key must be sent."""
+        if self._api_key is not None:
+            return False
+        try:
+            report = self._litellm.validate_environment(self.model, api_base=self._api_base)
+        except Exception:
+            return False  # litellm cannot tell; let the provider answer
+        missing = [str(k) for k in report.get("missing_keys") or []]
+        if not missing:
+            return False
+        if self._api_base:
+            # A server of the user's own: no key needed, but the OpenAI client insists on one.
+            return True
+        names = " and ".join(missing)
+        if all("BASE" in k or "ENDPOINT" in k for k in missing):
+            fix = f"set {names} or pass --api-base URL"
+        else:
+            fix = f"set the environment variable {names} (or pass api_key)"
+        raise ConfigError(f"model {self.model!r} needs {names}, which is not set: {fix}")
+
+    def _known_secrets(self) -> list[str]:
+        """Key values to scrub from any text we pass on (ours and the provider's env key)."""
+        values = []
+        if self._api_key is not None:
+            values.append(self._api_key.get_secret_value())
+        env_value = os.environ.get(f"{self._provider.upper()}_API_KEY")
+        if env_value:
+            values.append(env_value)
+        return [v for v in values if len(v) >= 4]
+
+    def _wants_native(self, setting: Any) -> bool:
+        if setting is not None:
+            return bool(setting)
+        if self._api_base:
+            return True
+        try:
+            return bool(self._litellm.supports_response_schema(self.model))
+        except Exception:
+            return False
+
+    def _max_context(self) -> int | None:
+        try:
+            info = self._litellm.get_model_info(self.model)
+        except Exception:
+            return None
+        value = info.get("max_input_tokens") or info.get("max_tokens")
+        return int(value) if value else None
+
+    # -- the call -------------------------------------------------------------------------------
+    def _kwargs(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
+        params = request.params
+        messages = [m.model_dump() for m in request.messages]
+        schema = request.schema_json()
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "temperature": params.temperature,
+            "max_tokens": params.max_tokens,
+            "timeout": self._request_timeout,
+            "num_retries": 0,  # the dispatcher retries, with backoff and Retry-After
+            "max_retries": 0,  # ... and so does not the OpenAI client underneath
+            "drop_params": True,  # e.g. seed for providers without one: drop, do not fail
+        }
+        if params.top_p is not None:
+            kwargs["top_p"] = params.top_p
+        if params.seed is not None:
+            kwargs["seed"] = params.seed
+        if params.stop:
+            kwargs["stop"] = list(params.stop)
+        if self._api_base:
+            kwargs["api_base"] = self._api_base
+        if self._api_key is not None:
+            kwargs["api_key"] = self._api_key.get_secret_value()
+        elif self._dummy_key:
+            kwargs["api_key"] = NO_KEY
+        if schema is not None and request.output_schema is not None:
+            if native:
+                name = re.sub(r"[^A-Za-z0-9_-]", "_", request.output_schema.__name__)[:64]
+                kwargs["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": name or "output", "schema": schema, "strict": False},
+                }
+            else:
+                hint = SCHEMA_HINT.format(schema=json.dumps(schema))
+                if messages and messages[0]["role"] == "system":
+                    first = messages[0]
+                    messages[0] = {**first, "content": f"{first['content']}\n\n{hint}"}
+                else:
+                    messages.insert(0, {"role": "system", "content": hint})
+        kwargs["messages"] = messages
+        return kwargs
+
+    async def generate(self, request: GenerationRequest) -> BackendReply:
+        warnings: list[str] = []
+        native = self._native and request.output_schema is not None
+        try:
+            response = await self._litellm.acompletion(**self._kwargs(request, native))
+        except Exception as exc:
+            if not (native and self._rejects_schema(exc)):
+                raise self._map_error(exc) from None
+            # This server does not take json_schema: prompt for JSON from now on.
+            self._native = False
+            self.capabilities = self.capabilities.model_copy(update={"native_schema": False})
+            warnings.append(
+                "server rejected response_format json_schema; using prompted JSON with validation"
+            )
+            try:
+                response = await self._litellm.acompletion(**self._kwargs(request, False))
+            except Exception as retry_exc:
+                raise self._map_error(retry_exc) from None
+        return self._reply(response, warnings)
+
+    def _reply(self, response: Any, warnings: list[str]) -> BackendReply:
+        try:
+            choice = response.choices[0]
+        except (AttributeError, IndexError, TypeError):
+            raise TransientBackendError(
+                f"{self._where()} returned no choices for model {self.model!r}", backend=self.name
+            ) from None
+        message = getattr(choice, "message", None)
+        text = getattr(message, "content", None) or ""
+        finish = getattr(choice, "finish_reason", None)
+        if finish == "length":
+            warnings.append("reply cut off at max_tokens")
+        usage = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        return BackendReply(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost=self._cost(response) if usage is not None else 0.0,
+            finish_reason=finish,
+            warnings=warnings,
+        )
+
+    def _cost(self, response: Any) -> float:
+        """litellm's price for the reply; 0.0 for models it has no price for (local servers)."""
+        try:
+            return float(self._litellm.completion_cost(completion_response=response) or 0.0)
+        except Exception:
+            return 0.0
+
+    # -- errors -------------------------------------------------------------------------------
+    def _where(self) -> str:
+        return _redact_url(self._api_base) if self._api_base else f"provider {self._provider!r}"
+
+    def _detail(self, exc: BaseException) -> str:
+        """One scrubbed line from a litellm error: no key, no class-name prefixes, bounded."""
+        text = str(getattr(exc, "message", None) or exc)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        text = " ".join(text.split())
+        text = _PREFIX.sub("", text, count=1).strip() or type(exc).__name__
+        return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+    @staticmethod
+    def _status(exc: BaseException) -> int | None:
+        status = getattr(exc, "status_code", None)
+        if status is None:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+        try:
+            return int(status) if status is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    def _rejects_schema(self, exc: BaseException) -> bool:
+        if self._status(exc) not in (400, 422):
+            return False
+        text = str(getattr(exc, "message", None) or exc).lower()
+        return any(fragment in text for fragment in _SCHEMA_REJECTION)
+
+    def _map_error(self, exc: BaseException) -> BackendError:
+        import openai
+
+        lit = self._litellm
+        status = self._status(exc)
+        where = self._where()
+        model = self.model
+        if isinstance(exc, lit.Timeout | openai.APITimeoutError) or status == 408:
+            return TransientBackendError(
+                f"{where} did not answer within the request timeout for model {model!r}",
+                backend=self.name,
+                status=status,
+            )
+        if _is_connection_failure(exc):
+            hint = (
+                "check --api-base and that the server is running"
+                if self._api_base
+                else "check the network connection (or set --api-base)"
+            )
+            return TransientBackendError(
+                f"cannot connect to {where} for model {model!r} ({self._detail(exc)}): {hint}",
+                backend=self.name,
+                status=None,
+            )
+        if isinstance(exc, lit.RateLimitError) or status == 429:
+            return TransientBackendError(
+                f"{where} is rate limiting model {model!r} (HTTP 429): {self._detail(exc)}",
+                backend=self.name,
+                status=429,
+                retry_after=_retry_after(exc),
+            )
+        if isinstance(exc, lit.AuthenticationError | lit.PermissionDeniedError) or status in (
+            401,
+            403,
+        ):
+            env = f"{self._provider.upper()}_API_KEY"
+            return BackendError(
+                f"{where} rejected the API key for model {model!r} (HTTP {status or 401}): "
+                f"check {env} or the api_key option",
+                backend=self.name,
+                status=status,
+            )
+        if isinstance(exc, lit.ContextWindowExceededError):
+            return BackendError(
+                f"the prompt is too long for model {model!r}: {self._detail(exc)}",
+                backend=self.name,
+                status=status,
+            )
+        if isinstance(exc, lit.NotFoundError) or status == 404:
+            return BackendError(
+                f"{where} does not know model {model!r} (HTTP 404): {self._detail(exc)}; "
+                "check the model name (and --api-base)",
+                backend=self.name,
+                status=404,
+            )
+        if isinstance(
+            exc,
+            lit.InternalServerError
+            | lit.ServiceUnavailableError
+            | lit.BadGatewayError
+            | lit.APIConnectionError
+            | openai.APIConnectionError,
+        ) or (status is not None and status >= 500):
+            return TransientBackendError(
+                f"{where} failed for model {model!r} (HTTP {status or 'error'}): "
+                f"{self._detail(exc)}",
+                backend=self.name,
+                status=status,
+                retry_after=_retry_after(exc),
+            )
+        if status is not None:
+            return BackendError(
+                f"{where} refused the request for model {model!r} (HTTP {status}): "
+                f"{self._detail(exc)}",
+                backend=self.name,
+                status=status,
+            )
+        return BackendError(
+            f"litellm call to {where} for model {model!r} failed: "
+            f"{type(exc).__name__}: {self._detail(exc)}",
+            backend=self.name,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Let litellm's background logging tasks finish on this event loop.
+
+        litellm queues internal success-logging tasks per call; left pending, they are carried
+        to the next event loop with a warning. Its HTTP clients are shared by every backend in
+        the process (cached by litellm), so they are not closed here.
+        """
+        try:
+            from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+        except Exception:
+            return
+        import asyncio
+
+        try:
+            await asyncio.wait_for(GLOBAL_LOGGING_WORKER.flush(), timeout=2.0)
+        except Exception:
+            pass

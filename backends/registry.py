@@ -1,0 +1,118 @@
+"""Resolve litellm-style model strings to backends.
+
+=========================  ==============================================================
+model string               backend
+=========================  ==============================================================
+``local``                  embedded SmolLM2-135M-Instruct (llama.cpp), the default
+``llamacpp/<path.gguf>``   any GGUF file through llama.cpp
+``transformers/<id|path>`` a Hugging Face causal LM in-process (PyTorch), batched
+``scripted``               deterministic canned replies (tests, docs, benchmarks)
+``<provider>/<model>``     anything litellm knows: ``openai/gpt-4o-mini``,
+                           ``anthropic/...``, ``hosted_vllm/<name>`` with ``api_base``
+=========================  ==============================================================
+
+Backends are imported lazily, so resolving ``local`` never imports litellm (slow to import).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import Field, SecretStr
+
+from agot.backends.base import Backend
+from agot.config import Settings
+from agot.errors import ConfigError
+
+DEFAULT_MODEL = "local"
+
+
+class BackendOptions(Settings):
+    """Options a backend may use; each backend ignores those that do not apply."""
+
+    api_base: str | None = None
+    api_key: SecretStr | None = None
+    n_ctx: int | None = Field(None, ge=256)
+    n_threads: int | None = Field(None, ge=1)
+    device: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+BackendFactory = Callable[[str, BackendOptions], Backend]
+
+
+def _local(rest: str, options: BackendOptions) -> Backend:
+    from agot.backends.llamacpp import LlamaCppBackend, default_model_path
+
+    if rest:
+        raise ConfigError(f"'local' takes no suffix (got 'local/{rest}'); use llamacpp/<path.gguf>")
+    return LlamaCppBackend(default_model_path(), options=options, model_name="local")
+
+
+def _llamacpp(rest: str, options: BackendOptions) -> Backend:
+    from agot.backends.llamacpp import LlamaCppBackend
+
+    if not rest:
+        raise ConfigError("model 'llamacpp/' needs a GGUF path: llamacpp/path/to/model.gguf")
+    return LlamaCppBackend(os.path.expanduser(rest), options=options)
+
+
+def _scripted(rest: str, options: BackendOptions) -> Backend:
+    from agot.backends.scripted import ScriptedBackend
+
+    return ScriptedBackend.from_spec(rest, options=options)
+
+
+def _transformers(rest: str, options: BackendOptions) -> Backend:
+    from agot.backends.transformers_engine import TransformersBackend
+
+    if not rest:
+        raise ConfigError("model 'transformers/' needs a model id or path: transformers/<id|path>")
+    return TransformersBackend(rest, options=options)
+
+
+def _litellm(model: str, options: BackendOptions) -> Backend:
+    from agot.backends.litellm_backend import LiteLLMBackend
+
+    return LiteLLMBackend(model, options=options)
+
+
+_PREFIXES: dict[str, BackendFactory] = {
+    "local": _local,
+    "llamacpp": _llamacpp,
+    "scripted": _scripted,
+    "transformers": _transformers,
+}
+
+
+def register_backend(prefix: str, factory: BackendFactory) -> None:
+    """Add a model-string prefix (``prefix/<rest>``) served by ``factory(rest, options)``."""
+    _PREFIXES[prefix] = factory
+
+
+def parse_model_string(model: str) -> tuple[str, str]:
+    """Split ``model`` into (prefix, rest); the prefix is ``litellm`` for provider strings."""
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigError(f"model must be a non-empty string such as 'local', got {model!r}")
+    model = model.strip()
+    head, _, rest = model.partition("/")
+    if head in _PREFIXES:
+        return head, rest
+    return "litellm", model
+
+
+def resolve_backend(model: str | Backend | None = None, **options: Any) -> Backend:
+    """Build the backend for a model string (default ``local``), or pass a Backend through."""
+    if model is None:
+        model = DEFAULT_MODEL
+    if not isinstance(model, str):
+        if isinstance(model, Backend):
+            return model
+        raise ConfigError(f"model must be a model string or a Backend, got {type(model).__name__}")
+    opts = options.pop("options", None) or BackendOptions(**options)
+    prefix, rest = parse_model_string(model)
+    if prefix == "litellm":
+        return _litellm(rest, opts)
+    return _PREFIXES[prefix](rest, opts)

@@ -1,0 +1,208 @@
+"""A deterministic backend for tests, docs and benchmarks.
+
+Replies come from a user function or from a table keyed by request role and prompt content, and
+an optional latency model (fixed + per-token delay) makes timing behave like a real server. It
+records every call's start and end so tests can check concurrency from the outside.
+
+Table keys, most specific first:
+
+* ``"<role>:<text>"`` — the request's role is ``<role>`` and ``<text>`` occurs in its prompt;
+* ``"<role>"`` — any request with that role;
+* ``"*"`` — anything else.
+
+A value is a reply (``str``; a ``dict`` or pydantic model, sent as JSON; a
+:class:`~agot.types.BackendReply`, returned as is so a script can set token counts and cost; an
+``Exception``, raised), a callable ``request -> reply`` (sync or async), or a list of those
+consumed one per call (the last one repeats). With no script, requests with an output schema
+get a minimal valid instance and plain requests get ``"Answer: scripted"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import time
+import types
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel
+
+from agot.backends.base import Capabilities
+from agot.errors import ConfigError
+from agot.types import BackendReply, GenerationRequest
+
+Reply = str | dict[str, Any] | BaseModel | BackendReply | BaseException
+ScriptFn = Callable[[GenerationRequest], Reply | Awaitable[Reply]]
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def count_tokens(text: str) -> int:
+    """Rough token count (words and punctuation), used for scripted usage and latency."""
+    return len(_TOKEN.findall(text))
+
+
+@dataclass(frozen=True)
+class LatencyModel:
+    """Simulated latency: ``fixed_s + per_token_s * completion_tokens``."""
+
+    fixed_s: float = 0.0
+    per_token_s: float = 0.0
+
+    def delay(self, completion_tokens: int) -> float:
+        return self.fixed_s + self.per_token_s * completion_tokens
+
+
+@dataclass
+class CallRecord:
+    request: GenerationRequest
+    start: float
+    end: float = 0.0
+
+
+@dataclass
+class _Cursor:
+    values: list[Any]
+    index: int = 0
+
+    def next(self) -> Any:
+        value = self.values[min(self.index, len(self.values) - 1)]
+        self.index += 1
+        return value
+
+
+def example_for_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """A minimal instance of ``schema`` as JSON data (first literal, empty strings, zeros)."""
+    return {name: _example(f.annotation) for name, f in schema.model_fields.items()}
+
+
+def _example(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Literal:
+        return args[0]
+    if origin in (Union, types.UnionType):
+        return _example(next(a for a in args if a is not type(None)))
+    if origin in (list, tuple, set, frozenset):
+        return []
+    if origin is dict:
+        return {}
+    if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+        return example_for_schema(annotation)
+    return {str: "scripted", int: 0, float: 0.0, bool: False}.get(annotation, None)
+
+
+def _default_reply(request: GenerationRequest) -> Reply:
+    if request.output_schema is not None:
+        return example_for_schema(request.output_schema)
+    return "Answer: scripted"
+
+
+class ScriptedBackend:
+    """Deterministic replies with an optional latency model; see the module docstring."""
+
+    name = "scripted"
+
+    def __init__(
+        self,
+        script: ScriptFn | Mapping[str, Any] | None = None,
+        *,
+        latency: LatencyModel | None = None,
+        model: str = "scripted",
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self.model = model
+        self.latency = latency or LatencyModel()
+        self.capabilities = capabilities or Capabilities(
+            native_schema=False, max_context=None, default_concurrency=64
+        )
+        self._fn: ScriptFn | None = script if callable(script) else None
+        self._table: dict[str, _Cursor] = {}
+        if script is not None and not callable(script):
+            for key, value in script.items():
+                values = list(value) if isinstance(value, list) else [value]
+                if not values:
+                    raise ConfigError(f"scripted reply list for key {key!r} is empty")
+                self._table[key] = _Cursor(values)
+        self.calls: list[CallRecord] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    @classmethod
+    def from_spec(cls, spec: str, *, options: Any = None) -> ScriptedBackend:
+        """``scripted`` (defaults) or ``scripted/<table.json>`` (a JSON table as above)."""
+        if not spec:
+            return cls()
+        path = Path(spec)
+        if not path.is_file():
+            raise ConfigError(f"scripted table {spec!r} not found: pass scripted/<file.json>")
+        try:
+            table = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"scripted table {spec!r} is not valid JSON: {exc}") from None
+        if not isinstance(table, dict):
+            raise ConfigError(f"scripted table {spec!r} must be a JSON object of key -> reply")
+        return cls(table, model=f"scripted/{path.name}")
+
+    def _lookup(self, request: GenerationRequest) -> Any:
+        if self._fn is not None:
+            return self._fn(request)
+        prompt = "\n".join(m.content for m in request.messages)
+        for key, cursor in self._table.items():
+            role, sep, text = key.partition(":")
+            if sep and role == request.role and text in prompt:
+                return cursor.next()
+        for key in (request.role, "*"):
+            if key in self._table:
+                return self._table[key].next()
+        return _default_reply(request)
+
+    async def generate(self, request: GenerationRequest) -> BackendReply:
+        record = CallRecord(request=request, start=time.perf_counter())
+        self.calls.append(record)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            reply = self._lookup(request)
+            if callable(reply) and not isinstance(reply, type):
+                reply = reply(request)
+            if inspect.isawaitable(reply):
+                reply = await reply
+            if isinstance(reply, BaseException):
+                raise reply
+            if isinstance(reply, BackendReply):
+                # Sent as is: lets a script set usage, cost or finish_reason exactly.
+                delay = self.latency.delay(reply.completion_tokens)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                return reply
+            if isinstance(reply, BaseModel):
+                text = reply.model_dump_json()
+            elif isinstance(reply, dict | list):
+                text = json.dumps(reply)
+            else:
+                text = str(reply)
+            completion = count_tokens(text)
+            delay = self.latency.delay(completion)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            prompt_tokens = sum(count_tokens(m.content) for m in request.messages)
+            return BackendReply(
+                text=text,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion,
+                cost=0.0,
+                finish_reason="stop",
+            )
+        finally:
+            self.in_flight -= 1
+            record.end = time.perf_counter()
+
+    async def aclose(self) -> None:
+        return None
