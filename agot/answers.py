@@ -17,9 +17,16 @@ def extract_answer(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
 def normalize_answer(text: str) -> str:
-    """Lowercase, no punctuation, no articles, single spaces: the key answers are voted on."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
+    """Lowercase, no punctuation, no articles, single spaces: the key answers are voted on.
+
+    Articles go only when other words remain: a bare ``A`` is a multiple-choice letter, and
+    dropping it would make every "A" vote an empty answer.
+    """
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    words = text.split()
+    return " ".join([w for w in words if w not in _ARTICLES] or words)

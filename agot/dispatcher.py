@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,6 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from agot.backends.base import Backend
@@ -46,6 +46,7 @@ class _Slot:
     backend: Backend
     gate: Gate
     owned: bool
+    wait: Callable[[RetryCallState], float]
 
 
 class _Tries:
@@ -126,7 +127,8 @@ class Dispatcher:
     # -- backends ---------------------------------------------------------------------------
     def _add_slot(self, key: str, backend: Backend, owned: bool) -> _Slot:
         limits = self.model_limits.get(key, self.limits)
-        slot = _Slot(backend, Gate(limits, backend.capabilities.default_concurrency), owned)
+        gate = Gate(limits, backend.capabilities.default_concurrency)
+        slot = _Slot(backend, gate, owned, _backoff(limits))
         self._slots[key] = slot
         return slot
 
@@ -265,7 +267,7 @@ class Dispatcher:
         estimate = request.prompt_chars() // 4 + request.params.max_tokens
         retrying = AsyncRetrying(
             stop=stop_after_attempt(limits.max_retries + 1),
-            wait=_backoff(limits),
+            wait=slot.wait,
             retry=retry_if_exception_type(TransientBackendError),
             reraise=True,
         )
@@ -390,15 +392,19 @@ class Dispatcher:
 
 
 def _backoff(limits: Limits) -> Callable[[RetryCallState], float]:
-    exponential = wait_exponential_jitter(
-        initial=limits.backoff_initial_s, max=limits.backoff_max_s, jitter=limits.backoff_initial_s
-    )
+    """Tenacity wait: Retry-After when the server sent one, else exponential with jitter.
+
+    Built once per backend slot (not per request): the hot path stays cheap.
+    """
+    initial, ceiling = limits.backoff_initial_s, limits.backoff_max_s
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_S)
-        return float(exponential(state))
+        # initial * 2^(n-1) plus up to `initial` of jitter, capped at backoff_max_s.
+        exponential = initial * 2.0 ** (state.attempt_number - 1)
+        return min(exponential + random.uniform(0.0, initial), ceiling)
 
     return wait

@@ -79,7 +79,15 @@ class _Cursor:
 
 def example_for_schema(schema: type[BaseModel]) -> dict[str, Any]:
     """A minimal instance of ``schema`` as JSON data (first literal, empty strings, zeros)."""
-    return {name: _example(f.annotation) for name, f in schema.model_fields.items()}
+    out = {}
+    for name, field_info in schema.model_fields.items():
+        value = _example(field_info.annotation)
+        min_len = next((m.min_length for m in field_info.metadata if hasattr(m, "min_length")), 0)
+        if isinstance(value, list) and min_len:
+            (item,) = typing.get_args(field_info.annotation) or (str,)
+            value = [_example(item)] * min_len
+        out[name] = value
+    return out
 
 
 def _example(annotation: Any) -> Any:

@@ -85,6 +85,7 @@ class RecordedRequest:
 
     method: str
     path: str
+    #: Header names in lower case.
     headers: dict[str, str]
     body: Any
     #: ``time.monotonic()`` when the request was read.
@@ -163,6 +164,10 @@ class OpenAIStubServer:
         self.stop()
 
 
+def _headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
+    return {name.lower(): value for name, value in handler.headers.items()}
+
+
 def _handler_for(stub: OpenAIStubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         # HTTP/1.0: one request per connection, so shutdown never waits on an idle keep-alive.
@@ -175,11 +180,7 @@ def _handler_for(stub: OpenAIStubServer) -> type[BaseHTTPRequestHandler]:
                 body: Any = json.loads(raw) if raw else None
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-            stub._record(
-                RecordedRequest(
-                    "POST", self.path, dict(self.headers.items()), body, time.monotonic()
-                )
-            )
+            stub._record(RecordedRequest("POST", self.path, _headers(self), body, time.monotonic()))
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(StubResponse.error(404, f"no route {self.path}"))
                 return

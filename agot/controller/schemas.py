@@ -22,7 +22,7 @@ class LayerProposal(BaseModel):
     """Step 'propose': the next layer of thoughts and the strategy behind them."""
 
     strategy: str = Field(description="one sentence: how these thoughts advance the question")
-    thoughts: list[ProposedThought]
+    thoughts: list[ProposedThought] = Field(min_length=1)
 
 
 class ComplexityVerdict(BaseModel):

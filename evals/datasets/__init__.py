@@ -1,1 +1,222 @@
-"""Placeholder: filled in by its issue."""
+"""The dataset registry: a name (``gpqa``, ``hotpotqa``, ...) -> how to load and score it.
+
+A loader is a plain function called with keyword arguments (it declares the ones it uses):
+``data`` (a Path from ``--data``, or None to use the Hugging Face hub), ``subset``, ``split``
+and ``seed``; anything else it declares with ``**options`` receives the caller's extra options.
+It returns or yields :class:`~agot.evals.records.EvalRecord` objects.
+
+Other modules add datasets with :func:`register_dataset` at import time. Built-in sets load
+lazily (their module is imported on first use), and the task modules of other issues
+(``agot.evals.tasks.*``, ``agot.evals.datasets.sentiment``) are imported when a name is not
+found, so ``agot eval game24`` works as soon as that module registers itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agot.errors import DatasetError
+from agot.evals.records import EvalRecord
+
+Loader = Callable[..., Iterable[EvalRecord]]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything the runner needs to know about one dataset.
+
+    ``scorers`` names the scorers (see :mod:`agot.evals.scorers`) or holds scorer objects; the
+    first one's headline metric is the run's headline. ``answer_format`` is appended to every
+    prompt (e.g. GPQA's ``Answer: X`` instruction). ``private`` marks sets whose authors ask
+    that question text never appears in shareable logs (GPQA): the runner then keeps question
+    text out of traces and results.
+    """
+
+    name: str
+    loader: Loader
+    scorers: tuple[Any, ...] = ("qa",)
+    subsets: tuple[str, ...] = ()
+    default_subset: str | None = None
+    splits: tuple[str, ...] = ()
+    default_split: str | None = None
+    answer_format: str | None = None
+    private: bool = False
+    description: str = ""
+    how_to_get: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def resolve_subset(self, subset: str | None) -> str | None:
+        if subset is None:
+            return self.default_subset
+        key = subset.strip().lower()
+        if self.subsets and key not in self.subsets:
+            raise DatasetError(
+                f"{self.name} has no subset {subset!r}: choose from {', '.join(self.subsets)}"
+            )
+        return key
+
+    def resolve_split(self, split: str | None) -> str | None:
+        from agot.evals.datasets.sources import canonical_split
+
+        if split is None:
+            return self.default_split
+        key = canonical_split(split, self.default_split or split)
+        if self.splits and key not in self.splits:
+            raise DatasetError(
+                f"{self.name} has no split {split!r}: choose from {', '.join(self.splits)}"
+            )
+        return key
+
+    def load(
+        self,
+        *,
+        data: str | Path | None = None,
+        subset: str | None = None,
+        split: str | None = None,
+        seed: int = 0,
+        limit: int | None = None,
+        **options: Any,
+    ) -> list[EvalRecord]:
+        """Load, validate and (with ``limit``) truncate the records; ids must be unique."""
+        kwargs: dict[str, Any] = {
+            "data": Path(data).expanduser() if data is not None else None,
+            "subset": self.resolve_subset(subset),
+            "split": self.resolve_split(split),
+            "seed": seed,
+            **self.options,
+            **options,
+        }
+        records = []
+        seen: set[str] = set()
+        for record in _call_loader(self.loader, kwargs):
+            if not isinstance(record, EvalRecord):
+                record = EvalRecord.model_validate(record)
+            if record.id in seen:
+                raise DatasetError(f"{self.name}: item id {record.id!r} occurs twice in the data")
+            seen.add(record.id)
+            records.append(record)
+            if limit is not None and len(records) >= limit:
+                break
+        if not records:
+            raise DatasetError(f"{self.name}: the data holds no items ({_where(kwargs)})")
+        return records
+
+
+def _call_loader(loader: Loader, kwargs: dict[str, Any]) -> Iterable[EvalRecord]:
+    params = inspect.signature(loader).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return loader(**kwargs)
+    return loader(**{k: v for k, v in kwargs.items() if k in params})
+
+
+def _where(kwargs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in kwargs.items() if v is not None and k != "seed")
+
+
+_REGISTRY: dict[str, DatasetSpec] = {}
+
+#: Built-in datasets and the module that registers each (imported on first use).
+_BUILTIN = {
+    "gpqa": "agot.evals.datasets.gpqa",
+    "hotpotqa": "agot.evals.datasets.hotpotqa",
+    "musique": "agot.evals.datasets.musique",
+    "2wikimultihopqa": "agot.evals.datasets.twowiki",
+    "morehopqa": "agot.evals.datasets.morehopqa",
+    "hybridqa": "agot.evals.datasets.hybridqa",
+    "fanoutqa": "agot.evals.datasets.fanoutqa",
+}
+ALIASES = {
+    "hotpot": "hotpotqa",
+    "hotpot_qa": "hotpotqa",
+    "2wiki": "2wikimultihopqa",
+    "twowiki": "2wikimultihopqa",
+    "2wikimqa": "2wikimultihopqa",
+    "hybrid_qa": "hybridqa",
+    "fanout": "fanoutqa",
+    "morehop": "morehopqa",
+}
+#: Modules of other issues that register datasets (or scorers) when imported.
+PLUGIN_MODULES = (
+    "agot.evals.tasks",
+    "agot.evals.tasks.game24",
+    "agot.evals.tasks.crosswords",
+    "agot.evals.datasets.sentiment",
+)
+
+
+def register_dataset(
+    name: str | DatasetSpec, loader: Loader | None = None, **spec: Any
+) -> DatasetSpec:
+    """Register a dataset: ``register_dataset("game24", load, scorers=(Game24Scorer(),))``.
+
+    ``spec`` takes the :class:`DatasetSpec` fields (``scorers``, ``subsets``,
+    ``default_subset``, ``splits``, ``default_split``, ``answer_format``, ``private``,
+    ``description``, ``how_to_get``); ``scorer=`` is accepted for a single scorer. A later
+    registration under the same name replaces the earlier one.
+    """
+    if isinstance(name, DatasetSpec):
+        entry = name
+    else:
+        if loader is None:
+            raise DatasetError(f"register_dataset({name!r}) needs a loader function")
+        if "scorer" in spec:
+            spec["scorers"] = (spec.pop("scorer"),)
+        if "scorers" in spec and not isinstance(spec["scorers"], tuple):
+            spec["scorers"] = tuple(spec["scorers"])
+        for key in ("subsets", "splits"):
+            if key in spec:
+                spec[key] = tuple(spec[key])
+        entry = DatasetSpec(name=name.strip().lower(), loader=loader, **spec)
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    """The spec registered under ``name`` (importing built-in and plugin modules as needed)."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in _REGISTRY and key in _BUILTIN:
+        importlib.import_module(_BUILTIN[key])
+    if key not in _REGISTRY:
+        load_plugins()
+    if key not in _REGISTRY:
+        raise DatasetError(
+            f"unknown dataset {name!r}: choose from {', '.join(dataset_names())}"
+        )
+    return _REGISTRY[key]
+
+
+def dataset_names() -> list[str]:
+    """Every dataset name known now (built-ins, registered ones and plugins)."""
+    load_plugins()
+    return sorted(set(_REGISTRY) | set(_BUILTIN))
+
+
+def load_plugins() -> None:
+    for module in PLUGIN_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+
+
+def load_dataset(name: str, **kwargs: Any) -> list[EvalRecord]:
+    """``load_dataset("hotpotqa", data="dev.json", limit=10)``: see :meth:`DatasetSpec.load`."""
+    return get_dataset(name).load(**kwargs)
+
+
+__all__ = [
+    "DatasetSpec",
+    "EvalRecord",
+    "Loader",
+    "dataset_names",
+    "get_dataset",
+    "load_dataset",
+    "register_dataset",
+]

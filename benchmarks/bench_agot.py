@@ -1,0 +1,116 @@
+"""AGoT controller benchmarks (issue 3).
+
+1. overhead: a run of >= 1,000 thoughts on a zero-latency scripted backend; CPU per node
+   (target <= 1 ms).
+2. concurrency: scripted latency 0.2 s + 5 ms per output token, fan-out 3-8, depth 2; wall time
+   over the critical path computed from the trace (target <= 1.05).
+3. local (optional, --local): one real AGoT run on the embedded model: calls, tokens, wall time
+   and the graph as text.
+
+Run: ``python benchmarks/bench_agot.py [--local]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import agot  # noqa: E402
+from agot.backends import LatencyModel, ScriptedBackend  # noqa: E402
+from agot.limits import Limits  # noqa: E402
+from agot_scripts import agot_script  # noqa: E402
+
+
+def overhead() -> dict[str, float]:
+    backend = ScriptedBackend(agot_script(fanout=8, complex_if=lambda n: True))
+    strategy = agot.AGoT(max_depth=2, max_layers=3, max_nodes=8)
+    limits = Limits(max_concurrency=10_000)
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = asyncio.run(strategy.solve("benchmark question", model=backend, limits=limits))
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    nodes = result.details["figures"]["nodes"]
+    return {
+        "nodes": nodes,
+        "calls": result.usage.calls,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "cpu_ms_per_node": 1000 * cpu / nodes,
+        "cpu_ms_per_call": 1000 * cpu / result.usage.calls,
+    }
+
+
+def concurrency(seed: int) -> dict[str, float]:
+    rng = random.Random(seed)
+    fanouts: dict[str, int] = {}
+
+    def fanout_of(node_id: str) -> int:
+        return fanouts.setdefault(node_id, rng.randint(3, 8))
+
+    base = {k: agot_script(fanout=k, complex_if=lambda n: rng.random() < 0.5) for k in range(3, 9)}
+
+    def script(request):
+        return base[fanout_of(request.node_id or "")](request)
+
+    backend = ScriptedBackend(script, latency=LatencyModel(fixed_s=0.2, per_token_s=0.005))
+    strategy = agot.AGoT(max_depth=2, max_layers=3, max_nodes=8)
+    result = asyncio.run(
+        strategy.solve("benchmark question", model=backend, limits=Limits(max_concurrency=1000))
+    )
+    f = result.details["figures"]
+    return {
+        "nodes": f["nodes"],
+        "calls": f["calls"],
+        "wall_s": f["wall_s"],
+        "critical_path_s": f["critical_path_s"],
+        "ratio": f["wall_s"] / f["critical_path_s"],
+        "parallelism": f["parallelism"],
+    }
+
+
+def local_run(question: str) -> None:
+    from agot.render import graph_to_text
+
+    strategy = agot.AGoT(max_depth=1, max_layers=2, max_nodes=2, max_tokens=96)
+    t0 = time.perf_counter()
+    result = agot.run_sync(strategy.solve(question, model="local"))
+    wall = time.perf_counter() - t0
+    u = result.usage
+    print(f"\nlocal AGoT run: {u.calls} calls, {u.prompt_tokens} prompt + "
+          f"{u.completion_tokens} completion tokens, wall {wall:.1f} s")
+    print(f"figures: {result.details['figures']}")
+    print(graph_to_text(result.thought_graph()))
+    print(f"answer: {result.answer!r}  stopped: {result.stopped}  errors: {result.errors}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--local", action="store_true", help="also run AGoT on the embedded model")
+    parser.add_argument("--question", default="A train leaves at 3 pm and travels 120 km at "
+                        "60 km/h. A second train leaves at 4 pm at 80 km/h on the same route. "
+                        "When does the second train catch up?")
+    args = parser.parse_args()
+    o = overhead()
+    print("overhead (zero-latency scripted backend)")
+    print(f"  nodes {o['nodes']}, calls {o['calls']}, cpu {o['cpu_s']:.2f} s, "
+          f"wall {o['wall_s']:.2f} s -> {o['cpu_ms_per_node']:.3f} ms CPU/node "
+          f"({o['cpu_ms_per_call']:.3f} ms/call; target <= 1 ms/node)")
+    print("concurrency (0.2 s + 5 ms/token, fan-out 3-8, depth 2)")
+    print(f"  {'seed':>4} {'nodes':>6} {'calls':>6} {'wall s':>8} {'crit s':>8} {'ratio':>6} {'par':>6}")
+    for seed in range(args.seeds):
+        c = concurrency(seed)
+        print(f"  {seed:>4} {c['nodes']:>6} {c['calls']:>6} {c['wall_s']:>8.3f} "
+              f"{c['critical_path_s']:>8.3f} {c['ratio']:>6.3f} {c['parallelism']:>6.1f}")
+    print("  (ratio = wall / critical path; target <= 1.05)")
+    if args.local:
+        local_run(args.question)
+
+
+if __name__ == "__main__":
+    main()

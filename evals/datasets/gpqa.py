@@ -1,0 +1,147 @@
+"""GPQA (Rein et al., 2023): graduate-level multiple choice, subsets main / diamond / extended.
+
+Sources: the gated Hugging Face set ``Idavidrein/gpqa`` (configs ``gpqa_main``,
+``gpqa_diamond``, ``gpqa_extended``; one split, ``train``), or the authors' release: the
+password-protected ``dataset.zip`` or the CSV files inside it (``gpqa_diamond.csv``, ...),
+passed with ``--data``. Rows keep the CSV columns: ``Question``, ``Correct Answer``,
+``Incorrect Answer 1..3``, ``Record ID``, ``High-level domain``, ``Subdomain``, ...
+
+The four options are shuffled per record with an RNG seeded by ``(seed, Record ID)``, so an
+item's option order depends only on the seed and the item (not on which items were loaded or
+in which order), and the seed is recorded with every result. The gold is the letter the correct
+option landed on.
+
+The authors ask that GPQA questions never appear in plain text online: the spec is marked
+``private`` so the runner keeps question text out of results and traces, and nothing here logs
+it. Commit no GPQA rows anywhere, fixtures included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agot.errors import DatasetError
+from agot.evals.datasets import register_dataset
+from agot.evals.datasets.sources import (
+    find_file,
+    load_hub,
+    local_path,
+    read_csv_text,
+    read_rows,
+    read_zip_member,
+)
+from agot.evals.records import EvalRecord
+
+SUBSETS = ("main", "diamond", "extended")
+LETTERS = "ABCD"
+DEFAULT_SEED = 0
+HUB_REPO = "Idavidrein/gpqa"
+HOW_TO_GET = (
+    "request access to the gated set Idavidrein/gpqa on Hugging Face (then `huggingface-cli "
+    "login`), or download the authors' dataset.zip from github.com/idavidrein/gpqa"
+)
+ANSWER_FORMAT = (
+    "Choose exactly one option. End your reply with a line of the form 'Answer: X', where X "
+    "is one of A, B, C, D."
+)
+
+
+def shuffle_choices(
+    correct: str, incorrect: list[str], *, seed: int, record_id: str
+) -> tuple[list[str], str, list[int]]:
+    """(options in shown order, gold letter, permutation of [correct, *incorrect])."""
+    options = [correct, *incorrect]
+    order = list(range(len(options)))
+    random.Random(f"gpqa:{seed}:{record_id}").shuffle(order)
+    shown = [options[i] for i in order]
+    return shown, LETTERS[order.index(0)], order
+
+
+def row_to_record(row: dict[str, Any], *, subset: str, seed: int, index: int) -> EvalRecord:
+    question = _text(row.get("Question"))
+    correct = _text(row.get("Correct Answer"))
+    incorrect = [_text(row.get(f"Incorrect Answer {i}")) for i in (1, 2, 3)]
+    if not question or not correct or not all(incorrect):
+        raise DatasetError(
+            f"gpqa: row {index} lacks Question / Correct Answer / Incorrect Answer 1-3 columns "
+            "(is this the GPQA CSV?)"
+        )
+    record_id = _text(row.get("Record ID")) or _stable_id(question)
+    choices, gold, order = shuffle_choices(correct, incorrect, seed=seed, record_id=record_id)
+    metadata = {
+        "subset": subset,
+        "shuffle_seed": seed,
+        "permutation": order,
+        "domain": _text(row.get("High-level domain")) or None,
+        "subdomain": _text(row.get("Subdomain")) or None,
+        "difficulty": _text(row.get("Writer's Difficulty Estimate")) or None,
+    }
+    return EvalRecord(
+        id=record_id,
+        dataset="gpqa",
+        question=question,
+        gold=gold,
+        choices=choices,
+        metadata={k: v for k, v in metadata.items() if v is not None},
+    )
+
+
+def load(
+    *, data: Path | None, subset: str | None, split: str | None, seed: int = DEFAULT_SEED
+) -> Iterator[EvalRecord]:
+    subset = subset or "diamond"
+    rows = _rows(data, subset, split or "train")
+    for index, row in enumerate(rows):
+        yield row_to_record(row, subset=subset, seed=seed, index=index)
+
+
+def _rows(data: Path | None, subset: str, split: str) -> list[dict[str, Any]]:
+    if data is None:
+        return load_hub(
+            HUB_REPO, dataset="gpqa", config=f"gpqa_{subset}", split=split, how_to_get=HOW_TO_GET
+        )
+    path = local_path(data, dataset="gpqa")
+    name = f"gpqa_{subset}.csv"
+    if path.is_dir():
+        zips = sorted(path.glob("*.zip"))
+        csvs = list(path.rglob(name))
+        if not csvs and zips:
+            path = zips[0]
+        else:
+            path = find_file(path, [name], dataset="gpqa", what=f"{subset} CSV")
+    if path.suffix.lower() == ".zip":
+        password = os.environ.get("AGOT_DATASET_PASSWORD") or None
+        return read_csv_text(read_zip_member(path, name, dataset="gpqa", password=password))
+    return read_rows(path, dataset="gpqa")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return ""
+    return str(value).strip()
+
+
+def _stable_id(question: str) -> str:
+    return "gpqa-" + hashlib.sha256(question.encode("utf-8")).hexdigest()[:12]
+
+
+SPEC = register_dataset(
+    "gpqa",
+    load,
+    scorers=("mc",),
+    subsets=SUBSETS,
+    default_subset="diamond",
+    splits=("train",),
+    default_split="train",
+    answer_format=ANSWER_FORMAT,
+    private=True,
+    description="GPQA graduate-level science multiple choice (main / diamond / extended)",
+    how_to_get=HOW_TO_GET,
+)

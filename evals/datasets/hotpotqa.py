@@ -1,0 +1,88 @@
+"""HotpotQA (Yang et al., 2018): two-hop Wikipedia questions, distractor and fullwiki settings.
+
+Two layouts are read:
+
+* the official JSON (``hotpot_dev_distractor_v1.json``, ``hotpot_dev_fullwiki_v1.json``): a
+  list of ``{_id, question, answer, supporting_facts: [[title, sent_id]], context: [[title,
+  [sentences]]], type, level}``;
+* the Hugging Face columns (``hotpotqa/hotpot_qa``, configs ``distractor`` / ``fullwiki``):
+  ``{id, question, answer, type, level, supporting_facts: {title, sent_id}, context: {title,
+  sentences}}``, from the hub or a local .jsonl/.parquet export.
+
+The context paragraphs (gold + distractors, or the fullwiki retrieval) go into the prompt in
+the order the file gives them. Scoring is the official EM/F1 (:mod:`agot.evals.scorers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agot.evals.datasets import register_dataset
+from agot.evals.datasets.passages import parse_context, parse_supporting_facts, render_passages
+from agot.evals.datasets.sources import file_split_names, find_file, load_hub, local_path, read_rows
+from agot.evals.records import EvalRecord
+
+HUB_REPO = "hotpotqa/hotpot_qa"
+HOW_TO_GET = (
+    "download hotpot_dev_distractor_v1.json or hotpot_dev_fullwiki_v1.json from "
+    "hotpotqa.github.io"
+)
+ANSWER_FORMAT = (
+    "Answer with the shortest phrase that answers the question (a name, date, number, or "
+    "yes/no), not a sentence."
+)
+
+
+def row_to_record(row: dict[str, Any], *, subset: str, dataset: str = "hotpotqa") -> EvalRecord:
+    passages = parse_context(row.get("context"))
+    return EvalRecord(
+        id=str(row.get("_id") or row.get("id")),
+        dataset=dataset,
+        question=str(row["question"]),
+        gold=str(row.get("answer", "")),
+        context=render_passages(passages) or None,
+        metadata={
+            "subset": subset,
+            "type": row.get("type"),
+            "level": row.get("level"),
+            "supporting_facts": parse_supporting_facts(row.get("supporting_facts")),
+            "titles": [p.title for p in passages],
+        },
+    )
+
+
+def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterator[EvalRecord]:
+    subset = subset or "distractor"
+    split = split or "validation"
+    if data is None:
+        rows = load_hub(
+            HUB_REPO, dataset="hotpotqa", config=subset, split=split, how_to_get=HOW_TO_GET
+        )
+    else:
+        path = local_path(data, dataset="hotpotqa")
+        if path.is_dir():
+            names = file_split_names(split)
+            patterns = [f"hotpot_{n}_{subset}*.json" for n in names]
+            if split == "train":
+                patterns.append("hotpot_train*.json")
+            patterns += [f"*{subset}*{n}*" for n in names] + [f"*{n}*{subset}*" for n in names]
+            path = find_file(path, patterns, dataset="hotpotqa")
+        rows = read_rows(path, dataset="hotpotqa")
+    for row in rows:
+        yield row_to_record(row, subset=subset)
+
+
+SPEC = register_dataset(
+    "hotpotqa",
+    load,
+    scorers=("qa",),
+    subsets=("distractor", "fullwiki"),
+    default_subset="distractor",
+    splits=("validation", "train"),
+    default_split="validation",
+    answer_format=ANSWER_FORMAT,
+    description="HotpotQA multi-hop QA over Wikipedia paragraphs (distractor / fullwiki)",
+    how_to_get=HOW_TO_GET,
+)

@@ -1,0 +1,67 @@
+"""MoreHopQA (Schnitzler et al., 2024): multi-hop questions extended by arithmetic, symbolic and
+commonsense steps on top of the retrieved answer.
+
+Layout of the release (``morehopqa_final.json``, a JSON array), built on 2WikiMultihopQA and
+HotpotQA: ``{_id, question, answer, previous_question, previous_answer,
+question_decomposition: [{sub_id, question, answer, paragraph_support_title, details?}],
+context: [[title, [sentences]]], answer_type, previous_answer_type, no_of_hops,
+reasoning_type, ...}``. The gold decomposition and the "previous" (pre-extension) question
+stay in the metadata for analysis; the prompt gets the question and its context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agot.errors import DatasetError
+from agot.evals.datasets import register_dataset
+from agot.evals.datasets.passages import parse_context, render_passages
+from agot.evals.datasets.sources import find_file, local_path, read_rows
+from agot.evals.records import EvalRecord
+
+HOW_TO_GET = (
+    "download morehopqa_final.json from github.com/Alab-NII/morehopqa (datasets/files/)"
+)
+ANSWER_FORMAT = "Answer with the final value only (a word, name, number or short phrase)."
+
+
+def row_to_record(row: dict[str, Any]) -> EvalRecord:
+    return EvalRecord(
+        id=str(row["_id"]),
+        dataset="morehopqa",
+        question=str(row["question"]),
+        gold=str(row.get("answer", "")),
+        context=render_passages(parse_context(row.get("context"))) or None,
+        metadata={
+            "answer_type": row.get("answer_type"),
+            "hops": row.get("no_of_hops"),
+            "reasoning_type": row.get("reasoning_type"),
+            "previous_question": row.get("previous_question"),
+            "previous_answer": row.get("previous_answer"),
+            "decomposition": row.get("question_decomposition") or [],
+        },
+    )
+
+
+def load(*, data: Path | None) -> Iterator[EvalRecord]:
+    if data is None:
+        raise DatasetError(
+            f"morehopqa is not on the Hugging Face hub: {HOW_TO_GET} and pass it with --data PATH"
+        )
+    path = local_path(data, dataset="morehopqa")
+    if path.is_dir():
+        path = find_file(path, ["morehopqa_final.json", "morehopqa*.json"], dataset="morehopqa")
+    for row in read_rows(path, dataset="morehopqa"):
+        yield row_to_record(row)
+
+
+SPEC = register_dataset(
+    "morehopqa",
+    load,
+    scorers=("qa",),
+    answer_format=ANSWER_FORMAT,
+    description="MoreHopQA multi-hop questions with extra symbolic/arithmetic hops",
+    how_to_get=HOW_TO_GET,
+)

@@ -1,0 +1,85 @@
+"""MuSiQue (Trivedi et al., 2022): 2-4 hop questions composed from single-hop ones.
+
+Reads the official JSON Lines (``musique_ans_v1.0_dev.jsonl``, ``musique_full_v1.0_dev.jsonl``),
+one object per line: ``{id, paragraphs: [{idx, title, paragraph_text, is_supporting}],
+question, question_decomposition: [{id, question, answer, paragraph_support_idx}], answer,
+answer_aliases, answerable}``; the same files load from the hub mirror ``bdsaglam/musique``.
+
+The 20 paragraphs go into the prompt; the gold is the answer plus its aliases (EM/F1 take the
+best match). The ``full`` subset pairs every question with an unanswerable twin; this harness
+scores answers only and keeps ``answerable`` in the metadata (answerability prediction, part
+of MuSiQue's own "full" metric, is not scored here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agot.evals.datasets import register_dataset
+from agot.evals.datasets.passages import parse_context, render_passages
+from agot.evals.datasets.sources import file_split_names, find_file, load_hub, local_path, read_rows
+from agot.evals.records import EvalRecord
+
+HUB_REPO = "bdsaglam/musique"
+HOW_TO_GET = "download musique_v1.0.zip from github.com/StonyBrookNLP/musique (data/ folder)"
+ANSWER_FORMAT = "Answer with the shortest phrase that answers the question, not a sentence."
+
+
+def row_to_record(row: dict[str, Any], *, subset: str) -> EvalRecord:
+    paragraphs = row.get("paragraphs") or []
+    aliases = [str(a) for a in row.get("answer_aliases") or []]
+    answer = str(row.get("answer", ""))
+    return EvalRecord(
+        id=str(row["id"]),
+        dataset="musique",
+        question=str(row["question"]),
+        gold=[answer, *[a for a in aliases if a != answer]] if aliases else answer,
+        context=render_passages(parse_context(paragraphs)) or None,
+        metadata={
+            "subset": subset,
+            "answerable": row.get("answerable", True),
+            "decomposition": row.get("question_decomposition") or [],
+            "supporting_paragraphs": [p.get("idx") for p in paragraphs if p.get("is_supporting")],
+            "hops": len(row.get("question_decomposition") or []) or None,
+        },
+    )
+
+
+def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterator[EvalRecord]:
+    subset = subset or "ans"
+    split = split or "validation"
+    names = file_split_names(split)
+    if data is None:
+        file = f"musique_{subset}_v1.0_{'dev' if split == 'validation' else split}.jsonl"
+        rows = load_hub(
+            HUB_REPO,
+            dataset="musique",
+            split="validation" if split == "validation" else split,
+            data_files=file,
+            how_to_get=HOW_TO_GET,
+        )
+    else:
+        path = local_path(data, dataset="musique")
+        if path.is_dir():
+            path = find_file(
+                path, [f"musique_{subset}_*{n}*.jsonl" for n in names], dataset="musique"
+            )
+        rows = read_rows(path, dataset="musique")
+    for row in rows:
+        yield row_to_record(row, subset=subset)
+
+
+SPEC = register_dataset(
+    "musique",
+    load,
+    scorers=("qa",),
+    subsets=("ans", "full"),
+    default_subset="ans",
+    splits=("validation", "train"),
+    default_split="validation",
+    answer_format=ANSWER_FORMAT,
+    description="MuSiQue 2-4 hop composed questions over 20 paragraphs",
+    how_to_get=HOW_TO_GET,
+)
