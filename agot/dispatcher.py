@@ -46,7 +46,7 @@ class _Slot:
     backend: Backend
     gate: Gate
     owned: bool
-    wait: Callable[[RetryCallState], float]
+    wait: _Backoff
 
 
 class _Tries:
@@ -128,7 +128,7 @@ class Dispatcher:
     def _add_slot(self, key: str, backend: Backend, owned: bool) -> _Slot:
         limits = self.model_limits.get(key, self.limits)
         gate = Gate(limits, backend.capabilities.default_concurrency)
-        slot = _Slot(backend, gate, owned, _backoff(limits))
+        slot = _Slot(backend, gate, owned, _Backoff(limits))
         self._slots[key] = slot
         return slot
 
@@ -263,10 +263,21 @@ class Dispatcher:
         trackers: tuple[BudgetTracker, ...],
         tries: _Tries,
     ) -> BackendReply:
+        """One ask: the first attempt directly, then retries with backoff (tenacity).
+
+        Nearly every call succeeds at once, and tenacity's per-attempt bookkeeping costs about
+        as much as the rest of the call path, so it only takes over after a transient failure.
+        """
         limits = slot.gate.limits
         estimate = request.prompt_chars() // 4 + request.params.max_tokens
+        try:
+            return await self._gated_attempt(slot, request, recorder, trackers, tries, estimate)
+        except TransientBackendError as exc:
+            if limits.max_retries == 0:
+                raise _exhausted(slot, limits, exc) from exc
+            await asyncio.sleep(slot.wait.delay(exc, 1))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(limits.max_retries + 1),
+            stop=stop_after_attempt(limits.max_retries),
             wait=slot.wait,
             retry=retry_if_exception_type(TransientBackendError),
             reraise=True,
@@ -274,20 +285,28 @@ class Dispatcher:
         try:
             async for attempt in retrying:
                 with attempt:
-                    async with slot.gate.slot(estimate):
-                        # Tokens, cost and time may have run out while this call queued.
-                        for tracker in trackers:
-                            tracker.check(holding=1)
-                        tries.count += 1
-                        reply = await self._attempt(slot.backend, request, limits, recorder)
+                    reply = await self._gated_attempt(
+                        slot, request, recorder, trackers, tries, estimate
+                    )
             return reply
         except TransientBackendError as exc:
-            raise BackendError(
-                f"{slot.backend.name} model {slot.backend.model!r} failed after "
-                f"{limits.max_retries + 1} attempts: {exc}",
-                backend=slot.backend.name,
-                status=exc.status,
-            ) from exc
+            raise _exhausted(slot, limits, exc) from exc
+
+    async def _gated_attempt(
+        self,
+        slot: _Slot,
+        request: GenerationRequest,
+        recorder: RunRecorder,
+        trackers: tuple[BudgetTracker, ...],
+        tries: _Tries,
+        estimate: int,
+    ) -> BackendReply:
+        async with slot.gate.slot(estimate):
+            # Tokens, cost and time may have run out while this call queued.
+            for tracker in trackers:
+                tracker.check(holding=1)
+            tries.count += 1
+            return await self._attempt(slot.backend, request, slot.gate.limits, recorder)
 
     async def _attempt(
         self, backend: Backend, request: GenerationRequest, limits: Limits, recorder: RunRecorder
@@ -391,20 +410,36 @@ class Dispatcher:
         await self.aclose()
 
 
-def _backoff(limits: Limits) -> Callable[[RetryCallState], float]:
-    """Tenacity wait: Retry-After when the server sent one, else exponential with jitter.
+class _Backoff:
+    """Waits between attempts: Retry-After when the server sent one, else exponential + jitter.
 
-    Built once per backend slot (not per request): the hot path stays cheap.
+    Built once per backend slot. As a tenacity ``wait`` it is called for tenacity's attempt
+    ``n``, which is overall attempt ``n + 1`` (the first attempt runs before tenacity starts).
     """
-    initial, ceiling = limits.backoff_initial_s, limits.backoff_max_s
 
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
+    def __init__(self, limits: Limits) -> None:
+        self.initial = limits.backoff_initial_s
+        self.ceiling = limits.backoff_max_s
+
+    def delay(self, error: BaseException | None, failed_attempt: int) -> float:
+        """Seconds to wait after attempt ``failed_attempt`` (1-based) failed with ``error``."""
+        retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_S)
         # initial * 2^(n-1) plus up to `initial` of jitter, capped at backoff_max_s.
-        exponential = initial * 2.0 ** (state.attempt_number - 1)
-        return min(exponential + random.uniform(0.0, initial), ceiling)
+        exponential = self.initial * 2.0 ** (failed_attempt - 1)
+        return min(exponential + random.uniform(0.0, self.initial), self.ceiling)
 
-    return wait
+    def __call__(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return self.delay(error, state.attempt_number + 1)
+
+
+def _exhausted(slot: _Slot, limits: Limits, error: TransientBackendError) -> BackendError:
+    """Retries ran out: a plain (non-transient) BackendError, so no outer layer retries again."""
+    return BackendError(
+        f"{slot.backend.name} model {slot.backend.model!r} failed after "
+        f"{limits.max_retries + 1} attempts: {error}",
+        backend=slot.backend.name,
+        status=error.status,
+    )

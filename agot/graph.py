@@ -183,3 +183,19 @@ class ThoughtGraph:
             f"ThoughtGraph(question={self.question[:40]!r}, nodes={self.g.number_of_nodes()}, "
             f"nested={len(self.subgraphs)}, depth={self.depth})"
         )
+
+    # -- notebooks (rendering loads lazily: agot.render.notebook) ------------------------------
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from agot.render.notebook import graph_mimebundle
+
+        return graph_mimebundle(self)
+
+    def _repr_svg_(self) -> str:
+        from agot.render.notebook import graph_svg
+
+        return graph_svg(self)
+
+    def _repr_html_(self) -> str:
+        from agot.render.notebook import graph_html
+
+        return graph_html(self)

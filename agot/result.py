@@ -71,3 +71,9 @@ class Result(BaseModel):
         from agot.graph import ThoughtGraph
 
         return ThoughtGraph.from_json(self.graph)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: answer, usage, timing and the thought graph."""
+        from agot.render.notebook import result_html
+
+        return result_html(self)

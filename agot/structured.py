@@ -28,7 +28,8 @@ def parse_structured(text: str, schema: type[BaseModel]) -> BaseModel:
     problem = "no JSON object found"
     for candidate in _candidates(text):
         try:
-            data: Any = json.loads(candidate)
+            # strict=False admits raw newlines/tabs inside strings, common in model output
+            data: Any = json.loads(candidate, strict=False)
         except json.JSONDecodeError as exc:
             problem = f"invalid JSON ({exc.msg} at char {exc.pos})"
             continue

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agot.config import Settings
 from agot.errors import ConfigError
 
 #: Role tags of requests, used in traces, in scripted-backend tables and for routing.
@@ -27,10 +28,8 @@ class Message(BaseModel):
     content: str
 
 
-class SamplingParams(BaseModel):
-    """Decoding settings, passed through to the backend."""
-
-    model_config = ConfigDict(frozen=True)
+class SamplingParams(Settings):
+    """Decoding settings, passed through to the backend (bad values are ConfigErrors)."""
 
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(512, ge=1)

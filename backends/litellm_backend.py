@@ -59,10 +59,17 @@ MODEL_STRING_HELP = (
     "openai/<name> or hosted_vllm/<name> with --api-base URL; or 'local' for the embedded model"
 )
 
+# Providers that only make sense with an api_base, and the variable litellm reads it from.
+_NEEDS_API_BASE = {
+    "hosted_vllm": "HOSTED_VLLM_API_BASE",
+    "openai_like": "OPENAI_LIKE_API_BASE",
+    "lm_studio": "LM_STUDIO_API_BASE",
+}
+
 # Fragments of a 400 reply that mean "this server does not do json_schema response_format".
 _SCHEMA_REJECTION = ("response_format", "response format", "json_schema", "guided", "grammar")
 # litellm prefixes messages with its class names and the provider's ("... OpenAIException - ").
-_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+(?:Error|Exception|Timeout):?\s*)*(?:-\s*)?")
+_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+(?:Error|Exception|Timeout)(?::|\s+-)\s*)*")
 _MAX_DETAIL = 300
 
 
@@ -183,6 +190,7 @@ class LiteLLMBackend:
         extra = options.extra
         self._request_timeout = float(extra.get("request_timeout_s", DEFAULT_REQUEST_TIMEOUT_S))
         self._provider = self._validate_model()
+        self._check_base()
         self._dummy_key = self._check_keys()
         self._secrets = self._known_secrets()
         self._native = self._wants_native(extra.get("native_schema"))
@@ -204,6 +212,18 @@ class LiteLLMBackend:
                 f"{MODEL_STRING_HELP}"
             ) from None
         return str(provider)
+
+    def _check_base(self) -> None:
+        """Providers that mean "a server of your own" need its address.
+
+        Without one, litellm sends ``hosted_vllm/...`` requests to api.openai.com.
+        """
+        env = _NEEDS_API_BASE.get(self._provider)
+        if env and not (self._api_base or os.environ.get(env) or self._litellm.api_base):
+            raise ConfigError(
+                f"model {self.model!r} needs the address of your server: pass --api-base URL "
+                f"(e.g. http://127.0.0.1:8000/v1) or set {env}"
+            )
 
     def _check_keys(self) -> bool:
         """Raise ConfigError for a missing key; True when a placeholder key must be sent."""
@@ -386,7 +406,7 @@ class LiteLLMBackend:
         model = self.model
         if isinstance(exc, lit.Timeout | openai.APITimeoutError) or status == 408:
             return TransientBackendError(
-                f"{where} did not answer within the request timeout for model {model!r}",
+                f"{where} did not answer within the request timeout",
                 backend=self.name,
                 status=status,
             )
@@ -397,13 +417,13 @@ class LiteLLMBackend:
                 else "check the network connection (or set --api-base)"
             )
             return TransientBackendError(
-                f"cannot connect to {where} for model {model!r} ({self._detail(exc)}): {hint}",
+                f"cannot connect to {where} ({self._detail(exc)}): {hint}",
                 backend=self.name,
                 status=None,
             )
         if isinstance(exc, lit.RateLimitError) or status == 429:
             return TransientBackendError(
-                f"{where} is rate limiting model {model!r} (HTTP 429): {self._detail(exc)}",
+                f"{where} is rate limiting requests (HTTP 429): {self._detail(exc)}",
                 backend=self.name,
                 status=429,
                 retry_after=_retry_after(exc),
@@ -441,8 +461,7 @@ class LiteLLMBackend:
             | openai.APIConnectionError,
         ) or (status is not None and status >= 500):
             return TransientBackendError(
-                f"{where} failed for model {model!r} (HTTP {status or 'error'}): "
-                f"{self._detail(exc)}",
+                f"{where} failed (HTTP {status or 'error'}): {self._detail(exc)}",
                 backend=self.name,
                 status=status,
                 retry_after=_retry_after(exc),

@@ -214,6 +214,7 @@ class PrefixStore:
         self._entries: OrderedDict[int, tuple[Any, Any, int]] = OrderedDict()
         self._history: deque[Any] = deque(maxlen=history)
         self._ids = 0
+        self._bytes_per_token = 0.0  # learnt from the first snapshot
 
     @property
     def size_bytes(self) -> int:
@@ -251,6 +252,8 @@ class PrefixStore:
         import numpy as np
         from llama_cpp.llama import LlamaState
 
+        if self._bytes_per_token * len(live) > self.capacity_bytes:
+            return  # would not fit: skip the copy
         for key, (tokens, _, _) in list(self._entries.items()):
             if common_prefix(tokens, live) == len(tokens):  # superseded by a longer snapshot
                 del self._entries[key]
@@ -264,6 +267,7 @@ class PrefixStore:
             seed=full.seed,
         )
         size = int(full.llama_state_size) + full.input_ids.nbytes
+        self._bytes_per_token = size / max(1, len(live))
         if size > self.capacity_bytes:
             return
         self._ids += 1
@@ -536,7 +540,7 @@ class LlamaCppBackend:
         """The grammar enforcing the request's schema (cached), plus a warning if degraded."""
         from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
-        schema = json.dumps(request.schema_json(), sort_keys=True)
+        schema = json.dumps(request.schema_json())  # property order matters: keep it
         warning = None
         if schema not in self._grammars:
             try:

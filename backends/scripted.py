@@ -144,7 +144,12 @@ class ScriptedBackend:
 
     @classmethod
     def from_spec(cls, spec: str, *, options: Any = None) -> ScriptedBackend:
-        """``scripted`` (defaults) or ``scripted/<table.json>`` (a JSON table as above)."""
+        """``scripted`` (defaults) or ``scripted/<table.json>`` (a JSON table as above).
+
+        The file is either the table itself or ``{"replies": {...table...}, "latency":
+        {"fixed_s": 0.5, "per_token_s": 0.0}}``, so command-line runs (benchmarks, the eval
+        resume test) can simulate a slow server.
+        """
         if not spec:
             return cls()
         path = Path(spec)
@@ -156,7 +161,22 @@ class ScriptedBackend:
             raise ConfigError(f"scripted table {spec!r} is not valid JSON: {exc}") from None
         if not isinstance(table, dict):
             raise ConfigError(f"scripted table {spec!r} must be a JSON object of key -> reply")
-        return cls(table, model=f"scripted/{path.name}")
+        latency = None
+        if set(table) <= {"replies", "latency"} and isinstance(table.get("replies"), dict):
+            timing = table.get("latency") or {}
+            if not isinstance(timing, dict) or not set(timing) <= {"fixed_s", "per_token_s"}:
+                raise ConfigError(
+                    f"scripted table {spec!r}: latency must be an object with fixed_s and/or "
+                    "per_token_s (seconds)"
+                )
+            try:
+                latency = LatencyModel(**{k: float(v) for k, v in timing.items()})
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"scripted table {spec!r}: latency values must be numbers"
+                ) from None
+            table = table["replies"]
+        return cls(table, latency=latency, model=f"scripted/{path.name}")
 
     def _lookup(self, request: GenerationRequest) -> Any:
         if self._fn is not None:

@@ -1,1 +1,48 @@
-"""Placeholder: filled in by its issue."""
+"""agot.evals: dataset loaders, scorers faithful to the official ones, and a resumable runner.
+
+>>> from agot.evals import run_eval, load_dataset
+>>> records = load_dataset("hotpotqa", data="hotpot_dev_distractor_v1.json", limit=5)
+>>> summary = await run_eval("hotpotqa", data="hotpot_dev_distractor_v1.json",
+...                          strategies=["cot", "agot"], models=["local"], limit=5, out="runs/hp")
+>>> print(summary.table())
+
+Names load lazily, so importing this package stays cheap (numpy and the loaders come in on
+first use).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "EvalRecord": "agot.evals.records",
+    "DatasetSpec": "agot.evals.datasets",
+    "dataset_names": "agot.evals.datasets",
+    "get_dataset": "agot.evals.datasets",
+    "load_dataset": "agot.evals.datasets",
+    "register_dataset": "agot.evals.datasets",
+    "Scorer": "agot.evals.scorers",
+    "Score": "agot.evals.scorers",
+    "get_scorer": "agot.evals.scorers",
+    "register_scorer": "agot.evals.scorers",
+    "EvalConfig": "agot.evals.runner",
+    "run_eval": "agot.evals.runner",
+    "evaluate": "agot.evals.runner",
+    "EvalSummary": "agot.evals.summary",
+    "summarize": "agot.evals.summary",
+    "ResultRow": "agot.evals.results",
+    "read_results": "agot.evals.results",
+    "paired_comparison": "agot.evals.stats",
+    "bootstrap_mean": "agot.evals.stats",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agot.evals' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = sorted(_EXPORTS)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.prompts.judge import JUDGE
-from agot.types import SamplingParams, Usage
+from agot.types import Generation, SamplingParams, Usage
 
 if TYPE_CHECKING:
     from agot.dispatcher import Dispatcher
@@ -98,38 +98,27 @@ def judge_request_kwargs(model: str | None, max_tokens: int) -> dict[str, Any]:
     }
 
 
-async def judge_result(
+async def _judge_call(
     question: str,
     prediction: str | None,
     gold: Any,
-    *,
     dispatcher: Dispatcher,
-    model: str | None = None,
-    max_tokens: int = JUDGE_MAX_TOKENS,
-) -> JudgeResult:
-    """Judge one prediction; failures become ``JudgeResult.error``, never an exception.
-
-    An empty prediction is not equivalent to anything and costs no call. ``model`` overrides
-    the dispatcher's default model for the judge request only (judge with a different model
-    than the one being evaluated, over the same limits and cache).
-    """
+    model: str | None,
+    max_tokens: int,
+) -> tuple[JudgeVerdict, Generation | None]:
     if prediction is None or not str(prediction).strip():
-        verdict = JudgeVerdict(equivalent=False, reason="no prediction to judge")
-        return JudgeResult(verdict=verdict)
+        return JudgeVerdict(equivalent=False, reason="no prediction to judge"), None
     request = JUDGE.request(
         question=_clip(question),
         gold=_clip(render_gold(gold)),
         prediction=_clip(str(prediction)),
         request_kwargs=judge_request_kwargs(model, max_tokens),
     )
-    try:
-        generation = await dispatcher.generate(request)
-    except (BackendError, SchemaError, BudgetExceeded) as exc:
-        return JudgeResult(error=f"{type(exc).__name__}: {exc}")
+    generation = await dispatcher.generate(request)
     parsed = generation.parsed
     if not isinstance(parsed, JudgeVerdict):
         parsed = JudgeVerdict.model_validate(parsed)
-    return JudgeResult(verdict=parsed, cached=generation.cached, usage=generation.usage)
+    return parsed, generation
 
 
 async def judge(
@@ -141,18 +130,35 @@ async def judge(
     model: str | None = None,
     max_tokens: int = JUDGE_MAX_TOKENS,
 ) -> JudgeVerdict:
-    """The judge's verdict on one prediction; raises the dispatcher's error when it fails."""
-    if prediction is None or not str(prediction).strip():
-        return JudgeVerdict(equivalent=False, reason="no prediction to judge")
-    request = JUDGE.request(
-        question=_clip(question),
-        gold=_clip(render_gold(gold)),
-        prediction=_clip(str(prediction)),
-        request_kwargs=judge_request_kwargs(model, max_tokens),
-    )
-    generation = await dispatcher.generate(request)
-    parsed = generation.parsed
-    return parsed if isinstance(parsed, JudgeVerdict) else JudgeVerdict.model_validate(parsed)
+    """The judge's verdict on one prediction; raises the dispatcher's error when it fails.
+
+    An empty prediction is not equivalent to anything and costs no call. ``model`` overrides
+    the dispatcher's default model for the judge request only (judge with another model than
+    the one being evaluated, under the same limits and cache).
+    """
+    verdict, _ = await _judge_call(question, prediction, gold, dispatcher, model, max_tokens)
+    return verdict
+
+
+async def judge_result(
+    question: str,
+    prediction: str | None,
+    gold: Any,
+    *,
+    dispatcher: Dispatcher,
+    model: str | None = None,
+    max_tokens: int = JUDGE_MAX_TOKENS,
+) -> JudgeResult:
+    """Like :func:`judge`, for the runner: failures become ``error``, never an exception."""
+    try:
+        verdict, generation = await _judge_call(
+            question, prediction, gold, dispatcher, model, max_tokens
+        )
+    except (BackendError, SchemaError, BudgetExceeded) as exc:
+        return JudgeResult(error=f"{type(exc).__name__}: {exc}")
+    if generation is None:
+        return JudgeResult(verdict=verdict)
+    return JudgeResult(verdict=verdict, cached=generation.cached, usage=generation.usage)
 
 
 # -- agreement between judge and EM -------------------------------------------------------------
@@ -194,6 +200,14 @@ def _short(value: Any, limit: int = 200) -> str | None:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _judge_reason(row: Mapping[str, Any]) -> str | None:
+    """The judge's reason: ``details["judge_reason"]`` (runner rows) or ``judge["reason"]``."""
+    for holder, key in ((row.get("details"), "judge_reason"), (row.get("judge"), "reason")):
+        if isinstance(holder, Mapping) and isinstance(holder.get(key), str):
+            return str(holder[key])
+    return None
+
+
 def _as_mapping(row: Any) -> Mapping[str, Any]:
     return row.model_dump() if isinstance(row, BaseModel) else row
 
@@ -221,17 +235,19 @@ def agreement(
             continue
         j_ok, e_ok = j >= 0.5, e >= 0.5
         kind = (
-            "both_true" if j_ok and e_ok
-            else "both_false" if not j_ok and not e_ok
-            else "judge_only" if j_ok
+            "both_true"
+            if j_ok and e_ok
+            else "both_false"
+            if not j_ok and not e_ok
+            else "judge_only"
+            if j_ok
             else "em_only"
         )
         setattr(out, kind, getattr(out, kind) + 1)
         out.n += 1
         bucket = out.examples[kind]
         if len(bucket) < examples:
-            detail = row.get("judge")
-            reason = detail.get("reason") if isinstance(detail, Mapping) else None
+            reason = _judge_reason(row)
             bucket.append(
                 AgreementExample(
                     id=str(row.get("id")),

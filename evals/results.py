@@ -14,7 +14,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ RESULTS_FILE = "results.jsonl"
 RUN_FILE = "run.json"
 
 Key = tuple[str, str, str]
+#: Extra files written with a row: (path, content).
+Files = Sequence[tuple[Path, bytes]]
 
 
 class ResultRow(BaseModel):
@@ -57,20 +59,26 @@ class ResultRow(BaseModel):
 
 
 class ResultsWriter:
-    """Appends rows to ``path``; ``await append(row)`` returns once the line is on disk."""
+    """Appends rows to ``path``; ``await append(row)`` returns once the line is on disk.
+
+    ``files`` passed with a row (its trace) are written in the same background batch, before
+    the row's line: a row on disk always has its trace, and a run makes one thread hand-off
+    per batch instead of one per file.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._pending: list[tuple[bytes, Files, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._dirs: set[Path] = set()
         self.rows_written = 0
 
-    async def append(self, row: ResultRow) -> None:
+    async def append(self, row: ResultRow, files: Files = ()) -> None:
         line = (row.model_dump_json() + "\n").encode("utf-8")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((line, future))
+        self._pending.append((line, files, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         await asyncio.shield(future)
@@ -78,21 +86,30 @@ class ResultsWriter:
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            files = [f for _, fs, _ in batch for f in fs]
             try:
-                await asyncio.to_thread(self._write, b"".join(line for line, _ in batch))
-            except BaseException as exc:
-                for _, future in batch:
+                await asyncio.to_thread(self._write, b"".join(line for line, _, _ in batch), files)
+            except BaseException as exc:  # disk full, or the run is being cancelled
+                for _, _, future in batch:
                     if not future.done():
-                        future.set_exception(exc)
+                        if isinstance(exc, Exception):
+                            future.set_exception(exc)
+                        else:
+                            future.cancel()
                 if isinstance(exc, Exception):
                     continue
                 raise
             self.rows_written += len(batch)
-            for _, future in batch:
+            for _, _, future in batch:
                 if not future.done():
                     future.set_result(None)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, files: Files = ()) -> None:
+        for target, content in files:
+            if target.parent not in self._dirs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(target.parent)
+            target.write_bytes(content)
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)

@@ -117,9 +117,7 @@ def extract_choice(text: str | None, letters: str = "ABCD") -> str | None:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return None
-    lone = re.fullmatch(
-        r"[\s*_`\"'\[\(]*([" + letter_class + r"])[\s*_`\"'\]\).:]*", lines[-1]
-    )
+    lone = re.fullmatch(r"[\s*_`\"'\[\(]*([" + letter_class + r"])[\s*_`\"'\]\).:]*", lines[-1])
     return lone.group(1) if lone else None
 
 
@@ -250,6 +248,10 @@ class Scorer:
     async def score(self, record: EvalRecord, result: Result, ctx: ScoreContext) -> Score:
         return self.score_result(record, result)
 
+    def describe(self) -> dict[str, Any]:
+        """What the run records about this scorer (its settings, prompt versions, ...)."""
+        return {"name": self.name, "metrics": list(self.metrics)}
+
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         raise NotImplementedError
 
@@ -324,6 +326,75 @@ def _after_last_answer_marker(text: str | None) -> str | None:
     return text[marks[-1].end() :].strip() or None
 
 
+class ExactTaskScorer(Scorer):
+    """Adapter for :class:`agot.evals.tasks.ExactTask` verifiers (Game of 24, crosswords)."""
+
+    name = "exact"
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        self.metrics = tuple(task.metrics)
+        self.headline = task.headline
+
+    def score_result(self, record: EvalRecord, result: Result) -> Score:
+        verdict = self.task.score(raw_text(result) or "", record)
+        details = dict(verdict.details)
+        if verdict.reason:
+            details["reason"] = verdict.reason
+        return Score(prediction=verdict.prediction, scores=dict(verdict.scores), details=details)
+
+
+class JudgeScorer(Scorer):
+    """LLM-judge accuracy (:mod:`agot.evals.judge`) as an extra metric, ``judge``.
+
+    The judge runs through the item's dispatcher (same limits and cache); ``model`` picks
+    another judge model. A failed judge call leaves the metric out for that item (its error is
+    in the row's details) rather than scoring it 0, and the summary reports how many items the
+    metric covers.
+    """
+
+    name = "judge"
+    metrics = ("judge",)
+
+    def __init__(self, model: str | None = None, max_tokens: int | None = None) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+
+    def describe(self) -> dict[str, Any]:
+        from agot.evals.judge import JUDGE_MAX_TOKENS, judge_info
+
+        info = judge_info(
+            self.model or "(model under test)", max_tokens=self.max_tokens or JUDGE_MAX_TOKENS
+        )
+        return {"name": self.name, "metrics": list(self.metrics), **info}
+
+    async def score(self, record: EvalRecord, result: Result, ctx: ScoreContext) -> Score:
+        from agot.evals.judge import JUDGE_MAX_TOKENS, judge_result
+
+        if ctx.dispatcher is None:
+            raise ConfigError(
+                "the judge scorer needs a dispatcher (run it through the eval runner)"
+            )
+        verdict = await judge_result(
+            record.question,
+            result.answer,
+            record.gold,
+            dispatcher=ctx.dispatcher,
+            model=self.model,
+            max_tokens=self.max_tokens or JUDGE_MAX_TOKENS,
+        )
+        details: dict[str, Any] = {
+            "judge_usage": verdict.usage.model_dump(),
+            "judge_cached": verdict.cached,
+        }
+        if verdict.error:
+            details["judge_error"] = verdict.error
+        elif verdict.verdict is not None:
+            details["judge_reason"] = verdict.verdict.reason
+        scores = {} if verdict.score is None else {"judge": verdict.score}
+        return Score(prediction=result.answer, scores=scores, details=details)
+
+
 # --------------------------------------------------------------------------------------------
 # Registry
 
@@ -333,6 +404,7 @@ _SCORERS: dict[str, ScorerFactory] = {
     "em_f1": QAScorer,
     "mc": MultipleChoiceScorer,
     "fanoutqa": FanOutQAScorer,
+    "judge": JudgeScorer,
 }
 
 
@@ -350,20 +422,9 @@ def get_scorer(spec: str | Scorer, **params: Any) -> Scorer:
         from agot.evals.datasets import load_plugins
 
         load_plugins()
-        _load_optional("agot.evals.judge")
     if key not in _SCORERS:
         raise ConfigError(f"unknown scorer {spec!r}: choose from {', '.join(sorted(_SCORERS))}")
     return _SCORERS[key](**params)
-
-
-def _load_optional(module: str) -> None:
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not module.startswith(exc.name):
-            raise
 
 
 def scorer_names() -> list[str]:

@@ -89,6 +89,7 @@ def test_scores_follow_tot() -> None:
         "Answer:\n" + "\n".join(f"| {' | '.join(r)} |" for r in HEART_ROWS.splitlines()),
         "Answer:\n```\n" + HEART_ROWS.lower() + "\n```",
         f"Answer: {HEART}",
+        f"The final answer is: {HEART}",
         "Draft:\nHEARS\nEMBER\nABUSE\nRESIN\nTRENT\nAnswer:\n" + HEART_ROWS,
     ],
 )

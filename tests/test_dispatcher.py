@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from tenacity import RetryCallState
 
 import agot.dispatcher as dispatcher_module
 from agot.backends.base import Capabilities
@@ -166,6 +167,33 @@ async def test_retry_after_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert generation.text == "ok"
 
 
+def test_backoff_is_exponential_with_jitter_and_capped() -> None:
+    backoff = dispatcher_module._Backoff(Limits(backoff_initial_s=0.5, backoff_max_s=3.0))
+    for failed, low, high in [(1, 0.5, 1.0), (2, 1.0, 1.5), (3, 2.0, 2.5), (4, 3.0, 3.0)]:
+        for _ in range(20):
+            assert low <= backoff.delay(TransientBackendError("x"), failed) <= high
+    # A server's Retry-After replaces the exponential wait.
+    assert backoff.delay(TransientBackendError("x", retry_after=7.5), 3) == 7.5
+    # As tenacity's wait, its attempt n follows overall attempt n + 1 (the first runs directly).
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = 1
+    state.set_exception((TransientBackendError, TransientBackendError("x"), None))
+    assert 1.0 <= backoff(state) <= 1.5
+
+
+async def test_backoff_waits_between_attempts() -> None:
+    backend = ScriptedBackend(
+        {"*": [TransientBackendError("a"), TransientBackendError("b"), "Answer: ok"]}
+    )
+    limits = Limits(backoff_initial_s=0.05, backoff_max_s=1.0)
+    generation = await Dispatcher(backend, limits=limits).generate(req())
+    assert generation.attempts == 3
+    starts = [c.start for c in backend.calls]
+    # At least 0.05 s before the second attempt and 0.1 s before the third.
+    assert starts[1] - starts[0] >= 0.05
+    assert starts[2] - starts[1] >= 0.1
+
+
 async def test_retry_recovers_from_5xx() -> None:
     backend = ScriptedBackend(
         {
@@ -227,6 +255,15 @@ async def test_exhausted_timeouts_raise_backend_error() -> None:
     with pytest.raises(BackendError, match="no reply within"):
         await asyncio.wait_for(dispatcher.generate(req()), timeout=10)
     assert len(backend.calls) == 2
+
+
+async def test_no_retries_configured() -> None:
+    backend = ScriptedBackend({"*": [TransientBackendError("busy", status=429), "Answer: ok"]})
+    dispatcher = Dispatcher(backend, limits=Limits(max_retries=0, **FAST))
+    with pytest.raises(BackendError, match="1 attempts") as err:
+        await dispatcher.generate(req())
+    assert type(err.value) is BackendError and err.value.status == 429
+    assert len(backend.calls) == 1
 
 
 async def test_non_transient_error_is_not_retried() -> None:
@@ -324,6 +361,24 @@ async def test_call_budget_counts_calls_in_flight() -> None:
     assert len(backend.calls) == 3
     assert dispatcher.usage.calls == 3
     assert dispatcher.tracker.in_flight == 0
+
+
+async def test_cancelled_call_returns_its_reservation() -> None:
+    async def slow(request: GenerationRequest) -> str:
+        await asyncio.sleep(30)
+        return "late"
+
+    dispatcher = Dispatcher(ScriptedBackend(slow), budget=Budget(max_calls=1))
+    task = asyncio.create_task(dispatcher.generate(req()))
+    await asyncio.sleep(0.01)
+    assert dispatcher.tracker.in_flight == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert dispatcher.tracker.in_flight == 0
+    assert dispatcher.usage.calls == 0
+    # The budget's one call is still available.
+    dispatcher.tracker.check()
 
 
 async def test_token_budget() -> None:
@@ -562,9 +617,7 @@ async def test_model_string_and_routing(tmp_path: Path) -> None:
     table = tmp_path / "votes.json"
     table.write_text(json.dumps({"*": "Answer: from table"}))
     routed = f"scripted/{table}"
-    dispatcher = Dispatcher(
-        "scripted", router=lambda r: routed if r.role == "vote" else None
-    )
+    dispatcher = Dispatcher("scripted", router=lambda r: routed if r.role == "vote" else None)
     assert isinstance(dispatcher.backend(), ScriptedBackend)
     plain = await dispatcher.generate(req(role="solve"))
     voted = await dispatcher.generate(req(role="vote"))

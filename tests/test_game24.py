@@ -35,9 +35,9 @@ def test_generated_order_is_deterministic_and_hard_puzzles_come_last() -> None:
     counts = [count_derivations(p) for p in puzzles]
     assert counts == sorted(counts, reverse=True)
     # ties are broken by the numbers ascending
-    for (a, ca), (b, cb) in zip(zip(puzzles, counts), zip(puzzles[1:], counts[1:]), strict=False):
-        if ca == cb:
-            assert a < b
+    for i in range(len(puzzles) - 1):
+        if counts[i] == counts[i + 1]:
+            assert puzzles[i] < puzzles[i + 1]
     # famously hard puzzles (fractional intermediates, one way to 24) sit in the back half
     assert puzzles.index((1, 5, 5, 5)) > 681
     assert puzzles.index((3, 3, 8, 8)) > 681
@@ -176,6 +176,7 @@ N = (4, 9, 10, 13)
         ("4 + 9 + 10 + 13", N, "evaluates to 36"),
         ("13 + 10 + 9 / 4", N, "evaluates to 101/4"),
         ("4 * (9 + 10 - 13) = 25", N, "states a result of 25"),
+        ("4 * (9 + 10 - 13) = " + "9" * 5000, N, "too long"),
         ("9 + 10 + 4", N, "does not use 13"),
         ("6 / (4 - 4) * 6", (4, 4, 6, 6), "divides by zero"),
         ("__import__('os')", N, "calls a function"),
@@ -239,12 +240,22 @@ def test_extraction_handles_markdown_and_next_line_answers() -> None:
     assert verify_answer("**Answer:** (13 - 9) × (10 - 4)", N).ok
     assert verify_answer("### Final answer:\n\n`(13-9)*(10-4)`", N).ok
     assert verify_answer("ANSWER: (13-9)*(10-4) = 24.", N).ok
+    assert verify_answer("So the final answer is: (13 - 9) * (10 - 4)", N).ok
+    assert verify_answer("1. Answer: (13-9)*(10-4)", N).ok
 
 
 def test_extraction_failures_have_reasons() -> None:
     assert "no expression found" in verify_answer("I give up.", N).reason
     assert "empty" in verify_answer("", N).reason
     assert "empty" in verify_answer("   \n ", N).reason
+
+
+def test_unknown_exact_task_is_a_config_error() -> None:
+    from agot.evals.tasks import exact_task_names
+
+    assert exact_task_names() == ("game24", "crosswords")
+    with pytest.raises(ConfigError, match="game24"):
+        get_exact_task("chess")
 
 
 # -- the task as the runner sees it ----------------------------------------------------------

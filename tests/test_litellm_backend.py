@@ -7,17 +7,20 @@ headers and JSON bodies take the same path they take against vLLM or a hosted pr
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agot.backends import BackendOptions, resolve_backend
+from agot.backends.litellm_backend import _parse_retry_after
 
 # tests/ has no __init__.py, so pytest puts it on sys.path and the helper imports by name.
 from openai_stub_server import OpenAIStubServer, StubResponse
@@ -166,6 +169,26 @@ async def test_401_names_the_key_setting_not_the_key(stub: OpenAIStubServer) -> 
     assert "sk-agot-wrong-key-123" not in str(info.value)
 
 
+async def test_request_timeout_is_retried_then_reported(stub: OpenAIStubServer) -> None:
+    stub.default = StubResponse(200, StubResponse.chat("late").body, delay_s=1.0)
+    limits = FAST.model_copy(update={"max_retries": 1})
+    extra = {"request_timeout_s": 0.2}
+    async with dispatcher(stub.base_url, limits=limits, extra=extra) as d:
+        with pytest.raises(BackendError) as info:
+            await d.generate(ask())
+    assert len(stub.chat_requests) == 2
+    assert "2 attempts" in str(info.value) and "timeout" in str(info.value)
+
+
+def test_retry_after_header_forms() -> None:
+    soon = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert _parse_retry_after({"retry-after": "2"}) == 2.0
+    assert _parse_retry_after({"retry-after-ms": "150", "retry-after": "9"}) == 0.15
+    assert 0 < (_parse_retry_after({"retry-after": soon}) or 0) <= 30
+    assert _parse_retry_after({"retry-after": "soon-ish"}) is None
+    assert _parse_retry_after({}) is None
+
+
 async def test_connection_refused_names_the_api_base() -> None:
     base = f"http://127.0.0.1:{closed_port()}/v1"
     limits = FAST.model_copy(update={"max_retries": 1})
@@ -187,6 +210,23 @@ def test_api_base_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     backend = resolve_backend(MODEL, api_base="http://127.0.0.1:9/v1")
     assert backend.name == "litellm" and backend.model == MODEL
+
+
+def test_hosted_vllm_without_api_base_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without an api_base litellm would send these requests to api.openai.com.
+    monkeypatch.delenv("HOSTED_VLLM_API_BASE", raising=False)
+    with pytest.raises(ConfigError, match="--api-base"):
+        resolve_backend("hosted_vllm/my-model")
+
+
+async def test_hosted_vllm_with_api_base(stub: OpenAIStubServer) -> None:
+    stub.enqueue(StubResponse.chat('{"answer": "4", "confidence": 0.5}'))
+    async with Dispatcher("hosted_vllm/stub-model", limits=FAST, api_base=stub.base_url) as d:
+        gen = await d.generate(ask(output_schema=Verdict))
+    assert gen.parsed == Verdict(answer="4", confidence=0.5)
+    [sent] = stub.chat_requests
+    assert sent.body["model"] == "stub-model"
+    assert sent.body["response_format"]["type"] == "json_schema"
 
 
 def test_unknown_provider_is_a_config_error() -> None:
@@ -242,7 +282,7 @@ async def test_api_key_never_leaks(
 
 
 def test_import_agot_does_not_import_litellm() -> None:
-    code = "import sys, agot, agot.backends; print('litellm' in sys.modules)"
+    code = "import sys, agot, agot.backends.litellm_backend; print('litellm' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )

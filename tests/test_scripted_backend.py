@@ -206,7 +206,7 @@ async def test_from_spec_json_table(tmp_path) -> None:  # type: ignore[no-untype
 
 def test_from_spec_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     missing = tmp_path / "nope.json"
-    with pytest.raises(ConfigError, match="nope.json") as err:
+    with pytest.raises(ConfigError, match=r"nope\.json") as err:
         resolve_backend(f"scripted/{missing}")
     assert "not found" in str(err.value)
     bad = tmp_path / "bad.json"
@@ -217,3 +217,23 @@ def test_from_spec_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     wrong.write_text("[1, 2]")
     with pytest.raises(ConfigError, match="JSON object"):
         resolve_backend(f"scripted/{wrong}")
+
+
+async def test_from_spec_with_latency(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "slow.json"
+    spec.write_text(json.dumps({"replies": {"*": "Answer: slow"}, "latency": {"fixed_s": 0.05}}))
+    backend = resolve_backend(f"scripted/{spec}")
+    assert isinstance(backend, ScriptedBackend)
+    assert backend.latency == LatencyModel(fixed_s=0.05)
+    assert (await backend.generate(req())).text == "Answer: slow"
+    assert backend.calls[0].end - backend.calls[0].start >= 0.05
+
+
+@pytest.mark.parametrize(
+    "latency", [{"fixed": 1}, {"fixed_s": "soon"}, ["fixed_s"]], ids=["key", "value", "type"]
+)
+def test_from_spec_bad_latency(tmp_path, latency: object) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "bad-latency.json"
+    spec.write_text(json.dumps({"replies": {"*": "x"}, "latency": latency}))
+    with pytest.raises(ConfigError, match="latency"):
+        resolve_backend(f"scripted/{spec}")

@@ -50,8 +50,10 @@ def test_extract_answer(text: str, answer: str) -> None:
 
 
 def test_normalize_answer() -> None:
-    assert normalize_answer("The Eiffel Tower.") == normalize_answer("eiffel   tower") == (
-        "eiffel tower"
+    assert (
+        normalize_answer("The Eiffel Tower.")
+        == normalize_answer("eiffel   tower")
+        == ("eiffel tower")
     )
     assert normalize_answer("42.") == "42"
     # A lone letter is a multiple-choice answer, not an article.

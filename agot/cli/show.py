@@ -1,44 +1,91 @@
-"""``agot show TRACE.json``: render the graph of a saved run (``agot solve --trace``)."""
+"""``agot show TRACE.json``: render the graph of a saved run (``agot solve --trace``).
+
+``text`` (default) prints an outline with the run's timing figures; ``mermaid``, ``dot`` and
+``svg`` print the picture's source (``svg`` uses Graphviz's ``dot`` when installed, a built-in
+layout otherwise). ``--out FILE`` writes to a file instead of stdout.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-FORMATS = ("text", "mermaid")
+FORMATS = ("text", "mermaid", "dot", "svg")
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("show", help="render a saved trace", description=__doc__)
     parser.add_argument("trace", help="a trace file written by --trace")
     parser.add_argument("--format", default="text", choices=FORMATS)
+    parser.add_argument(
+        "--direction",
+        default="LR",
+        choices=("LR", "TB"),
+        help="layers left to right (LR, default) or top to bottom (TB); dot and svg only",
+    )
+    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _text(result: Any, graph: Any) -> str:
     from agot.critical_path import critical_path, parallelism, span
-    from agot.render import graph_to_mermaid, graph_to_text
-    from agot.result import Result
+    from agot.render import graph_to_text
 
-    result = Result.load_trace(args.trace)
-    graph = result.thought_graph()
-    if args.format == "mermaid":
-        if graph is None:
-            from agot.errors import ConfigError
-
-            raise ConfigError(f"{args.trace} has no graph (strategy {result.strategy})")
-        print(graph_to_mermaid(graph))
-        return 0
+    lines = []
     if graph is not None:
-        print(graph_to_text(graph))
-    print(f"answer: {result.answer}")
+        lines.append(graph_to_text(graph))
+    lines.append(f"answer: {result.answer}")
     cp, path = critical_path(result.events)
     u = result.usage
-    print(
+    lines.append(
         f"{result.strategy} on {result.model}: {u.calls} calls, {u.prompt_tokens}+"
         f"{u.completion_tokens} tokens, wall {span(result.events):.2f}s, critical path "
         f"{cp:.2f}s ({len(path)} calls), parallelism {parallelism(result.events):.2f}"
     )
     if result.stopped:
-        print(f"stopped: {result.stopped}")
+        lines.append(f"stopped: {result.stopped}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agot.result import Result
+
+    result = Result.load_trace(args.trace)
+    graph = result.thought_graph()
+    if args.format == "text":
+        output = _text(result, graph)
+    else:
+        if graph is None:
+            from agot.errors import ConfigError
+
+            raise ConfigError(
+                f"{args.trace} has no graph (strategy {result.strategy}); use --format text"
+            )
+        if args.format == "mermaid":
+            from agot.render import graph_to_mermaid
+
+            output = graph_to_mermaid(graph)
+        elif args.format == "dot":
+            from agot.render import graph_to_dot
+
+            output = graph_to_dot(graph, direction=args.direction)
+        else:
+            from agot.render import graph_to_svg
+
+            output = graph_to_svg(graph, direction=args.direction)
+    if args.out:
+        from pathlib import Path
+
+        from agot.errors import ConfigError
+
+        try:
+            target = Path(args.out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(output.rstrip("\n") + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.out!r}: {exc.strerror}") from None
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        print(output.rstrip("\n"))
     return 0

@@ -13,7 +13,7 @@ from agot.task import Task
 from agot.types import SamplingParams
 
 #: Tokens per step when the user sets none; answers and the synthesis get ``max_tokens``.
-STEP_TOKENS = {"decompose": 384, "assess": 128, "check": 128}
+STEP_TOKENS = {"decompose": 512, "assess": 128, "check": 128}
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -43,7 +43,7 @@ class AGoT(Strategy):
         *,
         max_total_nodes: int | None = None,
         temperature: float = 0.0,
-        max_tokens: int = 256,
+        max_tokens: int = 384,
         layer_depth_reduction: bool = True,
         check_final: bool = True,
         reserve_final_calls: int = 1,

@@ -358,11 +358,14 @@ class Kairanban(Strategy):
         return f"{prompts.DIALOGUE_HEADING.format(agent=self.idobata_at)}\n{lines}\n\n"
 
     def _schema_hint(self) -> str:
-        probs = ", ".join(f"{json.dumps(label)}: <probability>" for label in self.labels)
+        # Described, not shown as a filled-in example: small models copy example values (and
+        # placeholder text) verbatim. Grammar-enforcing backends get the exact shape anyway,
+        # and a re-ask quotes the JSON schema.
+        labels = ", ".join(json.dumps(label) for label in self.labels)
         return (
-            '{"analysis": "<what in the text points to which label>", '
-            '"reasoning": "<your reasoning, step by step>", '
-            f'"distribution": {{{probs}}}}}'
+            'a JSON object with three keys: "analysis" (a short note), "reasoning" (a short '
+            'note) and "distribution" (an object giving each of the labels '
+            f"{labels} a probability between 0 and 1, summing to 1)"
         )
 
     async def _agent(

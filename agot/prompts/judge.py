@@ -24,7 +24,7 @@ JUDGE = PromptTemplate(
         "Question: {question}\n\n"
         "Gold answer: {gold}\n\n"
         "Predicted answer: {prediction}\n\n"
-        'Reply with a JSON object: {{"equivalent": true or false, "reason": "one short '
-        'sentence"}}.'
+        'Reply with a JSON object with two keys: "equivalent" (true or false) and "reason" '
+        "(one short sentence saying why)."
     ),
 )

@@ -31,8 +31,8 @@ AGENT = PromptTemplate(
         "{board}\n\n"
         "{dialogue}"
         "Write your document. Probabilities are numbers between 0 and 1, one per label, "
-        "summing to 1; keep some probability on labels you cannot rule out. Reply with only a "
-        "JSON object of this form:\n{schema_hint}"
+        "summing to 1; keep some probability on labels you cannot rule out. Reply with only "
+        "{schema_hint}."
     ),
 )
 

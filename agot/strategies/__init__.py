@@ -33,6 +33,8 @@ def register_strategy(name: str, factory: Callable[..., Strategy]) -> None:
 
 def get_strategy(name: str, **params: Any) -> Strategy:
     """Build a strategy by name (``agot``, ``cot``, ``direct``, ``sc``) with its parameters."""
+    if not isinstance(name, str):
+        raise ConfigError(f"strategy must be a name such as 'agot', got {type(name).__name__}")
     key = ALIASES.get(name.strip().lower(), name.strip().lower())
     if key not in _FACTORIES:
         raise ConfigError(f"unknown strategy {name!r}: choose from {', '.join(sorted(_FACTORIES))}")

@@ -65,8 +65,11 @@ class DatasetSpec:
 
         if split is None:
             return self.default_split
-        key = canonical_split(split, self.default_split or split)
-        if self.splits and key not in self.splits:
+        key = split.strip()
+        if not self.splits:
+            return key  # the dataset names its own splits; pass them through untouched
+        key = canonical_split(key, key)
+        if key not in self.splits:
             raise DatasetError(
                 f"{self.name} has no split {split!r}: choose from {', '.join(self.splits)}"
             )
@@ -185,16 +188,46 @@ def get_dataset(name: str) -> DatasetSpec:
     if key not in _REGISTRY:
         load_plugins()
     if key not in _REGISTRY:
-        raise DatasetError(
-            f"unknown dataset {name!r}: choose from {', '.join(dataset_names())}"
-        )
+        _register_exact_task(key)
+    if key not in _REGISTRY:
+        raise DatasetError(f"unknown dataset {name!r}: choose from {', '.join(dataset_names())}")
     return _REGISTRY[key]
 
 
 def dataset_names() -> list[str]:
     """Every dataset name known now (built-ins, registered ones and plugins)."""
     load_plugins()
-    return sorted(set(_REGISTRY) | set(_BUILTIN))
+    return sorted(set(_REGISTRY) | set(_BUILTIN) | set(_exact_task_names()))
+
+
+def _exact_task_names() -> tuple[str, ...]:
+    try:
+        from agot.evals.tasks import exact_task_names
+    except ImportError:
+        return ()
+    return exact_task_names()
+
+
+def _register_exact_task(name: str) -> None:
+    """Bridge an :class:`agot.evals.tasks.ExactTask` (Game of 24, crosswords) into the registry."""
+    if name not in _exact_task_names():
+        return
+    from agot.evals.scorers import ExactTaskScorer
+    from agot.evals.tasks import get_exact_task
+
+    task = get_exact_task(name)
+
+    def load(*, data: Path | None, split: str | None) -> list[EvalRecord]:
+        return task.load(data, split=split)
+
+    register_dataset(
+        name,
+        load,
+        scorers=(ExactTaskScorer(task),),
+        default_split=task.default_split,
+        answer_format=task.answer_format,
+        description=task.description,
+    )
 
 
 def load_plugins() -> None:

@@ -34,7 +34,9 @@ ANSWER_FORMAT = (
 )
 
 
-def flatten_decomposition(nodes: list[dict[str, Any]], parent: str | None = None) -> list[dict[str, Any]]:
+def flatten_decomposition(
+    nodes: list[dict[str, Any]], parent: str | None = None
+) -> list[dict[str, Any]]:
     """Sub-questions depth first, each with its ``depends_on`` edges and parent id."""
     flat: list[dict[str, Any]] = []
     for node in nodes or []:
@@ -88,7 +90,9 @@ def _packaged_dev_set() -> Path:
     try:
         base = resources.files("fanoutqa")
     except ModuleNotFoundError:
-        raise DatasetError(f"fanoutqa: no data: {HOW_TO_GET}, and pass it with --data PATH") from None
+        raise DatasetError(
+            f"fanoutqa: no data: {HOW_TO_GET}, and pass it with --data PATH"
+        ) from None
     candidate = Path(str(base)) / "data" / "fanout-final-dev.json"
     if not candidate.is_file():
         raise DatasetError(f"fanoutqa: the installed package has no dev set: {HOW_TO_GET}")

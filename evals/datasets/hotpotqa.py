@@ -26,8 +26,7 @@ from agot.evals.records import EvalRecord
 
 HUB_REPO = "hotpotqa/hotpot_qa"
 HOW_TO_GET = (
-    "download hotpot_dev_distractor_v1.json or hotpot_dev_fullwiki_v1.json from "
-    "hotpotqa.github.io"
+    "download hotpot_dev_distractor_v1.json or hotpot_dev_fullwiki_v1.json from hotpotqa.github.io"
 )
 ANSWER_FORMAT = (
     "Answer with the shortest phrase that answers the question (a name, date, number, or "

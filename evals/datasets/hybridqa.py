@@ -34,15 +34,22 @@ ANSWER_FORMAT = "Answer with the shortest phrase that answers the question, not 
 class Table:
     """A table with linked passages, from either layout."""
 
-    def __init__(self, title: str, section: str, header: list[str], rows: list[list[str]],
-                 passages: dict[str, str]) -> None:
+    def __init__(
+        self,
+        title: str,
+        section: str,
+        header: list[str],
+        rows: list[list[str]],
+        passages: dict[str, str],
+    ) -> None:
         self.title, self.section, self.header, self.rows = title, section, header, rows
         self.passages = passages
 
     @classmethod
     def from_official(cls, table: dict[str, Any], requests: dict[str, str]) -> Table:
         header = [_cell_text(h) for h in table.get("header", [])]
-        rows, links = [], []
+        rows: list[list[str]] = []
+        links: list[str] = []
         for row in table.get("data", []):
             rows.append([_cell_text(c) for c in row])
             for cell in row:

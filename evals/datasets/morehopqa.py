@@ -21,9 +21,7 @@ from agot.evals.datasets.passages import parse_context, render_passages
 from agot.evals.datasets.sources import find_file, local_path, read_rows
 from agot.evals.records import EvalRecord
 
-HOW_TO_GET = (
-    "download morehopqa_final.json from github.com/Alab-NII/morehopqa (datasets/files/)"
-)
+HOW_TO_GET = "download morehopqa_final.json from github.com/Alab-NII/morehopqa (datasets/files/)"
 ANSWER_FORMAT = "Answer with the final value only (a word, name, number or short phrase)."
 
 

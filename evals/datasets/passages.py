@@ -32,7 +32,10 @@ def parse_context(context: Any) -> list[Passage]:
     if isinstance(context, dict):
         titles = list(context.get("title") or context.get("titles") or [])
         bodies = context.get("sentences") or context.get("content") or context.get("text") or []
-        return [Passage(title=str(t), sentences=_sentences(b)) for t, b in zip(titles, bodies, strict=False)]
+        return [
+            Passage(title=str(t), sentences=_sentences(b))
+            for t, b in zip(titles, bodies, strict=False)
+        ]
     passages = []
     for item in context:
         if isinstance(item, dict):

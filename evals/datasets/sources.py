@@ -72,9 +72,13 @@ def read_zip_member(
         with zipfile.ZipFile(archive) as zf:
             names = [n for n in zf.namelist() if n.endswith(member_suffix)]
             if not names:
-                raise DatasetError(f"{dataset}: {archive} holds no file ending in {member_suffix!r}")
+                raise DatasetError(
+                    f"{dataset}: {archive} holds no file ending in {member_suffix!r}"
+                )
             try:
-                raw = zf.read(sorted(names, key=len)[0], pwd=password.encode() if password else None)
+                raw = zf.read(
+                    sorted(names, key=len)[0], pwd=password.encode() if password else None
+                )
             except RuntimeError as exc:  # encrypted member, wrong or missing password
                 raise DatasetError(
                     f"{dataset}: {archive} is password-protected ({exc}); set the password from "

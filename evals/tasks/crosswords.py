@@ -33,7 +33,7 @@ ANSWER_FORMAT = (
     "as 5 lines of 5 letters each, row 1 first, letters only."
 )
 
-_ANSWER = re.compile(r"(?im)^[\s>#*_`-]*(?:final\s+)?answer[\s*_]*(?:is)?[\s*]*[:：]")
+_ANSWER = re.compile(r"(?i)\banswer[\s*_]*(?:is)?[\s*]*[:：]")
 _LABEL = re.compile(r"(?i)^(?:[hv]\d+|row\s*\d+|\d+)(?:\s*[.:)\]-]\s*|\s+)")
 _SEPARATORS = re.compile(r"[\s|,*`_\-]+")
 
@@ -60,12 +60,16 @@ def _check_game(path: Path, index: int, game: object) -> tuple[list[str], str]:
     if not isinstance(game, list) or len(game) != 2:
         raise DatasetError(f"{where}: expected [clues, letters], got {type(game).__name__}")
     clues, letters = game
-    if not isinstance(clues, list) or len(clues) != 2 * SIZE or not all(
-        isinstance(c, str) for c in clues
+    if (
+        not isinstance(clues, list)
+        or len(clues) != 2 * SIZE
+        or not all(isinstance(c, str) for c in clues)
     ):
         raise DatasetError(f"{where}: expected 10 clue strings (h1-h5, v1-v5)")
-    if not isinstance(letters, list) or len(letters) != CELLS or not all(
-        isinstance(c, str) and len(c) == 1 and c.isalpha() for c in letters
+    if (
+        not isinstance(letters, list)
+        or len(letters) != CELLS
+        or not all(isinstance(c, str) and len(c) == 1 and c.isalpha() for c in letters)
     ):
         raise DatasetError(f"{where}: expected 25 single-letter strings, row by row")
     return clues, "".join(letters).upper()
@@ -102,7 +106,9 @@ def read_games(path: Path) -> list[EvalRecord]:
     return records
 
 
-def load_crosswords(path: str | Path | None = None, *, split: str | None = None) -> list[EvalRecord]:
+def load_crosswords(
+    path: str | Path | None = None, *, split: str | None = None
+) -> list[EvalRecord]:
     """Games of ``split`` (``test``: ToT's 20, ``all``) from ``path`` (file or its folder)."""
     if not path:
         raise DatasetError(
@@ -167,7 +173,9 @@ def score_crossword(text: str, record: EvalRecord) -> TaskScore:
     grid, reason = parse_grid(text)
     if grid is None:
         return TaskScore(
-            scores={"letter_acc": 0.0, "word_acc": 0.0, "solved": 0.0}, prediction=None, reason=reason
+            scores={"letter_acc": 0.0, "word_acc": 0.0, "solved": 0.0},
+            prediction=None,
+            reason=reason,
         )
     scores = score_grid(grid, str(record.gold))
     rows = "\n".join(grid[i * SIZE : (i + 1) * SIZE] for i in range(SIZE))

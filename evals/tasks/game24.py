@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from agot.errors import ConfigError, DatasetError
 from agot.evals.records import EvalRecord
@@ -53,7 +55,7 @@ def parse_split(split: str | None) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
-def _record(rank: int, numbers: list[int], source: str, extra: dict[str, object]) -> EvalRecord:
+def _record(rank: int, numbers: list[int], source: str, extra: Mapping[str, Any]) -> EvalRecord:
     gold = solve(numbers)
     return EvalRecord(
         id=f"r{rank}_{'-'.join(str(n) for n in numbers)}",
@@ -120,7 +122,7 @@ def read_csv(path: Path) -> list[EvalRecord]:
 
 
 def generated_records() -> list[EvalRecord]:
-    """All 1,362 solvable puzzles from our solver, ranked as :func:`solvable_puzzles` orders them."""
+    """All 1,362 solvable puzzles from our solver, ranked in :func:`solvable_puzzles` order."""
     return [
         _record(rank, list(nums), "generated", {"derivations": count_derivations(nums)})
         for rank, nums in enumerate(solvable_puzzles(), start=1)
@@ -146,7 +148,7 @@ def load_game24(path: str | Path | None = None, *, split: str | None = None) -> 
 
 
 def score_game24(text: str, record: EvalRecord) -> TaskScore:
-    """``success`` 1.0 when the expression in ``text`` is a valid solution, else 0 with the reason."""
+    """``success`` 1.0 when the expression in ``text`` solves the puzzle, else 0 and why."""
     verdict = verify_answer(text, record.metadata["numbers"])
     return TaskScore(
         scores={"success": 1.0 if verdict.ok else 0.0},

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from itertools import combinations_with_replacement
 
 #: The target value of the game.
@@ -66,7 +66,7 @@ def _render(op: str, left: str, right: str) -> str:
     return f"({left} {op} {right})"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(nums: tuple[int, ...]) -> _Table:
     """Every value reachable from the sorted multiset ``nums``, with derivation counts."""
     if len(nums) == 1:
@@ -94,7 +94,7 @@ def _needed(a: Fraction, target: Fraction) -> Iterator[tuple[Fraction, str]]:
         yield target * a, "/r"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _search(nums: tuple[int, ...], target: Fraction) -> tuple[int, str | None]:
     if len(nums) == 1:
         return (1, str(nums[0])) if nums[0] == target else (0, None)

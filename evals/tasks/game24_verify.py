@@ -1,4 +1,4 @@
-"""The exact Game of 24 verifier: read the model's expression safely and check it in exact arithmetic.
+"""The exact Game of 24 verifier: read the model's expression safely, check it exactly.
 
 Model output is hostile input. It is never passed to ``eval``: the text is parsed with
 :func:`ast.parse` (``mode="eval"``) and every node must be on an allow-list (the expression
@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -44,9 +45,7 @@ class Game24Verdict(BaseModel):
     expression: str | None = None
 
 
-_ANSWER = re.compile(
-    r"(?im)^[\s>#*_`-]*(?:final\s+)?answer[\s*_]*(?:is)?[\s*]*[:：][\s*]*(?P<rest>.*)$"
-)
+_ANSWER = re.compile(r"(?i)\banswer[\s*_]*(?:is)?[\s*]*[:：][\s*]*(?P<rest>.*)$")
 _OPERATOR_CHARS = "+-*/×÷xX−–—"
 _HAS_DIGIT = re.compile(r"\d")
 
@@ -68,7 +67,7 @@ _TIMES_LETTER = re.compile(r"(?<=[\d)\s])[xX](?=[\s\d(])")
 # Markdown and LaTeX wrappers; ``_`` is only stripped in pairs (it can start a Python name).
 _EDGE_JUNK = " \t\r\n*`$"
 _TRAILING_JUNK = " \t\r\n.,;:!。"
-_NUMBER = re.compile(r"^\s*-?\d+(?:\.\d+)?\s*$")
+_NUMBER = re.compile(r"^\s*-?\d{1,30}(?:\.\d{1,30})?\s*$")
 
 _OPERATORS: dict[type[ast.operator], str] = {
     ast.Add: "+",
@@ -121,9 +120,10 @@ def extract_expression(text: str) -> str | None:
         return None
     lines = text.splitlines()
     for index in range(len(lines) - 1, -1, -1):
-        match = _ANSWER.match(lines[index])
-        if match is None:
+        matches = list(_ANSWER.finditer(lines[index]))
+        if not matches:
             continue
+        match = matches[-1]
         rest = match.group("rest").strip()
         if rest.strip(_EDGE_JUNK):
             return rest
@@ -196,7 +196,8 @@ def _check_nodes(tree: ast.AST) -> str | None:
 
 
 def _literals(tree: ast.AST) -> list[int]:
-    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+    """The integer literals of an already-checked tree (every constant in it is an int)."""
+    return [cast(int, n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant)]
 
 
 def _evaluate(node: ast.AST) -> Fraction:
@@ -204,7 +205,7 @@ def _evaluate(node: ast.AST) -> Fraction:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body)
     if isinstance(node, ast.Constant):
-        return Fraction(node.value)
+        return Fraction(cast(int, node.value))
     assert isinstance(node, ast.BinOp)
     left, right = _evaluate(node.left), _evaluate(node.right)
     if isinstance(node.op, ast.Add):
@@ -267,7 +268,9 @@ def verify_expression(expression: str, numbers: Sequence[int]) -> Game24Verdict:
         return _reject("divides by zero", text)
     if value != TARGET:
         return _reject(f"evaluates to {value}, not {TARGET}", text)
-    return Game24Verdict(ok=True, reason=f"uses each number once and equals {TARGET}", expression=text)
+    return Game24Verdict(
+        ok=True, reason=f"uses each number once and equals {TARGET}", expression=text
+    )
 
 
 def verify_answer(text: str, numbers: Sequence[int]) -> Game24Verdict:

@@ -1,0 +1,177 @@
+"""``agot classify "TEXT"``: a probability distribution over labels from a Kairanban chain.
+
+Agents read the text one after another, each seeing the previous agent's document (analysis,
+reasoning, distribution); with ``--idobata-at K`` the chain pauses after agent K for a casual
+round of comments that the later agents also see. ``--model`` may be repeated: once for all
+agents, or once per agent (mixing local and remote models).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from agot.cli.options import add_limit_options
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "classify",
+        help="classify a text with Kairanban agents (probabilities per label)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("text", help="the text to classify (quote it)")
+    parser.add_argument(
+        "--labels",
+        default="negative,neutral,positive",
+        help="comma-separated labels (default: negative,neutral,positive)",
+    )
+    parser.add_argument("--agents", type=int, default=5, help="agents in the chain (default 5)")
+    parser.add_argument(
+        "--idobata-at",
+        type=int,
+        default=None,
+        metavar="K",
+        help="hold the idobata conversation after agent K (1..agents); default: none",
+    )
+    parser.add_argument(
+        "--aggregate",
+        default="last",
+        choices=("last", "mean", "vote"),
+        help="prediction: last agent's distribution (default), mean of all, or majority vote",
+    )
+    parser.add_argument(
+        "--independent",
+        action="store_true",
+        help="baseline: agents do not share anything (use with --aggregate mean or vote)",
+    )
+    parser.add_argument(
+        "--persona",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="persona prompt; repeat once per agent, or give once for all",
+    )
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="M",
+        help="model string (local, llamacpp/<gguf>, openai/gpt-4o-mini, hosted_vllm/<name>, ...); "
+        "repeat once per agent, or give once for all (default: local)",
+    )
+    group.add_argument("--api-base", default=None, help="endpoint of an OpenAI-compatible server")
+    group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
+    group.add_argument("--max-tokens", type=int, default=None, help="max tokens per agent document")
+    group.add_argument("--seed", type=int, default=None, help="agent i samples with seed+i")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--trace", default=None, metavar="FILE", help="write the full result here")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    add_limit_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def build_strategy(args: argparse.Namespace) -> Any:
+    from agot.kairanban import Kairanban
+
+    options: dict[str, Any] = {}
+    if args.temperature is not None:
+        options["temperature"] = args.temperature
+    if args.max_tokens is not None:
+        options["max_tokens"] = args.max_tokens
+    models = args.model or ["local"]
+    return Kairanban(
+        args.labels,
+        agents=args.agents,
+        idobata_at=args.idobata_at,
+        models=models if len(models) > 1 else None,
+        personas=args.persona,
+        aggregate=args.aggregate,
+        independent=args.independent,
+        seed=args.seed,
+        **options,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from agot.cli.options import budget_from_args, limits_from_args
+    from agot.cli.progress import Progress
+    from agot.dispatcher import Dispatcher
+    from agot.sync import run_sync
+    from agot.types import require_text
+
+    require_text(args.text, "text to classify")
+    strategy = build_strategy(args)
+    models = args.model or ["local"]
+    dispatcher = Dispatcher(
+        models[0], limits=limits_from_args(args), cache=args.cache, api_base=args.api_base
+    )
+    budget = budget_from_args(args)
+
+    async def go() -> Any:
+        def status() -> str:
+            u = dispatcher.usage
+            return f"kairanban: {u.calls} calls, {u.total_tokens} tokens"
+
+        try:
+            async with Progress(status, enabled=not args.quiet and not args.json):
+                return await strategy.predict(args.text, dispatcher=dispatcher, budget=budget)
+        finally:
+            await dispatcher.aclose()
+
+    result = run_sync(go())
+    if args.trace:
+        from pathlib import Path
+
+        target = Path(args.trace)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result.model_dump_json(indent=1))
+    if args.json:
+        print(json.dumps(result.summary(), ensure_ascii=False))
+    else:
+        print(render_text(result))
+    for warning in result.warnings:
+        print(f"agot: warning: {warning}", file=sys.stderr)
+    if result.stopped:
+        print(f"agot: stopped early: {result.stopped} (partial result)", file=sys.stderr)
+    if result.error:
+        print(f"agot: error: {result.error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def render_text(result: Any) -> str:
+    """A human-readable report: label, distribution, trajectory, dialogue, usage."""
+    lines = []
+    if result.distribution is not None:
+        dist = "  ".join(f"{k}={v:.3f}" for k, v in result.distribution.items())
+        lines.append(f"{result.label}    ({result.aggregate}: {dist})")
+    else:
+        lines.append("(no prediction)")
+    lines.append("")
+    lines.append("stage  agent  entropy  variance  distribution")
+    for s in result.trajectory:
+        dist = " ".join(f"{v:.2f}" for v in s.distribution.values()) if s.distribution else "-"
+        ent = f"{s.entropy:7.3f}" if s.entropy is not None else "      -"
+        var = f"{s.variance:8.4f}" if s.variance is not None else "       -"
+        mark = " *" if s.after_idobata else ""
+        err = f"  [{s.error}]" if s.error else ""
+        lines.append(f"{s.stage:5d}  {s.agent:5d}  {ent}  {var}  {dist}{mark}{err}")
+    if result.idobata_at is not None:
+        lines.append(f"(* = saw the idobata conversation held after agent {result.idobata_at})")
+    if result.dialogue:
+        lines.append("")
+        lines.append("idobata:")
+        for c in result.dialogue:
+            lines.append(f"  agent {c.agent}: {c.text if not c.error else '[' + c.error + ']'}")
+    u = result.usage
+    lines.append("")
+    lines.append(
+        f"{u.calls} calls, {u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, "
+        f"{result.wall_s:.1f} s"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,255 @@
+"""``agot eval DATASET``: run strategies x models over a benchmark, resumably, with CIs.
+
+Results go to ``OUT/results.jsonl`` (one line per item x strategy x model, written as each
+finishes), traces to ``OUT/traces/``, and the summary to ``OUT/summary.json`` and stdout.
+``agot eval list`` names the datasets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+from typing import Any
+
+from agot.cli.options import add_model_options
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "eval",
+        help="evaluate strategies and models on a dataset",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "dataset",
+        help="gpqa, hotpotqa, musique, 2wikimultihopqa, morehopqa, "
+        "hybridqa, fanoutqa, game24, ... ('list' names them all)",
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--data",
+        default=None,
+        metavar="PATH",
+        help="local file or folder with the dataset (default: Hugging Face hub)",
+    )
+    data.add_argument(
+        "--subset",
+        default=None,
+        help="e.g. gpqa: main|diamond|extended; hotpotqa: distractor|fullwiki; musique: ans|full",
+    )
+    data.add_argument("--split", default=None, help="dataset split (default: the dev split)")
+    data.add_argument("--limit", type=int, default=None, help="first N items only")
+    data.add_argument(
+        "--sample",
+        action="store_true",
+        default=None,
+        help="with --limit: a seeded random sample of N items instead of the first N",
+    )
+    data.add_argument(
+        "--sample-seed", type=int, default=None, help="seed of --sample (default: --seed)"
+    )
+    data.add_argument(
+        "--preset",
+        default=None,
+        help="named settings, e.g. agot-paper (d=1, L=3, N=3, temperature 0.3, 100 sampled "
+        "items); flags you pass override it",
+    )
+    data.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for choice shuffling and bootstrap (default 0, recorded)",
+    )
+    run = parser.add_argument_group("run")
+    run.add_argument(
+        "--strategy",
+        default="cot",
+        help="comma-separated strategies: agot, cot, direct, sc (default cot)",
+    )
+    run.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="items (x strategy x model) in flight at once (default 8)",
+    )
+    run.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="results folder (default runs/eval-DATASET-TIMESTAMP)",
+    )
+    run.add_argument(
+        "--resume", action="store_true", help="continue OUT: skip items already in results.jsonl"
+    )
+    run.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="with --resume: run again the items that ended in an error",
+    )
+    run.add_argument("--scorer", default=None, help="extra scorers, comma-separated (e.g. judge)")
+    run.add_argument(
+        "--judge-model",
+        default=None,
+        help="model for --scorer judge (default: the model under test)",
+    )
+    run.add_argument("--no-traces", action="store_true", help="do not write per-item traces")
+    run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    strat = parser.add_argument_group("strategy options")
+    strat.add_argument("--samples", type=int, default=None, help="sc: number of samples")
+    strat.add_argument("--max-depth", type=int, default=None, help="agot: nesting depth d")
+    strat.add_argument("--max-layers", type=int, default=None, help="agot: layers per graph L")
+    strat.add_argument("--max-nodes", type=int, default=None, help="agot: new nodes per layer N")
+    add_model_options(parser)
+    limits = parser.add_argument_group("limits (per model) and budget (per item)")
+    limits.add_argument(
+        "--calls-in-flight", type=int, default=None, help="max model calls in flight per model"
+    )
+    limits.add_argument("--rpm", type=float, default=None, help="max requests per minute")
+    limits.add_argument("--tpm", type=float, default=None, help="max tokens per minute")
+    limits.add_argument("--timeout", type=float, default=None, help="seconds per model call")
+    limits.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")
+    limits.add_argument("--max-calls", type=int, default=None, help="budget per item: calls")
+    limits.add_argument("--budget-tokens", type=int, default=None, help="budget per item: tokens")
+    limits.add_argument("--max-cost", type=float, default=None, help="budget per item: USD")
+    limits.add_argument("--max-wall", type=float, default=None, help="budget per item: seconds")
+    parser.set_defaults(handler=run_command)
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The :class:`~agot.evals.runner.EvalConfig` the flags describe."""
+    from agot.budget import Budget
+    from agot.cli.options import sampling_kwargs
+    from agot.errors import ConfigError
+    from agot.evals.runner import EvalConfig
+    from agot.evals.scorers import JudgeScorer
+    from agot.limits import Limits
+
+    strategies = _split(args.strategy)
+    names = {s.lower() for s in strategies}
+    per_strategy: dict[str, dict[str, Any]] = {}
+    agot_flags = {
+        "max_depth": args.max_depth,
+        "max_layers": args.max_layers,
+        "max_nodes": args.max_nodes,
+    }
+    if any(v is not None for v in agot_flags.values()):
+        if "agot" not in names and not args.preset:
+            raise ConfigError("--max-depth/--max-layers/--max-nodes need --strategy agot")
+        per_strategy["agot"] = {k: v for k, v in agot_flags.items() if v is not None}
+    if args.samples is not None:
+        if not names & {"sc", "self-consistency", "self_consistency"}:
+            raise ConfigError("--samples needs --strategy sc")
+        per_strategy["sc"] = {"n": args.samples}
+    if args.retry_errors and not args.resume:
+        raise ConfigError("--retry-errors works with --resume (it re-runs failed items of OUT)")
+    limit_fields = {
+        "max_concurrency": args.calls_in_flight,
+        "requests_per_minute": args.rpm,
+        "tokens_per_minute": args.tpm,
+        "timeout_s": args.timeout,
+    }
+    budget_fields = {
+        "max_calls": args.max_calls,
+        "max_tokens": args.budget_tokens,
+        "max_cost": args.max_cost,
+        "max_wall_s": args.max_wall,
+    }
+    limit_set = {k: v for k, v in limit_fields.items() if v is not None}
+    budget_set = {k: v for k, v in budget_fields.items() if v is not None}
+    scorers: list[Any] = []
+    for name in _split(args.scorer):
+        scorers.append(JudgeScorer(model=args.judge_model) if name == "judge" else name)
+    if args.judge_model and "judge" not in _split(args.scorer):
+        raise ConfigError("--judge-model needs --scorer judge")
+    return EvalConfig(
+        dataset=args.dataset,
+        data=args.data,
+        subset=args.subset,
+        split=args.split,
+        strategies=strategies,
+        models=_split(args.model) or ["local"],
+        limit=args.limit,
+        sample=bool(args.sample),
+        sample_seed=args.sample_seed,
+        preset=args.preset,
+        seed=args.seed,
+        concurrency=args.concurrency,
+        out=args.out,
+        resume=args.resume,
+        retry_errors=args.retry_errors,
+        scorers=scorers,
+        strategy_params=sampling_kwargs(args),
+        per_strategy_params=per_strategy,
+        limits=Limits(**limit_set) if limit_set else None,
+        api_base=args.api_base,
+        cache=args.cache,
+        item_budget=Budget(**budget_set) if budget_set else None,
+        save_traces=not args.no_traces,
+        progress=not args.quiet,
+    )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.dataset.strip().lower() == "list":
+        return _list_datasets()
+    from pydantic import ValidationError
+
+    from agot.config import describe_validation_error
+    from agot.errors import ConfigError
+    from agot.evals.runner import default_out_dir, run_eval
+    from agot.sync import run_sync
+
+    if args.preset:
+        from agot.evals.presets import fill_from_preset
+
+        fill_from_preset(args)  # fills only what was left unset
+    if args.sample and args.limit is None:
+        raise ConfigError("--sample needs --limit N (the sample size)")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+    if args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out DIR (the folder of the run to continue)")
+    if not args.out:
+        args.out = default_out_dir(args.dataset)
+    try:
+        config = build_config(args)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error("eval", exc)) from None
+    # Move the import-time heap (pydantic, litellm, ... : hundreds of thousands of objects)
+    # out of the collector's sight: a full collection over it stalls the event loop ~0.1 s,
+    # which delays every item in flight.
+    gc.collect()
+    gc.freeze()
+    try:
+        summary = run_sync(run_eval(config))
+    except KeyboardInterrupt:
+        print(
+            f"agot: finished items are saved; continue with --resume --out {args.out}",
+            file=sys.stderr,
+        )
+        raise
+    if args.json:
+        print(summary.model_dump_json(indent=1))
+    else:
+        print(summary.table())
+        print(f"results: {args.out}/results.jsonl · summary: {args.out}/summary.json")
+    return 0
+
+
+def _list_datasets() -> int:
+    from agot.evals.datasets import dataset_names, get_dataset
+
+    for name in dataset_names():
+        spec = get_dataset(name)
+        subsets = f" [{'|'.join(spec.subsets)}]" if spec.subsets else ""
+        print(f"{name}{subsets}: {spec.description}")
+    return 0

@@ -1,0 +1,54 @@
+"""``agot report DIR [DIR ...]``: one paper-style table over ``agot eval`` result folders.
+
+Rows are strategies (x model), columns data sets; each cell is the headline metric with its
+bootstrap 95% interval and the mean tokens per item. Markdown goes to stdout (``--format csv``
+for CSV); ``--out`` writes both files.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "report",
+        help="tabulate agot eval result folders (Markdown and CSV)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("dirs", nargs="+", metavar="DIR", help="folders written by agot eval --out")
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="PATH",
+        help="write PATH.md and PATH.csv (PATH ending in .md or .csv), or report.md and "
+        "report.csv inside folder PATH; without it the table goes to stdout",
+    )
+    parser.add_argument(
+        "--format",
+        default="markdown",
+        choices=("markdown", "csv"),
+        help="what to print to stdout when --out is not given (default markdown)",
+    )
+    parser.add_argument(
+        "--metric",
+        default=None,
+        help="metric for every column (default: judge, accuracy, success, word_acc, ... "
+        "whichever a data set's rows carry first)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agot.evals.report import build_report, to_csv, to_markdown, write_report
+
+    report = build_report(args.dirs, metric=args.metric, seed=args.seed)
+    if args.out:
+        for path in write_report(report, args.out):
+            print(f"wrote {path}")
+        return 0
+    print(to_csv(report) if args.format == "csv" else to_markdown(report), end="")
+    return 0

@@ -1,0 +1,591 @@
+"""Sentiment datasets of the Kairanban paper: SST-5, TweetEval sentiment, Financial PhraseBank.
+
+Each loader reads either the Hugging Face hub (through ``datasets``; nothing is fetched when
+``data`` is given) or local files in the dataset's own layouts, and returns
+:class:`~agot.evals.records.EvalRecord` objects with ``question`` = the text and ``gold`` = the
+label *string* (``metadata["labels"]`` holds the label set in order, ``metadata["label_id"]``
+the dataset's integer label).
+
+Layouts read from ``data`` (a file or a folder):
+
+* **SST-5** (labels ``very negative, negative, neutral, positive, very positive`` = 0..4):
+  the SetFit files ``train.jsonl`` / ``dev.jsonl`` / ``test.jsonl`` (``{"text", "label",
+  "label_text"}``), the same columns as ``.csv`` / ``.parquet``, or the original Stanford PTB
+  trees (``trees/train.txt``, ``dev.txt``, ``test.txt``: one ``(3 (2 It) ...)`` tree per line;
+  the root's number is the sentence label, the leaves are the text).
+* **TweetEval sentiment** (``negative, neutral, positive`` = 0, 1, 2): the cardiffnlp/tweeteval
+  folder ``datasets/sentiment/`` with ``{train,val,test}_text.txt`` and
+  ``{split}_labels.txt`` (one tweet / one integer per line) and optional ``mapping.txt``
+  (``0<TAB>negative``); or ``.jsonl`` / ``.csv`` / ``.parquet`` with ``text, label``.
+* **Financial PhraseBank** (``negative, neutral, positive``; the hub's integers 0, 1, 2): the
+  authors' ``FinancialPhraseBank-v1.0/Sentences_{AllAgree,75Agree,66Agree,50Agree}.txt``, one
+  ``sentence@label`` per line in ISO-8859-1; or ``.jsonl`` / ``.csv`` / ``.parquet`` with
+  ``sentence, label``. The data set has no official split: everything is ``train``.
+
+Ids: these data sets carry none, so an item's id is its position: ``<split>-<row>`` (0-based,
+file order), or ``<subset>-<row>`` for Financial PhraseBank.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agot.evals.records import EvalRecord
+
+from agot.errors import DatasetError
+
+SST5_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
+SENTIMENT3_LABELS = ("negative", "neutral", "positive")
+
+_SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "dev": "validation",
+    "val": "validation",
+    "valid": "validation",
+    "validation": "validation",
+    "test": "test",
+}
+
+FPB_SUBSETS = {
+    "sentences_allagree": "Sentences_AllAgree.txt",
+    "sentences_75agree": "Sentences_75Agree.txt",
+    "sentences_66agree": "Sentences_66Agree.txt",
+    "sentences_50agree": "Sentences_50Agree.txt",
+}
+
+
+@dataclass(frozen=True)
+class SentimentDataset:
+    """What the registry needs to know about one sentiment data set."""
+
+    name: str
+    title: str
+    labels: tuple[str, ...]
+    hub_id: str
+    hub_config: str | None
+    splits: tuple[str, ...]
+    default_split: str
+    where: str  # where to get the files (for error messages)
+    loader: Callable[..., Iterator[EvalRecord]]
+
+    def load(
+        self,
+        data: str | os.PathLike[str] | None = None,
+        *,
+        split: str | None = None,
+        subset: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[EvalRecord]:
+        kwargs: dict[str, Any] = {"split": split or self.default_split, "limit": limit}
+        if subset is not None:
+            kwargs["subset"] = subset
+        return self.loader(data, **kwargs)
+
+
+# -- shared helpers -------------------------------------------------------------------------
+
+
+def _split(split: str, allowed: tuple[str, ...], title: str) -> str:
+    canon = _SPLIT_ALIASES.get(str(split).strip().lower())
+    if canon is None or canon not in allowed:
+        raise DatasetError(f"{title} has no split {split!r}: choose from {', '.join(allowed)}")
+    return canon
+
+
+def _limit(limit: int | None) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise DatasetError(f"--limit must be a positive integer, got {limit!r}")
+    return limit
+
+
+def _read_text(path: Path) -> str:
+    """UTF-8, else ISO-8859-1 (the Financial PhraseBank files are Latin-1)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _read_table(path: Path) -> list[dict[str, Any]]:
+    """Rows of a .jsonl / .json / .csv / .tsv / .parquet file."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            rows = []
+            for n, line in enumerate(_read_text(path).splitlines(), start=1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise DatasetError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
+            return rows
+        if suffix == ".json":
+            data = json.loads(_read_text(path))
+            if isinstance(data, dict):
+                data = data.get("data") or data.get("rows") or list(data.values())[0]
+            if not isinstance(data, list):
+                raise DatasetError(f"{path}: expected a JSON list of rows")
+            return data
+        if suffix in (".csv", ".tsv"):
+            text = _read_text(path)
+            delimiter = "\t" if suffix == ".tsv" else ","
+            return list(csv.DictReader(text.splitlines(), delimiter=delimiter))
+        if suffix == ".parquet":
+            try:
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise DatasetError(
+                    f"reading {path} needs pyarrow: pip install 'agot[evals]'"
+                ) from None
+            return list(pq.read_table(path).to_pylist())
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc.msg})") from None
+    raise DatasetError(f"{path}: unsupported file type {suffix!r} (use .jsonl, .csv or .parquet)")
+
+
+def _data_path(data: str | os.PathLike[str], title: str) -> Path:
+    path = Path(os.path.expanduser(os.fspath(data)))
+    if not path.exists():
+        raise DatasetError(f"{title}: --data path {str(path)!r} does not exist")
+    return path
+
+
+def _hub_rows(hub_id: str, config: str | None, split: str) -> list[dict[str, Any]]:
+    """Rows of one split from the Hugging Face hub (the only network access here)."""
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(hub_id, config, split=split)
+    except Exception as exc:
+        # Repositories that still ship a loading script (financial_phrasebank) are served as
+        # parquet by the hub's converter; datasets >= 4 no longer runs scripts.
+        if "script" not in str(exc).lower():
+            raise
+        ds = datasets.load_dataset(hub_id, config, split=split, revision="refs/convert/parquet")
+    return [dict(row) for row in ds]
+
+
+def _from_hub(spec_title: str, hub_id: str, config: str | None, split: str, where: str) -> Any:
+    try:
+        import datasets  # noqa: F401
+    except ImportError:
+        raise DatasetError(
+            f"{spec_title}: reading the Hugging Face hub needs the `datasets` package "
+            f"(pip install 'agot[evals]'), or download the files from {where} and pass --data PATH"
+        ) from None
+    try:
+        return _hub_rows(hub_id, config, split)
+    except DatasetError:
+        raise
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise DatasetError(
+            f"{spec_title}: could not load {hub_id}"
+            f"{'/' + config if config else ''} ({split}) from the Hugging Face hub "
+            f"({type(exc).__name__}: {reason}); download the files from {where} and pass "
+            "--data PATH"
+        ) from None
+
+
+def _label_from(
+    value: Any, labels: tuple[str, ...], where: str, mapping: dict[int, str] | None = None
+) -> tuple[str, int]:
+    """(label string, label id) from an integer id or a label name."""
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        names = mapping or dict(enumerate(labels))
+        if value not in names:
+            raise DatasetError(f"{where}: label id {value} is not one of {sorted(names)}")
+        name = names[value]
+        return name, labels.index(name) if name in labels else value
+    if isinstance(value, str):
+        name = " ".join(value.strip().lower().replace("_", " ").split())
+        if name in labels:
+            return name, labels.index(name)
+    raise DatasetError(f"{where}: unknown label {value!r}; expected one of {list(labels)}")
+
+
+def _record(
+    dataset: str,
+    rid: str,
+    text: Any,
+    label: str,
+    label_id: int,
+    labels: tuple[str, ...],
+    split: str,
+    source: str,
+) -> EvalRecord:
+    if not isinstance(text, str) or not text.strip():
+        raise DatasetError(f"{dataset} item {rid} ({source}) has no text")
+    return EvalRecord(
+        id=rid,
+        dataset=dataset,
+        question=text.strip(),
+        gold=label,
+        metadata={"labels": list(labels), "label_id": label_id, "split": split, "source": source},
+    )
+
+
+def _rows_to_records(
+    rows: list[dict[str, Any]],
+    *,
+    dataset: str,
+    labels: tuple[str, ...],
+    text_fields: tuple[str, ...],
+    label_fields: tuple[str, ...],
+    split: str,
+    id_prefix: str,
+    source: str,
+    limit: int | None,
+) -> Iterator[EvalRecord]:
+    out = []
+    for n, row in enumerate(rows):
+        if limit is not None and len(out) >= limit:
+            break
+        where = f"{source} row {n}"
+        text = next((row[f] for f in text_fields if f in row), None)
+        raw_label = next(
+            (row[f] for f in label_fields if f in row and row[f] not in (None, "")), None
+        )
+        if text is None or raw_label is None:
+            raise DatasetError(
+                f"{where}: expected a text column ({' or '.join(text_fields)}) and a label "
+                f"column ({' or '.join(label_fields)}), found {sorted(row)}"
+            )
+        label, label_id = _label_from(raw_label, labels, where)
+        out.append(
+            _record(dataset, f"{id_prefix}-{n}", text, label, label_id, labels, split, source)
+        )
+    return iter(out)
+
+
+def _find_split_file(
+    folder: Path, names: tuple[str, ...], suffixes: tuple[str, ...]
+) -> Path | None:
+    for sub in ("", "data"):
+        for name in names:
+            for suffix in suffixes:
+                candidate = folder / sub / f"{name}{suffix}"
+                if candidate.is_file():
+                    return candidate
+    return None
+
+
+_FILE_NAMES = {
+    "train": ("train",),
+    "validation": ("dev", "validation", "val", "valid"),
+    "test": ("test",),
+}
+_TABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
+
+
+# -- SST-5 ----------------------------------------------------------------------------------
+
+_LEAF = re.compile(r"\(\d+ ([^()\s][^()]*)\)")
+_ROOT = re.compile(r"^\s*\((\d)\s")
+
+
+def _ptb_rows(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for n, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        root = _ROOT.match(line)
+        leaves = _LEAF.findall(line)
+        if root is None or not leaves:
+            raise DatasetError(f"{path}:{n}: not a PTB sentiment tree like '(3 (2 It) ...)'")
+        text = " ".join(leaf.strip() for leaf in leaves)
+        text = text.replace("-LRB-", "(").replace("-RRB-", ")")
+        rows.append({"text": text, "label": int(root.group(1))})
+    return rows
+
+
+def load_sst5(
+    data: str | os.PathLike[str] | None = None,
+    *,
+    split: str = "test",
+    limit: int | None = None,
+) -> Iterator[EvalRecord]:
+    """SST-5 (fine-grained Stanford Sentiment Treebank, sentence level)."""
+    spec = SST5
+    canon = _split(split, spec.splits, spec.title)
+    lim = _limit(limit)
+    if data is None:
+        rows = _from_hub(spec.title, spec.hub_id, spec.hub_config, canon, spec.where)
+        source = f"hub:{spec.hub_id}"
+    else:
+        path = _data_path(data, spec.title)
+        if path.is_dir():
+            found = _find_split_file(path, _FILE_NAMES[canon], _TABLE_SUFFIXES)
+            if found is None:
+                found = _find_split_file(path / "trees", _FILE_NAMES[canon], (".txt",))
+                found = found or _find_split_file(path, _FILE_NAMES[canon], (".txt",))
+            if found is None:
+                raise DatasetError(
+                    f"{spec.title}: no {canon} file in {path} (expected "
+                    f"{'/'.join(_FILE_NAMES[canon])}.jsonl, or trees/{_FILE_NAMES[canon][0]}.txt)"
+                )
+            path = found
+        rows = _ptb_rows(path) if path.suffix.lower() == ".txt" else _read_table(path)
+        source = str(path)
+    return _rows_to_records(
+        rows,
+        dataset=spec.name,
+        labels=spec.labels,
+        text_fields=("text", "sentence"),
+        label_fields=("label", "label_text"),
+        split=canon,
+        id_prefix=canon,
+        source=source,
+        limit=lim,
+    )
+
+
+# -- TweetEval sentiment --------------------------------------------------------------------
+
+
+def _tweeteval_folder(path: Path) -> Path:
+    for candidate in (path, path / "sentiment", path / "datasets" / "sentiment"):
+        if any(candidate.glob("*_text.txt")):
+            return candidate
+    return path
+
+
+def _tweeteval_mapping(folder: Path) -> dict[int, str] | None:
+    mapping_file = folder / "mapping.txt"
+    if not mapping_file.is_file():
+        return None
+    mapping = {}
+    for n, line in enumerate(_read_text(mapping_file).splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t") if "\t" in line else line.split(None, 1)
+        if len(parts) != 2 or not parts[0].strip().isdigit():
+            raise DatasetError(f"{mapping_file}:{n}: expected '<id><TAB><label>'")
+        mapping[int(parts[0])] = parts[1].strip().lower()
+    return mapping
+
+
+def load_tweet_eval(
+    data: str | os.PathLike[str] | None = None,
+    *,
+    split: str = "test",
+    limit: int | None = None,
+) -> Iterator[EvalRecord]:
+    """TweetEval, sentiment task (SemEval-2017 Task 4A tweets)."""
+    spec = TWEET_EVAL
+    canon = _split(split, spec.splits, spec.title)
+    lim = _limit(limit)
+    common = {
+        "dataset": spec.name,
+        "labels": spec.labels,
+        "text_fields": ("text", "tweet"),
+        "label_fields": ("label",),
+        "split": canon,
+        "id_prefix": canon,
+        "limit": lim,
+    }
+    if data is None:
+        rows = _from_hub(spec.title, spec.hub_id, spec.hub_config, canon, spec.where)
+        return _rows_to_records(rows, source=f"hub:{spec.hub_id}", **common)  # type: ignore[arg-type]
+    path = _data_path(data, spec.title)
+    if path.is_file():
+        return _rows_to_records(_read_table(path), source=str(path), **common)  # type: ignore[arg-type]
+    folder = _tweeteval_folder(path)
+    stem = {"train": "train", "validation": "val", "test": "test"}[canon]
+    text_file, label_file = folder / f"{stem}_text.txt", folder / f"{stem}_labels.txt"
+    if not text_file.is_file() or not label_file.is_file():
+        table = _find_split_file(path, _FILE_NAMES[canon], _TABLE_SUFFIXES)
+        if table is not None:
+            return _rows_to_records(_read_table(table), source=str(table), **common)  # type: ignore[arg-type]
+        raise DatasetError(
+            f"{spec.title}: {folder} has no {stem}_text.txt and {stem}_labels.txt "
+            f"(the layout of {spec.where})"
+        )
+    texts = _read_text(text_file).split("\n")
+    labels_raw = _read_text(label_file).split("\n")
+    # A final newline leaves one empty string at the end; anything else must line up.
+    if texts and texts[-1] == "":
+        texts.pop()
+    if labels_raw and labels_raw[-1] == "":
+        labels_raw.pop()
+    if len(texts) != len(labels_raw):
+        raise DatasetError(
+            f"{spec.title}: {text_file.name} has {len(texts)} lines but {label_file.name} has "
+            f"{len(labels_raw)}"
+        )
+    mapping = _tweeteval_mapping(folder)
+    out = []
+    for n, (text, raw) in enumerate(zip(texts, labels_raw, strict=True)):
+        if lim is not None and len(out) >= lim:
+            break
+        where = f"{label_file}:{n + 1}"
+        label, label_id = _label_from(raw.strip(), spec.labels, where, mapping)
+        out.append(
+            _record(
+                spec.name, f"{stem}-{n}", text, label, label_id, spec.labels, canon, str(folder)
+            )
+        )
+    return iter(out)
+
+
+# -- Financial PhraseBank -------------------------------------------------------------------
+
+
+def _fpb_subset(subset: str) -> str:
+    key = str(subset).strip().lower().replace("-", "_")
+    aliases = {
+        "all": "sentences_allagree",
+        "allagree": "sentences_allagree",
+        "75": "sentences_75agree",
+        "66": "sentences_66agree",
+        "50": "sentences_50agree",
+    }
+    key = aliases.get(key, key)
+    if not key.startswith("sentences_") and f"sentences_{key}" in FPB_SUBSETS:
+        key = f"sentences_{key}"
+    if key not in FPB_SUBSETS:
+        raise DatasetError(
+            f"Financial PhraseBank has no subset {subset!r}: choose from {', '.join(FPB_SUBSETS)}"
+        )
+    return key
+
+
+def _fpb_lines(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    # split("\n"), not splitlines(): Latin-1 byte 0x85 decodes to U+0085, which splitlines()
+    # would treat as a line break inside a sentence.
+    for n, line in enumerate(_read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        sentence, sep, label = line.rstrip().rpartition("@")
+        if not sep or not sentence.strip():
+            raise DatasetError(f"{path}:{n}: expected 'sentence@label'")
+        rows.append({"sentence": sentence, "label": label.strip()})
+    return rows
+
+
+def load_financial_phrasebank(
+    data: str | os.PathLike[str] | None = None,
+    *,
+    subset: str = "sentences_allagree",
+    split: str = "train",
+    limit: int | None = None,
+) -> Iterator[EvalRecord]:
+    """Financial PhraseBank (Malo et al., 2014); ``subset`` = annotator agreement level."""
+    spec = FINANCIAL_PHRASEBANK
+    key = _fpb_subset(subset)
+    canon = _split(split, spec.splits, spec.title)
+    lim = _limit(limit)
+    if data is None:
+        rows = _from_hub(spec.title, spec.hub_id, key, canon, spec.where)
+        source = f"hub:{spec.hub_id}/{key}"
+    else:
+        path = _data_path(data, spec.title)
+        if path.is_dir():
+            wanted = FPB_SUBSETS[key].lower()
+            found = [p for p in sorted(path.rglob("*")) if p.is_file() and p.name.lower() == wanted]
+            if not found:
+                raise DatasetError(
+                    f"{spec.title}: no {FPB_SUBSETS[key]} under {path} (the files of "
+                    f"FinancialPhraseBank-v1.0, from {spec.where})"
+                )
+            path = found[0]
+        rows = _fpb_lines(path) if path.suffix.lower() == ".txt" else _read_table(path)
+        source = str(path)
+    return _rows_to_records(
+        rows,
+        dataset=spec.name,
+        labels=spec.labels,
+        text_fields=("sentence", "text"),
+        label_fields=("label",),
+        split=canon,
+        id_prefix=key,
+        source=source,
+        limit=lim,
+    )
+
+
+SST5 = SentimentDataset(
+    name="sst5",
+    title="SST-5",
+    labels=SST5_LABELS,
+    hub_id="SetFit/sst5",
+    hub_config=None,
+    splits=("train", "validation", "test"),
+    default_split="test",
+    where="https://huggingface.co/datasets/SetFit/sst5 (train/dev/test.jsonl)",
+    loader=load_sst5,
+)
+TWEET_EVAL = SentimentDataset(
+    name="tweet_eval_sentiment",
+    title="TweetEval sentiment",
+    labels=SENTIMENT3_LABELS,
+    hub_id="cardiffnlp/tweet_eval",
+    hub_config="sentiment",
+    splits=("train", "validation", "test"),
+    default_split="test",
+    where="https://github.com/cardiffnlp/tweeteval (datasets/sentiment/)",
+    loader=load_tweet_eval,
+)
+FINANCIAL_PHRASEBANK = SentimentDataset(
+    name="financial_phrasebank",
+    title="Financial PhraseBank",
+    labels=SENTIMENT3_LABELS,
+    hub_id="takala/financial_phrasebank",
+    hub_config="sentences_allagree",
+    splits=("train",),
+    default_split="train",
+    where="https://huggingface.co/datasets/takala/financial_phrasebank "
+    "(FinancialPhraseBank-v1.0.zip, Sentences_*.txt)",
+    loader=load_financial_phrasebank,
+)
+
+#: name -> dataset, for the eval registry (aliases included).
+SENTIMENT_DATASETS: dict[str, SentimentDataset] = {
+    "sst5": SST5,
+    "sst-5": SST5,
+    "tweet_eval": TWEET_EVAL,
+    "tweeteval": TWEET_EVAL,
+    "tweet_eval_sentiment": TWEET_EVAL,
+    "financial_phrasebank": FINANCIAL_PHRASEBANK,
+    "fpb": FINANCIAL_PHRASEBANK,
+}
+
+
+def load_sentiment(
+    name: str,
+    data: str | os.PathLike[str] | None = None,
+    *,
+    split: str | None = None,
+    subset: str | None = None,
+    limit: int | None = None,
+) -> Iterator[EvalRecord]:
+    """Load a sentiment data set by name (see :data:`SENTIMENT_DATASETS`)."""
+    spec = SENTIMENT_DATASETS.get(str(name).strip().lower())
+    if spec is None:
+        names = ", ".join(sorted({s.name for s in SENTIMENT_DATASETS.values()}))
+        raise DatasetError(f"unknown sentiment data set {name!r}: choose from {names}")
+    if subset is not None and spec is not FINANCIAL_PHRASEBANK:
+        raise DatasetError(
+            f"{spec.title} has no subsets (--subset applies to financial_phrasebank)"
+        )
+    return spec.load(data, split=split, subset=subset, limit=limit)

@@ -1,0 +1,537 @@
+"""Eval runs in pandas: load result folders, tabulate them, and plot them (notebooks).
+
+Why a separate module from :mod:`agot.evals.summary` and :mod:`agot.evals.report`: those
+produce the fixed printed tables of a run; this one hands the rows to the user as a
+``DataFrame`` to slice freely, plus the standard pictures (accuracy against cost, paired
+per-item comparison, Kairanban trajectory and reliability diagram). The plotting functions
+take plain data (DataFrames, lists of dicts or of the library's result models) so they work on
+anything a user has, and each returns its matplotlib ``Figure``.
+
+Conventions (shared with :mod:`agot.evals.report`, so a number here matches the report):
+
+* within one ``results.jsonl`` the last row of an (id, strategy, model) wins (resumed runs
+  append); across folders rows are kept apart by the ``run`` column, and only an exact repeat of
+  (dataset, subset, id, strategy, model, seed) is dropped, the folder read last winning;
+* an item that failed (``error`` set) without the metric counts as 0 (a failure is a miss); an
+  item without the metric and without an error is left out, and ``n`` says how many counted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agot.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+RESULTS_FILE = "results.jsonl"
+#: Which metric a table or plot uses when none is named: the first of these the rows carry.
+HEADLINE_ORDER = ("judge", "accuracy", "success", "word_acc", "macro_f1", "loose_acc", "em", "f1")
+_KEY = ["dataset", "subset", "id", "strategy", "model", "seed"]
+_USAGE = ("calls", "prompt_tokens", "completion_tokens", "cost", "cached_calls")
+
+
+# -- loading ----------------------------------------------------------------------------------
+def _results_files(source: str | os.PathLike[str]) -> list[Path]:
+    path = Path(source).expanduser()
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        if (path / RESULTS_FILE).is_file():
+            return [path / RESULTS_FILE]
+        found = sorted(path.rglob(RESULTS_FILE))
+        if found:
+            return found
+    raise ConfigError(
+        f"no {RESULTS_FILE} in {str(path)!r}: pass folders written by 'agot eval --out DIR'"
+    )
+
+
+def load_runs(*sources: str | os.PathLike[str]) -> pd.DataFrame:
+    """Rows of one or more eval output folders (or ``results.jsonl`` files) as a DataFrame.
+
+    One row per item x strategy x model; ``scores`` and ``usage`` are flattened into
+    ``scores.<metric>`` and ``usage.<field>`` columns (plus ``usage.total_tokens``); ``run`` is
+    the folder's name and ``source`` the file read. A folder without ``results.jsonl`` directly
+    inside is searched recursively.
+    """
+    import pandas as pd
+
+    from agot.evals.results import latest_rows, read_results
+
+    if not sources:
+        raise ConfigError("load_runs needs at least one eval folder (agot eval --out DIR)")
+    records: list[dict[str, Any]] = []
+    for source in sources:
+        for file in _results_files(source):
+            for row in latest_rows(read_results(file)).values():
+                data = row.model_dump(mode="json")
+                flat = {k: v for k, v in data.items() if k not in ("scores", "usage")}
+                for metric, value in (data.get("scores") or {}).items():
+                    flat[f"scores.{metric}"] = value
+                usage = data.get("usage") or {}
+                for name in _USAGE:
+                    flat[f"usage.{name}"] = usage.get(name, 0)
+                flat["usage.total_tokens"] = usage.get("prompt_tokens", 0) + usage.get(
+                    "completion_tokens", 0
+                )
+                flat["run"] = file.parent.name
+                flat["source"] = str(file)
+                records.append(flat)
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty:
+        return frame
+    key = [k for k in _KEY if k in frame.columns]
+    frame = frame.drop_duplicates(subset=key, keep="last").reset_index(drop=True)
+    return frame
+
+
+def metrics_of(frame: pd.DataFrame) -> list[str]:
+    """Metric names present in ``frame`` (the ``scores.*`` columns, without the prefix)."""
+    return [c.removeprefix("scores.") for c in frame.columns if c.startswith("scores.")]
+
+
+def headline(frame: pd.DataFrame, metric: str | None = None) -> str:
+    """``metric`` if given (checked), else the first of :data:`HEADLINE_ORDER` present."""
+    present = metrics_of(frame)
+    if metric is not None:
+        if metric not in present:
+            raise ConfigError(
+                f"no metric {metric!r} in these runs: choose from {', '.join(present) or 'none'}"
+            )
+        return metric
+    for name in HEADLINE_ORDER:
+        if name in present:
+            return name
+    if not present:
+        raise ConfigError("these runs carry no scores: was a scorer configured?")
+    return present[0]
+
+
+def metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
+    """Per-row values of ``metric`` under the conventions above (NaN: left out)."""
+    column = f"scores.{metric}"
+    import pandas as pd
+
+    if column in frame.columns:
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    else:
+        values = pd.Series(math.nan, index=frame.index, dtype=float)
+    if "error" in frame.columns:
+        failed = frame["error"].notna() & values.isna()
+        values = values.mask(failed, 0.0)
+    return values
+
+
+# -- the summary table ------------------------------------------------------------------------
+def summary_table(
+    frame: pd.DataFrame,
+    metric: str | None = None,
+    *,
+    by: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One row per strategy x model (x dataset when several): metric with its bootstrap CI,
+    errors, tokens, cost and latency.
+
+    Columns: ``n`` (items counted for the metric), ``<metric>``, ``ci_low``, ``ci_high``,
+    ``<metric> (CI)`` (formatted), ``errors``, ``tokens/item``, ``cost``, ``cost/item``,
+    ``latency mean s``, ``latency p50 s``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from agot.evals.stats import bootstrap_mean
+
+    if frame.empty:
+        raise ConfigError("no result rows to summarise")
+    name = headline(frame, metric)
+    if by is None:
+        by = ["strategy", "model"]
+        if "dataset" in frame.columns and frame["dataset"].nunique() > 1:
+            by = ["dataset", *by]
+    values = metric_values(frame, name)
+    out = []
+    for key, group in frame.groupby(list(by), sort=False, dropna=False):
+        keys = key if isinstance(key, tuple) else (key,)
+        scored = values.loc[group.index].dropna().tolist()
+        est = bootstrap_mean(scored, confidence=confidence, resamples=resamples, seed=seed)
+        row: dict[str, Any] = dict(zip(by, keys, strict=True))
+        row.update(
+            {
+                "n": est.n,
+                name: est.value,
+                "ci_low": est.low,
+                "ci_high": est.high,
+                f"{name} (CI)": est.format(),
+                "errors": int(group["error"].notna().sum()) if "error" in group else 0,
+                "tokens/item": float(group["usage.total_tokens"].mean()),
+                "cost": float(group["usage.cost"].sum()),
+                "cost/item": float(group["usage.cost"].mean()),
+                "latency mean s": float(group["latency_s"].mean()),
+                "latency p50 s": float(np.median(group["latency_s"])),
+            }
+        )
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+# -- plots of eval runs -----------------------------------------------------------------------
+_X_COLUMNS = {
+    "tokens": ("tokens/item", "mean tokens per item (prompt + completion)"),
+    "cost": ("cost/item", "mean cost per item (USD)"),
+    "latency": ("latency mean s", "mean latency per item (s)"),
+}
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (6.5, 4.2)) -> tuple[Figure, Axes]:
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=size)
+        return fig, ax
+    return ax.figure, ax  # type: ignore[return-value]
+
+
+def plot_cost_tradeoff(
+    frame: pd.DataFrame,
+    metric: str | None = None,
+    *,
+    x: str = "tokens",
+    ax: Axes | None = None,
+    table: pd.DataFrame | None = None,
+) -> Figure:
+    """Metric (with its CI as an error bar) against tokens, cost or latency per item: one point
+    per strategy x model, colour by strategy, marker by model. Up and to the left is better."""
+    if x not in _X_COLUMNS:
+        raise ConfigError(f"x must be one of {', '.join(_X_COLUMNS)}, got {x!r}")
+    name = headline(frame, metric)
+    table = table if table is not None else summary_table(frame, name)
+    column, label = _X_COLUMNS[x]
+    fig, ax = _axes(ax)
+    strategies = list(dict.fromkeys(table["strategy"]))
+    models = list(dict.fromkeys(table["model"]))
+    markers = "osD^vP*X"
+    colours = [f"C{i % 10}" for i in range(len(strategies))]
+    for _, row in table.iterrows():
+        if row[name] is None or (isinstance(row[name], float) and math.isnan(row[name])):
+            continue
+        colour = colours[strategies.index(row["strategy"])]
+        marker = markers[models.index(row["model"]) % len(markers)]
+        low = row[name] - row["ci_low"] if row["ci_low"] is not None else 0.0
+        high = row["ci_high"] - row[name] if row["ci_high"] is not None else 0.0
+        ax.errorbar(
+            row[column],
+            row[name],
+            yerr=[[low], [high]],
+            fmt=marker,
+            color=colour,
+            capsize=3,
+            markersize=7,
+        )
+        text = row["strategy"] if len(models) == 1 else f"{row['strategy']} @ {row['model']}"
+        ax.annotate(text, (row[column], row[name]), textcoords="offset points", xytext=(6, 4))
+    ax.set_xlabel(label)
+    ax.set_ylabel(f"{name} (95% CI)")
+    if x != "latency" and len(table) and (table[column] > 0).all():
+        lo, hi = table[column].min(), table[column].max()
+        if hi > 20 * lo:
+            ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{name} vs {x}")
+    fig.tight_layout()
+    return fig
+
+
+def paired_items(
+    frame: pd.DataFrame,
+    a: str,
+    b: str,
+    metric: str | None = None,
+    *,
+    model: str | None = None,
+) -> pd.DataFrame:
+    """Items scored under both strategies ``a`` and ``b`` (on ``model``, or the only model):
+    columns ``id``, ``a``, ``b``, ``diff`` (a - b)."""
+    import pandas as pd
+
+    name = headline(frame, metric)
+    rows = frame.assign(_value=metric_values(frame, name))
+    if model is None:
+        models = rows.loc[rows["strategy"].isin([a, b]), "model"].unique().tolist()
+        if len(models) > 1:
+            raise ConfigError(f"several models ({', '.join(models)}): pass model=")
+    else:
+        rows = rows[rows["model"] == model]
+    picked = {}
+    for strategy in (a, b):
+        part = rows[rows["strategy"] == strategy]
+        if part.empty:
+            known = ", ".join(sorted(frame["strategy"].unique()))
+            raise ConfigError(f"no rows for strategy {strategy!r}: choose from {known}")
+        key = part["dataset"].astype(str) + "/" + part["id"].astype(str)
+        picked[strategy] = pd.Series(part["_value"].to_numpy(), index=key)
+    joined = pd.concat([picked[a].rename("a"), picked[b].rename("b")], axis=1, join="inner")
+    joined = joined.dropna()
+    joined["diff"] = joined["a"] - joined["b"]
+    return joined.rename_axis("id").reset_index()
+
+
+def plot_paired(
+    frame: pd.DataFrame,
+    a: str,
+    b: str,
+    metric: str | None = None,
+    *,
+    model: str | None = None,
+    ax: Axes | None = None,
+    seed: int = 0,
+) -> Figure:
+    """Per-item paired comparison: each item one point (score under ``a`` on x, ``b`` on y,
+    jittered when scores repeat), the diagonal for ties; the title gives the paired bootstrap
+    CI of the mean difference, wins/losses/ties and the sign test."""
+    import numpy as np
+
+    from agot.evals.stats import paired_comparison
+
+    name = headline(frame, metric)
+    pairs = paired_items(frame, a, b, name, model=model)
+    if pairs.empty:
+        raise ConfigError(f"strategies {a!r} and {b!r} share no scored items")
+    cmp = paired_comparison(pairs["a"].tolist(), pairs["b"].tolist(), names=(a, b), metric=name)
+    fig, ax = _axes(ax, (5.2, 5.0))
+    rng = np.random.default_rng(seed)
+    discrete = pairs[["a", "b"]].stack().nunique() <= 3
+    jitter = 0.04 if discrete else 0.0
+    xs = pairs["a"] + rng.uniform(-jitter, jitter, len(pairs))
+    ys = pairs["b"] + rng.uniform(-jitter, jitter, len(pairs))
+    colours = np.where(pairs["diff"] > 0, "C2", np.where(pairs["diff"] < 0, "C3", "C7"))
+    ax.scatter(xs, ys, c=colours, alpha=0.7, edgecolors="none")
+    if discrete:  # few distinct scores (0/1): say how many items sit in each corner
+        for (va, vb), count in pairs.groupby(["a", "b"]).size().items():
+            ax.annotate(
+                f"{count} item{'s' if count != 1 else ''}",
+                (va, vb),
+                textcoords="offset points",
+                xytext=(0, 14),
+                ha="center",
+                fontsize=8,
+            )
+    lo = float(min(pairs["a"].min(), pairs["b"].min()))
+    hi = float(max(pairs["a"].max(), pairs["b"].max()))
+    pad = 0.15 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="black", lw=0.8, ls="--")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"{a}: {name}")
+    ax.set_ylabel(f"{b}: {name}")
+    diff = cmp.difference
+    p = "n/a" if cmp.sign_test_p is None else f"{cmp.sign_test_p:.3g}"
+    ax.set_title(
+        f"{a} - {b} = {diff.format()}\n{a} better on {cmp.wins}, {b} on {cmp.losses}, "
+        f"ties {cmp.ties} (n={cmp.n}); sign test p={p}",
+        fontsize=9,
+    )
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.agot_comparison = cmp  # type: ignore[attr-defined]
+    return fig
+
+
+# -- Kairanban: trajectory and calibration ----------------------------------------------------
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")  # type: ignore[no-any-return]
+    raise ConfigError(f"expected a mapping or a pydantic model, got {type(obj).__name__}")
+
+
+def _trajectories(data: Any) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Normalise the accepted inputs of :func:`stage_frame` to (item name, stages) pairs."""
+    if hasattr(data, "items") and not isinstance(data, Mapping) and hasattr(data, "report"):
+        data = data.items  # a kairanban Evaluation
+    if isinstance(data, Mapping) or hasattr(data, "trajectory") or hasattr(data, "result"):
+        data = [data]
+    out = []
+    for index, item in enumerate(data):
+        name = str(index)
+        if hasattr(item, "result") and hasattr(item, "gold"):  # an ItemResult
+            name, item = str(item.id), item.result
+        if hasattr(item, "trajectory"):
+            stages = [_as_dict(s) for s in item.trajectory]
+        elif isinstance(item, Mapping) and "trajectory" in item:
+            stages = [_as_dict(s) for s in item["trajectory"]]
+            name = str(item.get("id", name))
+        elif isinstance(item, Mapping) and "stage" in item:
+            stages = [dict(item)]  # a flat stage record; grouped below by its "item" key
+            name = str(item.get("item", name))
+        else:
+            stages = [_as_dict(s) for s in item]
+        out.append((name, stages))
+    return out
+
+
+def stage_frame(data: Any) -> pd.DataFrame:
+    """Per-stage entropy and variance as a DataFrame (columns ``item``, ``stage``, ``agent``,
+    ``entropy``, ``variance``, ``after_idobata``).
+
+    ``data``: a KairanbanResult, a list of them, a kairanban ``Evaluation`` or its items, dicts
+    from ``KairanbanResult.summary()``, or plain lists of stage dicts (one list per item).
+    """
+    import pandas as pd
+
+    records = []
+    for name, stages in _trajectories(data):
+        for stage in stages:
+            records.append(
+                {
+                    "item": stage.get("item", name),
+                    "stage": int(stage["stage"]),
+                    "agent": stage.get("agent"),
+                    "entropy": stage.get("entropy"),
+                    "variance": stage.get("variance"),
+                    "after_idobata": bool(stage.get("after_idobata", False)),
+                }
+            )
+    frame = pd.DataFrame.from_records(
+        records, columns=["item", "stage", "agent", "entropy", "variance", "after_idobata"]
+    )
+    return frame.astype({"entropy": float, "variance": float})
+
+
+def plot_trajectory(data: Any, *, items_shown: int = 30) -> Figure:
+    """Kairanban entropy (left) and agent disagreement (right) per stage: the mean over items
+    with a ±1 standard deviation band, thin lines for single items (up to ``items_shown``),
+    and the stages after the idobata round shaded."""
+    import matplotlib.pyplot as plt
+
+    frame = data if _is_stage_frame(data) else stage_frame(data)
+    if frame.empty:
+        raise ConfigError("no Kairanban stages to plot")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    after = frame.loc[frame["after_idobata"], "stage"]
+    for ax, column, label in (
+        (axes[0], "entropy", "entropy of the board (nats)"),
+        (axes[1], "variance", "variance across agents"),
+    ):
+        if frame["item"].nunique() <= items_shown:
+            for _, item in frame.groupby("item", sort=False):
+                ax.plot(item["stage"], item[column], color="C7", alpha=0.35, lw=0.8)
+        stats = frame.groupby("stage")[column].agg(["mean", "std", "count"]).reset_index()
+        stats["std"] = stats["std"].fillna(0.0)
+        ax.plot(stats["stage"], stats["mean"], marker="o", color="C0", lw=2, label="mean")
+        ax.fill_between(
+            stats["stage"],
+            stats["mean"] - stats["std"],
+            stats["mean"] + stats["std"],
+            color="C0",
+            alpha=0.15,
+            label="±1 sd",
+        )
+        if len(after):
+            ax.axvspan(after.min() - 0.5, frame["stage"].max() + 0.5, color="C1", alpha=0.1)
+            ax.axvline(after.min() - 0.5, color="C1", ls="--", lw=1, label="idobata round")
+        ax.set_xlabel("stage (agent)")
+        ax.set_ylabel(label)
+        ax.set_xticks(sorted(frame["stage"].unique()))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Kairanban trajectory over {frame['item'].nunique()} item(s)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _is_stage_frame(data: Any) -> bool:
+    columns = getattr(data, "columns", None)
+    return columns is not None and {"stage", "entropy", "variance"} <= set(columns)
+
+
+def plot_reliability(
+    gold: Sequence[str] | None = None,
+    probs: Sequence[Mapping[str, float] | Sequence[float]] | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    bins: Iterable[Any] | None = None,
+    n_bins: int = 10,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Reliability (calibration) diagram of top-label confidence.
+
+    Pass ``gold``, ``probs`` (one distribution per item) and ``labels``, or precomputed
+    ``bins`` (CalibrationBin objects or dicts with lower, upper, count, confidence, accuracy).
+    Bars: accuracy per confidence bin; the diagonal is perfect calibration; the gap between a
+    bar and the diagonal is over- (below) or under-confidence (above). Bar labels give counts.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if bins is None:
+        if gold is None or probs is None or labels is None:
+            raise ConfigError("plot_reliability needs gold, probs and labels, or bins=")
+        from agot.evals.classification_metrics import calibration_bins
+
+        bins = calibration_bins(gold, probs, labels, n_bins=n_bins)
+    rows = [_as_dict(b) for b in bins]
+    total = sum(int(r["count"]) for r in rows)
+    if not total:
+        raise ConfigError("no items in the calibration bins")
+    ece = sum(r["count"] / total * abs(r["accuracy"] - r["confidence"]) for r in rows if r["count"])
+    fig, ax = _axes(ax, (5.0, 4.6))
+    for r in rows:
+        width = r["upper"] - r["lower"]
+        if not r["count"]:
+            continue
+        ax.bar(
+            r["lower"],
+            r["accuracy"],
+            width=width,
+            align="edge",
+            color="C0",
+            alpha=0.75,
+            edgecolor="white",
+        )
+        ax.bar(
+            r["lower"],
+            r["confidence"] - r["accuracy"],
+            bottom=r["accuracy"],
+            width=width,
+            align="edge",
+            color="none",
+            edgecolor="C3",
+            hatch="//",
+            lw=0.6,
+        )
+        ax.text(
+            r["lower"] + width / 2,
+            min(1.0, max(r["accuracy"], r["confidence"])) + 0.02,
+            str(r["count"]),
+            ha="center",
+            fontsize=7,
+        )
+    ax.plot([0, 1], [0, 1], color="black", ls="--", lw=0.8)
+    handles = [
+        Line2D([], [], color="black", ls="--", lw=0.8, label="perfect calibration"),
+        Patch(facecolor="C0", alpha=0.75, label="accuracy in bin (count above)"),
+        Patch(facecolor="none", edgecolor="C3", hatch="//", label="gap to mean confidence"),
+    ]
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.08)
+    ax.set_xlabel("confidence of the top label")
+    ax.set_ylabel("accuracy")
+    ax.legend(handles=handles, fontsize=8, loc="upper left")
+    ax.set_title(title or f"reliability diagram: ECE {ece:.3f}, n={total}", fontsize=10)
+    fig.tight_layout()
+    fig.agot_ece = ece  # type: ignore[attr-defined]
+    return fig

@@ -1,0 +1,243 @@
+"""The run summary: per strategy x model, every metric with its bootstrap CI, plus costs.
+
+It is computed from ``results.jsonl`` alone (whatever mix of first runs and resumes produced
+it), so re-summarising a folder later gives the same numbers. Pairs of groups that share items
+(two strategies on one model, or one strategy on two models) get a paired comparison on the
+headline metric.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agot.evals.results import ResultRow, latest_rows
+from agot.evals.scorers import Scorer
+from agot.evals.stats import (
+    DEFAULT_RESAMPLES,
+    Estimate,
+    PairedComparison,
+    bootstrap_mean,
+    bootstrap_statistic,
+    paired_comparison,
+    percentile,
+)
+
+
+class GroupSummary(BaseModel):
+    """One strategy on one model."""
+
+    strategy: str
+    model: str
+    n: int
+    metrics: dict[str, Estimate]
+    unparsed: float | None = None
+    errors: int = 0
+    stopped: int = 0
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class EvalSummary(BaseModel):
+    """What ``summary.json`` holds and ``agot eval`` prints."""
+
+    dataset: str
+    subset: str | None = None
+    split: str | None = None
+    seed: int = 0
+    items: int = 0
+    headline: str
+    metrics: list[str]
+    groups: list[GroupSummary]
+    comparisons: list[PairedComparison] = Field(default_factory=list)
+    scorers: list[dict[str, Any]] = Field(default_factory=list)
+    out: str | None = None
+    wall_s: float | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    def group(self, strategy: str, model: str | None = None) -> GroupSummary:
+        for g in self.groups:
+            if g.strategy == strategy and (model is None or g.model == model):
+                return g
+        raise KeyError(
+            f"no results for strategy {strategy!r}" + (f" on {model!r}" if model else "")
+        )
+
+    def table(self) -> str:
+        """The printed table (plain text, aligned columns)."""
+        shown = [m for m in self.metrics if m != "unparsed"]
+        has_unparsed = "unparsed" in self.metrics
+        header = ["strategy", "model", "n", *shown]
+        if has_unparsed:
+            header.append("unparsed")
+        header += ["errors", "calls", "tokens", "cost", "p50 s", "p95 s"]
+        rows = [header]
+        for g in self.groups:
+            row = [g.strategy, g.model, str(g.n)]
+            for m in shown:
+                est = g.metrics.get(m)
+                cell = est.format() if est is not None else "n/a"
+                if est is not None and est.n != g.n:
+                    cell += f" (n={est.n})"
+                row.append(cell)
+            if has_unparsed:
+                row.append("n/a" if g.unparsed is None else f"{g.unparsed:.3f}")
+            row += [
+                str(g.errors),
+                str(g.calls),
+                _human(g.tokens),
+                f"${g.cost:.4f}",
+                _seconds(g.latency_p50_s),
+                _seconds(g.latency_p95_s),
+            ]
+            rows.append(row)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        ]
+        title = f"{self.dataset}"
+        extra = [x for x in (self.subset, self.split) if x]
+        if extra:
+            title += f" ({', '.join(extra)})"
+        title += f" · {self.items} items · seed {self.seed}"
+        if self.wall_s is not None:
+            title += f" · {self.wall_s:.1f} s"
+        out = [title, *lines]
+        if self.comparisons:
+            out.append("")
+            out += [c.format() for c in self.comparisons]
+        out += [f"note: {n}" for n in self.notes]
+        return "\n".join(out)
+
+
+def summarize(
+    rows: Sequence[ResultRow],
+    scorers: Sequence[Scorer],
+    *,
+    dataset: str,
+    subset: str | None = None,
+    split: str | None = None,
+    seed: int = 0,
+    out: str | None = None,
+    wall_s: float | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    notes: Sequence[str] = (),
+) -> EvalSummary:
+    """Group ``rows`` (deduplicated by id x strategy x model) and compute every metric."""
+    unique = list(latest_rows(rows).values())
+    metrics = list(dict.fromkeys(m for s in scorers for m in s.metrics))
+    headline = scorers[0].headline_metric if scorers else (metrics[0] if metrics else "score")
+    groups: dict[tuple[str, str], list[ResultRow]] = {}
+    for row in unique:
+        groups.setdefault((row.strategy, row.model), []).append(row)
+    summaries = [
+        _group(strategy, model, members, scorers, resamples)
+        for (strategy, model), members in groups.items()
+    ]
+    comparisons = _comparisons(groups, headline, resamples)
+    return EvalSummary(
+        dataset=dataset,
+        subset=subset,
+        split=split,
+        seed=seed,
+        items=len({r.id for r in unique}),
+        headline=headline,
+        metrics=metrics,
+        groups=summaries,
+        comparisons=comparisons,
+        scorers=[s.describe() for s in scorers],
+        out=out,
+        wall_s=wall_s,
+        notes=list(notes),
+    )
+
+
+def _group(
+    strategy: str, model: str, rows: list[ResultRow], scorers: Sequence[Scorer], resamples: int
+) -> GroupSummary:
+    estimates: dict[str, Estimate] = {}
+    dumped = [r.model_dump() for r in rows]
+    for scorer in scorers:
+        for metric in scorer.metrics:
+            if metric in estimates:
+                continue
+            if scorer.corpus_level:
+                estimates[metric] = bootstrap_statistic(
+                    dumped,
+                    lambda sample, s=scorer, m=metric: s.aggregate(sample)[m],
+                    resamples=min(resamples, 1000),
+                )
+            else:
+                values = [r.scores[metric] for r in rows if metric in r.scores]
+                estimates[metric] = bootstrap_mean(values, resamples=resamples)
+    latencies = [r.latency_s for r in rows]
+    unparsed = estimates.get("unparsed")
+    return GroupSummary(
+        strategy=strategy,
+        model=model,
+        n=len(rows),
+        metrics=estimates,
+        unparsed=unparsed.value if unparsed is not None else None,
+        errors=sum(1 for r in rows if r.error),
+        stopped=sum(1 for r in rows if r.stopped),
+        calls=sum(r.usage.calls for r in rows),
+        prompt_tokens=sum(r.usage.prompt_tokens for r in rows),
+        completion_tokens=sum(r.usage.completion_tokens for r in rows),
+        cost=sum(r.usage.cost for r in rows),
+        latency_p50_s=percentile(latencies, 50),
+        latency_p95_s=percentile(latencies, 95),
+    )
+
+
+def _comparisons(
+    groups: Mapping[tuple[str, str], list[ResultRow]], metric: str, resamples: int
+) -> list[PairedComparison]:
+    out = []
+    for (ka, ra), (kb, rb) in itertools.combinations(groups.items(), 2):
+        if ka[0] != kb[0] and ka[1] != kb[1]:
+            continue  # differ in both strategy and model: not a controlled comparison
+        a = {r.id: r.scores[metric] for r in ra if metric in r.scores}
+        b = {r.id: r.scores[metric] for r in rb if metric in r.scores}
+        shared = sorted(set(a) & set(b))
+        if not shared:
+            continue
+        names = (_label(ka, kb), _label(kb, ka))
+        out.append(
+            paired_comparison(
+                [a[i] for i in shared],
+                [b[i] for i in shared],
+                names=names,
+                metric=metric,
+                resamples=resamples,
+            )
+        )
+    return out
+
+
+def _label(key: tuple[str, str], other: tuple[str, str]) -> str:
+    return key[0] if key[1] == other[1] else f"{key[0]}@{key[1]}"
+
+
+def _human(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return str(n)
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
