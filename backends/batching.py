@@ -26,14 +26,14 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from pydantic import BaseModel
 
-from agot.backends import prefix_scheduler
-from agot.backends.request_decoding import RequestDecoding, RequestDecodingProcessor
 from agot.errors import BackendError
+
+if TYPE_CHECKING:  # torch and transformers load only when an engine starts
+    from agot.backends.request_decoding import RequestDecoding, RequestDecodingProcessor
 
 #: Seconds ``stop`` waits for the engine thread to exit.
 STOP_TIMEOUT_S = 30.0
@@ -110,6 +110,8 @@ class BatchEngine:
         from transformers import GenerationConfig
         from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
+        from agot.backends import prefix_scheduler
+
         with self._lock:
             if self._manager is not None:
                 return
@@ -174,8 +176,9 @@ class BatchEngine:
         input_ids = kwargs.get("input_ids")
         if input_ids is None and args:
             input_ids = args[0]
-        if isinstance(input_ids, torch.Tensor):
-            self._query_tokens += int(input_ids.shape[-1])
+        shape = getattr(input_ids, "shape", None)
+        if shape:
+            self._query_tokens += int(shape[-1])
 
     @property
     def stats(self) -> EngineStats:

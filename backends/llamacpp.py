@@ -47,7 +47,6 @@ from typing import Any, BinaryIO, TypeVar
 
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions
-
 from agot.errors import BackendError, ConfigError
 from agot.types import BackendReply, GenerationRequest
 
@@ -232,8 +231,7 @@ class PrefixStore:
         kept = common_prefix(live, prompt)
         if len(live) - kept >= self.min_tokens:
             shared = max((common_prefix(live, h) for h in list(self._history)[:-1]), default=0)
-            if shared - kept >= self.min_tokens:
-                self._save(llm, live)
+            if shared - kept >= self.min_tokens and self._save(llm, live):
                 stats.prefix_saves += 1
         best_id, best = None, kept
         for key, (tokens, _, _) in self._entries.items():
@@ -248,12 +246,12 @@ class PrefixStore:
             stats.restored_tokens += best - kept
         self._history.append(prompt)
 
-    def _save(self, llm: Any, live: Any) -> None:
+    def _save(self, llm: Any, live: Any) -> bool:
         import numpy as np
         from llama_cpp.llama import LlamaState
 
         if self._bytes_per_token * len(live) > self.capacity_bytes:
-            return  # would not fit: skip the copy
+            return False  # would not fit: skip the copy
         for key, (tokens, _, _) in list(self._entries.items()):
             if common_prefix(tokens, live) == len(tokens):  # superseded by a longer snapshot
                 del self._entries[key]
@@ -269,11 +267,12 @@ class PrefixStore:
         size = int(full.llama_state_size) + full.input_ids.nbytes
         self._bytes_per_token = size / max(1, len(live))
         if size > self.capacity_bytes:
-            return
+            return False
         self._ids += 1
         self._entries[self._ids] = (live, state, size)
         while self.size_bytes > self.capacity_bytes:
             self._entries.popitem(last=False)
+        return True
 
     def clear(self) -> None:
         self._entries.clear()

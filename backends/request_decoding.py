@@ -50,6 +50,8 @@ class RequestDecoding:
     matcher: SchemaMatcher | None = None
     #: Set once a stop string appeared in the reply.
     stop_hit: bool = False
+    #: Why applying this rule failed (the request is then ended, the batch carries on).
+    failed: str | None = None
     _generator: torch.Generator | None = field(default=None, repr=False)
 
     @property
@@ -78,7 +80,7 @@ def generated_tokens(state: RequestState) -> list[int]:
 @dataclass
 class _StepPlan:
     forced: list[int]
-    masked: list[int]
+    masked: list[tuple[int, RequestDecoding]]
     bitmask: torch.Tensor | None
     sampled: list[tuple[int, RequestDecoding]]
 
@@ -86,8 +88,6 @@ class _StepPlan:
 class RequestDecodingProcessor(ContinuousBatchingLogitsProcessor):
     """Applies each request's :class:`RequestDecoding` to its logits row (see module docs)."""
 
-    supported_kwargs: dict[str, type] = {}
-    ignored_kwargs: tuple[str, ...] = ()
     supports_continuous_batching = True
 
     def __init__(
@@ -97,6 +97,8 @@ class RequestDecodingProcessor(ContinuousBatchingLogitsProcessor):
         decode: Callable[[list[int]], str],
         schema: SchemaCompiler | None,
     ) -> None:
+        self.supported_kwargs: dict[str, type] = {}  # takes no per-request kwargs
+        self.ignored_kwargs: tuple[str, ...] = ()
         self.eos_token_ids = eos_token_ids
         self._decode = decode
         self.schema = schema
@@ -117,49 +119,67 @@ class RequestDecodingProcessor(ContinuousBatchingLogitsProcessor):
     def fill_defaults(self, int32_tensor: torch.Tensor) -> None:
         int32_tensor.fill_(0)
 
-    def prepare_tensor_args(self, requests_with_new_token: list[FutureRequestState]) -> torch.Tensor:
+    def prepare_tensor_args(
+        self, requests_with_new_token: list[FutureRequestState]
+    ) -> torch.Tensor:
+        rows = len(requests_with_new_token)
         with self._lock:
             rules = [self._rules.get(f.state.request_id) for f in requests_with_new_token]
-        forced: list[int] = []
-        masked: list[tuple[int, SchemaMatcher]] = []
-        sampled: list[tuple[int, RequestDecoding]] = []
+        plan = _StepPlan(forced=[], masked=[], bitmask=None, sampled=[])
         for row, (future, rule) in enumerate(zip(requests_with_new_token, rules, strict=True)):
             if rule is None:
                 continue
-            generated = generated_tokens(future.state)
-            if rule.stop and not rule.stop_hit and generated:
-                rule.stop_hit = self._has_stop(generated, rule.stop)
-            if rule.matcher is not None:
-                rule.matcher.advance(generated)
-            if rule.stop_hit or (rule.matcher is not None and rule.matcher.finished):
-                forced.append(row)
-                continue
-            if rule.matcher is not None and not rule.matcher.broken:
-                masked.append((row, rule.matcher))
-            if rule.temperature > 0:
-                sampled.append((row, rule))
-        bitmask = None
-        if masked and self.schema is not None:
-            bitmask = self.schema.allocate_bitmask(len(requests_with_new_token))
-            for row, matcher in masked:
-                matcher.fill(bitmask, row)
-        self._plan = _StepPlan(forced, [row for row, _ in masked], bitmask, sampled)
-        return torch.zeros(len(requests_with_new_token), dtype=torch.int32)
+            # An exception here would stop the engine thread and fail every request in flight:
+            # a rule that cannot be applied ends its own request instead.
+            try:
+                self._plan_row(plan, row, rows, generated_tokens(future.state), rule)
+            except Exception as exc:
+                rule.failed = f"{type(exc).__name__}: {exc}"
+                plan.forced.append(row)
+        self._plan = plan
+        return torch.zeros(rows, dtype=torch.int32)
+
+    def _plan_row(
+        self, plan: _StepPlan, row: int, rows: int, generated: list[int], rule: RequestDecoding
+    ) -> None:
+        if rule.stop and not rule.stop_hit and generated:
+            rule.stop_hit = self._has_stop(generated, rule.stop)
+        matcher = rule.matcher
+        if matcher is not None:
+            matcher.advance(generated)
+        if rule.failed or rule.stop_hit or (matcher is not None and matcher.finished):
+            plan.forced.append(row)
+            return
+        if matcher is not None and not matcher.broken and self.schema is not None:
+            if plan.bitmask is None:
+                plan.bitmask = self.schema.allocate_bitmask(rows)
+            matcher.fill(plan.bitmask, row)
+            plan.masked.append((row, rule))
+        if rule.temperature > 0:
+            plan.sampled.append((row, rule))
 
     def __call__(self, scores: torch.Tensor, tensor_arg: torch.Tensor) -> torch.Tensor:
         plan, self._plan = self._plan, None
         if plan is None:
             return scores
-        if plan.bitmask is not None and self.schema is not None:
-            self.schema.apply_bitmask(scores, plan.bitmask, plan.masked)
-        for row, rule in plan.sampled:
-            scores[row] = self._sample_scores(scores[row], rule)
+        try:
+            if plan.bitmask is not None and self.schema is not None:
+                masked_rows = [row for row, _ in plan.masked]
+                self.schema.apply_bitmask(scores, plan.bitmask, masked_rows)
+            for row, rule in plan.sampled:
+                scores[row] = self._sample_scores(scores[row], rule)
+        except Exception as exc:
+            for row, rule in plan.masked + plan.sampled:
+                rule.failed = f"{type(exc).__name__}: {exc}"
+                plan.forced.append(row)
         if plan.forced:
-            rows = torch.tensor(plan.forced, device=scores.device)
-            eos = torch.tensor(self.eos_token_ids[:1], device=scores.device)
-            scores[rows] = float("-inf")
-            scores[rows.unsqueeze(1), eos.unsqueeze(0)] = 0.0
+            self._force_eos(scores, plan.forced)
         return scores
+
+    def _force_eos(self, scores: torch.Tensor, rows: list[int]) -> None:
+        index = torch.tensor(sorted(set(rows)), device=scores.device)
+        scores[index] = float("-inf")
+        scores[index, self.eos_token_ids[0]] = 0.0
 
     # -- helpers --------------------------------------------------------------------------------
     def _has_stop(self, generated: list[int], stop: tuple[str, ...]) -> bool:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 #: Whitespace the grammar allows between JSON tokens. Compact JSON (no free whitespace) keeps
 #: small models from padding a reply with blank lines until they run out of tokens.

@@ -26,26 +26,34 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import importlib.util
 import os
 import threading
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from agot.backends.base import Capabilities
 from agot.backends.batching import BatchEngine, EngineConfig, EngineStats
 from agot.backends.registry import BackendOptions
-from agot.backends.request_decoding import RequestDecoding, RequestDecodingProcessor
-from agot.backends.schema_decoding import SchemaCompiler, schema_decoding_available
+from agot.backends.schema_decoding import schema_decoding_available
 from agot.config import Settings
 from agot.errors import BackendError, ConfigError
 from agot.types import BackendReply, GenerationRequest, Message
+
+if TYPE_CHECKING:  # these import torch and transformers, loaded only with a backend
+    from agot.backends.request_decoding import RequestDecoding
+    from agot.backends.schema_decoding import SchemaCompiler
 
 #: Weight files that make a folder a loadable checkpoint.
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
 
 #: Appended to the last user message when the schema cannot be enforced while decoding.
 SCHEMA_HINT = "\n\nReply with only a JSON object that matches this JSON schema:\n{schema}"
+
+#: Default KV-cache ceiling on CPU, in tokens and in bytes.
+CPU_KV_TOKENS = 32768
+CPU_KV_BYTES = 2 * 2**30
 
 NO_TEMPLATE_WARNING = "the tokenizer has no chat template; used a plain 'role: content' prompt"
 
@@ -60,7 +68,7 @@ class TransformersSettings(Settings):
     max_batch: int | None = Field(None, ge=1)
     #: Tokens per KV-cache page, also the granularity of prefix reuse; default 64 GPU, 32 CPU.
     page_size: int | None = Field(None, ge=4)
-    #: KV-cache size in tokens; default: most free GPU memory, 32768 tokens on CPU.
+    #: KV-cache size in tokens; default: 80% of free GPU memory; on CPU up to 32768 tokens/2 GiB.
     kv_cache_tokens: int | None = Field(None, ge=64)
     #: Tokens per forward pass (prefill chunk); default: from GPU memory, 512 on CPU.
     max_batch_tokens: int | None = Field(None, ge=16)
@@ -70,6 +78,33 @@ class TransformersSettings(Settings):
     @classmethod
     def from_extra(cls, extra: dict[str, Any]) -> TransformersSettings:
         return cls(**{k: v for k, v in extra.items() if k in cls.model_fields})
+
+
+def require_stack() -> None:
+    """Raise ConfigError unless torch and a transformers with continuous batching import."""
+    missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"transformers/<model> needs {' and '.join(missing)}: pip install 'agot[gpu]'"
+        )
+    import transformers
+    from transformers.generation import configuration_utils
+
+    manager = getattr(transformers, "ContinuousBatchingManager", None)
+    if manager is None:
+        try:
+            from transformers.generation.continuous_batching import (
+                ContinuousBatchingManager as manager,
+            )
+        except ImportError:
+            manager = None
+    if not hasattr(configuration_utils, "ContinuousBatchingConfig") or not hasattr(
+        manager, "register_result_handler"
+    ):
+        raise ConfigError(
+            f"transformers {transformers.__version__} lacks the continuous-batching API this "
+            "backend uses; upgrade: pip install -U 'transformers>=5.24'"
+        )
 
 
 def pick_device(requested: str | None) -> str:
@@ -90,6 +125,19 @@ def pick_device(requested: str | None) -> str:
             "install a CUDA build of torch or use device='cpu'"
         )
     return str(device)
+
+
+def cpu_kv_tokens(text_config: Any, element_bytes: int = 4) -> int:
+    """Default KV-cache size on CPU, where transformers would take 60% of RAM: at most
+    ``CPU_KV_TOKENS`` tokens and at most ``CPU_KV_BYTES`` of memory (but room for 4096 tokens)."""
+    layers = int(getattr(text_config, "num_hidden_layers", 32) or 32)
+    heads = int(getattr(text_config, "num_attention_heads", 32) or 32)
+    kv_heads = int(getattr(text_config, "num_key_value_heads", None) or heads)
+    head_dim = getattr(text_config, "head_dim", None) or (
+        int(getattr(text_config, "hidden_size", 4096)) // heads
+    )
+    per_token = 2 * layers * kv_heads * int(head_dim) * element_bytes
+    return max(4096, min(CPU_KV_TOKENS, CPU_KV_BYTES // per_token))
 
 
 def _has_weights(folder: str) -> bool:
@@ -169,6 +217,7 @@ class TransformersBackend:
         if not isinstance(model_id_or_path, str) or not model_id_or_path.strip():
             raise ConfigError("transformers/<id|path> needs a model id or folder")
         options = options or BackendOptions()
+        require_stack()
         self.model = model_id_or_path.strip()
         self.settings = TransformersSettings.from_extra(options.extra)
         self.device = pick_device(options.device)
@@ -193,6 +242,7 @@ class TransformersBackend:
         randomly initialised models of realistic size, which would be slow to save and reload.
         """
         options = options or BackendOptions()
+        require_stack()
         self = cls.__new__(cls)
         self.model = name or str(getattr(model.config, "name_or_path", "") or "in-memory")
         self.settings = TransformersSettings.from_extra(options.extra)
@@ -213,7 +263,7 @@ class TransformersBackend:
         self.engine_config = EngineConfig(
             max_batch=s.max_batch or (32 if on_gpu else 8),
             page_size=s.page_size or (64 if on_gpu else 32),
-            kv_cache_tokens=s.kv_cache_tokens or (None if on_gpu else 32768),
+            kv_cache_tokens=s.kv_cache_tokens or (None if on_gpu else cpu_kv_tokens(text_config)),
             max_batch_tokens=s.max_batch_tokens or (None if on_gpu else 512),
             prefix_sharing=s.prefix_sharing,
         )
@@ -265,13 +315,22 @@ class TransformersBackend:
             try:
                 self._engine = self._load()
             except ConfigError as exc:
-                self._start_error = exc
+                self._start_error = exc  # bad weights or settings: retrying will not help
                 raise
+            except Exception as exc:  # out of memory, a broken checkpoint, ...
+                raise BackendError(
+                    f"could not start the transformers engine for {self.model!r}: "
+                    f"{type(exc).__name__}: {exc}",
+                    backend=self.name,
+                ) from exc
             return self._engine
 
     def _load(self) -> BatchEngine:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from agot.backends.request_decoding import RequestDecodingProcessor
+        from agot.backends.schema_decoding import SchemaCompiler
 
         if self._n_threads and not self.device.startswith("cuda"):
             torch.set_num_threads(self._n_threads)
@@ -301,7 +360,9 @@ class TransformersBackend:
             decode=lambda ids: tokenizer.decode(ids, skip_special_tokens=True),
             schema=schema,
         )
-        engine = BatchEngine(model, config=self.engine_config, eos_token_ids=eos, processor=processor)
+        engine = BatchEngine(
+            model, config=self.engine_config, eos_token_ids=eos, processor=processor
+        )
         engine.start()
         self._tokenizer, self._schema = tokenizer, schema
         return engine
@@ -337,7 +398,9 @@ class TransformersBackend:
     @staticmethod
     def _render(tokenizer: Any, chat: list[dict[str, str]]) -> str:
         try:
-            return str(tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True))
+            return str(
+                tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+            )
         except Exception:
             # Some templates reject a system role: fold it into the first user turn.
             if not chat or chat[0]["role"] != "system" or len(chat) < 2:
@@ -364,6 +427,8 @@ class TransformersBackend:
         return tuple(messages)
 
     def _prepare(self, request: GenerationRequest) -> tuple[list[int], RequestDecoding, list[str]]:
+        from agot.backends.request_decoding import RequestDecoding
+
         ids, warnings = self.encode(self._messages(request))
         params = request.params
         matcher = None
@@ -394,12 +459,21 @@ class TransformersBackend:
 
     # -- the Backend protocol --------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> BackendReply:
-        engine = self._engine or await asyncio.to_thread(self._start_blocking)
+        engine: BatchEngine = (
+            self._engine
+            if self._engine is not None
+            else await asyncio.to_thread(self._start_blocking)
+        )
         ids, decoding, warnings = await asyncio.to_thread(self._prepare, request)
         max_new = self._budget(len(ids), request.params.max_tokens, engine)
         if max_new < request.params.max_tokens:
             warnings.append(f"max_tokens cut to {max_new} to fit the context")
         out = await engine.generate(ids, max_new_tokens=max_new, decoding=decoding)
+        if decoding.failed:
+            raise BackendError(
+                f"decoding rules (sampling, schema or stop strings) failed: {decoding.failed}",
+                backend=self.name,
+            )
         body = out.tokens[:-1] if out.finish_reason == "stop" else out.tokens
         text = self._tokenizer.decode(body, skip_special_tokens=True)
         finish = out.finish_reason

@@ -10,8 +10,8 @@ downloaded) and reports:
       per-request decoding rules, limits, tracing),
   (b) through agot's engine directly (:class:`~agot.backends.batching.BatchEngine`, token ids
       in, token ids out), and
-  (c) through transformers' own ``generate_batch`` (continuous batching with its defaults: CUDA
-      graphs and async batching where it picks them), the engine with no agot at all;
+  (c) through transformers' own continuous-batching manager (its defaults: FIFO scheduler, CUDA
+      graphs and async batching where it picks them), the engine with no agot code at all;
   target: (a) >= 0.8 x (c);
 * the **bandwidth bound** ``batch x memory bandwidth / model bytes`` (every decode step reads
   all weights once; KV reads ignored), and how close (a) gets to it;
@@ -86,7 +86,7 @@ def _tokenizer() -> Any:
 
 def build_model(preset: str, vocab: int, device: str, dtype: torch.dtype) -> Any:
     """A randomly initialised Llama of the preset's shape, built directly on ``device``."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, LlamaConfig
 
     shape = PRESETS[preset]
     config = LlamaConfig(
@@ -104,7 +104,7 @@ def build_model(preset: str, vocab: int, device: str, dtype: torch.dtype) -> Any
     )
     torch.manual_seed(0)
     with torch.device(device):
-        model = LlamaForCausalLM(config).to(dtype)
+        model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     return model.eval()
 
 
@@ -119,7 +119,7 @@ def _text(rng: random.Random, tokens: int) -> str:
 def sibling_requests(
     seed: int, batch: int, prefix_tokens: int, suffix_tokens: int, output_tokens: int
 ) -> list[GenerationRequest]:
-    """``batch`` sibling calls: one shared system prompt + question + graph, distinct subproblems."""
+    """``batch`` sibling calls: shared system prompt, question and graph; distinct subproblems."""
     rng = random.Random(seed)
     system = f"Run {seed}. You solve one subproblem of a reasoning graph. " + _text(rng, 60)
     shared = "Question: " + _text(rng, prefix_tokens - 80) + "\nGraph so far: ..."
@@ -153,7 +153,9 @@ async def run_engine(backend: TransformersBackend, prompts: list[list[int]], out
     return RunResult(sum(len(o.tokens) for o in outputs), wall, ttfts)
 
 
-def run_transformers(model: Any, batches: list[list[list[int]]], out: int, args: Any) -> list[RunResult]:
+def run_transformers(
+    model: Any, batches: list[list[list[int]]], out: int, args: Any
+) -> list[RunResult]:
     """transformers' own continuous batching, no agot code: one manager, one run per batch."""
     from transformers import GenerationConfig
     from transformers.generation.configuration_utils import ContinuousBatchingConfig
@@ -215,9 +217,17 @@ async def sibling_ttft(
     prompts = [backend.encode(r.messages)[0] for r in requests]
     if warm_parent:
         assert backend.engine is not None
-        shared = os.path.commonprefix(prompts)  # the part every sibling's prompt starts with
-        await backend.engine.generate(list(shared), max_new_tokens=1)
+        await backend.engine.generate(common_prefix(prompts), max_new_tokens=1)
     return (await run_engine(backend, prompts, args.output_tokens)).ttfts
+
+
+def common_prefix(prompts: list[list[int]]) -> list[int]:
+    """The tokens every prompt starts with (what a parent call would already have computed)."""
+    first, n = prompts[0], len(prompts[0])
+    for prompt in prompts[1:]:
+        n = min(n, len(prompt))
+        n = next((i for i in range(n) if first[i] != prompt[i]), n)
+    return first[:n]
 
 
 def _ms(values: list[float]) -> str:
@@ -260,7 +270,10 @@ async def main(args: Any) -> None:
             await run_agot(
                 dispatcher,
                 sibling_requests(
-                    next(seeds), args.batch, args.prefix_tokens, args.suffix_tokens,
+                    next(seeds),
+                    args.batch,
+                    args.prefix_tokens,
+                    args.suffix_tokens,
                     args.output_tokens,
                 ),
             )
@@ -269,8 +282,9 @@ async def main(args: Any) -> None:
             next(seeds), args.batch, args.prefix_tokens, args.suffix_tokens, args.output_tokens
         )
         engine_runs.append(
-            await run_engine(backend, [backend.encode(r.messages)[0] for r in fresh],
-                             args.output_tokens)
+            await run_engine(
+                backend, [backend.encode(r.messages)[0] for r in fresh], args.output_tokens
+            )
         )
     ttft_together = await sibling_ttft(backend, args, next(seeds), warm_parent=False)
     ttft_warm = await sibling_ttft(backend, args, next(seeds), warm_parent=True)
@@ -298,13 +312,23 @@ async def main(args: Any) -> None:
     def best(runs: list[RunResult]) -> RunResult:
         return max(runs, key=lambda r: r.tokens_per_s)
 
+    if args.verbose:
+        for label, runs in (("agot", agot_runs), ("engine", engine_runs), ("raw", raw_runs)):
+            print(label, " ".join(f"{run.tokens_per_s:.1f}" for run in runs))
+
     a, e, r = best(agot_runs), best(engine_runs), best(raw_runs)
     bound = args.batch * bandwidth * 1e9 / size
-    print("\noutput tokens/s (best of %d; tokens generated / wall time of the batch):" % args.repeats)
-    print(f"  agot (Dispatcher + backend)   {a.tokens_per_s:10.1f}   ({a.tokens} tokens, {a.wall_s:.2f} s)")
-    print(f"  agot engine direct            {e.tokens_per_s:10.1f}   ({e.tokens} tokens, {e.wall_s:.2f} s)")
-    print(f"  transformers generate_batch   {r.tokens_per_s:10.1f}   ({r.tokens} tokens, {r.wall_s:.2f} s)")
-    print(f"  bandwidth bound               {bound:10.1f}   ({args.batch} x {bandwidth:.0f} GB/s / {size / 1e9:.2f} GB)")
+    print(f"\noutput tokens/s (best of {args.repeats}; tokens / wall time of the batch):")
+    for label, run in (
+        ("agot (Dispatcher + backend)", a),
+        ("agot engine direct", e),
+        ("transformers CB direct", r),
+    ):
+        print(f"  {label:30s}{run.tokens_per_s:10.1f}   ({run.tokens} tokens, {run.wall_s:.2f} s)")
+    print(
+        f"  {'bandwidth bound':30s}{bound:10.1f}   "
+        f"({args.batch} x {bandwidth:.0f} GB/s / {size / 1e9:.2f} GB)"
+    )
     ratio = a.tokens_per_s / r.tokens_per_s if r.tokens_per_s else 0.0
     print(
         f"  agot / transformers = {ratio:.2f} (target >= {THROUGHPUT_TARGET}: "
@@ -324,7 +348,9 @@ async def main(args: Any) -> None:
         if with_ and without:
             cut = statistics.mean(without) / statistics.mean(with_)
             verdict = "met" if cut >= TTFT_TARGET else "NOT met"
-            print(f"  {label}: reuse cuts mean TTFT {cut:.2f}x (target >= {TTFT_TARGET}: {verdict})")
+            print(
+                f"  {label}: reuse cuts mean TTFT {cut:.2f}x (target >= {TTFT_TARGET}: {verdict})"
+            )
     print(f"\nengine counters (reuse run): {stats.model_dump()}")
 
 
@@ -349,6 +375,7 @@ def parse_args(argv: list[str] | None = None) -> Any:
         help="memory bandwidth in GB/s for the bound (default: by device name, H100 3350)",
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--verbose", action="store_true", help="print every run's tokens/s")
     return p.parse_args(argv)
 
 

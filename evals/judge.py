@@ -178,8 +178,8 @@ class Agreement(BaseModel):
     """How often the judge and EM agree, per kind, with a few examples of each.
 
     ``judge_only``: the judge accepts what EM rejects (paraphrases, or judge leniency);
-    ``em_only``: EM accepts what the judge rejects. ``kappa`` is Cohen's kappa (None when
-    either scorer is constant, where it is undefined).
+    ``em_only``: EM accepts what the judge rejects. ``kappa`` is Cohen's kappa (None where it
+    is undefined: chance agreement is 1, both scorers giving one and the same verdict).
     """
 
     n: int = 0

@@ -38,6 +38,7 @@ from agot.config import describe_validation_error
 from agot.dispatcher import Dispatcher
 from agot.errors import AgotError, ConfigError
 from agot.evals.datasets import DatasetSpec, get_dataset
+from agot.evals.presets import AppliedPreset, resolve_preset
 from agot.evals.records import EvalRecord
 from agot.evals.results import (
     RESULTS_FILE,
@@ -74,10 +75,14 @@ class EvalConfig(BaseModel):
     models: list[Any] = Field(default_factory=lambda: ["local"])
     limit: int | None = Field(None, ge=1)
     #: With ``limit``: a seeded random sample of that many items (kept in dataset order)
-    #: rather than the first ``limit``; the seed is ``sample_seed``, else ``seed``.
-    sample: bool = False
+    #: rather than the first ``limit``; the seed is ``sample_seed``, else ``seed``. ``None``
+    #: means "not given" (no sample, unless a preset says otherwise).
+    sample: bool | None = None
     sample_seed: int | None = None
-    #: Name of the preset the settings came from (recorded in run.json only).
+    #: A named preset (:mod:`agot.evals.presets`, e.g. ``agot-paper``): it fills in ``limit``,
+    #: ``sample``, ``sample_seed`` when they are None and its per-strategy parameters where
+    #: neither ``strategy_params`` nor ``per_strategy_params`` name them. Recorded in run.json
+    #: and printed in the summary.
     preset: str | None = None
     seed: int = 0
     concurrency: int = Field(8, ge=1)
@@ -157,6 +162,9 @@ class _Unit:
 
 class _Run:
     def __init__(self, config: EvalConfig, records: Sequence[EvalRecord] | None, stream: TextIO):
+        self.preset: AppliedPreset | None = None
+        if config.preset:
+            config, self.preset = _with_preset(config)
         self.config = config
         self.stream = stream
         self.spec: DatasetSpec = get_dataset(config.dataset)
@@ -197,6 +205,13 @@ class _Run:
             )
         return out
 
+    def _extra_models(self) -> list[str]:
+        """Models the scorers call (a judge) that are not under test: each gets one dispatcher
+        shared by the whole run, so its limits hold across items and it loads only once."""
+        under_test = {_model_key(m) for m in self.config.models}
+        wanted = [m for s in self.scorers for m in s.extra_models()]
+        return [m for m in dict.fromkeys(wanted) if m not in under_test]
+
     def _load(self) -> list[EvalRecord]:
         limit, sample = self.config.limit, self.config.sample
         if self.given_records is not None:
@@ -231,7 +246,7 @@ class _Run:
             "data": self.config.data,
             "limit": self.config.limit,
             "sample_seed": self.sample_seed,
-            "preset": self.config.preset,
+            "preset": self.preset.model_dump(mode="json") if self.preset else None,
             "items": len(records),
             "strategies": {k: type(v).__name__ for k, v in self.strategies.items()},
             "strategy_params": self.config.strategy_params,
@@ -292,6 +307,13 @@ class _Run:
             )
             for m in self.config.models
         }
+        for extra in self._extra_models():
+            dispatchers[extra] = Dispatcher(
+                extra,
+                limits=self.config.limits,
+                cache=self.config.cache,
+                api_base=self.config.api_base,
+            )
         writer = ResultsWriter(self.out / RESULTS_FILE)
         progress = _Progress(
             total=len(records) * len(models) * len(self.strategies),
@@ -307,7 +329,7 @@ class _Run:
             # The semaphore covers the model work only: writing the trace and the row happens
             # after the slot is free, so the next unit's calls start without waiting on disk.
             async with semaphore:
-                row, result = await self._run_unit(unit, dispatchers[unit.model])
+                row, result = await self._run_unit(unit, dispatchers)
             files = []
             if self.config.save_traces:
                 path, content = self._trace_file(unit, result)
@@ -340,6 +362,8 @@ class _Run:
             wall_s=wall,
             resamples=self.config.resamples,
             notes=self._notes(),
+            sample_seed=self.sample_seed,
+            preset=self.preset,
         )
         write_json_atomic(self.out / SUMMARY_FILE, summary.model_dump(mode="json"))
         return summary
@@ -365,8 +389,11 @@ class _Run:
             id=record.id,
         )
 
-    async def _run_unit(self, unit: _Unit, dispatcher: Dispatcher) -> tuple[ResultRow, Result]:
+    async def _run_unit(
+        self, unit: _Unit, dispatchers: dict[str, Dispatcher]
+    ) -> tuple[ResultRow, Result]:
         record, strategy = unit.record, self.strategies[unit.strategy]
+        dispatcher = dispatchers[unit.model]
         started = time.perf_counter()
         try:
             result = await strategy.solve(
@@ -381,7 +408,9 @@ class _Run:
                 errors=[_describe(exc)],
                 wall_s=time.perf_counter() - started,
             )
-        ctx = ScoreContext(model=unit.model, dispatcher=dispatcher, seed=self.config.seed)
+        ctx = ScoreContext(
+            model=unit.model, dispatcher=dispatcher, seed=self.config.seed, dispatchers=dispatchers
+        )
         scores: dict[str, float] = {}
         details: dict[str, Any] = {}
         prediction: str | None = None
@@ -493,6 +522,21 @@ class _Progress:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._progress.__aexit__(*exc)
+
+
+def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:
+    """``config`` with its preset filled in under every setting the caller gave."""
+    assert config.preset is not None
+    given = {k: getattr(config, k) for k in ("limit", "sample", "sample_seed")}
+    per_strategy = {ALIASES.get(k, k): dict(v) for k, v in config.per_strategy_params.items()}
+    settings, per_strategy, applied = resolve_preset(
+        config.preset, given, config.strategy_params, per_strategy
+    )
+    updated = config.model_copy(update={**settings, "per_strategy_params": per_strategy})
+    try:  # re-validate: the preset's values pass the same checks as the caller's
+        return EvalConfig.model_validate(dict(updated)), applied
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error("eval", exc)) from None
 
 
 def _describe(exc: BaseException) -> str:

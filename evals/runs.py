@@ -353,7 +353,7 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     if isinstance(obj, Mapping):
         return dict(obj)
     if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")  # type: ignore[no-any-return]
+        return obj.model_dump(mode="json")
     raise ConfigError(f"expected a mapping or a pydantic model, got {type(obj).__name__}")
 
 

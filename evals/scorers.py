@@ -25,7 +25,7 @@ import string
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -218,11 +218,17 @@ class Score(BaseModel):
 
 @dataclass
 class ScoreContext:
-    """What a scorer may use besides the record and result (a judge scorer uses the dispatcher)."""
+    """What a scorer may use besides the record and result (a judge scorer uses the dispatcher).
+
+    ``dispatcher`` serves the model under test; ``dispatchers`` holds every dispatcher of the
+    run by model string, including one for each model a scorer asked for in
+    :meth:`Scorer.extra_models` (a judge model), shared by all items.
+    """
 
     model: str
     dispatcher: Any = None
     seed: int = 0
+    dispatchers: Mapping[str, Any] = field(default_factory=dict)
 
 
 def raw_text(result: Result) -> str | None:
@@ -251,6 +257,11 @@ class Scorer:
     def describe(self) -> dict[str, Any]:
         """What the run records about this scorer (its settings, prompt versions, ...)."""
         return {"name": self.name, "metrics": list(self.metrics)}
+
+    def extra_models(self) -> tuple[str, ...]:
+        """Model strings this scorer calls besides the model under test (the runner gives each
+        one dispatcher for the whole run, found in :attr:`ScoreContext.dispatchers`)."""
+        return ()
 
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         raise NotImplementedError
@@ -347,10 +358,16 @@ class ExactTaskScorer(Scorer):
 class JudgeScorer(Scorer):
     """LLM-judge accuracy (:mod:`agot.evals.judge`) as an extra metric, ``judge``.
 
-    The judge runs through the item's dispatcher (same limits and cache); ``model`` picks
-    another judge model. A failed judge call leaves the metric out for that item (its error is
-    in the row's details) rather than scoring it 0, and the summary reports how many items the
-    metric covers.
+    Without ``model`` the model under test judges its own answers, through the item's
+    dispatcher. With ``model`` (any model string: ``local``, ``openai/gpt-4o-mini``, ...) the
+    judge is that model, served by one dispatcher the runner shares across the whole run (the
+    same one as the model under test when the strings match). Either way the calls go through
+    a dispatcher: limits, retries, schema re-asks and the response cache apply, and as the
+    judge runs at temperature 0 a re-run with ``--cache`` pays for no verdict twice.
+
+    A failed judge call leaves the metric out for that item (its error is in the row's
+    details) rather than scoring it 0, and the summary reports how many items the metric
+    covers.
     """
 
     name = "judge"
@@ -368,10 +385,16 @@ class JudgeScorer(Scorer):
         )
         return {"name": self.name, "metrics": list(self.metrics), **info}
 
+    def extra_models(self) -> tuple[str, ...]:
+        return (self.model,) if self.model else ()
+
     async def score(self, record: EvalRecord, result: Result, ctx: ScoreContext) -> Score:
         from agot.evals.judge import JUDGE_MAX_TOKENS, judge_result
 
-        if ctx.dispatcher is None:
+        dispatcher, model = ctx.dispatcher, self.model
+        if model is not None and model in ctx.dispatchers:
+            dispatcher, model = ctx.dispatchers[model], None  # the judge model's own dispatcher
+        if dispatcher is None:
             raise ConfigError(
                 "the judge scorer needs a dispatcher (run it through the eval runner)"
             )
@@ -379,11 +402,12 @@ class JudgeScorer(Scorer):
             record.question,
             result.answer,
             record.gold,
-            dispatcher=ctx.dispatcher,
-            model=self.model,
+            dispatcher=dispatcher,
+            model=model,
             max_tokens=self.max_tokens or JUDGE_MAX_TOKENS,
         )
         details: dict[str, Any] = {
+            "judge_prompt": verdict.prompt,
             "judge_usage": verdict.usage.model_dump(),
             "judge_cached": verdict.cached,
         }

@@ -4,6 +4,10 @@ It is computed from ``results.jsonl`` alone (whatever mix of first runs and resu
 it), so re-summarising a folder later gives the same numbers. Pairs of groups that share items
 (two strategies on one model, or one strategy on two models) get a paired comparison on the
 headline metric.
+
+With an LLM judge beside EM (``--judge``), each group also gets the judge-vs-EM
+:class:`~agot.evals.judge.Agreement` (how often they differ, with a few item ids and their
+prediction/gold for each kind), so a user sees what the judge adds over string matching.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agot.evals.judge import Agreement, agreement
+from agot.evals.presets import AppliedPreset
 from agot.evals.results import ResultRow, latest_rows
 from agot.evals.scorers import Scorer
 from agot.evals.stats import (
@@ -25,6 +31,7 @@ from agot.evals.stats import (
     paired_comparison,
     percentile,
 )
+from agot.types import Usage
 
 
 class GroupSummary(BaseModel):
@@ -43,6 +50,10 @@ class GroupSummary(BaseModel):
     cost: float = 0.0
     latency_p50_s: float | None = None
     latency_p95_s: float | None = None
+    #: Judge vs EM over the group's rows that carry both (None when no row does).
+    agreement: Agreement | None = None
+    #: The judge's own calls (not in ``calls``/tokens/cost above, which are the strategy's).
+    judge_usage: Usage | None = None
 
     @property
     def tokens(self) -> int:
@@ -56,6 +67,8 @@ class EvalSummary(BaseModel):
     subset: str | None = None
     split: str | None = None
     seed: int = 0
+    #: Seed of the item sample (``--sample`` or a preset); None when the first items were run.
+    sample_seed: int | None = None
     items: int = 0
     headline: str
     metrics: list[str]
@@ -65,6 +78,7 @@ class EvalSummary(BaseModel):
     out: str | None = None
     wall_s: float | None = None
     notes: list[str] = Field(default_factory=list)
+    preset: AppliedPreset | None = None
 
     def group(self, strategy: str, model: str | None = None) -> GroupSummary:
         for g in self.groups:
@@ -110,15 +124,57 @@ class EvalSummary(BaseModel):
         extra = [x for x in (self.subset, self.split) if x]
         if extra:
             title += f" ({', '.join(extra)})"
-        title += f" · {self.items} items · seed {self.seed}"
+        title += f" · {self.items} items"
+        if self.sample_seed is not None:
+            title += f" (sampled, seed {self.sample_seed})"
+        title += f" · seed {self.seed}"
         if self.wall_s is not None:
             title += f" · {self.wall_s:.1f} s"
-        out = [title, *lines]
+        out = [title]
+        if self.preset is not None:
+            out.append(self.preset.describe())
+        out += lines
         if self.comparisons:
             out.append("")
             out += [c.format() for c in self.comparisons]
+        judged = [g for g in self.groups if g.agreement is not None or g.judge_usage is not None]
+        if judged:
+            out.append("")
+            for g in judged:
+                out += _judge_lines(g)
         out += [f"note: {n}" for n in self.notes]
         return "\n".join(out)
+
+
+#: Disagreement examples printed per kind (summary.json keeps every kind's examples).
+_PRINTED_EXAMPLES = 2
+
+
+def _judge_lines(g: GroupSummary) -> list[str]:
+    """The judge section of one group: agreement with EM, disagreement examples, judge cost."""
+    head = f"judge vs em · {g.strategy} @ {g.model}:"
+    a = g.agreement
+    if a is not None and a.n:
+        kappa = "n/a" if a.kappa is None else f"{a.kappa:.2f}"
+        head += (
+            f" agree on {a.both_true + a.both_false}/{a.n} ({a.agreement:.3f}, kappa {kappa});"
+            f" differ on {a.judge_only + a.em_only}: judge yes/em no {a.judge_only},"
+            f" em yes/judge no {a.em_only}"
+        )
+        if a.skipped:
+            head += f"; {a.skipped} without both scores"
+    else:
+        head += " no row has both scores"
+    if g.judge_usage is not None:
+        u = g.judge_usage
+        head += f" · judge calls {u.calls} ({u.cached_calls} cached), {_human(u.total_tokens)} tok"
+        if u.cost:
+            head += f", ${u.cost:.4f}"
+    lines = [head]
+    for kind, label in (("judge_only", "judge yes, em no"), ("em_only", "em yes, judge no")):
+        for ex in (a.examples.get(kind, []) if a is not None else [])[:_PRINTED_EXAMPLES]:
+            lines.append(f"  {label}: {ex.id}: prediction {ex.prediction!r}, gold {ex.gold!r}")
+    return lines
 
 
 def summarize(
@@ -133,6 +189,8 @@ def summarize(
     wall_s: float | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     notes: Sequence[str] = (),
+    sample_seed: int | None = None,
+    preset: AppliedPreset | None = None,
 ) -> EvalSummary:
     """Group ``rows`` (deduplicated by id x strategy x model) and compute every metric."""
     unique = list(latest_rows(rows).values())
@@ -151,6 +209,7 @@ def summarize(
         subset=subset,
         split=split,
         seed=seed,
+        sample_seed=sample_seed,
         items=len({r.id for r in unique}),
         headline=headline,
         metrics=metrics,
@@ -160,6 +219,7 @@ def summarize(
         out=out,
         wall_s=wall_s,
         notes=list(notes),
+        preset=preset,
     )
 
 
@@ -197,7 +257,29 @@ def _group(
         cost=sum(r.usage.cost for r in rows),
         latency_p50_s=percentile(latencies, 50),
         latency_p95_s=percentile(latencies, 95),
+        agreement=_agreement(rows),
+        judge_usage=_judge_usage(rows),
     )
+
+
+def _agreement(rows: Sequence[ResultRow]) -> Agreement | None:
+    """Judge vs EM when some row carries both (QA sets judged with ``--judge``)."""
+    if not any("judge" in r.scores and "em" in r.scores for r in rows):
+        return None
+    return agreement(rows)
+
+
+def _judge_usage(rows: Sequence[ResultRow]) -> Usage | None:
+    """The judge's calls summed over ``rows`` (the runner keeps them apart from the item's)."""
+    found = [
+        r.details["judge_usage"] for r in rows if isinstance(r.details.get("judge_usage"), dict)
+    ]
+    if not found:
+        return None
+    total = Usage()
+    for usage in found:
+        total = total + Usage.model_validate(usage)
+    return total
 
 
 def _comparisons(

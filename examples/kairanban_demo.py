@@ -17,6 +17,8 @@ import argparse
 import asyncio
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import agot
 from agot.dispatcher import Dispatcher
@@ -41,7 +43,7 @@ async def classify(args: argparse.Namespace) -> None:
     print(f"label: {result.label}  distribution: {json.dumps(result.distribution)}")
     for stage, document in zip(result.trajectory, result.documents, strict=True):
         seen = " (saw the idobata)" if stage.after_idobata else ""
-        if document.error:
+        if document.error or document.distribution is None:
             print(f"stage {stage.stage}: agent failed: {document.error}")
             continue
         print(
@@ -55,7 +57,7 @@ async def classify(args: argparse.Namespace) -> None:
     print(f"{u.calls} calls, {u.prompt_tokens}+{u.completion_tokens} tokens, {result.wall_s:.1f} s")
 
 
-async def variants(args: argparse.Namespace) -> None:
+async def variants(args: argparse.Namespace) -> Any:
     from agot.evals.datasets.sentiment import load_tweet_eval
     from agot.kairanban.variants import compare_variants
 
@@ -77,9 +79,7 @@ async def variants(args: argparse.Namespace) -> None:
         f"{time.perf_counter() - started:.0f} s"
     )
     print(comparison.table())
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(comparison.model_dump_json(indent=1))
+    return comparison
 
 
 def main() -> None:
@@ -101,7 +101,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--out", default=None, help="write the full comparison JSON here")
     args = parser.parse_args()
-    asyncio.run(variants(args) if args.variants else classify(args))
+    if not args.variants:
+        asyncio.run(classify(args))
+        return
+    comparison = asyncio.run(variants(args))
+    if args.out:
+        Path(args.out).write_text(comparison.model_dump_json(indent=1))
 
 
 if __name__ == "__main__":

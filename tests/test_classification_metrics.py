@@ -44,7 +44,8 @@ def test_hand_computed_metrics():
     assert m.log_loss == pytest.approx(
         -(math.log(0.7) + math.log(0.3) + math.log(0.6) + math.log(0.8)) / 4
     )
-    # bins (0.5,0.6]: 2 items, acc 0.5, conf 0.6; (0.6,0.7]: acc 1 conf 0.7; (0.7,0.8]: acc 1 conf 0.8
+    # bins (0.5,0.6]: 2 items, acc 0.5, conf 0.6; (0.6,0.7]: acc 1, conf 0.7;
+    # (0.7,0.8]: acc 1, conf 0.8
     assert m.ece == pytest.approx(2 / 4 * 0.1 + 1 / 4 * 0.3 + 1 / 4 * 0.2)
     assert [b.count for b in m.bins] == [0, 0, 0, 0, 0, 2, 1, 1, 0, 0]
 

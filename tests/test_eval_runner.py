@@ -470,36 +470,105 @@ async def test_sample_is_a_seeded_draw(tmp_path):
     assert run["sample_seed"] == 1
 
 
-def test_preset_fills_unset_flags(tmp_path, monkeypatch):
-    pytest.importorskip("agot.evals.presets")
-    import argparse
+class NamedBackends(dict):
+    """Backends served under ``evaltest/<name>``, with how often each one was created."""
 
-    from agot.cli.eval import add_parser, build_config
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: dict[str, int] = {}
 
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers())
-    args = parser.parse_args(
-        [
-            "eval",
-            "hotpotqa",
-            "--preset",
-            "agot-paper",
-            "--strategy",
-            "agot,cot",
-            "--limit",
-            "7",
-            "--out",
-            str(tmp_path),
-        ]
+
+@pytest.fixture
+def named_backends(monkeypatch) -> NamedBackends:
+    """Model strings ``evaltest/<name>`` served by backends the test hands in (the CLI builds
+    backends from strings, so this is how a CLI test sees the calls)."""
+    from agot.backends import registry
+
+    backends = NamedBackends()
+
+    def factory(rest: str, options):
+        backends.created[rest] = backends.created.get(rest, 0) + 1
+        return backends[rest]
+
+    monkeypatch.setitem(registry._PREFIXES, "evaltest", factory)
+    return backends
+
+
+def test_preset_agot_paper_end_to_end(tmp_path, monkeypatch, capsys, named_backends):
+    from agot_scripts import agot_script
+
+    from agot.evals.presets import PAPER_SAMPLE_SEED, sample_records
+    from agot.evals.tasks.game24 import load_game24
+
+    agot_steps = agot_script(fanout=5)  # proposes 5 thoughts: the preset's N=3 must cap them
+
+    def script(request):
+        return "Answer: (8 - 4) * 6" if request.role == "answer" else agot_steps(request)
+
+    backend = named_backends["m"] = ScriptedBackend(script)
+    out = tmp_path / "paper"
+    argv = ["eval", "game24", "--preset", "agot-paper", "--strategy", "agot,cot"]
+    argv += ["--model", "evaltest/m", "--limit", "3", "--out", str(out), "--quiet"]
+    assert run_cli(argv, monkeypatch) == 0
+    printed = capsys.readouterr().out
+
+    # the user's --limit wins; the preset's seeded sample stays, and the seed is recorded
+    expected = sample_records(load_game24(split="test"), 3, PAPER_SAMPLE_SEED)
+    rows = rows_of(out)
+    assert sorted({r.id for r in rows}) == sorted(r.id for r in expected)
+    assert len(rows) == 6
+    run = json.loads((out / "run.json").read_text())
+    assert run["limit"] == 3 and run["sample_seed"] == PAPER_SAMPLE_SEED
+    assert run["preset"]["preset"]["name"] == "agot-paper"
+    assert run["preset"]["overridden"] == {"limit": 3}
+    assert run["per_strategy_params"]["agot"] == {
+        "max_depth": 1,
+        "max_layers": 3,
+        "max_nodes": 3,
+        "temperature": 0.3,
+    }
+    assert run["strategy_params"] == {}  # nothing applies to every strategy
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["preset"]["preset"]["name"] == "agot-paper"
+    assert summary["sample_seed"] == PAPER_SAMPLE_SEED
+    assert f"3 items (sampled, seed {PAPER_SAMPLE_SEED})" in printed
+    assert "preset agot-paper: limit=100" in printed
+    assert "overridden by flags: limit=3" in printed
+
+    # AGoT runs at the paper's temperature and bounds; the cot baseline keeps its default
+    agot_calls = [c.request for c in backend.calls if c.request.role != "answer"]
+    cot_calls = [c.request for c in backend.calls if c.request.role == "answer"]
+    assert len(cot_calls) == 3 and agot_calls
+    assert {r.params.temperature for r in agot_calls} == {0.3}
+    assert {r.params.temperature for r in cot_calls} == {0.0}
+    layers = {r.node_id for r in agot_calls if r.role == "decompose"}
+    assert layers == {"layer0", "layer1", "layer2"}  # L = 3, never more
+    traces = sorted((out / "traces" / "agot").rglob("*.json"))
+    assert len(traces) == 3
+    for trace in traces:
+        graph = Result.load_trace(trace).thought_graph()
+        assert graph.layers == 3
+        assert [len(graph.layer(n)) for n in range(3)] == [3, 3, 3]  # N = 3 of the 5 proposed
+
+
+def test_flags_override_the_preset(tmp_path, monkeypatch, capsys, named_backends):
+    backend = named_backends["m"] = ScriptedBackend({"*": "Answer: (8 - 4) * 6"})
+    out = tmp_path / "run"
+    argv = ["eval", "game24", "--preset", "agot-paper", "--strategy", "cot"]
+    argv += ["--model", "evaltest/m", "--limit", "2", "--sample-seed", "7"]
+    argv += ["--temperature", "0.5", "--out", str(out), "--quiet"]
+    assert run_cli(argv, monkeypatch) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["sample_seed"] == 7 and run["items"] == 2
+    assert run["preset"]["overridden"] == {
+        "limit": 2,
+        "sample_seed": 7,
+        "agot.temperature": 0.5,
+    }
+    assert {c.request.params.temperature for c in backend.calls} == {0.5}
+    assert "overridden by flags: limit=2, sample_seed=7, agot.temperature=0.5" in (
+        capsys.readouterr().out
     )
-    from agot.evals.presets import fill_from_preset
-
-    fill_from_preset(args)
-    config = build_config(args)
-    assert config.limit == 7  # given explicitly: the preset does not override it
-    assert config.sample is True and config.preset == "agot-paper"
-    assert config.strategy_params["temperature"] == 0.3
-    assert config.per_strategy_params["agot"] == {"max_depth": 1, "max_layers": 3, "max_nodes": 3}
 
 
 async def test_bad_settings_from_python_are_config_errors(tmp_path):
@@ -544,3 +613,123 @@ async def test_judge_scorer_adds_a_metric(tmp_path):
     assert summary.metrics == ["em", "f1", "judge"]
     assert summary.group("cot").metrics["judge"].value == 0.25
     assert rows["hp0001"].usage.calls == 1  # the judge's calls are not the strategy's
+
+
+# -- the LLM judge through the runner ----------------------------------------------------------
+#: The scripted judge's verdict per prediction (anything else: not equivalent).
+JUDGE_SAYS = {"Amsel River": True, "yes": True}
+
+
+def judge_reply(request) -> dict:
+    import re
+
+    prediction = re.search(r"Predicted answer: (.*)", request.messages[-1].content).group(1)
+    same = JUDGE_SAYS.get(prediction.strip(), False)
+    return {"equivalent": same, "reason": f"scripted: {prediction.strip()}"}
+
+
+def judge_calls(backend: ScriptedBackend) -> int:
+    return sum(1 for c in backend.calls if c.request.role == "judge")
+
+
+def test_judge_flag_scores_every_row_and_a_cached_rerun_pays_nothing(
+    tmp_path, monkeypatch, capsys, named_backends
+):
+    from agot.prompts.judge import JUDGE
+
+    qa = named_backends["qa"] = ScriptedBackend(HOTPOT_REPLIES)
+    judge = named_backends["judge"] = ScriptedBackend(judge_reply)
+    base = ["eval", "hotpotqa", "--data", str(HOTPOT), "--strategy", "cot,direct"]
+    base += ["--model", "evaltest/qa", "--judge", "evaltest/judge"]
+    base += ["--cache", str(tmp_path / "cache"), "--quiet"]
+
+    assert run_cli([*base, "--out", str(tmp_path / "first")], monkeypatch) == 0
+    printed = capsys.readouterr().out
+    rows = {(r.id, r.strategy): r for r in rows_of(tmp_path / "first")}
+    assert len(rows) == 8
+    for row in rows.values():
+        assert set(row.scores) == {"em", "f1", "judge"}  # EM/F1 stay beside the judge
+        assert row.details["judge_prompt"] == JUDGE.id
+        assert row.usage.calls == 1  # the judge's calls are kept apart from the item's
+    cot = {i: rows[(i, "cot")] for i in EXPECTED_EM}
+    assert [cot[i].scores["judge"] for i in sorted(cot)] == [1.0, 1.0, 0.0, 0.0]
+    assert cot["hp0002"].details["judge_reason"] == "scripted: yes"
+    paid = judge_calls(judge)
+    # cot and direct predict alike here: an identical verdict request is paid for once
+    assert paid == len({(r.id, r.prediction) for r in rows.values() if r.prediction}) == 4
+    assert judge_calls(qa) == 0 and len(judge.calls) == paid  # the judge model answers alone
+    assert named_backends.created == {"qa": 1, "judge": 1}  # one judge backend for the run
+
+    run = json.loads((tmp_path / "first" / "run.json").read_text())
+    (recorded,) = [s for s in run["scorers"] if s["name"] == "judge"]
+    assert recorded["prompt"] == JUDGE.id and recorded["model"] == "evaltest/judge"
+    summary = json.loads((tmp_path / "first" / "summary.json").read_text())
+    assert summary["metrics"] == ["em", "f1", "judge"]
+    group = next(g for g in summary["groups"] if g["strategy"] == "cot")
+    judged = group["metrics"]["judge"]
+    assert judged["value"] == 0.5 and judged["n"] == 4 and judged["low"] <= 0.5 <= judged["high"]
+    agreement = group["agreement"]
+    assert (agreement["both_true"], agreement["judge_only"]) == (1, 1)
+    assert (agreement["em_only"], agreement["both_false"]) == (1, 1)
+    assert agreement["examples"]["judge_only"] == [
+        {"id": "hp0002", "prediction": "yes", "gold": "no", "judge_reason": "scripted: yes"}
+    ]
+    assert group["judge_usage"]["calls"] == sum(1 for r in cot.values() if r.prediction)
+    header = printed.splitlines()[1].split()
+    assert header[3:6] == ["em", "f1", "judge"]
+    assert "judge vs em · cot @ evaltest/qa: agree on 2/4 (0.500" in printed
+    assert "judge yes, em no: hp0002: prediction 'yes', gold 'no'" in printed
+    assert "em yes, judge no: hp0003: prediction '1877', gold '1877'" in printed
+
+    # the same run again into a new folder: every call, the judge's included, is a cache hit
+    qa_paid = len(qa.calls)
+    assert run_cli([*base, "--out", str(tmp_path / "again")], monkeypatch) == 0
+    assert judge_calls(judge) == paid and len(qa.calls) == qa_paid
+    again = {(r.id, r.strategy): r for r in rows_of(tmp_path / "again")}
+    assert {k: r.scores for k, r in again.items()} == {k: r.scores for k, r in rows.items()}
+    assert all(r.details["judge_cached"] for r in again.values() if r.prediction)
+    n_judged = sum(1 for r in cot.values() if r.prediction)
+    assert f"judge calls {n_judged} ({n_judged} cached)" in capsys.readouterr().out
+
+
+async def test_resume_judges_only_the_new_items(tmp_path):
+    backend = ScriptedBackend({**HOTPOT_REPLIES, "judge": judge_reply})
+    common = dict(
+        data=str(HOTPOT),
+        strategies=["cot"],
+        models=[backend],
+        scorers=["judge"],  # no judge model: the model under test judges itself
+        out=str(tmp_path),
+        progress=False,
+    )
+    await run_eval("hotpotqa", limit=2, **common)
+    assert judge_calls(backend) == 2
+    summary = await run_eval("hotpotqa", resume=True, **common)
+    rows = rows_of(tmp_path)
+    assert len(rows) == 4 and all("judge" in r.scores for r in rows)
+    new_predictions = sum(1 for r in rows if r.id in ("hp0003", "hp0004") and r.prediction)
+    assert judge_calls(backend) == 2 + new_predictions
+    assert summary.group("cot").metrics["judge"].n == 4
+    await run_eval("hotpotqa", resume=True, **common)
+    assert judge_calls(backend) == 2 + new_predictions  # nothing judged twice
+
+
+def test_judge_model_shared_across_models_under_test(tmp_path, monkeypatch, named_backends):
+    named_backends["a"] = ScriptedBackend(HOTPOT_REPLIES)
+    named_backends["b"] = ScriptedBackend({"*": "Answer: yes"})
+    judge = named_backends["judge"] = ScriptedBackend(judge_reply)
+    argv = ["eval", "hotpotqa", "--data", str(HOTPOT), "--strategy", "direct"]
+    argv += ["--model", "evaltest/a,evaltest/b", "--judge", "evaltest/judge"]
+    argv += ["--out", str(tmp_path / "run"), "--quiet"]
+    assert run_cli(argv, monkeypatch) == 0
+    assert named_backends.created == {"a": 1, "b": 1, "judge": 1}
+    assert judge_calls(named_backends["a"]) == judge_calls(named_backends["b"]) == 0
+    assert judge_calls(judge) == sum(1 for r in rows_of(tmp_path / "run") if r.prediction)
+    # judged by the model under test itself: no second backend for the same string
+    named_backends.created.clear()
+    argv = ["eval", "hotpotqa", "--data", str(HOTPOT), "--strategy", "direct", "--limit", "2"]
+    argv += ["--model", "evaltest/judge", "--judge", "evaltest/judge"]
+    argv += ["--out", str(tmp_path / "self"), "--quiet"]
+    assert run_cli(argv, monkeypatch) == 0
+    assert named_backends.created == {"judge": 1}
+    assert all("judge" in r.scores for r in rows_of(tmp_path / "self"))

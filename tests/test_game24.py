@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -271,3 +272,15 @@ def test_task_spec_scores_raw_text() -> None:
     assert bad.scores == {"success": 0.0}
     assert "not among the puzzle numbers" in bad.reason
     assert Counter(spec.metrics) == Counter(good.scores)
+
+
+def test_answer_format_shows_no_copyable_expression() -> None:
+    # A small model copies an example like "(1 + 2 + 3) * 4" verbatim: the format describes
+    # the answer line instead, so the only number in it is the target and no puzzle is solved
+    # by echoing the instruction back.
+    from agot.evals.tasks.game24 import ANSWER_FORMAT
+
+    assert re.findall(r"\d+", ANSWER_FORMAT) == ["24"]
+    assert "Answer: <expression" in ANSWER_FORMAT
+    for numbers in [(1, 2, 3, 4), (4, 6, 1, 1), (2, 3, 4, 1)]:
+        assert not verify_answer(ANSWER_FORMAT, numbers).ok

@@ -27,7 +27,7 @@ from agot.errors import BackendError, ConfigError, DatasetError
 from agot.evals.records import EvalRecord
 from agot.kairanban import Kairanban, metrics
 from agot.kairanban.evaluate import evaluate, summarise
-from agot.kairanban.schemas import AgentDocument, document_model, normalise
+from agot.kairanban.schemas import document_model, normalise
 from agot.kairanban.variants import compare_variants
 from agot.limits import Limits
 from agot.prompts import kairanban as prompts
@@ -296,7 +296,7 @@ async def test_an_agent_that_never_gives_a_valid_distribution_is_skipped_not_fat
     dispatcher = Dispatcher(backend, limits=Limits(schema_retries=1))
     result = await Kairanban(agents=3).predict("text", dispatcher=dispatcher)
     assert len(backend.calls) == 4  # agent 2 asked twice
-    agent3 = [c for c in backend.calls if c.request.node_id == "agent3"][0]
+    agent3 = next(c for c in backend.calls if c.request.node_id == "agent3")
     assert "ANALYSIS-1" in prompt_of(agent3)  # the board skipped the failed agent
     assert result.documents[1].error.startswith("SchemaError")
     assert result.trajectory[1].error and result.trajectory[1].distribution == pytest.approx(
@@ -537,7 +537,8 @@ def test_real_embedded_model_runs_kcs_with_idobata():
         print(f"\n{record.id} gold={record.gold} predicted={result.label}")
         for s in result.trajectory:
             print(
-                f"  stage {s.stage}: H={s.entropy} Var={s.variance} P={s.distribution} {s.error or ''}"
+                f"  stage {s.stage}: H={s.entropy} Var={s.variance} P={s.distribution}",
+                s.error or "",
             )
         for c in result.dialogue:
             print(f"  idobata agent {c.agent}: {c.text!r}")

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from pydantic import BaseModel
+
+import agot
 from agot.backends.llamacpp import (
     INSTALL_HINT,
     LlamaCppBackend,
@@ -22,11 +25,8 @@ from agot.backends.llamacpp import (
     gguf_context_length,
 )
 from agot.backends.registry import BackendOptions, resolve_backend
-from pydantic import BaseModel
-
-import agot
 from agot.dispatcher import Dispatcher
-from agot.errors import ConfigError
+from agot.errors import BackendError, ConfigError
 from agot.types import GenerationRequest, SamplingParams
 
 HAVE_LOCAL = (
@@ -110,6 +110,18 @@ def test_gguf_header_reader_finds_the_architectures_context_length(tmp_path):
     assert gguf_context_length(path) == 1234
     path.write_bytes(header[:40])  # truncated header: unknown, not an error
     assert gguf_context_length(path) is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python")
+async def test_a_gguf_llama_cpp_cannot_load_is_a_backend_error(tmp_path):
+    empty = tmp_path / "empty.gguf"  # a valid GGUF header with no tensors and no metadata
+    empty.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 0) + bytes(64))
+    backend = LlamaCppBackend(empty, options=BackendOptions())
+    request = _request("hi")
+    for _ in range(2):  # the failure is remembered, not retried on every call
+        with pytest.raises(BackendError, match=r"llama\.cpp could not load .*empty\.gguf"):
+            await backend.generate(request)
+    assert not backend.loaded
 
 
 @needs_local

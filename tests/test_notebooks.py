@@ -23,7 +23,9 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_notebooks", EXAMPLES / "build_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_notebooks", EXAMPLES / "build_notebooks.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -69,7 +69,7 @@ def test_tweeteval_hub_column_layout_file():
 def test_tweeteval_mismatched_files_are_a_dataset_error(tmp_path):
     (tmp_path / "test_text.txt").write_text("one\ntwo\n")
     (tmp_path / "test_labels.txt").write_text("0\n")
-    with pytest.raises(DatasetError, match="has 2 lines but test_labels.txt has 1"):
+    with pytest.raises(DatasetError, match=r"has 2 lines but test_labels\.txt has 1"):
         load_tweet_eval(tmp_path)
     (tmp_path / "test_labels.txt").write_text("0\n7\n")
     with pytest.raises(DatasetError, match="label id 7"):
@@ -176,5 +176,5 @@ def test_really_offline_hub_is_a_dataset_error(monkeypatch, tmp_path):
     # conftest sets HF_HUB_OFFLINE=1: datasets must fail from its (empty) cache, not the network.
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
-    with pytest.raises(DatasetError, match="could not load SetFit/sst5 .*--data PATH"):
+    with pytest.raises(DatasetError, match=r"could not load SetFit/sst5 .*--data PATH"):
         load_sst5()

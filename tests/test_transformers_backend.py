@@ -26,7 +26,7 @@ pytest.importorskip("gguf")
 from agot.backends.registry import BackendOptions, resolve_backend  # noqa: E402
 from agot.backends.transformers_engine import TransformersBackend  # noqa: E402
 from agot.dispatcher import Dispatcher  # noqa: E402
-from agot.errors import ConfigError  # noqa: E402
+from agot.errors import BackendError, ConfigError  # noqa: E402
 from agot.types import GenerationRequest, SamplingParams  # noqa: E402
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -144,15 +144,26 @@ def test_folder_without_weights_is_a_config_error(tmp_path, tiny_model_dir):
         TransformersBackend(str(tmp_path), options=BackendOptions(device="cpu"))
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ConfigError, match="no config.json"):
+    with pytest.raises(ConfigError, match=r"no config\.json"):
         TransformersBackend(str(empty), options=BackendOptions(device="cpu"))
 
 
 def test_uncached_hub_id_is_a_config_error_without_download(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(ConfigError, match="not in the Hugging Face cache.*allow_download"):
+    with pytest.raises(ConfigError, match=r"not in the Hugging Face cache.*allow_download"):
         resolve_backend("transformers/some-org/not-downloaded-model", device="cpu")
+
+
+def test_missing_torch_is_a_config_error(monkeypatch):
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "torch" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(ConfigError, match=r"needs torch.*agot\[gpu\]"):
+        resolve_backend("transformers/some-org/some-model")
 
 
 def test_gguf_file_points_to_llamacpp():
@@ -223,7 +234,7 @@ async def test_a_request_joins_a_running_batch(tiny):
 
     before = tiny.stats.forward_passes
     running = asyncio.create_task(tiny.generate(long))
-    while tiny.stats.forward_passes < before + 3:  # the long request is decoding
+    while tiny.stats.forward_passes < before + 3:  # noqa: ASYNC110 (the long one is decoding)
         await asyncio.sleep(0.005)
     joined = await tiny.generate(short)
     first = await running
@@ -288,7 +299,7 @@ async def test_seeded_sampling_is_reproducible_inside_a_batch(tiny):
         *(tiny.generate(r) for r in (sampled(1), sampled(1), sampled(2), greedy))
     )
     assert a.text == b.text
-    assert a.text != c.text or a.text != g.text
+    assert a.text != c.text and a.text != g.text
     assert g.text == (await tiny.generate(greedy)).text
 
 
@@ -338,6 +349,19 @@ async def test_cancelled_request_leaves_the_engine_running(tiny):
     assert tiny.engine is not None and tiny.engine.running
 
 
+async def test_a_failing_rule_ends_only_its_own_request(tiny, monkeypatch):
+    def broken(ids: list[int]) -> str:
+        raise RuntimeError("decoder broke")
+
+    monkeypatch.setattr(tiny.engine.processor, "_decode", broken)
+    bad = _request(QUESTIONS[0], max_tokens=12, stop=("x",))
+    good = _request(QUESTIONS[1], max_tokens=6)
+    results = await asyncio.gather(tiny.generate(bad), tiny.generate(good), return_exceptions=True)
+    assert isinstance(results[0], BackendError) and "decoder broke" in str(results[0])
+    assert not isinstance(results[1], BaseException) and results[1].completion_tokens >= 1
+    assert tiny.engine.running
+
+
 def test_without_xgrammar_the_schema_goes_into_the_prompt(tiny_model_dir, monkeypatch):
     monkeypatch.setattr(
         "agot.backends.transformers_engine.schema_decoding_available", lambda: False
@@ -363,7 +387,9 @@ async def test_real_smollm2_batched_greedy_and_schema(smol_model_dir):
         requests = [
             GenerationRequest.chat(q, system="Answer in one short sentence.") for q in questions
         ]
-        requests = [r.model_copy(update={"params": SamplingParams(max_tokens=16)}) for r in requests]
+        requests = [
+            r.model_copy(update={"params": SamplingParams(max_tokens=16)}) for r in requests
+        ]
         sequential = [await backend.generate(r) for r in requests]
         concurrent = await asyncio.gather(*(backend.generate(r) for r in requests))
         assert [r.text for r in concurrent] == [r.text for r in sequential]

@@ -3,6 +3,11 @@
 Results go to ``OUT/results.jsonl`` (one line per item x strategy x model, written as each
 finishes), traces to ``OUT/traces/``, and the summary to ``OUT/summary.json`` and stdout.
 ``agot eval list`` names the datasets.
+
+``--judge MODEL`` adds LLM-judge accuracy (``judge``) to every row beside the dataset's own
+metrics, and the summary then shows how often judge and EM disagree. ``--preset agot-paper``
+runs the AGoT paper's setup (100 sampled items; AGoT at d=1, L=3, N=3, temperature 0.3);
+any flag you give overrides the preset's value.
 """
 
 from __future__ import annotations
@@ -53,8 +58,8 @@ def add_parser(sub: Any) -> None:
     data.add_argument(
         "--preset",
         default=None,
-        help="named settings, e.g. agot-paper (d=1, L=3, N=3, temperature 0.3, 100 sampled "
-        "items); flags you pass override it",
+        help="named settings: agot-paper (100 items sampled with a fixed seed; agot at d=1, "
+        "L=3, N=3, temperature 0.3); flags you pass override it",
     )
     data.add_argument(
         "--seed",
@@ -88,11 +93,19 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="with --resume: run again the items that ended in an error",
     )
-    run.add_argument("--scorer", default=None, help="extra scorers, comma-separated (e.g. judge)")
     run.add_argument(
+        "--judge",
         "--judge-model",
+        dest="judge",
         default=None,
-        help="model for --scorer judge (default: the model under test)",
+        metavar="MODEL",
+        help="add LLM-judge accuracy, judged by MODEL (any model string, e.g. local or "
+        "openai/gpt-4o-mini); through the same limits and --cache as the run",
+    )
+    run.add_argument(
+        "--scorer",
+        default=None,
+        help="extra scorers, comma-separated ('judge' alone: the model under test judges)",
     )
     run.add_argument("--no-traces", action="store_true", help="do not write per-item traces")
     run.add_argument("--quiet", action="store_true", help="no progress line")
@@ -163,11 +176,9 @@ def build_config(args: argparse.Namespace) -> Any:
     }
     limit_set = {k: v for k, v in limit_fields.items() if v is not None}
     budget_set = {k: v for k, v in budget_fields.items() if v is not None}
-    scorers: list[Any] = []
-    for name in _split(args.scorer):
-        scorers.append(JudgeScorer(model=args.judge_model) if name == "judge" else name)
-    if args.judge_model and "judge" not in _split(args.scorer):
-        raise ConfigError("--judge-model needs --scorer judge")
+    scorers: list[Any] = [name for name in _split(args.scorer) if name.lower() != "judge"]
+    if args.judge or any(name.lower() == "judge" for name in _split(args.scorer)):
+        scorers.append(JudgeScorer(model=args.judge))
     return EvalConfig(
         dataset=args.dataset,
         data=args.data,
@@ -176,7 +187,7 @@ def build_config(args: argparse.Namespace) -> Any:
         strategies=strategies,
         models=_split(args.model) or ["local"],
         limit=args.limit,
-        sample=bool(args.sample),
+        sample=args.sample,
         sample_seed=args.sample_seed,
         preset=args.preset,
         seed=args.seed,
@@ -206,11 +217,7 @@ def run_command(args: argparse.Namespace) -> int:
     from agot.evals.runner import default_out_dir, run_eval
     from agot.sync import run_sync
 
-    if args.preset:
-        from agot.evals.presets import fill_from_preset
-
-        fill_from_preset(args)  # fills only what was left unset
-    if args.sample and args.limit is None:
+    if args.sample and args.limit is None and not args.preset:
         raise ConfigError("--sample needs --limit N (the sample size)")
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")

@@ -163,7 +163,7 @@ class Engine:
             fields["graph"] = graph_text(graph)
         try:
             gen = await self.call(
-                template, schemas.LayerProposal, role="decompose",
+                template, schemas.layer_proposal_schema(room), role="decompose",
                 node_id=f"{graph.prefix}layer{layer}", depends_on=upstream, **fields,
             )
         except BudgetExceeded as exc:

@@ -5,14 +5,16 @@ right under a grammar thinks before it commits. String lengths are capped in the
 (``maxLength``, which grammar-constrained backends enforce while decoding) but not in
 validation: a small model otherwise rambles until ``max_tokens`` and leaves the JSON unclosed,
 while a strong model that writes a little more than the cap is not punished with a re-ask.
-Lists are capped by the controller, not by the schema, so an over-eager model is truncated.
+The number of proposed thoughts is capped the same way (``maxItems`` in the schema of
+:func:`layer_proposal_schema`); the controller truncates what a backend without a grammar sends.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 
 def text(max_chars: int, description: str | None = None, **kw: Any) -> Any:
@@ -22,9 +24,11 @@ def text(max_chars: int, description: str | None = None, **kw: Any) -> Any:
 
 class ProposedThought(BaseModel):
     title: str = text(60, "at most 8 words")
-    content: str = text(300, "the subproblem to solve, self-contained")
+    content: str = text(240, "the subproblem to solve, self-contained")
     parents: list[int] = Field(
-        default_factory=list, description="numbers of earlier thoughts this one builds on"
+        default_factory=list,
+        description="numbers of earlier thoughts this one builds on",
+        json_schema_extra={"maxItems": 12},
     )
 
 
@@ -33,6 +37,17 @@ class LayerProposal(BaseModel):
 
     strategy: str = text(200, "one sentence: how these thoughts advance the question")
     thoughts: list[ProposedThought] = Field(min_length=1)
+
+
+@functools.cache
+def layer_proposal_schema(max_thoughts: int) -> type[LayerProposal]:
+    """LayerProposal whose JSON schema admits at most ``max_thoughts`` thoughts."""
+    field = Field(min_length=1, json_schema_extra={"maxItems": max_thoughts})
+    return create_model(
+        f"LayerProposal{max_thoughts}",
+        __base__=LayerProposal,
+        thoughts=(Annotated[list[ProposedThought], field], ...),
+    )
 
 
 class ComplexityVerdict(BaseModel):
@@ -45,7 +60,7 @@ class ComplexityVerdict(BaseModel):
 class ThoughtAnswer(BaseModel):
     """Step 'solve': the answer to one thought."""
 
-    answer: str = text(400)
+    answer: str = text(300)
 
 
 class FinalCheck(BaseModel):

@@ -141,7 +141,7 @@ def distribution_model(
     fields: dict[str, Any] = {
         f"p{i}": (float, Field(alias=label, ge=0.0, le=1.0)) for i, label in enumerate(labels)
     }
-    model: type[DistributionBase] = create_model(  # type: ignore[call-overload]
+    model: type[DistributionBase] = create_model(
         "Distribution", __base__=DistributionBase, **fields
     )
     model.LABELS = labels
@@ -176,7 +176,7 @@ def document_model(
     def _clip(cls: Any, value: str) -> str:
         return value[:note_chars]
 
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         "AgentDocumentReply",
         __config__=ConfigDict(extra="forbid", frozen=True),
         __validators__={

@@ -96,9 +96,11 @@ def _emit(graph: ThoughtGraph, lines: list[str], indent: str, label_chars: int) 
     for node in nodes:
         lines.append(indent + _node_line(node, label_chars))
     # One rank per AGoT layer; the final node gets its own rank after the last layer.
+    # Invisible flat edges keep a layer's thoughts in reading order (1 above 2 in LR).
     for layer in sorted({n.layer for n in nodes if not n.final}):
-        members = " ".join(_quote(node_key(n.id)) for n in graph.layer(layer))
-        lines.append(f"{indent}{{ rank=same; {members} }}")
+        keys = [_quote(node_key(n.id)) for n in graph.layer(layer)]
+        order = "".join(f" {a} -> {b} [style=invis];" for a, b in zip(keys, keys[1:]))
+        lines.append(f"{indent}{{ rank=same; {' '.join(keys)};{order} }}")
     for node in nodes:
         sub = graph.subgraphs.get(node.id)
         if sub is None:

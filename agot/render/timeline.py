@@ -178,4 +178,4 @@ def plot_timeline(
     ax.set_title(title, fontsize=10)
     fig.agot_lanes = lanes  # type: ignore[attr-defined]
     fig.tight_layout()
-    return fig  # type: ignore[return-value]
+    return fig

@@ -37,9 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agot.evals.records import EvalRecord
-
 from agot.errors import DatasetError
+from agot.evals.records import EvalRecord
 
 SST5_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
 SENTIMENT3_LABELS = ("negative", "neutral", "positive")
@@ -133,7 +132,7 @@ def _read_table(path: Path) -> list[dict[str, Any]]:
         if suffix == ".json":
             data = json.loads(_read_text(path))
             if isinstance(data, dict):
-                data = data.get("data") or data.get("rows") or list(data.values())[0]
+                data = data.get("data") or data.get("rows") or next(iter(data.values()))
             if not isinstance(data, list):
                 raise DatasetError(f"{path}: expected a JSON list of rows")
             return data
@@ -256,7 +255,7 @@ def _rows_to_records(
     source: str,
     limit: int | None,
 ) -> Iterator[EvalRecord]:
-    out = []
+    out: list[EvalRecord] = []
     for n, row in enumerate(rows):
         if limit is not None and len(out) >= limit:
             break
@@ -433,7 +432,7 @@ def load_tweet_eval(
             f"{len(labels_raw)}"
         )
     mapping = _tweeteval_mapping(folder)
-    out = []
+    out: list[EvalRecord] = []
     for n, (text, raw) in enumerate(zip(texts, labels_raw, strict=True)):
         if lim is not None and len(out) >= lim:
             break

@@ -25,10 +25,13 @@ from agot.evals.tasks.game24_verify import verify_answer
 #: Ranks of the standard test split (ToT runs ``--task_start_index 900 --task_end_index 1000``).
 TEST_RANKS = (901, 1000)
 
+#: No worked example on purpose: small models copy an example expression verbatim (numbers
+#: and all) instead of solving the puzzle, so the format is described, never shown.
 ANSWER_FORMAT = (
-    "Use each of the four numbers exactly once, with + - * / and parentheses only, to make "
-    f"{TARGET}. Give the final expression on the last line as 'Answer: <expression>', for "
-    "example 'Answer: (1 + 2 + 3) * 4' for the numbers 1 2 3 4."
+    "Use each of the four given numbers exactly once, with + - * / and parentheses only, to "
+    f"make {TARGET}. End your reply with one line of the form "
+    "'Answer: <expression using each of the four numbers exactly once>', the line holding "
+    "only that arithmetic expression."
 )
 
 _REQUIRED = ("Rank", "Puzzles")

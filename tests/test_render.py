@@ -1,0 +1,353 @@
+"""Pictures of thought graphs and runs: DOT, SVG (Graphviz and the built-in layout), Mermaid,
+the timeline, notebook display and ``agot show``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import matplotlib
+import pytest
+from agot_scripts import agot_script
+
+import agot
+from agot.backends import ScriptedBackend
+from agot.cli import main
+from agot.errors import BackendError, ConfigError
+from agot.graph import ThoughtGraph
+from agot.render import (
+    assign_lanes,
+    graph_to_dot,
+    graph_to_mermaid,
+    graph_to_svg,
+    plot_timeline,
+)
+from agot.render import svg as svg_module
+from agot.render.dot import node_key
+from agot.trace import TraceEvent
+
+matplotlib.use("Agg")
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+HAS_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz 'dot' is not installed")
+
+
+async def _nested_result():
+    backend = ScriptedBackend(agot_script(fanout=2, complex_if=lambda n: n == "2"))
+    return await agot.AGoT(max_depth=1, max_layers=3, max_nodes=2).solve(
+        "Why is the sky blue?", model=backend
+    )
+
+
+@pytest.fixture
+async def nested():
+    return await _nested_result()
+
+
+@pytest.fixture
+async def mixed():
+    """A run with answered, failed and skipped thoughts (node 3's answer call always fails)."""
+    base = agot_script(fanout=2)
+
+    def script(request):
+        if request.role == "solve" and request.node_id == "3":
+            return BackendError("scripted failure")
+        return base(request)
+
+    backend = ScriptedBackend(script)
+    return await agot.AGoT(max_depth=0, max_layers=3, max_nodes=2).solve(
+        "q", model=backend, budget=agot.Budget(max_calls=9)
+    )
+
+
+def all_nodes(graph: ThoughtGraph) -> list[str]:
+    return [node.id for _, node in graph.walk()]
+
+
+def all_edges(graph: ThoughtGraph) -> list[tuple[str, str]]:
+    edges = list(graph.g.edges())
+    for sub in graph.subgraphs.values():
+        edges += all_edges(sub)
+    return edges
+
+
+def nested_links(graph: ThoughtGraph) -> list[tuple[str, str]]:
+    links = [(sub.final_id, node_id) for node_id, sub in graph.subgraphs.items()]
+    for sub in graph.subgraphs.values():
+        links += nested_links(sub)
+    return links
+
+
+# -- DOT --------------------------------------------------------------------------------------
+def test_dot_has_every_node_edge_cluster_and_layer_rank(nested):
+    graph = nested.thought_graph()
+    dot = graph_to_dot(graph)
+    assert dot.startswith("digraph agot {") and "rankdir=LR" in dot
+    for node_id in all_nodes(graph):
+        assert re.search(rf'^\s*"{node_key(node_id)}" \[label=<', dot, re.M), node_id
+    for source, target in all_edges(graph):
+        assert f'"{node_key(source)}" -> "{node_key(target)}";' in dot
+    for final_id, node_id in nested_links(graph):
+        assert f'"{node_key(final_id)}" -> "{node_key(node_id)}" [ltail="cluster_n_2"' in dot
+    assert 'subgraph "cluster_n_2" {' in dot
+    # one rank=same group per layer of every graph, holding exactly that layer's thoughts
+    ranks = re.findall(r"\{ rank=same; ([^}]*) \}", dot)
+    expected = [
+        {node_key(n.id) for n in g.layer(layer)}
+        for g in [graph, *graph.subgraphs.values()]
+        for layer in range(g.layers)
+    ]
+    found = [set(re.findall(r'"([^"]+)"', group)) for group in ranks]
+    assert sorted(map(sorted, found)) == sorted(map(sorted, expected))
+    assert "rankdir=TB" in graph_to_dot(graph, direction="TB")
+    with pytest.raises(ConfigError, match="direction"):
+        graph_to_dot(graph, direction="sideways")
+
+
+def test_dot_label_is_title_and_short_answer_coloured_by_status(mixed):
+    graph = mixed.thought_graph()
+    statuses = {n.status for _, n in graph.walk()}
+    assert {"answered", "failed", "skipped"} <= statuses
+    dot = graph_to_dot(graph)
+    for _, node in graph.walk():
+        line = next(
+            ln for ln in dot.splitlines() if ln.strip().startswith(f'"{node_key(node.id)}"')
+        )
+        colour = {"answered": "#d9f2d9", "failed": "#f8d7da", "skipped": "#eeeeee"}.get(node.status)
+        if colour:
+            assert f'fillcolor="{colour}"' in line
+        if node.status == "skipped":
+            assert "dashed" in line and "skipped (budget)" in line
+        if node.status == "failed":
+            assert "failed" in line
+        if node.answer:
+            assert node.answer[:20] in line
+
+
+def test_labels_are_escaped_and_clipped():
+    graph = ThoughtGraph('Is "a < b" & c?')
+    node = graph.add_node(layer=0, title='Compare <a> & "b"', question="x")
+    node.answer = "word " * 40
+    node.status = "answered"
+    dot = graph_to_dot(graph, label_chars=30)
+    assert "Compare &lt;a&gt; &amp; &quot;b&quot;" in dot
+    label = re.search(r"label=<(.*?)>, fillcolor", dot).group(1)
+    assert "…" in label and "word " * 10 not in label  # the label is short...
+    assert "word " * 30 in dot  # ...the tooltip keeps the full answer
+    for engine in ("python", "auto"):
+        root = ET.fromstring(graph_to_svg(graph, engine=engine))  # parses: escaped properly
+        assert root.tag == f"{SVG_NS}svg"
+
+
+@needs_dot
+def test_graphviz_accepts_the_dot_source(nested):
+    import graphviz
+
+    svg = graphviz.Source(graph_to_dot(nested.thought_graph())).pipe(format="svg")
+    assert b"<svg" in svg
+
+
+# -- SVG --------------------------------------------------------------------------------------
+def _svg_titles(svg: str) -> tuple[set[str], set[str], set[str]]:
+    """(node ids, edge names, cluster ids) from the <title> elements of an SVG."""
+    root = ET.fromstring(svg)
+    nodes, edges, clusters = set(), set(), set()
+    for group in root.iter(f"{SVG_NS}g"):
+        title = group.find(f"{SVG_NS}title")
+        if title is None:
+            continue
+        kind = group.get("class", "").split()
+        if "node" in kind:
+            nodes.add(title.text)
+        elif "edge" in kind:
+            edges.add(title.text)
+        elif "cluster" in kind:
+            clusters.add(title.text)
+    return nodes, edges, clusters
+
+
+def _check_svg(svg: str, graph: ThoughtGraph) -> None:
+    nodes, edges, clusters = _svg_titles(svg)
+    assert nodes == {node_key(n) for n in all_nodes(graph)}
+    for source, target in all_edges(graph) + nested_links(graph):
+        assert f"{node_key(source)}->{node_key(target)}" in edges
+    assert clusters == {f"cluster_{node_key(n)}" for n in graph.subgraphs}
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_fallback_svg_without_dot_is_valid_and_complete(nested, monkeypatch, direction):
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: None)
+    assert not svg_module.has_dot()
+    graph = nested.thought_graph()
+    svg = graph_to_svg(graph, direction=direction)  # auto: falls back
+    _check_svg(svg, graph)
+    assert 'class="agot-graph"' in svg  # the built-in layout, not Graphviz
+    with pytest.raises(ConfigError, match="apt-get install graphviz"):
+        graph_to_svg(graph, engine="dot")
+
+
+def test_fallback_layout_puts_layers_in_order_and_nested_graph_in_its_box(nested):
+    graph = nested.thought_graph()
+    root = ET.fromstring(graph_to_svg(graph, engine="python"))
+    boxes = {}
+    for group in root.iter(f"{SVG_NS}g"):
+        rect = group.find(f"{SVG_NS}rect")
+        title = group.find(f"{SVG_NS}title")
+        if rect is not None and title is not None:
+            boxes[title.text] = tuple(float(rect.get(k)) for k in ("x", "y", "width", "height"))
+    x = {node_id: boxes[node_key(node_id)][0] for node_id in all_nodes(graph)}
+    assert x["1"] == x["2"] < x["3"] == x["4"] < x["5"] == x["6"] < x["final"]
+    bx, by, bw, bh = boxes["cluster_n_2"]
+    for node in graph.subgraphs["2"].nodes():
+        nx_, ny_, nw, nh = boxes[node_key(node.id)]
+        assert bx <= nx_ and nx_ + nw <= bx + bw and by <= ny_ and ny_ + nh <= by + bh
+    # top-level thoughts are outside the nested box
+    nx_, ny_, nw, nh = boxes["n_1"]
+    assert not (bx <= nx_ <= bx + bw and by <= ny_ <= by + bh)
+
+
+def test_fallback_when_dot_fails(nested, monkeypatch):
+    def broken(source):
+        raise OSError("dot crashed")
+
+    monkeypatch.setattr(svg_module, "has_dot", lambda: True)
+    monkeypatch.setattr(svg_module, "dot_svg", broken)
+    svg = graph_to_svg(nested.thought_graph())
+    assert 'class="agot-graph"' in svg
+    with pytest.raises(ConfigError, match="dot crashed"):
+        graph_to_svg(nested.thought_graph(), engine="dot")
+
+
+@needs_dot
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_graphviz_svg_is_valid_and_complete(nested, direction):
+    graph = nested.thought_graph()
+    svg = graph_to_svg(graph, engine="dot", direction=direction)
+    assert "agot-graph" not in svg and svg.startswith("<svg")
+    _check_svg(svg, graph)
+
+
+def test_svg_of_mixed_statuses_carries_status_classes(mixed):
+    graph = mixed.thought_graph()
+    svg = graph_to_svg(graph, engine="python")
+    for _, node in graph.walk():
+        assert f'class="node status-{node.status}" id="{node_key(node.id)}"' in svg
+
+
+def test_mermaid_has_every_node_and_edge(nested):
+    graph = nested.thought_graph()
+    text = graph_to_mermaid(graph)
+    for node_id in all_nodes(graph):
+        assert re.search(rf"^\s*{node_key(node_id)}\[", text, re.M)
+    for source, target in all_edges(graph):
+        assert f"{node_key(source)} --> {node_key(target)}" in text
+    assert "subgraph n_2_g" in text
+
+
+# -- timeline ---------------------------------------------------------------------------------
+def _event(call_id, start, end, depends=(), role="solve"):
+    return TraceEvent(
+        call_id=call_id,
+        role=role,
+        start=start,
+        end=end,
+        depends_on=list(depends),
+        backend="scripted",
+        model="m",
+    )
+
+
+def test_lanes_are_assigned_greedily_by_concurrency():
+    events = [
+        _event("a", 0.0, 2.0),
+        _event("b", 0.5, 1.0),
+        _event("c", 1.0, 3.0),  # starts when b ends: reuses its lane
+        _event("d", 1.5, 2.5),  # a, c and d overlap: third lane
+        _event("e", 3.0, 4.0),
+    ]
+    assert assign_lanes(events) == [0, 1, 1, 2, 0]
+    assert assign_lanes([]) == []
+    assert assign_lanes([_event(str(i), i, i + 1) for i in range(4)]) == [0, 0, 0, 0]
+
+
+def test_timeline_has_one_bar_per_call_and_outlines_the_critical_path():
+    events = [
+        _event("a", 100.0, 101.0, role="decompose"),
+        _event("b", 101.0, 103.0, ["a"]),
+        _event("c", 101.0, 101.5, ["a"]),
+        _event("d", 103.0, 104.0, ["b", "c"], role="final"),
+    ]
+    fig = plot_timeline(events)
+    bars = fig.axes[0].containers[0]
+    assert len(bars) == 4
+    assert fig.agot_lanes == [0, 1, 0, 0]  # c sorts before b (same start, ends first)
+    edges = [bar.get_edgecolor() for bar in bars]
+    black = (0.0, 0.0, 0.0, 1.0)
+    assert [tuple(e) == black for e in edges] == [True, True, False, True]
+    assert [round(bar.get_x(), 6) for bar in bars] == [0.0, 1.0, 1.0, 3.0]
+    assert [round(bar.get_width(), 6) for bar in bars] == [1.0, 2.0, 0.5, 1.0]
+    assert "critical path 4.00s (3 calls)" in fig.axes[0].get_title()
+
+
+def test_timeline_of_a_real_run(nested):
+    fig = plot_timeline(nested)
+    assert len(fig.axes[0].containers[0]) == len(nested.events) > 10
+    trace = json.loads(nested.model_dump_json())
+    assert len(plot_timeline(trace).axes[0].containers[0]) == len(nested.events)
+
+
+# -- notebook display -------------------------------------------------------------------------
+def test_notebook_reprs(nested, monkeypatch):
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: None)
+    graph = nested.thought_graph()
+    bundle = graph._repr_mimebundle_()
+    assert set(bundle) == {"image/svg+xml", "text/html"}
+    assert bundle["text/html"].count("<svg") == 1
+    ET.fromstring(graph._repr_svg_())
+    html = nested._repr_html_()
+    assert "final of final" in html and "<svg" in html and "critical path" in html
+
+
+def test_result_html_without_graph_and_with_markup_in_answer():
+    result = agot.Result(question="<q>", strategy="cot", model="m", answer="<b>x</b> & y")
+    html = result._repr_html_()
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in html and "<svg" not in html
+
+
+# -- agot show --------------------------------------------------------------------------------
+@pytest.fixture
+def trace_file(nested, tmp_path):
+    return str(nested.save_trace(tmp_path / "trace.json"))
+
+
+@pytest.mark.parametrize("fmt", ["dot", "svg", "mermaid", "text"])
+def test_show_writes_each_format(trace_file, tmp_path, fmt, capsys):
+    out = tmp_path / f"graph.{fmt}"
+    assert main(["show", trace_file, "--format", fmt, "--out", str(out)]) == 0
+    text = out.read_text()
+    assert capsys.readouterr().out == ""
+    if fmt == "svg":
+        _check_svg(text, agot.Result.load_trace(trace_file).thought_graph())
+    elif fmt == "dot":
+        assert text.startswith("digraph agot {")
+    elif fmt == "mermaid":
+        assert text.startswith("flowchart TD")
+    else:
+        assert "answer: final of final" in text and "critical path" in text
+
+
+def test_show_prints_to_stdout_and_honours_direction(trace_file, capsys):
+    assert main(["show", trace_file, "--format", "dot", "--direction", "TB"]) == 0
+    assert "rankdir=TB" in capsys.readouterr().out
+
+
+def test_show_svg_of_a_graphless_run_is_a_clear_error(tmp_path, capsys):
+    result = agot.run_sync(agot.CoT().solve("q", model=ScriptedBackend()))
+    path = result.save_trace(tmp_path / "cot.json")
+    assert main(["show", str(path), "--format", "svg"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("agot: error:") and "has no graph" in err
+    assert main(["show", str(path)]) == 0  # text still works
