@@ -241,3 +241,17 @@ def classification_metrics(
         n_bins=n_bins,
         bins=bins,
     )
+
+
+def item_scores(gold: str, probs: ProbRow, labels: Sequence[str]) -> dict[str, float]:
+    """Scores of one item, for a per-item results file.
+
+    ``accuracy`` is 0 or 1 (top label, ties to the first label); ``brier`` and ``log_loss`` use
+    the definitions above, so their mean over items is the dataset value.
+    """
+    predicted = argmax_labels([probs], labels)[0]
+    return {
+        "accuracy": float(predicted == gold),
+        "brier": brier_score([gold], [probs], labels),
+        "log_loss": log_loss([gold], [probs], labels),
+    }

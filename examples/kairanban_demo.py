@@ -5,10 +5,11 @@
 
 The first form runs one KCS+IBC chain and prints each agent's distribution, the entropy and
 variance after every stage, and the idobata dialogue. The second runs single agent,
-independent agents (majority vote and mean), KCS and KCS+IBC on the same items of a TweetEval
-sentiment folder and prints a Markdown table of the metrics and of the calls and tokens each
-variant cost. Defaults suit the embedded model (``--model local``): three agents, short notes,
-small token limits. Pass ``--model openai/gpt-4o-mini`` (or any model string) for a real model.
+independent agents (majority vote and mean), KCS and KCS+IBC on the same items of a sentiment
+data set (``--dataset`` and ``--data``, see ``agot.evals.datasets.sentiment``) and prints a
+Markdown table of the metrics and of the calls and tokens each variant cost. Defaults suit the
+embedded model (``--model local``): three agents, short notes, small token limits. Pass
+``--model openai/gpt-4o-mini`` (or any model string) for a real model.
 """
 
 from __future__ import annotations
@@ -58,15 +59,17 @@ async def classify(args: argparse.Namespace) -> None:
 
 
 async def variants(args: argparse.Namespace) -> Any:
-    from agot.evals.datasets.sentiment import load_tweet_eval
+    from agot.evals.datasets.sentiment import SENTIMENT_DATASETS, load_sentiment
     from agot.kairanban.variants import compare_variants
 
-    records = list(load_tweet_eval(args.data, split=args.split, limit=args.limit))
+    labels = SENTIMENT_DATASETS[args.dataset].labels
+    records = list(load_sentiment(args.dataset, args.data, split=args.split, limit=args.limit))
     limits = Limits(schema_retries=args.schema_retries)
     started = time.perf_counter()
     async with Dispatcher(args.model, limits=limits) as dispatcher:
         comparison = await compare_variants(
             records,
+            labels=labels,
             agents=args.agents,
             idobata_at=args.idobata_at,
             dispatcher=dispatcher,
@@ -74,7 +77,7 @@ async def variants(args: argparse.Namespace) -> Any:
             **options(args),
         )
     print(
-        f"{len(records)} items from {args.data} ({args.split}), model {args.model}, "
+        f"{len(records)} items of {args.dataset} from {args.data}, model {args.model}, "
         f"{args.agents} agents, idobata after agent {args.idobata_at}, "
         f"{time.perf_counter() - started:.0f} s"
     )
@@ -87,7 +90,10 @@ def main() -> None:
     parser.add_argument("text", nargs="?", default="The soup was cold but the staff were lovely.")
     parser.add_argument("--variants", action="store_true", help="compare the four variants")
     parser.add_argument("--data", default="tests/fixtures/sentiment/tweeteval")
-    parser.add_argument("--split", default="test")
+    parser.add_argument(
+        "--dataset", default="tweet_eval", help="tweet_eval, sst5 or financial_phrasebank"
+    )
+    parser.add_argument("--split", default=None, help="default: the data set's usual split")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--model", default="local")
     parser.add_argument("--agents", type=int, default=3)

@@ -116,3 +116,15 @@ def test_single_metric_helpers():
 def test_bad_inputs_raise_value_errors(gold, probs, message):
     with pytest.raises(ValueError, match=message):
         classification_metrics(gold, probs, LABELS)
+
+
+def test_item_scores_average_to_the_dataset_values():
+    from agot.evals.classification_metrics import item_scores
+
+    per_item = [item_scores(g, p, LABELS) for g, p in zip(GOLD, PROBS, strict=True)]
+    assert [s["accuracy"] for s in per_item] == [1.0, 0.0, 1.0, 1.0]
+    assert per_item[1]["brier"] == pytest.approx(0.86)
+    assert per_item[1]["log_loss"] == pytest.approx(-math.log(0.3))
+    m = classification_metrics(GOLD, PROBS, LABELS)
+    assert np.mean([s["brier"] for s in per_item]) == pytest.approx(m.brier)
+    assert np.mean([s["log_loss"] for s in per_item]) == pytest.approx(m.log_loss)

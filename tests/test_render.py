@@ -292,6 +292,17 @@ def test_timeline_has_one_bar_per_call_and_outlines_the_critical_path():
     assert "critical path 4.00s (3 calls)" in fig.axes[0].get_title()
 
 
+def test_timeline_marks_failed_and_cached_calls():
+    failed = _event("a", 0.0, 1.0).model_copy(update={"error": "BackendError: down"})
+    cached = _event("b", 1.0, 1.1, ["a"]).model_copy(update={"cached": True})
+    fig = plot_timeline([failed, cached])
+    bars = fig.axes[0].containers[0]
+    assert bars[0].get_hatch() == "xx" and bars[1].get_hatch() is None
+    assert bars[1].get_alpha() == pytest.approx(0.4)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert {"failed", "cached", "critical path"} <= set(legend)
+
+
 def test_timeline_of_a_real_run(nested):
     fig = plot_timeline(nested)
     assert len(fig.axes[0].containers[0]) == len(nested.events) > 10

@@ -93,7 +93,7 @@ class Engine:
                 "role": role,
                 "node_id": node_id,
                 "depends_on": tuple(dict.fromkeys(d for d in depends_on if d)),
-                "output_schema": schema,
+                "output_schema": schemas.fitted(schema, self.params[role].max_tokens),
                 "params": self.params[role],
             },
             **fields,

@@ -50,6 +50,37 @@ def layer_proposal_schema(max_thoughts: int) -> type[LayerProposal]:
     )
 
 
+#: A token holds at least one character, so caps of one character per token always fit.
+CHARS_PER_TOKEN = 1
+#: Tokens of JSON syntax and keys around the free text of one reply.
+JSON_OVERHEAD_TOKENS = 24
+
+
+@functools.cache
+def fitted(schema: type[BaseModel], max_tokens: int) -> type[BaseModel]:
+    """``schema`` with its string caps scaled down so the whole reply fits in ``max_tokens``.
+
+    A cap the token budget cannot hold guarantees truncated, unparsable JSON; shrinking the
+    caps in proportion keeps every reply closable. Returns ``schema`` itself when it fits.
+    """
+    caps = {
+        name: (f.json_schema_extra or {}).get("maxLength")
+        for name, f in schema.model_fields.items()
+        if isinstance(f.json_schema_extra, dict)
+    }
+    caps = {k: v for k, v in caps.items() if v}
+    budget = max(8, max_tokens - JSON_OVERHEAD_TOKENS) * CHARS_PER_TOKEN
+    total = sum(caps.values())
+    if not caps or total <= budget:
+        return schema
+    fields: dict[str, Any] = {}
+    for name, cap in caps.items():
+        original = schema.model_fields[name]
+        smaller = max(16, cap * budget // total)
+        fields[name] = (str, text(smaller, original.description))
+    return create_model(f"{schema.__name__}Max{max_tokens}", __base__=schema, **fields)
+
+
 class ComplexityVerdict(BaseModel):
     """Step 'assess': does this thought need its own graph?"""
 

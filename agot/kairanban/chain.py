@@ -170,7 +170,7 @@ class Kairanban(Strategy):
     def mode(self) -> str:
         if self.independent:
             return "independent"
-        if self.agents == 1:
+        if self.agents == 1 and self.idobata_at is None:
             return "single"
         return "kcs+ibc" if self.idobata_at is not None else "kcs"
 

@@ -28,7 +28,8 @@ from agot.kairanban.schemas import AgentDocument, Stage
 def entropy(p: Mapping[str, float] | Sequence[float]) -> float:
     """Shannon entropy of ``p`` in nats (``0 ln 0 = 0``)."""
     values = list(p.values()) if isinstance(p, Mapping) else list(p)
-    return -math.fsum(x * math.log(x) for x in values if x > 0)
+    h = -math.fsum(x * math.log(x) for x in values if x > 0)
+    return h if h > 0 else 0.0  # never -0.0 (one-hot) or float dust below 0
 
 
 def variance(distributions: Sequence[Mapping[str, float]], labels: Sequence[str]) -> float:

@@ -163,6 +163,10 @@ def plot_timeline(
     ax.grid(axis="x", alpha=0.3)
     roles = list(dict.fromkeys(e.role for e in events))
     handles = [Patch(color=role_colour(r, extra_roles), label=r) for r in roles]
+    if any(e.error for e in events):
+        handles.append(Patch(facecolor="white", edgecolor="#c62828", hatch="xx", label="failed"))
+    if any(e.cached for e in events):
+        handles.append(Patch(facecolor="#9e9e9e", alpha=0.4, label="cached"))
     if highlight_critical and cp_ids:
         handles.append(
             Patch(facecolor="white", edgecolor="black", linewidth=2, label="critical path")
