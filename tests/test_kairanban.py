@@ -231,6 +231,7 @@ def test_entropy_and_variance_match_scipy_and_numpy():
     assert metrics.entropy(p) == pytest.approx(scipy_entropy([0.2, 0.3, 0.5]))
     assert metrics.entropy([1 / 3] * 3) == pytest.approx(math.log(3))
     assert metrics.entropy([1.0, 0.0, 0.0]) == 0.0
+    assert math.copysign(1.0, metrics.entropy([1.0, 0.0, 0.0])) == 1.0  # not -0.0 in reports
     ds = [
         {"negative": 1.0, "neutral": 0.0, "positive": 0.0},
         {"negative": 0.0, "neutral": 1.0, "positive": 0.0},
@@ -361,6 +362,13 @@ def test_document_schema_is_grammar_friendly_and_uses_the_label_texts():
         }
     )
     assert long.analysis == "x" * 40  # truncated, not rejected
+
+
+def test_note_caps_shrink_to_fit_the_token_budget():
+    cap = Kairanban(max_tokens=64).schema.model_json_schema()["properties"]["analysis"]
+    assert cap["maxLength"] == 64 - 12 - 6 * 3
+    assert Kairanban(max_tokens=2048, note_chars=300).note_chars == 300
+    assert Kairanban(max_tokens=20).note_chars == 16
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,11 @@ from agot.task import Task
 from agot.types import GenerationRequest, SamplingParams, require_text
 
 AGGREGATES = ("last", "mean", "vote")
+#: Tokens of JSON syntax and keys of a document, and per label of its distribution.
+DOCUMENT_OVERHEAD_TOKENS = 12
+LABEL_OVERHEAD_TOKENS = 6
+#: Smallest note cap we shrink to.
+MIN_NOTE_CHARS = 16
 #: Longest idobata comment kept (characters); the rest is cut.
 MAX_COMMENT_CHARS = 500
 
@@ -64,6 +69,19 @@ def _positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{what} must be an integer >= 1, got {value!r}")
     return value
+
+
+def fitted_note_chars(note_chars: int, max_tokens: int, labels: int) -> int:
+    """The notes' ``maxLength`` lowered so a grammar-bound reply can close within ``max_tokens``.
+
+    A cap the token budget cannot hold makes the grammar write notes until ``max_tokens`` cuts
+    the JSON, and the dispatcher re-asks in vain. The distribution needs about
+    ``LABEL_OVERHEAD_TOKENS`` per label plus ``DOCUMENT_OVERHEAD_TOKENS`` of syntax; the rest,
+    at an assumed two characters per token shared by two notes, caps each note (at least
+    ``MIN_NOTE_CHARS``). With ``max_tokens=64`` and three labels a note gets 34 characters.
+    """
+    room = max_tokens - DOCUMENT_OVERHEAD_TOKENS - LABEL_OVERHEAD_TOKENS * labels
+    return min(note_chars, max(MIN_NOTE_CHARS, room))
 
 
 def _per_agent(values: Any, agents: int, what: str) -> list[Any] | None:
@@ -95,7 +113,8 @@ class Kairanban(Strategy):
     the dispatcher routes it); ``None`` uses the dispatcher's model. ``personas``: optional
     persona prompts, one for all or one per agent (``None`` entries for none).
     ``aggregate``: ``last`` (the paper), ``mean`` or ``vote``. ``independent``: no sharing at all
-    (baseline). ``note_chars``: the JSON-schema ``maxLength`` of the analysis and reasoning.
+    (baseline). ``note_chars``: the JSON-schema ``maxLength`` of the analysis and reasoning,
+    lowered to fit ``max_tokens`` (see :func:`fitted_note_chars`).
     ``sum_tolerance``: how far from 1 a distribution's sum may be and still be renormalised
     (further off is re-asked). ``seed``: agent ``i`` samples with seed ``seed + i``.
     """
@@ -155,7 +174,9 @@ class Kairanban(Strategy):
             raise ConfigError(f"temperature must be between 0 and 2, got {temperature!r}")
         _positive_int(max_tokens, "max_tokens")
         self.comment_max_tokens = _positive_int(comment_max_tokens, "comment_max_tokens")
-        self.note_chars = _positive_int(note_chars, "note_chars")
+        self.note_chars = fitted_note_chars(
+            _positive_int(note_chars, "note_chars"), max_tokens, len(self.labels)
+        )
         if not isinstance(sum_tolerance, int | float) or not 0 <= sum_tolerance < 1:
             raise ConfigError(f"sum_tolerance must be in [0, 1), got {sum_tolerance!r}")
         self.sum_tolerance = float(sum_tolerance)

@@ -125,9 +125,8 @@ class DistributionBase(BaseModel):
         return self
 
 
-@functools.lru_cache(maxsize=64)
 def distribution_model(
-    labels: tuple[str, ...], tolerance: float = DEFAULT_SUM_TOLERANCE
+    labels: Sequence[str], tolerance: float = DEFAULT_SUM_TOLERANCE
 ) -> type[DistributionBase]:
     """The pydantic model of a distribution over ``labels``: ``{label: number, ...}``.
 
@@ -135,9 +134,14 @@ def distribution_model(
     punctuation) works; the JSON schema and the accepted JSON use the labels themselves.
     Cached per (labels, tolerance) so the class, and so the schema, is stable across calls.
     """
-    labels = check_labels(labels)
+    checked = check_labels(labels)
     if not 0 <= tolerance < 1:
         raise ConfigError(f"sum tolerance must be in [0, 1), got {tolerance}")
+    return _distribution_model(checked, float(tolerance))
+
+
+@functools.lru_cache(maxsize=64)
+def _distribution_model(labels: tuple[str, ...], tolerance: float) -> type[DistributionBase]:
     fields: dict[str, Any] = {
         f"p{i}": (float, Field(alias=label, ge=0.0, le=1.0)) for i, label in enumerate(labels)
     }
@@ -157,9 +161,8 @@ def _note_type(max_chars: int) -> Any:
     ]
 
 
-@functools.lru_cache(maxsize=64)
 def document_model(
-    labels: tuple[str, ...],
+    labels: Sequence[str],
     note_chars: int = DEFAULT_NOTE_CHARS,
     tolerance: float = DEFAULT_SUM_TOLERANCE,
 ) -> type[BaseModel]:
@@ -170,7 +173,14 @@ def document_model(
     """
     if note_chars < 1:
         raise ConfigError(f"note_chars must be >= 1, got {note_chars}")
-    dist = distribution_model(labels, tolerance)
+    checked = check_labels(labels)
+    distribution_model(checked, tolerance)  # validates the tolerance
+    return _document_model(checked, int(note_chars), float(tolerance))
+
+
+@functools.lru_cache(maxsize=64)
+def _document_model(labels: tuple[str, ...], note_chars: int, tolerance: float) -> type[BaseModel]:
+    dist = _distribution_model(labels, tolerance)
     note = _note_type(note_chars)
 
     def _clip(cls: Any, value: str) -> str:

@@ -80,11 +80,15 @@ class VariantComparison(BaseModel):
     runs: dict[str, Evaluation] = Field(default_factory=dict)
 
     def table(self) -> str:
-        """A Markdown table: metrics, final-stage entropy/variance, calls and tokens."""
+        """A Markdown table: metrics, final-stage entropy/variance, calls, tokens, wall time.
+
+        ``H final`` / ``Var final``: mean entropy and variance at the last stage (see
+        :mod:`agot.kairanban.metrics`); independent variants share one run, so one wall time.
+        """
         head = (
             "| variant | acc | macro-F1 | Brier | log loss | ECE | H final | Var final "
-            "| answered | calls | prompt tok | completion tok |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"
+            "| answered | calls | prompt tok | completion tok | wall s |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         )
         lines = [head]
         for row in self.rows:
@@ -100,7 +104,8 @@ class VariantComparison(BaseModel):
                 f"{f(m.get('brier'))} | {f(m.get('log_loss'))} | {f(m.get('ece'))} | "
                 f"{f(last.mean_entropy if last else None)} | "
                 f"{f(last.mean_variance if last else None)} | {r.answered}/{r.n} | "
-                f"{r.usage.calls} | {r.usage.prompt_tokens} | {r.usage.completion_tokens} |"
+                f"{r.usage.calls} | {r.usage.prompt_tokens} | {r.usage.completion_tokens} | "
+                f"{r.wall_s:.0f} |"
             )
         return "\n".join(lines)
 
