@@ -78,15 +78,24 @@ class _Cursor:
 
 
 def example_for_schema(schema: type[BaseModel]) -> dict[str, Any]:
-    """A minimal instance of ``schema`` as JSON data (first literal, empty strings, zeros)."""
+    """A minimal instance of ``schema`` as JSON data (first literal, empty strings, zeros).
+
+    Keys are the names the schema *accepts*: a field's validation alias (or alias) where it
+    has one, since a model without ``populate_by_name`` rejects the Python name (the
+    Kairanban distribution's fields ``p0, p1, ...`` are spelled as their labels in JSON). The
+    values stay generic, so a schema with cross-field rules (a distribution that must sum
+    to 1) gets well-formed but possibly invalid data: script such replies with a table.
+    """
     out = {}
     for name, field_info in schema.model_fields.items():
+        alias = field_info.validation_alias
+        key = alias if isinstance(alias, str) else field_info.alias or name
         value = _example(field_info.annotation)
         min_len = next((m.min_length for m in field_info.metadata if hasattr(m, "min_length")), 0)
         if isinstance(value, list) and min_len:
             (item,) = typing.get_args(field_info.annotation) or (str,)
             value = [_example(item)] * min_len
-        out[name] = value
+        out[key] = value
     return out
 
 

@@ -177,12 +177,17 @@ class _Run:
 
     # -- setup --------------------------------------------------------------------------------
     def _strategies(self) -> dict[str, Strategy]:
+        from agot.evals.classification import canonical_strategy
+
         out: dict[str, Strategy] = {}
         for entry in self.config.strategies:
+            pairs: list[tuple[str, Strategy]]
             if isinstance(entry, Strategy):
-                label, strategy = entry.name, entry
+                pairs = [(entry.name, entry)]
             elif isinstance(entry, tuple):
-                label, strategy = entry
+                pairs = [entry]
+            elif canonical_strategy(str(entry)) is not None:
+                pairs = self._classification_strategies(str(entry))
             else:
                 label = str(entry).strip().lower()
                 params = {
@@ -195,15 +200,43 @@ class _Run:
                     raise ConfigError(
                         f"strategy {label!r} does not take these options: {exc}"
                     ) from None
-                label = strategy.name
-            if label in out:
-                raise ConfigError(f"strategy {label!r} is listed twice")
-            out[label] = strategy
+                pairs = [(strategy.name, strategy)]
+            for label, strategy in pairs:
+                if label in out:
+                    raise ConfigError(f"strategy {label!r} is listed twice")
+                out[label] = strategy
         if not out:
             raise ConfigError(
                 "no strategy given: pass --strategy cot (or several, comma-separated)"
             )
         return out
+
+    def _classification_strategies(self, name: str) -> list[tuple[str, Strategy]]:
+        """Kairanban variants (:mod:`agot.evals.classification`) for a labelled dataset.
+
+        Their parameters: the sampling flags, then ``per_strategy_params["kairanban"]``
+        (``--agents``, ``--idobata-at``), then those under the variant's own name; the seed
+        defaults to the run's, so every variant's agent ``i`` samples with the same seed.
+        """
+        from agot.evals.classification import canonical_strategy, classification_strategies
+
+        key = canonical_strategy(name)
+        if not self.spec.labels:
+            raise ConfigError(
+                f"strategy {name!r} classifies texts into labels: use it on a classification "
+                f"dataset (sst5, tweet_eval, financial_phrasebank), not {self.spec.name}"
+            )
+        per = self.config.per_strategy_params
+        params: dict[str, Any] = {
+            "seed": self.config.seed,
+            **self.config.strategy_params,
+            **per.get("kairanban", {}),
+            **(per.get(key, {}) if key != "kairanban" else {}),
+        }
+        try:
+            return classification_strategies(name, self.spec.labels, **params)
+        except TypeError as exc:
+            raise ConfigError(f"strategy {name!r} does not take these options: {exc}") from None
 
     def _extra_models(self) -> list[str]:
         """Models the scorers call (a judge) that are not under test: each gets one dispatcher
@@ -248,7 +281,7 @@ class _Run:
             "sample_seed": self.sample_seed,
             "preset": self.preset.model_dump(mode="json") if self.preset else None,
             "items": len(records),
-            "strategies": {k: type(v).__name__ for k, v in self.strategies.items()},
+            "strategies": {k: _describe_strategy(v) for k, v in self.strategies.items()},
             "strategy_params": self.config.strategy_params,
             "per_strategy_params": self.config.per_strategy_params,
             "models": [_model_key(m) for m in self.config.models],
@@ -364,6 +397,7 @@ class _Run:
             notes=self._notes(),
             sample_seed=self.sample_seed,
             preset=self.preset,
+            order=list(self.strategies),
         )
         write_json_atomic(self.out / SUMMARY_FILE, summary.model_dump(mode="json"))
         return summary
@@ -537,6 +571,12 @@ def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:
         return EvalConfig.model_validate(dict(updated)), applied
     except ValidationError as exc:
         raise ConfigError(describe_validation_error("eval", exc)) from None
+
+
+def _describe_strategy(strategy: Strategy) -> str:
+    """What run.json records of a strategy: its own description, else its class name."""
+    describe = getattr(strategy, "describe", None)
+    return str(describe()) if callable(describe) else type(strategy).__name__
 
 
 def _describe(exc: BaseException) -> str:

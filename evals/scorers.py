@@ -246,6 +246,10 @@ class Scorer:
     headline: str | None = None
     #: True when :meth:`aggregate` is not a plain per-item mean (then it is bootstrapped as is).
     corpus_level: ClassVar[bool] = False
+    #: With ``corpus_level`` False: the metrics that still are corpus statistics (macro-F1,
+    #: ECE); the summary bootstraps :meth:`aggregate_metric` for them and plain means for the
+    #: rest.
+    corpus_metrics: tuple[str, ...] = ()
 
     @property
     def headline_metric(self) -> str:
@@ -265,6 +269,19 @@ class Scorer:
 
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         raise NotImplementedError
+
+    def is_corpus_metric(self, metric: str) -> bool:
+        """Whether the summary computes ``metric`` from the rows as a whole."""
+        return self.corpus_level or metric in self.corpus_metrics
+
+    def rows_for(self, metric: str, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """The rows a corpus metric covers (all of them unless a scorer says otherwise); its
+        interval resamples these and its ``n`` counts them."""
+        return list(rows)
+
+    def aggregate_metric(self, rows: Sequence[Mapping[str, Any]], metric: str) -> float:
+        """One corpus-level value (override to compute only ``metric``, e.g. for speed)."""
+        return self.aggregate(rows)[metric]
 
     def aggregate(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         """Corpus-level values from result rows (each has ``scores``, ``prediction``, ``gold``)."""

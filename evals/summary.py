@@ -13,6 +13,8 @@ prediction/gold for each kind), so a user sees what the judge adds over string m
 from __future__ import annotations
 
 import itertools
+import math
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +34,21 @@ from agot.evals.stats import (
     percentile,
 )
 from agot.types import Usage
+
+
+class StageStat(BaseModel):
+    """A Kairanban stage (after agent ``stage`` wrote), averaged over a group's items.
+
+    ``mean_entropy``: mean Shannon entropy (nats) of the board after the stage;
+    ``mean_variance``: mean disagreement of the agents so far (see
+    :mod:`agot.kairanban.metrics`); ``after_idobata``: the agent had seen the idobata round.
+    """
+
+    stage: int
+    n: int
+    mean_entropy: float | None = None
+    mean_variance: float | None = None
+    after_idobata: bool = False
 
 
 class GroupSummary(BaseModel):
@@ -54,6 +71,8 @@ class GroupSummary(BaseModel):
     agreement: Agreement | None = None
     #: The judge's own calls (not in ``calls``/tokens/cost above, which are the strategy's).
     judge_usage: Usage | None = None
+    #: Mean entropy and variance per stage (Kairanban variants; empty for other strategies).
+    stages: list[StageStat] = Field(default_factory=list)
 
     @property
     def tokens(self) -> int:
@@ -137,6 +156,17 @@ class EvalSummary(BaseModel):
         if self.comparisons:
             out.append("")
             out += [c.format() for c in self.comparisons]
+        staged = [g for g in self.groups if g.stages]
+        if staged:
+            out.append("")
+            out.append("per stage: mean entropy H (nats) / mean variance V (* = after idobata)")
+            for g in staged:
+                cells = " · ".join(
+                    f"{s.stage}{'*' if s.after_idobata else ''}: H {_num(s.mean_entropy)}"
+                    f" V {_num(s.mean_variance, 4)}"
+                    for s in g.stages
+                )
+                out.append(f"  {g.strategy} @ {g.model}: {cells}")
         judged = [g for g in self.groups if g.agreement is not None or g.judge_usage is not None]
         if judged:
             out.append("")
@@ -191,9 +221,15 @@ def summarize(
     notes: Sequence[str] = (),
     sample_seed: int | None = None,
     preset: AppliedPreset | None = None,
+    order: Sequence[str] = (),
 ) -> EvalSummary:
-    """Group ``rows`` (deduplicated by id x strategy x model) and compute every metric."""
+    """Group ``rows`` (deduplicated by id x strategy x model) and compute every metric.
+
+    Groups follow ``order`` (strategy labels, as the run lists them), then first appearance.
+    """
     unique = list(latest_rows(rows).values())
+    rank = {label: i for i, label in enumerate(order)}
+    unique.sort(key=lambda r: rank.get(r.strategy, len(rank)))
     metrics = list(dict.fromkeys(m for s in scorers for m in s.metrics))
     headline = scorers[0].headline_metric if scorers else (metrics[0] if metrics else "score")
     groups: dict[tuple[str, str], list[ResultRow]] = {}
@@ -232,11 +268,13 @@ def _group(
         for metric in scorer.metrics:
             if metric in estimates:
                 continue
-            if scorer.corpus_level:
-                estimates[metric] = bootstrap_statistic(
-                    dumped,
-                    lambda sample, s=scorer, m=metric: s.aggregate(sample)[m],
-                    resamples=min(resamples, 1000),
+            if scorer.is_corpus_metric(metric):
+                estimates[metric] = _no_nan(
+                    bootstrap_statistic(
+                        scorer.rows_for(metric, dumped),
+                        lambda sample, s=scorer, m=metric: s.aggregate_metric(sample, m),
+                        resamples=min(resamples, 1000),
+                    )
                 )
             else:
                 values = [r.scores[metric] for r in rows if metric in r.scores]
@@ -259,7 +297,44 @@ def _group(
         latency_p95_s=percentile(latencies, 95),
         agreement=_agreement(rows),
         judge_usage=_judge_usage(rows),
+        stages=stage_stats(rows),
     )
+
+
+def _no_nan(estimate: Estimate) -> Estimate:
+    """A corpus statistic undefined on the rows (no answered item) reads n/a, not nan."""
+    if estimate.value is not None and math.isnan(estimate.value):
+        return estimate.model_copy(update={"value": None, "low": None, "high": None})
+    return estimate
+
+
+def stage_stats(rows: Sequence[ResultRow]) -> list[StageStat]:
+    """Mean entropy and variance per stage over the rows whose details carry a trajectory
+    (Kairanban variants; definitions in :mod:`agot.kairanban.metrics`)."""
+    by_stage: dict[int, tuple[list[float], list[float], list[bool]]] = {}
+    for row in rows:
+        trajectory = row.details.get("trajectory")
+        if not isinstance(trajectory, list):
+            continue
+        for stage in trajectory:
+            if not isinstance(stage, Mapping) or not isinstance(stage.get("stage"), int):
+                continue
+            ent, var, after = by_stage.setdefault(stage["stage"], ([], [], []))
+            if stage.get("entropy") is not None:
+                ent.append(float(stage["entropy"]))
+            if stage.get("variance") is not None:
+                var.append(float(stage["variance"]))
+            after.append(bool(stage.get("after_idobata")))
+    return [
+        StageStat(
+            stage=k,
+            n=len(after),
+            mean_entropy=statistics.fmean(ent) if ent else None,
+            mean_variance=statistics.fmean(var) if var else None,
+            after_idobata=any(after),
+        )
+        for k, (ent, var, after) in sorted(by_stage.items())
+    ]
 
 
 def _agreement(rows: Sequence[ResultRow]) -> Agreement | None:
@@ -319,6 +394,10 @@ def _human(n: int) -> str:
     if n >= 1000:
         return f"{n / 1000:.1f}k"
     return str(n)
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _seconds(value: float | None) -> str:

@@ -70,6 +70,26 @@ def test_example_for_schema_fills_every_field() -> None:
     assert Verdict.model_validate(example)
 
 
+def test_example_for_schema_uses_field_aliases() -> None:
+    """A schema whose JSON keys are aliases (the Kairanban distribution: fields p0.. spelled
+    as their labels) gets those keys, so the default reply is parseable up to value rules."""
+    from agot.errors import SchemaError
+    from agot.kairanban.schemas import document_model
+
+    schema = document_model(["bad", "so so", "good"])
+    example = example_for_schema(schema)
+    assert example == {
+        "analysis": "scripted",
+        "reasoning": "scripted",
+        "distribution": {"bad": 0.0, "so so": 0.0, "good": 0.0},
+    }
+    # Keys and types are right; only the all-zero distribution breaks the sum rule.
+    with pytest.raises(SchemaError, match="every probability is 0"):
+        parse_structured(json.dumps(example), schema)
+    valid = {**example, "distribution": {"bad": 0.2, "so so": 0.3, "good": 0.5}}
+    assert parse_structured(json.dumps(valid), schema).distribution.as_dict()["good"] == 0.5
+
+
 async def test_table_lookup_order() -> None:
     backend = ScriptedBackend(
         {

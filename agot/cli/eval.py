@@ -8,6 +8,13 @@ finishes), traces to ``OUT/traces/``, and the summary to ``OUT/summary.json`` an
 metrics, and the summary then shows how often judge and EM disagree. ``--preset agot-paper``
 runs the AGoT paper's setup (100 sampled items; AGoT at d=1, L=3, N=3, temperature 0.3);
 any flag you give overrides the preset's value.
+
+Classification sets (sst5, tweet_eval, financial_phrasebank) also take the Kairanban variants:
+``--strategy single,independent,kcs,kcs+ibc --agents 5 --idobata-at 3`` compares one agent,
+independent agents (rows independent-vote and independent-mean, from one run), the kairanban
+chain and the chain with the idobata round on the same items; ``kairanban`` is kcs+ibc (kcs
+with ``--idobata-at 0``). Rows carry each item's distribution, Brier and log loss; the summary
+adds macro-F1, ECE and the mean entropy and variance per stage.
 """
 
 from __future__ import annotations
@@ -29,8 +36,8 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument(
         "dataset",
-        help="gpqa, hotpotqa, musique, 2wikimultihopqa, morehopqa, "
-        "hybridqa, fanoutqa, game24, ... ('list' names them all)",
+        help="gpqa, hotpotqa, musique, 2wikimultihopqa, morehopqa, hybridqa, fanoutqa, "
+        "game24, sst5, tweet_eval, financial_phrasebank, ... ('list' names them all)",
     )
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -71,7 +78,8 @@ def add_parser(sub: Any) -> None:
     run.add_argument(
         "--strategy",
         default="cot",
-        help="comma-separated strategies: agot, cot, direct, sc (default cot)",
+        help="comma-separated strategies: agot, cot, direct, sc (default cot); on "
+        "classification sets also single, independent, kcs, kcs+ibc, kairanban",
     )
     run.add_argument(
         "--concurrency",
@@ -107,6 +115,13 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="extra scorers, comma-separated ('judge' alone: the model under test judges)",
     )
+    run.add_argument(
+        "--resamples",
+        type=int,
+        default=2000,
+        help="bootstrap resamples for the intervals (default 2000; corpus metrics such as "
+        "macro-F1 use at most 1000)",
+    )
     run.add_argument("--no-traces", action="store_true", help="do not write per-item traces")
     run.add_argument("--quiet", action="store_true", help="no progress line")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -115,6 +130,16 @@ def add_parser(sub: Any) -> None:
     strat.add_argument("--max-depth", type=int, default=None, help="agot: nesting depth d")
     strat.add_argument("--max-layers", type=int, default=None, help="agot: layers per graph L")
     strat.add_argument("--max-nodes", type=int, default=None, help="agot: new nodes per layer N")
+    strat.add_argument(
+        "--agents", type=int, default=None, help="kairanban variants: agents N (default 5)"
+    )
+    strat.add_argument(
+        "--idobata-at",
+        type=int,
+        default=None,
+        metavar="K",
+        help="kairanban: idobata round after agent K (default N // 2 + 1; 0: none, i.e. kcs)",
+    )
     add_model_options(parser)
     limits = parser.add_argument_group("limits (per model) and budget (per item)")
     limits.add_argument(
@@ -156,6 +181,16 @@ def build_config(args: argparse.Namespace) -> Any:
         if "agot" not in names and not args.preset:
             raise ConfigError("--max-depth/--max-layers/--max-nodes need --strategy agot")
         per_strategy["agot"] = {k: v for k, v in agot_flags.items() if v is not None}
+    kairanban_flags = {"agents": args.agents, "idobata_at": args.idobata_at}
+    if any(v is not None for v in kairanban_flags.values()):
+        from agot.evals.classification import canonical_strategy
+
+        if not any(canonical_strategy(name) for name in names):
+            raise ConfigError(
+                "--agents/--idobata-at need a Kairanban strategy: --strategy single, "
+                "independent, kcs, kcs+ibc or kairanban"
+            )
+        per_strategy["kairanban"] = {k: v for k, v in kairanban_flags.items() if v is not None}
     if args.samples is not None:
         if not names & {"sc", "self-consistency", "self_consistency"}:
             raise ConfigError("--samples needs --strategy sc")
@@ -203,6 +238,7 @@ def build_config(args: argparse.Namespace) -> Any:
         cache=args.cache,
         item_budget=Budget(**budget_set) if budget_set else None,
         save_traces=not args.no_traces,
+        resamples=args.resamples,
         progress=not args.quiet,
     )
 

@@ -34,7 +34,10 @@ class DatasetSpec:
     first one's headline metric is the run's headline. ``answer_format`` is appended to every
     prompt (e.g. GPQA's ``Answer: X`` instruction). ``private`` marks sets whose authors ask
     that question text never appears in shareable logs (GPQA): the runner then keeps question
-    text out of traces and results.
+    text out of traces and results. ``labels`` (non-empty) marks a classification set whose
+    gold is one of these label strings: the runner then also offers the Kairanban strategies
+    (``kairanban``, ``kcs``, ``kcs+ibc``, ``single``, ``independent``) built for this label set
+    (see :mod:`agot.evals.classification`).
     """
 
     name: str
@@ -49,6 +52,7 @@ class DatasetSpec:
     description: str = ""
     how_to_get: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
 
     def resolve_subset(self, subset: str | None) -> str | None:
         if subset is None:
@@ -132,6 +136,9 @@ _BUILTIN = {
     "morehopqa": "agot.evals.datasets.morehopqa",
     "hybridqa": "agot.evals.datasets.hybridqa",
     "fanoutqa": "agot.evals.datasets.fanoutqa",
+    "sst5": "agot.evals.datasets.sentiment",
+    "tweet_eval": "agot.evals.datasets.sentiment",
+    "financial_phrasebank": "agot.evals.datasets.sentiment",
 }
 ALIASES = {
     "hotpot": "hotpotqa",
@@ -142,6 +149,10 @@ ALIASES = {
     "hybrid_qa": "hybridqa",
     "fanout": "fanoutqa",
     "morehop": "morehopqa",
+    "sst-5": "sst5",
+    "tweeteval": "tweet_eval",
+    "tweet_eval_sentiment": "tweet_eval",
+    "fpb": "financial_phrasebank",
 }
 #: Modules of other issues that register datasets (or scorers) when imported.
 PLUGIN_MODULES = (
@@ -159,7 +170,7 @@ def register_dataset(
 
     ``spec`` takes the :class:`DatasetSpec` fields (``scorers``, ``subsets``,
     ``default_subset``, ``splits``, ``default_split``, ``answer_format``, ``private``,
-    ``description``, ``how_to_get``); ``scorer=`` is accepted for a single scorer. A later
+    ``description``, ``how_to_get``, ``labels``); ``scorer=`` is accepted for a single scorer. A later
     registration under the same name replaces the earlier one.
     """
     if isinstance(name, DatasetSpec):
@@ -171,7 +182,7 @@ def register_dataset(
             spec["scorers"] = (spec.pop("scorer"),)
         if "scorers" in spec and not isinstance(spec["scorers"], tuple):
             spec["scorers"] = tuple(spec["scorers"])
-        for key in ("subsets", "splits"):
+        for key in ("subsets", "splits", "labels"):
             if key in spec:
                 spec[key] = tuple(spec[key])
         entry = DatasetSpec(name=name.strip().lower(), loader=loader, **spec)

@@ -588,3 +588,56 @@ def load_sentiment(
             f"{spec.title} has no subsets (--subset applies to financial_phrasebank)"
         )
     return spec.load(data, split=split, subset=subset, limit=limit)
+
+
+# -- the eval registry ------------------------------------------------------------------------
+
+
+def answer_format(labels: tuple[str, ...]) -> str:
+    """The answer instruction for text strategies (cot, direct, ...) on a label set."""
+    return (
+        f"Classify the sentiment of the text as one of: {', '.join(labels)}. "
+        "End with 'Answer: <label>'."
+    )
+
+
+def _register(name: str, spec: SentimentDataset, description: str, **extra: Any) -> None:
+    from agot.evals.classification import ClassificationScorer
+    from agot.evals.datasets import register_dataset
+
+    def load(
+        *, data: Path | None, subset: str | None, split: str | None
+    ) -> Iterator[EvalRecord]:
+        return spec.load(data, split=split, subset=subset)
+
+    register_dataset(
+        name,
+        load,
+        scorers=(ClassificationScorer(spec.labels),),
+        splits=spec.splits,
+        default_split=spec.default_split,
+        answer_format=answer_format(spec.labels),
+        description=description,
+        how_to_get=spec.where,
+        labels=spec.labels,
+        **extra,
+    )
+
+
+_register(
+    "sst5",
+    SST5,
+    "SST-5 sentiment, 5 labels (very negative .. very positive); classification metrics",
+)
+_register(
+    "tweet_eval",
+    TWEET_EVAL,
+    "TweetEval sentiment (negative, neutral, positive); classification metrics",
+)
+_register(
+    "financial_phrasebank",
+    FINANCIAL_PHRASEBANK,
+    "Financial PhraseBank (negative, neutral, positive); classification metrics",
+    subsets=tuple(FPB_SUBSETS),
+    default_subset="sentences_allagree",
+)
