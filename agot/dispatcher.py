@@ -52,10 +52,12 @@ class _Slot:
 class _Tries:
     """Attempts made for one request, across retries and re-asks (kept when it fails)."""
 
-    __slots__ = ("count",)
+    __slots__ = ("admitted", "count")
 
     def __init__(self) -> None:
         self.count = 0
+        #: perf_counter when the first attempt got its concurrency slot (None: never admitted).
+        self.admitted: float | None = None
 
 
 def _reserve(trackers: tuple[BudgetTracker, ...]) -> None:
@@ -241,13 +243,24 @@ class Dispatcher:
                     tries.count,
                     None,
                     error=f"{type(exc).__name__}: {exc}",
+                    admitted=tries.admitted,
                 )
                 raise
             assert reply is not None
             if cache_key is not None and self.cache is not None:
                 self.cache.put(cache_key, reply)
             return self._finish(
-                recorder, request, backend, call_id, start, t0, reply, total, tries.count, parsed
+                recorder,
+                request,
+                backend,
+                call_id,
+                start,
+                t0,
+                reply,
+                total,
+                tries.count,
+                parsed,
+                admitted=tries.admitted,
             )
         finally:
             # _finish has already added the usage (no await in between), so nothing is counted
@@ -306,6 +319,8 @@ class Dispatcher:
             for tracker in trackers:
                 tracker.check(holding=1)
             tries.count += 1
+            if tries.admitted is None:
+                tries.admitted = time.perf_counter()
             return await self._attempt(slot.backend, request, slot.gate.limits, recorder)
 
     async def _attempt(
@@ -358,15 +373,23 @@ class Dispatcher:
         *,
         cached: bool = False,
         error: str | None = None,
+        admitted: float | None = None,
     ) -> Generation:
-        latency = time.perf_counter() - t0
-        end = start + latency
+        # The event spans the backend's work: time queued for a concurrency slot or a rate
+        # limiter is kept apart (queued_s), so call durations, the critical path and the
+        # parallelism figure describe the model calls, not the dispatcher's queue.
+        now = time.perf_counter()
+        queued = (admitted - t0) if admitted is not None else 0.0
+        end = start + (now - t0)
+        start = start + queued
+        latency = end - start
         event = TraceEvent(
             call_id=call_id,
             node_id=request.node_id,
             role=request.role,
             start=start,
             end=end,
+            queued_s=queued,
             depends_on=list(request.depends_on),
             backend=backend.name,
             model=backend.model,
@@ -387,6 +410,7 @@ class Dispatcher:
             parsed=parsed,
             usage=usage,
             latency_s=latency,
+            queued_s=queued,
             start=start,
             end=end,
             backend=backend.name,

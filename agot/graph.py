@@ -75,8 +75,13 @@ class ThoughtGraph:
     ) -> ThoughtNode:
         local = sum(1 for n in self.nodes() if not n.final) + 1
         node = ThoughtNode(
-            id=self._id(local), local=local, layer=layer, depth=self.depth, title=title,
-            question=question, **fields,
+            id=self._id(local),
+            local=local,
+            layer=layer,
+            depth=self.depth,
+            title=title,
+            question=question,
+            **fields,
         )
         self.g.add_node(node.id, node=node)
         for parent in parents:
@@ -85,8 +90,14 @@ class ThoughtGraph:
 
     def add_final(self, *, layer: int, question: str, **fields: Any) -> ThoughtNode:
         node = ThoughtNode(
-            id=self._id("final"), local=0, layer=layer, depth=self.depth, title="Final answer",
-            question=question, final=True, **fields,
+            id=self._id("final"),
+            local=0,
+            layer=layer,
+            depth=self.depth,
+            title="Final answer",
+            question=question,
+            final=True,
+            **fields,
         )
         parents = [n.id for n in self.nodes()]
         self.g.add_node(node.id, node=node)

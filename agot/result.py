@@ -62,7 +62,9 @@ class Result(BaseModel):
         except FileNotFoundError:
             raise ConfigError(f"trace file {str(path)!r} not found") from None
         except ValueError as exc:
-            raise ConfigError(f"{str(path)!r} is not an agot trace: {str(exc).splitlines()[0]}") from None
+            raise ConfigError(
+                f"{str(path)!r} is not an agot trace: {str(exc).splitlines()[0]}"
+            ) from None
 
     def thought_graph(self) -> Any:
         """The run's :class:`~agot.graph.ThoughtGraph` (None for graph-less strategies)."""

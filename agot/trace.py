@@ -27,6 +27,7 @@ class TraceEvent(BaseModel):
     role: str
     start: float = Field(description="Unix seconds")
     end: float = Field(description="Unix seconds")
+    queued_s: float = Field(0.0, description="waited for a concurrency slot or rate limit first")
     depends_on: list[str] = Field(default_factory=list)
     backend: str
     model: str

@@ -139,6 +139,7 @@ class Generation(BaseModel):
     parsed: Any = None
     usage: Usage
     latency_s: float
+    queued_s: float = 0.0
     start: float
     end: float
     backend: str

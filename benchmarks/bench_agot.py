@@ -21,10 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import agot  # noqa: E402
-from agot.backends import LatencyModel, ScriptedBackend  # noqa: E402
-from agot.limits import Limits  # noqa: E402
-from agot_scripts import agot_script  # noqa: E402
+from agot_scripts import agot_script
+
+import agot
+from agot.backends import LatencyModel, ScriptedBackend
+from agot.limits import Limits
 
 
 def overhead() -> dict[str, float]:
@@ -81,8 +82,10 @@ def local_run(question: str) -> None:
     result = agot.run_sync(strategy.solve(question, model="local"))
     wall = time.perf_counter() - t0
     u = result.usage
-    print(f"\nlocal AGoT run: {u.calls} calls, {u.prompt_tokens} prompt + "
-          f"{u.completion_tokens} completion tokens, wall {wall:.1f} s")
+    print(
+        f"\nlocal AGoT run: {u.calls} calls, {u.prompt_tokens} prompt + "
+        f"{u.completion_tokens} completion tokens, wall {wall:.1f} s"
+    )
     print(f"figures: {result.details['figures']}")
     print(graph_to_text(result.thought_graph()))
     print(f"answer: {result.answer!r}  stopped: {result.stopped}  errors: {result.errors}")
@@ -92,21 +95,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--local", action="store_true", help="also run AGoT on the embedded model")
-    parser.add_argument("--question", default="A train leaves at 3 pm and travels 120 km at "
-                        "60 km/h. A second train leaves at 4 pm at 80 km/h on the same route. "
-                        "When does the second train catch up?")
+    parser.add_argument(
+        "--question",
+        default="A train leaves at 3 pm and travels 120 km at "
+        "60 km/h. A second train leaves at 4 pm at 80 km/h on the same route. "
+        "When does the second train catch up?",
+    )
     args = parser.parse_args()
     o = overhead()
     print("overhead (zero-latency scripted backend)")
-    print(f"  nodes {o['nodes']}, calls {o['calls']}, cpu {o['cpu_s']:.2f} s, "
-          f"wall {o['wall_s']:.2f} s -> {o['cpu_ms_per_node']:.3f} ms CPU/node "
-          f"({o['cpu_ms_per_call']:.3f} ms/call; target <= 1 ms/node)")
+    print(
+        f"  nodes {o['nodes']}, calls {o['calls']}, cpu {o['cpu_s']:.2f} s, "
+        f"wall {o['wall_s']:.2f} s -> {o['cpu_ms_per_node']:.3f} ms CPU/node "
+        f"({o['cpu_ms_per_call']:.3f} ms/call; target <= 1 ms/node)"
+    )
     print("concurrency (0.2 s + 5 ms/token, fan-out 3-8, depth 2)")
-    print(f"  {'seed':>4} {'nodes':>6} {'calls':>6} {'wall s':>8} {'crit s':>8} {'ratio':>6} {'par':>6}")
+    header = ("seed", "nodes", "calls", "wall s", "crit s", "ratio", "par")
+    print("  " + " ".join(f"{h:>{w}}" for h, w in zip(header, (4, 6, 6, 8, 8, 6, 6), strict=True)))
     for seed in range(args.seeds):
         c = concurrency(seed)
-        print(f"  {seed:>4} {c['nodes']:>6} {c['calls']:>6} {c['wall_s']:>8.3f} "
-              f"{c['critical_path_s']:>8.3f} {c['ratio']:>6.3f} {c['parallelism']:>6.1f}")
+        print(
+            f"  {seed:>4} {c['nodes']:>6} {c['calls']:>6} {c['wall_s']:>8.3f} "
+            f"{c['critical_path_s']:>8.3f} {c['ratio']:>6.3f} {c['parallelism']:>6.1f}"
+        )
     print("  (ratio = wall / critical path; target <= 1.05)")
     if args.local:
         local_run(args.question)

@@ -35,6 +35,19 @@ _EXPORTS = {
     "read_results": "agot.evals.results",
     "paired_comparison": "agot.evals.stats",
     "bootstrap_mean": "agot.evals.stats",
+    **{
+        name: "agot.evals.runs"
+        for name in (
+            "load_runs",
+            "summary_table",
+            "plot_cost_tradeoff",
+            "paired_items",
+            "plot_paired",
+            "stage_frame",
+            "plot_trajectory",
+            "plot_reliability",
+        )
+    },
 }
 
 

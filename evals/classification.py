@@ -168,9 +168,7 @@ def view_details(details: Mapping[str, Any], aggregate: str) -> tuple[str | None
             label = metrics.top_label(dist, labels)
     report.update(aggregate=aggregate, distribution=dist, label=label)
     out = {**details, "kairanban": report, "distribution": dist}
-    last = next(
-        (d for d in reversed(report.get("documents") or []) if d.get("distribution")), None
-    )
+    last = next((d for d in reversed(report.get("documents") or []) if d.get("distribution")), None)
     if last is not None:  # the model's own text: the board at the end, as the agent wrote it
         out["raw"] = json.dumps(
             {k: last.get(k) for k in ("analysis", "reasoning", "distribution")},
@@ -184,7 +182,8 @@ class SharedRun:
 
     The first reader starts the run; the others await the same task (shielded, so one reader
     being cancelled does not cancel it for the rest). The entry is dropped once every reader
-    has taken it.
+    has taken it. (A resumed run that has only one of the rows of an item left keeps that
+    item's entry until the run ends: one Result per such item.)
     """
 
     def __init__(self, chain: Kairanban, readers: int) -> None:
@@ -295,9 +294,7 @@ def parse_label(text: str | None, labels: Sequence[str]) -> str | None:
         return None
     by_length = sorted(labels, key=len, reverse=True)
     choice = "|".join(re.escape(label) for label in by_length)
-    found = re.findall(
-        rf"(?i)answer\s*(?:is|:|：)\s*{_DECOR}({choice})(?![\w-])", text
-    )
+    found = re.findall(rf"(?i)answer\s*(?:is|:|：)\s*{_DECOR}({choice})(?![\w-])", text)
     lower = {label.lower(): label for label in labels}
     if found:
         return lower[found[-1].lower()]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from agot_scripts import agot_script
 
 import agot
 from agot.backends import LatencyModel, ScriptedBackend
@@ -14,7 +15,6 @@ from agot.controller.render_context import graph_text
 from agot.errors import BackendError, ConfigError
 from agot.graph import ThoughtGraph
 from agot.limits import Limits
-from agot_scripts import agot_script
 
 
 def run(strategy, backend, **kw):
@@ -266,14 +266,18 @@ def test_cli_solve_agot_json_trace_and_show(tmp_path):
     cmd = [sys.executable, "-m", "agot.cli", "solve", "What is 2+2?", "--model", "scripted"]
     out = subprocess.run(
         [*cmd, "--json", "--trace", str(trace), "--max-layers", "2", "--quiet"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     data = json.loads(out.stdout)
     assert data["strategy"] == "agot" and data["answer"] == "scripted"
     assert data["usage"]["calls"] >= 2 and data["graph"]["layers"] >= 1
     shown = subprocess.run(
         [sys.executable, "-m", "agot.cli", "show", str(trace), "--format", "mermaid"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert shown.stdout.startswith("flowchart TD") and "n_final" in shown.stdout
     bad = subprocess.run(

@@ -29,6 +29,7 @@ async def test_real_run_builds_a_multi_layer_graph_and_answers():
     assert all(e.error is None for e in result.events)
     assert result.usage.calls == 5 and result.usage.completion_tokens > 0
     assert sum(e.prompt_tokens for e in result.events) == result.usage.prompt_tokens
-    assert schemas.layer_proposal_schema(1).model_json_schema()["properties"]["thoughts"][
-        "maxItems"
-    ] == 1
+    assert (
+        schemas.layer_proposal_schema(1).model_json_schema()["properties"]["thoughts"]["maxItems"]
+        == 1
+    )

@@ -31,8 +31,10 @@ def test_installed_litellm_is_not_a_compromised_release():
 
 def test_no_litellm_init_pth_anywhere_on_the_path():
     dirs = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *sys.path}
-    dirs.update(site.getsitepackages() + [site.getusersitepackages()])
-    found = [str(Path(d) / "litellm_init.pth") for d in dirs if (Path(d) / "litellm_init.pth").exists()]
+    dirs.update([*site.getsitepackages(), site.getusersitepackages()])
+    found = [
+        str(Path(d) / "litellm_init.pth") for d in dirs if (Path(d) / "litellm_init.pth").exists()
+    ]
     assert not found, f"litellm_init.pth present: {found}"
 
 

@@ -99,9 +99,8 @@ def build_strategy(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from agot.cli.options import budget_from_args, limits_from_args
-    from agot.cli.progress import Progress
+    from agot.cli.progress import run_with_status
     from agot.dispatcher import Dispatcher
-    from agot.sync import run_sync
     from agot.types import require_text
 
     require_text(args.text, "text to classify")
@@ -112,18 +111,12 @@ def run(args: argparse.Namespace) -> int:
     )
     budget = budget_from_args(args)
 
-    async def go() -> Any:
-        def status() -> str:
-            u = dispatcher.usage
-            return f"kairanban: {u.calls} calls, {u.total_tokens} tokens"
-
-        try:
-            async with Progress(status, enabled=not args.quiet and not args.json):
-                return await strategy.predict(args.text, dispatcher=dispatcher, budget=budget)
-        finally:
-            await dispatcher.aclose()
-
-    result = run_sync(go())
+    result = run_with_status(
+        "kairanban",
+        dispatcher,
+        lambda: strategy.predict(args.text, dispatcher=dispatcher, budget=budget),
+        enabled=not args.quiet and not args.json,
+    )
     if args.trace:
         from pathlib import Path
 

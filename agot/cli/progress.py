@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Awaitable, Callable
+from typing import Any, TextIO, TypeVar
+
+T = TypeVar("T")
 
 
 class Progress:
@@ -64,3 +66,23 @@ class Progress:
         if self._shown and self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def run_with_status(
+    label: str, dispatcher: Any, work: Callable[[], Awaitable[T]], *, enabled: bool = True
+) -> T:
+    """Run ``work()`` to completion with a calls/tokens status line, then close ``dispatcher``."""
+    from agot.sync import run_sync
+
+    async def go() -> T:
+        def status() -> str:
+            u = dispatcher.usage
+            return f"{label}: {u.calls} calls, {u.total_tokens} tokens"
+
+        try:
+            async with Progress(status, enabled=enabled):
+                return await work()
+        finally:
+            await dispatcher.aclose()
+
+    return run_sync(go())

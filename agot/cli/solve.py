@@ -55,26 +55,19 @@ def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from agot.cli.options import budget_from_args, dispatcher_from_args
-    from agot.cli.progress import Progress
+    from agot.cli.progress import run_with_status
     from agot.strategies import get_strategy
-    from agot.sync import run_sync
 
     strategy = get_strategy(args.strategy, **strategy_params(args))
     budget = budget_from_args(args)
     dispatcher = dispatcher_from_args(args)
 
-    async def go() -> Any:
-        def status() -> str:
-            u = dispatcher.usage
-            return f"{strategy.name}: {u.calls} calls, {u.total_tokens} tokens"
-
-        try:
-            async with Progress(status, enabled=not args.quiet):
-                return await strategy.solve(args.question, dispatcher=dispatcher, budget=budget)
-        finally:
-            await dispatcher.aclose()
-
-    result = run_sync(go())
+    result = run_with_status(
+        strategy.name,
+        dispatcher,
+        lambda: strategy.solve(args.question, dispatcher=dispatcher, budget=budget),
+        enabled=not args.quiet,
+    )
     if args.trace:
         result.save_trace(args.trace)
     if args.json:

@@ -163,8 +163,12 @@ class Engine:
             fields["graph"] = graph_text(graph)
         try:
             gen = await self.call(
-                template, schemas.layer_proposal_schema(room), role="decompose",
-                node_id=f"{graph.prefix}layer{layer}", depends_on=upstream, **fields,
+                template,
+                schemas.layer_proposal_schema(room),
+                role="decompose",
+                node_id=f"{graph.prefix}layer{layer}",
+                depends_on=upstream,
+                **fields,
             )
         except BudgetExceeded as exc:
             self.stop(exc.reason)
@@ -207,9 +211,16 @@ class Engine:
             nest = graph.depth < self.bounds.max_depth
             if nest:
                 gen = await self.call(
-                    prompts.ASSESS, schemas.ComplexityVerdict, role="assess", node_id=node.id,
-                    depends_on=upstream, heritage=head, question=graph.question,
-                    local=node.local, title=node.title, content=node.question,
+                    prompts.ASSESS,
+                    schemas.ComplexityVerdict,
+                    role="assess",
+                    node_id=node.id,
+                    depends_on=upstream,
+                    heritage=head,
+                    question=graph.question,
+                    local=node.local,
+                    title=node.title,
+                    content=node.question,
                 )
                 self._charge(node, gen)
                 verdict: schemas.ComplexityVerdict = gen.parsed
@@ -231,9 +242,16 @@ class Engine:
                     node.error = "nested graph produced no answer"
             else:
                 gen = await self.call(
-                    prompts.SOLVE, schemas.ThoughtAnswer, role="solve", node_id=node.id,
-                    depends_on=upstream, heritage=head, question=graph.question, known=known,
-                    title=node.title, content=node.question,
+                    prompts.SOLVE,
+                    schemas.ThoughtAnswer,
+                    role="solve",
+                    node_id=node.id,
+                    depends_on=upstream,
+                    heritage=head,
+                    question=graph.question,
+                    known=known,
+                    title=node.title,
+                    content=node.question,
                 )
                 self._charge(node, gen)
                 node.answer, node.answer_call = gen.parsed.answer, gen.call_id
@@ -252,9 +270,14 @@ class Engine:
     ) -> tuple[bool, str] | None:
         try:
             gen = await self.call(
-                prompts.CHECK, schemas.FinalCheck, role="check",
-                node_id=f"{graph.prefix}check{graph.layers - 1}", depends_on=upstream,
-                heritage=head, problem=problem, graph=graph_text(graph),
+                prompts.CHECK,
+                schemas.FinalCheck,
+                role="check",
+                node_id=f"{graph.prefix}check{graph.layers - 1}",
+                depends_on=upstream,
+                heritage=head,
+                problem=problem,
+                graph=graph_text(graph),
             )
         except BudgetExceeded as exc:
             self.stop(exc.reason)
@@ -276,8 +299,14 @@ class Engine:
         node.start = time.time()
         try:
             gen = await self.call(
-                prompts.FINAL, schemas.FinalAnswer, role="final", node_id=node.id,
-                depends_on=upstream, heritage=head, problem=problem, graph=graph_text(graph),
+                prompts.FINAL,
+                schemas.FinalAnswer,
+                role="final",
+                node_id=node.id,
+                depends_on=upstream,
+                heritage=head,
+                problem=problem,
+                graph=graph_text(graph),
                 answer_format=f"\n{answer_format}" if answer_format else "",
             )
             self._charge(node, gen)

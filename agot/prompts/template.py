@@ -23,7 +23,9 @@ class PromptTemplate:
     def id(self) -> str:
         return f"{self.name}@{self.version}"
 
-    def request(self, *, request_kwargs: dict[str, Any] | None = None, **fields: Any) -> GenerationRequest:
+    def request(
+        self, *, request_kwargs: dict[str, Any] | None = None, **fields: Any
+    ) -> GenerationRequest:
         """A request with this template's system prompt and the user template filled in."""
         return GenerationRequest.chat(
             self.user.format(**fields), system=self.system, **(request_kwargs or {})

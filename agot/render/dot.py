@@ -11,6 +11,7 @@ its parent thought through a dashed edge. Node ids are ``n_`` + the thought id w
 from __future__ import annotations
 
 from html import escape
+from itertools import pairwise
 
 from agot.graph import ThoughtGraph, ThoughtNode
 
@@ -99,7 +100,7 @@ def _emit(graph: ThoughtGraph, lines: list[str], indent: str, label_chars: int) 
     # Invisible flat edges keep a layer's thoughts in reading order (1 above 2 in LR).
     for layer in sorted({n.layer for n in nodes if not n.final}):
         keys = [_quote(node_key(n.id)) for n in graph.layer(layer)]
-        order = "".join(f" {a} -> {b} [style=invis];" for a, b in zip(keys, keys[1:]))
+        order = "".join(f" {a} -> {b} [style=invis];" for a, b in pairwise(keys))
         lines.append(f"{indent}{{ rank=same; {' '.join(keys)};{order} }}")
     for node in nodes:
         sub = graph.subgraphs.get(node.id)

@@ -82,7 +82,9 @@ def dot_svg(source: str) -> str:
 
 # -- the pure-Python layout ------------------------------------------------------------------
 
-NODE_W, NODE_H = 200.0, 44.0
+NODE_W, NODE_H = 230.0, 44.0
+#: Characters that fit in a node: bold 11 px titles and 9.5 px answers, Helvetica-ish widths.
+TITLE_FIT, DETAIL_FIT = 32, 40
 GAP_MAIN = 56.0  # between layers
 GAP_CROSS = 14.0  # between thoughts of one layer
 PAD = 12.0  # inside a nested box
@@ -227,8 +229,9 @@ def _node_svg(p: _Placed, label_chars: int) -> str:
         tip += "\nanswer: " + node.answer
     if node.error:
         tip += "\nerror: " + node.error
-    title = escape(node_title(node, label_chars))
-    detail = escape(node_detail(node, label_chars))
+    # The box has a fixed width, so labels are clipped to what fits (full text in <desc>).
+    title = escape(clip(node_title(node, label_chars), TITLE_FIT))
+    detail = escape(clip(node_detail(node, label_chars), DETAIL_FIT))
     cx = p.x + NODE_W / 2
     parts = [
         f'<g class="node status-{node.status}" id={quoteattr(node_key(node.id))}>',

@@ -16,15 +16,16 @@ def graph_to_text(graph: ThoughtGraph, *, indent: str = "", width: int = 100) ->
             continue
         strategy = graph.strategies.get(layer)
         if not all(n.final for n in nodes):
-            lines.append(f"{indent}layer {layer}" + (f": {clip(strategy, width)}" if strategy else ""))
+            lines.append(
+                f"{indent}layer {layer}" + (f": {clip(strategy, width)}" if strategy else "")
+            )
         for node in nodes:
             parents = [p.local for p in graph.parents(node.id) if not node.final]
             deps = f" ← {', '.join(map(str, sorted(parents)))}" if parents else ""
             flag = " [complex]" if node.complex else ""
             label = "FINAL" if node.final else f"{node.id}"
-            lines.append(
-                f"{indent}  {_MARK.get(node.status, '?')} {label} {clip(node.title, 60)}{flag}{deps}"
-            )
+            mark = _MARK.get(node.status, "?")
+            lines.append(f"{indent}  {mark} {label} {clip(node.title, 60)}{flag}{deps}")
             if node.answer is not None:
                 lines.append(f"{indent}      = {clip(node.answer, width)}")
             elif node.error:

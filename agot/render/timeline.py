@@ -77,6 +77,12 @@ def assign_lanes(events: Sequence[TraceEvent]) -> list[int]:
     return lanes
 
 
+def _text_colour(rgb: tuple[float, float, float]) -> str:
+    """Black on light bars, white on dark ones (relative luminance)."""
+    r, g, b = rgb
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.55 else "white"
+
+
 def role_colour(role: str, roles_seen: list[str]) -> str:
     if role in ROLE_COLOURS:
         return ROLE_COLOURS[role]
@@ -134,7 +140,9 @@ def plot_timeline(
             bar.set_alpha(0.4)
     total = span(events)
     if labels and events and total > 0:
-        for event, lane in zip(events, lanes, strict=True):
+        from matplotlib.colors import to_rgb
+
+        for event, lane, colour in zip(events, lanes, colours, strict=True):
             if event.duration >= 0.06 * total:
                 ax.text(
                     event.start - t0 + event.duration / 2,
@@ -143,7 +151,7 @@ def plot_timeline(
                     ha="center",
                     va="center",
                     fontsize=7,
-                    color="white",
+                    color=_text_colour(to_rgb(colour)),
                     clip_on=True,
                 )
     if highlight_critical and len(cp_ids) > 1:

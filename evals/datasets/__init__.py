@@ -170,8 +170,8 @@ def register_dataset(
 
     ``spec`` takes the :class:`DatasetSpec` fields (``scorers``, ``subsets``,
     ``default_subset``, ``splits``, ``default_split``, ``answer_format``, ``private``,
-    ``description``, ``how_to_get``, ``labels``); ``scorer=`` is accepted for a single scorer. A later
-    registration under the same name replaces the earlier one.
+    ``description``, ``how_to_get``, ``labels``); ``scorer=`` is accepted for a single
+    scorer. A later registration under the same name replaces the earlier one.
     """
     if isinstance(name, DatasetSpec):
         entry = name

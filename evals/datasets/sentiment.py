@@ -605,9 +605,7 @@ def _register(name: str, spec: SentimentDataset, description: str, **extra: Any)
     from agot.evals.classification import ClassificationScorer
     from agot.evals.datasets import register_dataset
 
-    def load(
-        *, data: Path | None, subset: str | None, split: str | None
-    ) -> Iterator[EvalRecord]:
+    def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterator[EvalRecord]:
         return spec.load(data, split=split, subset=subset)
 
     register_dataset(
