@@ -211,8 +211,9 @@ class KairanbanVariant(Strategy):
     """A Kairanban configuration under one aggregation, named as its results row.
 
     ``solve`` returns the chain's result with ``answer`` and ``details["distribution"]`` taken
-    from ``aggregate`` and ``strategy`` set to ``label``; with ``shared``, the run is shared
-    with the other variants reading it (see :class:`SharedRun`).
+    from ``aggregate``, ``strategy`` set to ``label`` and ``error`` set when no agent produced
+    a valid distribution; with ``shared``, the run is shared with the other variants reading
+    it (see :class:`SharedRun`).
     """
 
     name = "kairanban"
@@ -273,8 +274,16 @@ class KairanbanVariant(Strategy):
                 task, model=model, dispatcher=dispatcher, budget=budget, **dispatcher_options
             )
         answer, details = view_details(result.details, self.aggregate)
+        # No agent gave a valid distribution: a failed item (counted in the summary's errors,
+        # re-run by --retry-errors), not merely an unparsed one.
+        error = result.error or (details.get("kairanban") or {}).get("error")
         return result.model_copy(
-            update={"answer": answer, "details": details, "strategy": self.label}
+            update={
+                "answer": answer,
+                "details": details,
+                "strategy": self.label,
+                "error": error,
+            }
         )
 
 

@@ -285,3 +285,29 @@ def test_strategy_names_and_configuration_errors(tmp_path, monkeypatch, capsys):
     argv = [*base, "tweet_eval", "--data", str(TWEETEVAL), "--strategy", "independent,vote"]
     assert run_cli(argv, monkeypatch) == 2
     assert "'independent-vote' is listed twice" in capsys.readouterr().err
+
+
+async def test_default_scripted_replies_are_parseable_but_fail_as_recorded_errors(tmp_path):
+    """Without a table the scripted backend writes a document with the right (label) keys and
+    all-zero probabilities: re-asked, then every agent fails, and the row says so."""
+    backend = ScriptedBackend()
+    summary = await run_eval(
+        "sst5",
+        data=str(FIXTURES / "sentiment" / "sst5"),
+        strategies=["kcs"],
+        models=[backend],
+        per_strategy_params={"kairanban": {"agents": 2}},
+        out=str(tmp_path / "zeros"),
+        limit=2,
+        progress=False,
+        resamples=100,
+    )
+    rows = read_results(tmp_path / "zeros" / "results.jsonl")
+    assert len(rows) == 2
+    for row in rows:
+        assert row.error.startswith("no agent produced a valid distribution")
+        assert "every probability is 0" in row.error  # so the keys matched the labels
+        assert row.scores == {"accuracy": 0.0, "unparsed": 1.0}
+    g = summary.group("kcs")
+    assert g.errors == 2 and g.metrics["macro_f1"].value is None
+    assert g.calls == len(backend.calls) == 2 * 2 * 3  # 2 items x 2 agents x 3 asks
