@@ -35,7 +35,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions
-
 from agot.errors import BackendError, ConfigError, TransientBackendError
 from agot.types import BackendReply, GenerationRequest
 

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agot.backends import BackendOptions, resolve_backend
-from agot.backends.litellm_backend import _parse_retry_after
 
 # tests/ has no __init__.py, so pytest puts it on sys.path and the helper imports by name.
 from openai_stub_server import OpenAIStubServer, StubResponse
 from pydantic import BaseModel
 
 from agot import Direct, Dispatcher, GenerationRequest, Limits
+from agot.backends import BackendOptions, resolve_backend
+from agot.backends.litellm_backend import _parse_retry_after
 from agot.errors import BackendError, ConfigError
 
 MODEL = "openai/stub-model"
