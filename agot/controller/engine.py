@@ -100,6 +100,22 @@ class Engine:
         )
         return await self.ctx.generate(request)
 
+    async def graph_step(
+        self, what: str, template: PromptTemplate, schema: type[BaseModel], **kw: Any
+    ) -> Generation | None:
+        """A graph-level call (proposal, check) whose failure ends growth, not the run.
+
+        An exhausted budget stops the run's growth; a backend or schema failure is recorded and
+        the graph moves on to its synthesis with what it has. Either way: None.
+        """
+        try:
+            return await self.call(template, schema, **kw)
+        except BudgetExceeded as exc:
+            self.stop(exc.reason)
+        except RECOVERABLE as exc:
+            self.errors.append(f"{what}: {exc}")
+        return None
+
     # -- one graph ----------------------------------------------------------------------------
     async def solve_graph(
         self,
@@ -161,20 +177,16 @@ class Engine:
         fields = {"heritage": head, "problem": problem, "n": room}
         if layer > 0:
             fields["graph"] = graph_text(graph)
-        try:
-            gen = await self.call(
-                template,
-                schemas.layer_proposal_schema(room),
-                role="decompose",
-                node_id=f"{graph.prefix}layer{layer}",
-                depends_on=upstream,
-                **fields,
-            )
-        except BudgetExceeded as exc:
-            self.stop(exc.reason)
-            return [], None
-        except RECOVERABLE as exc:
-            self.errors.append(f"layer {layer} proposal of {graph.prefix or 'top graph'}: {exc}")
+        gen = await self.graph_step(
+            f"layer {layer} proposal of {graph.prefix or 'top graph'}",
+            template,
+            schemas.layer_proposal_schema(room),
+            role="decompose",
+            node_id=f"{graph.prefix}layer{layer}",
+            depends_on=upstream,
+            **fields,
+        )
+        if gen is None:
             return [], None
         proposal: schemas.LayerProposal = gen.parsed
         graph.strategies[layer] = proposal.strategy
@@ -268,22 +280,18 @@ class Engine:
     async def _check(
         self, graph: ThoughtGraph, problem: str, head: str, upstream: list[str]
     ) -> tuple[bool, str] | None:
-        try:
-            gen = await self.call(
-                prompts.CHECK,
-                schemas.FinalCheck,
-                role="check",
-                node_id=f"{graph.prefix}check{graph.layers - 1}",
-                depends_on=upstream,
-                heritage=head,
-                problem=problem,
-                graph=graph_text(graph),
-            )
-        except BudgetExceeded as exc:
-            self.stop(exc.reason)
-            return None
-        except RECOVERABLE as exc:
-            self.errors.append(f"final check of {graph.prefix or 'top graph'}: {exc}")
+        gen = await self.graph_step(
+            f"final check of {graph.prefix or 'top graph'}",
+            prompts.CHECK,
+            schemas.FinalCheck,
+            role="check",
+            node_id=f"{graph.prefix}check{graph.layers - 1}",
+            depends_on=upstream,
+            heritage=head,
+            problem=problem,
+            graph=graph_text(graph),
+        )
+        if gen is None:
             return None
         return gen.parsed.can_answer, gen.call_id
 
