@@ -10,6 +10,7 @@ do not parse, consults the on-disk cache, charges the run's budget, and records 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import os
 import random
@@ -174,6 +175,7 @@ class Dispatcher:
         try:
             call_id = f"c{next(self._ids)}"
             start, t0 = time.time(), time.perf_counter()
+            finish = functools.partial(self._finish, recorder, request, backend, call_id, start, t0)
 
             cache_key = None
             if self.cache is not None and (
@@ -187,13 +189,7 @@ class Dispatcher:
                     parsed = self._parse_or_none(hit.text, request)
                     if request.output_schema is None or parsed is not None:
                         usage = Usage(calls=1, cached_calls=1)
-                        return self._finish(
-                            recorder,
-                            request,
-                            backend,
-                            call_id,
-                            start,
-                            t0,
+                        return finish(
                             hit,
                             usage,
                             0,
@@ -231,13 +227,7 @@ class Dispatcher:
                         messages = reask_messages(messages, reply.text, exc, request.output_schema)
             except (BackendError, SchemaError, BudgetExceeded) as exc:
                 failed = reply or BackendReply(text="")
-                self._finish(
-                    recorder,
-                    request,
-                    backend,
-                    call_id,
-                    start,
-                    t0,
+                finish(
                     failed,
                     total,
                     tries.count,
@@ -249,13 +239,7 @@ class Dispatcher:
             assert reply is not None
             if cache_key is not None and self.cache is not None:
                 self.cache.put(cache_key, reply)
-            return self._finish(
-                recorder,
-                request,
-                backend,
-                call_id,
-                start,
-                t0,
+            return finish(
                 reply,
                 total,
                 tries.count,
