@@ -11,7 +11,7 @@ from agot_scripts import agot_script
 
 import agot
 from agot.backends import LatencyModel, ScriptedBackend
-from agot.controller.render_context import graph_text
+from agot.prompts.agot_context import graph_text
 from agot.errors import BackendError, ConfigError
 from agot.graph import ThoughtGraph
 from agot.limits import Limits

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agot.controller import schemas
-from agot.controller.render_context import graph_text, heritage_text, known_text
+from agot.prompts.agot_context import graph_text, heritage_text, known_text
 from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import agot as prompts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agot.controller.render_context import clip
+from agot.text import clip
 from agot.graph import ThoughtGraph
 
 STATUS_CLASS = {

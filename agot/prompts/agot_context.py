@@ -7,13 +7,13 @@ each model reply; the backend still guards the context window as a last resort.
 from __future__ import annotations
 
 from agot.graph import ThoughtGraph, ThoughtNode
+from agot.text import clip as _clip
 
 CLIP = 400
 
 
 def clip(text: str | None, limit: int = CLIP) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return _clip(text, limit)
 
 
 def node_answer_text(node: ThoughtNode) -> str:
