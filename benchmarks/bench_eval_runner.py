@@ -35,6 +35,7 @@ from pathlib import Path
 
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.evals.records import EvalRecord
+from agot.evals.run_folder import RunFolder
 from agot.evals.runner import run_eval
 
 TARGET_RATIO = 1.1
@@ -78,7 +79,7 @@ def bench_api(items: int, latency: float, concurrency: int, traces: bool) -> dic
         )
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu
-        rows = Path(out, "results.jsonl").read_text().count("\n")
+        rows = len(RunFolder(out).read_results())
     assert rows == items, f"expected {items} rows, got {rows}"
     assert summary.group("direct").metrics["em"].value == 1.0
     return {
@@ -137,7 +138,7 @@ def bench_cli(items: int, latency: float, concurrency: int, traces: bool) -> dic
         started = time.perf_counter()
         subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
         process = time.perf_counter() - started
-        summary = json.loads((out / "summary.json").read_text())
+        summary = RunFolder(out).read_summary() or {}
     return {"runner_wall_s": summary["wall_s"], "process_s": process}
 
 

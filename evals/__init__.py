@@ -31,8 +31,9 @@ _EXPORTS = {
     "evaluate": "agot.evals.runner",
     "EvalSummary": "agot.evals.summary",
     "summarize": "agot.evals.summary",
-    "ResultRow": "agot.evals.results",
-    "read_results": "agot.evals.results",
+    "ResultRow": "agot.evals.run_folder",
+    "read_results": "agot.evals.run_folder",
+    "RunFolder": "agot.evals.run_folder",
     "paired_comparison": "agot.evals.stats",
     "bootstrap_mean": "agot.evals.stats",
     **{

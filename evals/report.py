@@ -7,42 +7,33 @@ different runs, or resumed ones, combine consistently, and the interval uses one
 
 Conventions, so a cell means the same thing everywhere:
 
-* one row per (dataset, subset, id, strategy, model); when folders repeat an item, the row
-  read last wins (folders are read in the order given, lines in file order);
+* the latest row wins (:func:`agot.evals.run_folder.latest_rows`; folders are read in the
+  order given, lines in file order);
 * an item that failed (``error`` set) without the metric counts as 0 (a failure is a miss);
   an item without the metric and without an error (e.g. a failed judge call) is left out,
   and ``n`` says how many items the cell covers;
-* the headline metric of a data set is the first of :data:`HEADLINE_ORDER` its rows carry
-  (``judge`` first: the paper's QA metric), unless ``metric=`` names one.
+* the headline metric of a data set is the first of ``HEADLINE_ORDER`` its rows carry
+  (:func:`agot.evals.run_folder.headline_metric`), unless ``metric=`` names one.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from agot.errors import ConfigError
-
-RESULTS_FILE = "results.jsonl"
-SUMMARY_FILE = "summary.json"
-
-#: Which metric heads a data set's column, first match wins.
-HEADLINE_ORDER = (
-    "judge",
-    "accuracy",
-    "success",
-    "word_acc",
-    "macro_f1",
-    "loose_acc",
-    "em",
-    "f1",
+from agot.evals.run_folder import (
+    ResultRow,
+    find_results,
+    headline_metric,
+    latest_rows,
+    read_results,
 )
 
 #: Row order of well-known strategies (the paper's table reads baselines first, AGoT last).
@@ -82,57 +73,9 @@ class Report(BaseModel):
 
 
 # -- reading ----------------------------------------------------------------------------------
-def read_rows(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The rows of ``folder/results.jsonl`` as dicts (a torn last line, from a kill, is skipped)."""
-    path = Path(folder).expanduser()
-    file = path / RESULTS_FILE if path.is_dir() else path
-    if not file.is_file():
-        raise ConfigError(
-            f"no {RESULTS_FILE} in {str(path)!r}: pass folders written by 'agot eval --out DIR'"
-        )
-    lines = file.read_text(encoding="utf-8").split("\n")
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):  # torn final line without its newline
-                break
-            raise ConfigError(
-                f"{file}:{number} is not valid JSON; fix or delete that line"
-            ) from None
-        if not isinstance(row, dict) or not {"id", "strategy", "scores"} <= row.keys():
-            raise ConfigError(
-                f"{file}:{number} is not a result row (needs at least id, strategy, scores)"
-            )
-        rows.append(row)
-    return rows
-
-
-def read_summary(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """``summary.json`` of ``folder`` ({} when absent or unreadable: it is optional here)."""
-    try:
-        data = json.loads((Path(folder).expanduser() / SUMMARY_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def dataset_label(row: Mapping[str, Any]) -> str:
-    dataset = str(row.get("dataset") or "unknown")
-    subset = row.get("subset")
-    return f"{dataset}/{subset}" if subset else dataset
-
-
-def _latest(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    keyed: dict[tuple[str, str, str, str], Mapping[str, Any]] = {}
-    for row in rows:
-        key = (dataset_label(row), str(row["id"]), str(row["strategy"]), str(row.get("model")))
-        keyed.pop(key, None)  # re-insert so the order follows the winning row
-        keyed[key] = row
-    return list(keyed.values())
+def read_rows(source: str | os.PathLike[str]) -> list[ResultRow]:
+    """Every row of the run folders ``source`` names (see :func:`run_folder.find_results`)."""
+    return [row for file in find_results(source) for row in read_results(file)]
 
 
 # -- computing --------------------------------------------------------------------------------
@@ -160,41 +103,17 @@ def _bootstrap_plain(
     return sum(values) / n, low, high
 
 
-def headline_metric(rows: Sequence[Mapping[str, Any]], forced: str | None = None) -> str | None:
-    """The metric that heads a data set's column (see :data:`HEADLINE_ORDER`)."""
-    seen: list[str] = []
-    for row in rows:
-        for name in row.get("scores") or {}:
-            if name not in seen:
-                seen.append(name)
-    if forced is not None:
-        return forced if forced in seen else None
-    for name in HEADLINE_ORDER:
-        if name in seen:
-            return name
-    return seen[0] if seen else None
-
-
-def _tokens(row: Mapping[str, Any]) -> float:
-    usage = row.get("usage") or {}
-    return float(usage.get("prompt_tokens", 0) or 0) + float(usage.get("completion_tokens", 0) or 0)
-
-
-def _cost(row: Mapping[str, Any]) -> float:
-    return float((row.get("usage") or {}).get("cost", 0) or 0)
-
-
 def make_cell(
-    dataset: str, metric: str, rows: Sequence[Mapping[str, Any]], seed: int, resamples: int
+    dataset: str, metric: str, rows: Sequence[ResultRow], seed: int, resamples: int
 ) -> Cell:
     values: list[float] = []
     errors = stopped = 0
     for row in rows:
-        errors += bool(row.get("error"))
-        stopped += bool(row.get("stopped"))
-        score = (row.get("scores") or {}).get(metric)
+        errors += bool(row.error)
+        stopped += bool(row.stopped)
+        score = row.scores.get(metric)
         if score is None:
-            if row.get("error"):
+            if row.error:
                 values.append(0.0)
             continue
         values.append(float(score))
@@ -212,8 +131,8 @@ def make_cell(
         n=len(values),
         errors=errors,
         stopped=stopped,
-        tokens_per_item=sum(_tokens(r) for r in rows) / len(rows) if rows else None,
-        cost_per_item=sum(_cost(r) for r in rows) / len(rows) if rows else None,
+        tokens_per_item=sum(r.usage.total_tokens for r in rows) / len(rows) if rows else None,
+        cost_per_item=sum(r.usage.cost for r in rows) / len(rows) if rows else None,
     )
 
 
@@ -233,24 +152,21 @@ def build_report(
     """Read every folder and compute the table (see the module docstring for the rules)."""
     if not folders:
         raise ConfigError("agot report needs at least one results folder")
-    rows: list[dict[str, Any]] = []
-    for folder in folders:
-        rows.extend(read_rows(folder))
-    rows_final = _latest(rows)
+    rows_final = latest_rows(row for folder in folders for row in read_rows(folder))
     if not rows_final:
         raise ConfigError("the results folders hold no rows yet: run 'agot eval' first")
 
     datasets: list[str] = []
     order: dict[tuple[str, str], int] = {}
     for row in rows_final:
-        label = dataset_label(row)
-        if label not in datasets:
-            datasets.append(label)
-        order.setdefault((str(row["strategy"]), str(row.get("model"))), len(order))
+        if row.dataset_label not in datasets:
+            datasets.append(row.dataset_label)
+        order.setdefault((row.strategy, row.model), len(order))
 
     metrics: dict[str, str] = {}
     for label in datasets:
-        chosen = headline_metric([r for r in rows_final if dataset_label(r) == label], metric)
+        scored = (name for r in rows_final if r.dataset_label == label for name in r.scores)
+        chosen = headline_metric(scored, metric)
         if chosen is not None:
             metrics[label] = chosen
     if metric is not None and not metrics:
@@ -263,9 +179,7 @@ def build_report(
             mine = [
                 r
                 for r in rows_final
-                if dataset_label(r) == label
-                and str(r["strategy"]) == strategy
-                and str(r.get("model")) == model
+                if r.dataset_label == label and r.strategy == strategy and r.model == model
             ]
             if mine:
                 entry.cells[label] = make_cell(label, name, mine, seed, resamples)
@@ -281,15 +195,14 @@ def build_report(
     )
 
 
-def _agreements(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def _agreements(rows: Sequence[ResultRow]) -> dict[str, dict[str, Any]]:
     """Judge-vs-EM agreement per dataset x strategy x model, where both metrics exist."""
     from agot.evals.judge import agreement
 
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+    groups: dict[str, list[ResultRow]] = {}
     for row in rows:
-        scores = row.get("scores") or {}
-        if "judge" in scores and "em" in scores:
-            key = f"{dataset_label(row)} | {row['strategy']} | {row.get('model')}"
+        if "judge" in row.scores and "em" in row.scores:
+            key = f"{row.dataset_label} | {row.strategy} | {row.model}"
             groups.setdefault(key, []).append(row)
     return {key: agreement(group).model_dump(exclude={"examples"}) for key, group in groups.items()}
 

@@ -20,10 +20,7 @@ models=["local"], limit=20, out="runs/hp")`` (or :func:`evaluate` from synchrono
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import random
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -39,27 +36,15 @@ from agot.dispatcher import Dispatcher
 from agot.errors import AgotError, ConfigError
 from agot.evals.datasets import DatasetSpec, get_dataset
 from agot.evals.presets import AppliedPreset, resolve_preset
+from agot.evals.progress import EvalProgress
 from agot.evals.records import EvalRecord
-from agot.evals.results import (
-    RESULTS_FILE,
-    RUN_FILE,
-    ResultRow,
-    ResultsWriter,
-    drop_rows,
-    latest_rows,
-    read_results,
-    write_json_atomic,
-)
+from agot.evals.run_folder import ResultRow, RunFolder, slug
 from agot.evals.scorers import Score, ScoreContext, Scorer, get_scorer, raw_text
 from agot.evals.summary import EvalSummary, summarize
 from agot.limits import Limits
 from agot.result import Result
 from agot.strategies import ALIASES, Strategy, get_strategy
 from agot.task import Task
-
-SUMMARY_FILE = "summary.json"
-#: run.json fields that must match for --resume to continue a folder.
-_IDENTITY = ("dataset", "subset", "split", "seed", "sample_seed")
 
 
 class EvalConfig(BaseModel):
@@ -148,7 +133,7 @@ def sample_records(
 
 
 def default_out_dir(dataset: str) -> str:
-    return str(Path("runs") / f"eval-{_slug(dataset)}-{time.strftime('%Y%m%d-%H%M%S')}")
+    return str(Path("runs") / f"eval-{slug(dataset)}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
 @dataclass(frozen=True)
@@ -170,6 +155,7 @@ class _Run:
         self.spec: DatasetSpec = get_dataset(config.dataset)
         self.given_records = records
         self.out = Path(config.out or default_out_dir(self.spec.name))
+        self.folder = RunFolder(self.out)
         self.scorers: list[Scorer] = [get_scorer(s) for s in (*self.spec.scorers, *config.scorers)]
         self.strategies = self._strategies()
         self.subset = self.spec.resolve_subset(config.subset)
@@ -291,37 +277,14 @@ class _Run:
             "started_at": time.time(),
         }
 
-    def _prepare_out(self, info: dict[str, Any]) -> list[ResultRow]:
-        self.out.mkdir(parents=True, exist_ok=True)
-        results = self.out / RESULTS_FILE
-        # A torn last line (a kill mid-write) is cut off either way, so appends start clean.
-        rows = read_results(results, repair=True)
-        run_file = self.out / RUN_FILE
-        if rows and not self.config.resume:
-            raise ConfigError(
-                f"{results} already holds {len(rows)} results: pass --resume to continue that "
-                "run, or choose another --out"
-            )
-        if self.config.resume and run_file.exists():
-            previous = json.loads(run_file.read_text())
-            for key in _IDENTITY:
-                if previous.get(key) != info[key]:
-                    raise ConfigError(
-                        f"--resume: {self.out} was run with {key}={previous.get(key)!r}, not "
-                        f"{info[key]!r}; pass the same {key} or choose another --out"
-                    )
-        if self.config.retry_errors and any(r.error for r in rows):
-            rows = [r for r in latest_rows(rows).values() if not r.error]
-            drop_rows(results, rows)
-        write_json_atomic(run_file, info)
-        return rows
-
     # -- the run ------------------------------------------------------------------------------
     async def run(self) -> EvalSummary:
         records = await asyncio.to_thread(self._load)
         info = self._run_info(records)
-        existing = self._prepare_out(info)
-        done = {row.key for row in existing}
+        existing = self.folder.start(
+            info, resume=self.config.resume, retry_errors=self.config.retry_errors
+        )
+        done = {(row.id, row.strategy, row.model) for row in existing}
         models = [_model_key(m) for m in self.config.models]
         units = [
             _Unit(record=record, strategy=label, model=model)
@@ -347,8 +310,8 @@ class _Run:
                 cache=self.config.cache,
                 api_base=self.config.api_base,
             )
-        writer = ResultsWriter(self.out / RESULTS_FILE)
-        progress = _Progress(
+        writer = self.folder.writer()
+        progress = EvalProgress(
             total=len(records) * len(models) * len(self.strategies),
             already=len(records) * len(models) * len(self.strategies) - len(units),
             headline=self.scorers[0].headline_metric,
@@ -366,7 +329,7 @@ class _Run:
             files = []
             if self.config.save_traces:
                 path, content = self._trace_file(unit, result)
-                row.trace = str(path.relative_to(self.out))
+                row.trace = str(path.relative_to(self.folder.path))
                 files.append((path, content))
             await writer.append(row, files)
             progress.add(row)
@@ -383,7 +346,7 @@ class _Run:
             for dispatcher in dispatchers.values():
                 await dispatcher.aclose()
         wall = time.perf_counter() - started
-        rows = read_results(self.out / RESULTS_FILE)
+        rows = self.folder.read_results()
         summary = summarize(
             rows,
             self.scorers,
@@ -399,7 +362,7 @@ class _Run:
             preset=self.preset,
             order=list(self.strategies),
         )
-        write_json_atomic(self.out / SUMMARY_FILE, summary.model_dump(mode="json"))
+        self.folder.write_summary(summary.model_dump(mode="json"))
         return summary
 
     def _notes(self) -> list[str]:
@@ -489,73 +452,8 @@ class _Run:
             result = result.model_copy(
                 update={"question": f"[{self.spec.name} item {unit.record.id}: text withheld]"}
             )
-        path = (
-            self.out
-            / "traces"
-            / _slug(unit.strategy)
-            / _slug(unit.model)
-            / f"{_slug(unit.record.id)}.json"
-        )
+        path = self.folder.trace_path(unit.strategy, unit.model, unit.record.id)
         return path, result.model_dump_json().encode("utf-8")
-
-
-class _Progress:
-    """Counts finished units and renders the status line (via the CLI's Progress helper)."""
-
-    def __init__(
-        self,
-        *,
-        total: int,
-        already: int,
-        headline: str,
-        labels: list[str],
-        stream: TextIO,
-        enabled: bool,
-    ) -> None:
-        from agot.cli.progress import Progress
-
-        self.total, self.already, self.headline = total, already, headline
-        self.done = self.errors = self.tokens = 0
-        self.cost = 0.0
-        self.sums: dict[str, list[float]] = {label: [0.0, 0.0] for label in labels}
-        self.started = time.monotonic()
-        self._progress = Progress(self.describe, stream=stream, enabled=enabled and total > already)
-
-    def add(self, row: ResultRow) -> None:
-        self.done += 1
-        self.errors += bool(row.error)
-        self.tokens += row.usage.total_tokens
-        self.cost += row.usage.cost
-        if self.headline in row.scores:
-            acc = self.sums.setdefault(row.strategy, [0.0, 0.0])
-            acc[0] += row.scores[self.headline]
-            acc[1] += 1
-
-    def describe(self) -> str:
-        finished = self.already + self.done
-        width = 20
-        filled = int(width * finished / self.total) if self.total else width
-        bar = "#" * filled + "." * (width - filled)
-        parts = [f"[{bar}] {finished}/{self.total}"]
-        scores = [f"{label} {s / n:.3f}" for label, (s, n) in self.sums.items() if n]
-        if scores:
-            parts.append(f"{self.headline} " + ", ".join(scores))
-        parts.append(f"{_tokens(self.tokens)} tok")
-        parts.append(f"${self.cost:.4f}")
-        if self.errors:
-            parts.append(f"{self.errors} errors")
-        elapsed = time.monotonic() - self.started
-        remaining = self.total - finished
-        if self.done and remaining:
-            parts.append(f"ETA {_clock(elapsed / self.done * remaining)}")
-        return " | ".join(parts)
-
-    async def __aenter__(self) -> _Progress:
-        await self._progress.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._progress.__aexit__(*exc)
 
 
 def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:
@@ -590,23 +488,3 @@ def _model_key(model: Any) -> str:
     if isinstance(model, str):
         return model
     return f"{model.name}:{model.model}"
-
-
-def _slug(text: str) -> str:
-    """A file-name-safe form of ``text`` (with a short hash when anything was replaced)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "item"
-    if safe != text or len(safe) > 100:
-        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
-        safe = f"{safe[:80]}-{digest}"
-    return safe
-
-
-def _tokens(n: int) -> str:
-    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

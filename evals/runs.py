@@ -9,9 +9,9 @@ anything a user has, and each returns its matplotlib ``Figure``.
 
 Conventions (shared with :mod:`agot.evals.report`, so a number here matches the report):
 
-* within one ``results.jsonl`` the last row of an (id, strategy, model) wins (resumed runs
-  append); across folders rows are kept apart by the ``run`` column, and only an exact repeat of
-  (dataset, subset, id, strategy, model, seed) is dropped, the folder read last winning;
+* the latest row wins (:func:`agot.evals.run_folder.latest_rows`), within a file (resumed
+  runs append) and across folders, the folder read last winning; the ``run`` column names the
+  folder each row came from;
 * an item that failed (``error`` set) without the metric counts as 0 (a failure is a miss); an
   item without the metric and without an error is left out, and ``n`` says how many counted.
 """
@@ -21,39 +21,20 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agot.errors import ConfigError
+from agot.evals.run_folder import find_results, headline_metric, latest_rows, read_results
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-RESULTS_FILE = "results.jsonl"
-#: Which metric a table or plot uses when none is named: the first of these the rows carry.
-HEADLINE_ORDER = ("judge", "accuracy", "success", "word_acc", "macro_f1", "loose_acc", "em", "f1")
-_KEY = ["dataset", "subset", "id", "strategy", "model", "seed"]
 _USAGE = ("calls", "prompt_tokens", "completion_tokens", "cost", "cached_calls")
 
 
 # -- loading ----------------------------------------------------------------------------------
-def _results_files(source: str | os.PathLike[str]) -> list[Path]:
-    path = Path(source).expanduser()
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        if (path / RESULTS_FILE).is_file():
-            return [path / RESULTS_FILE]
-        found = sorted(path.rglob(RESULTS_FILE))
-        if found:
-            return found
-    raise ConfigError(
-        f"no {RESULTS_FILE} in {str(path)!r}: pass folders written by 'agot eval --out DIR'"
-    )
-
-
 def load_runs(*sources: str | os.PathLike[str]) -> pd.DataFrame:
     """Rows of one or more eval output folders (or ``results.jsonl`` files) as a DataFrame.
 
@@ -64,33 +45,29 @@ def load_runs(*sources: str | os.PathLike[str]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from agot.evals.results import latest_rows, read_results
-
     if not sources:
         raise ConfigError("load_runs needs at least one eval folder (agot eval --out DIR)")
-    records: list[dict[str, Any]] = []
+    files = {}  # which file each row came from, for the run and source columns
+    rows = []
     for source in sources:
-        for file in _results_files(source):
-            for row in latest_rows(read_results(file)).values():
-                data = row.model_dump(mode="json")
-                flat = {k: v for k, v in data.items() if k not in ("scores", "usage")}
-                for metric, value in (data.get("scores") or {}).items():
-                    flat[f"scores.{metric}"] = value
-                usage = data.get("usage") or {}
-                for name in _USAGE:
-                    flat[f"usage.{name}"] = usage.get(name, 0)
-                flat["usage.total_tokens"] = usage.get("prompt_tokens", 0) + usage.get(
-                    "completion_tokens", 0
-                )
-                flat["run"] = file.parent.name
-                flat["source"] = str(file)
-                records.append(flat)
-    frame = pd.DataFrame.from_records(records)
-    if frame.empty:
-        return frame
-    key = [k for k in _KEY if k in frame.columns]
-    frame = frame.drop_duplicates(subset=key, keep="last").reset_index(drop=True)
-    return frame
+        for file in find_results(source):
+            for row in read_results(file):
+                files[id(row)] = file
+                rows.append(row)
+    records: list[dict[str, Any]] = []
+    for row in latest_rows(rows):
+        file = files[id(row)]
+        data = row.model_dump(mode="json")
+        flat = {k: v for k, v in data.items() if k not in ("scores", "usage")}
+        for metric, value in data["scores"].items():
+            flat[f"scores.{metric}"] = value
+        for name in _USAGE:
+            flat[f"usage.{name}"] = data["usage"].get(name, 0)
+        flat["usage.total_tokens"] = row.usage.total_tokens
+        flat["run"] = file.parent.name
+        flat["source"] = str(file)
+        records.append(flat)
+    return pd.DataFrame.from_records(records)
 
 
 def metrics_of(frame: pd.DataFrame) -> list[str]:
@@ -99,20 +76,17 @@ def metrics_of(frame: pd.DataFrame) -> list[str]:
 
 
 def headline(frame: pd.DataFrame, metric: str | None = None) -> str:
-    """``metric`` if given (checked), else the first of :data:`HEADLINE_ORDER` present."""
+    """``metric`` if given (checked), else the headline metric of the rows
+    (:func:`agot.evals.run_folder.headline_metric`)."""
     present = metrics_of(frame)
+    chosen = headline_metric(present, metric)
+    if chosen is not None:
+        return chosen
     if metric is not None:
-        if metric not in present:
-            raise ConfigError(
-                f"no metric {metric!r} in these runs: choose from {', '.join(present) or 'none'}"
-            )
-        return metric
-    for name in HEADLINE_ORDER:
-        if name in present:
-            return name
-    if not present:
-        raise ConfigError("these runs carry no scores: was a scorer configured?")
-    return present[0]
+        raise ConfigError(
+            f"no metric {metric!r} in these runs: choose from {', '.join(present) or 'none'}"
+        )
+    raise ConfigError("these runs carry no scores: was a scorer configured?")
 
 
 def metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from agot.evals.judge import Agreement, agreement
 from agot.evals.presets import AppliedPreset
-from agot.evals.results import ResultRow, latest_rows
+from agot.evals.run_folder import ResultRow, latest_rows
 from agot.evals.scorers import Scorer
 from agot.evals.stats import (
     DEFAULT_RESAMPLES,
@@ -223,11 +223,11 @@ def summarize(
     preset: AppliedPreset | None = None,
     order: Sequence[str] = (),
 ) -> EvalSummary:
-    """Group ``rows`` (deduplicated by id x strategy x model) and compute every metric.
+    """Group ``rows`` (the latest row of each key winning) and compute every metric.
 
     Groups follow ``order`` (strategy labels, as the run lists them), then first appearance.
     """
-    unique = list(latest_rows(rows).values())
+    unique = latest_rows(rows)
     rank = {label: i for i, label in enumerate(order)}
     unique.sort(key=lambda r: rank.get(r.strategy, len(rank)))
     metrics = list(dict.fromkeys(m for s in scorers for m in s.metrics))

@@ -34,7 +34,7 @@ from agot.evals.classification import (
     parse_label,
 )
 from agot.evals.datasets import dataset_names, get_dataset, load_dataset
-from agot.evals.results import read_results
+from agot.evals.run_folder import read_results
 from agot.evals.runner import run_eval
 from agot.result import Result
 

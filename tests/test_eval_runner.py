@@ -18,8 +18,9 @@ from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.errors import BackendError, ConfigError
 from agot.evals.datasets import load_dataset
 from agot.evals.records import EvalRecord
-from agot.evals.results import ResultRow, ResultsWriter, read_results
-from agot.evals.runner import _Progress, run_eval
+from agot.evals.run_folder import ResultRow, ResultsWriter, read_results
+from agot.evals.progress import EvalProgress
+from agot.evals.runner import run_eval
 from agot.limits import Limits
 from agot.result import Result
 from agot.strategies import Outcome, Strategy
@@ -307,7 +308,7 @@ async def test_two_models_are_compared_item_by_item(tmp_path):
 
 
 def test_progress_line():
-    progress = _Progress(
+    progress = EvalProgress(
         total=4, already=1, headline="em", labels=["cot"], stream=sys.stderr, enabled=False
     )
     row = ResultRow(id="a", dataset="d", strategy="cot", model="m", seed=0, scores={"em": 1.0})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from agot.evals.presets import resolve_preset
-from agot.evals.results import ResultRow
+from agot.evals.run_folder import ResultRow
 from agot.evals.scorers import JudgeScorer, QAScorer
 from agot.evals.summary import EvalSummary, summarize
 from agot.types import Usage

@@ -33,6 +33,7 @@ def _row(
         "subset": subset,
         "strategy": strategy,
         "model": model,
+        "seed": 0,
         "raw": "Answer: x",
         "prediction": "x",
         "gold": "x",

@@ -10,7 +10,7 @@ import pytest
 
 from agot.errors import ConfigError
 from agot.evals.classification_metrics import expected_calibration_error
-from agot.evals.results import ResultRow, ResultsWriter
+from agot.evals.run_folder import ResultRow, ResultsWriter
 from agot.evals.runs import (
     load_runs,
     paired_items,
