@@ -11,7 +11,10 @@ parent node under ``"subgraph"``, so a saved run loads back into the same struct
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import networkx as nx
@@ -210,3 +213,56 @@ class ThoughtGraph:
         from agot.render.notebook import graph_html
 
         return graph_html(self)
+
+    # -- pictures (agot.render loads lazily) ---------------------------------------------------
+    def to_dot(self, *, direction: str = "LR") -> str:
+        """Graphviz DOT source: layers as ranks, nested graphs as clusters, a legend."""
+        from agot.render.dot import graph_to_dot
+
+        return graph_to_dot(self, direction=direction)
+
+    def to_svg(self, *, direction: str = "LR", engine: str = "auto") -> str:
+        """SVG text (Graphviz ``dot`` when installed, else the built-in layout)."""
+        from agot.render.svg import graph_to_svg
+
+        return graph_to_svg(self, direction=direction, engine=engine)
+
+    def to_mermaid(self) -> str:
+        """A Mermaid flowchart (nested graphs as subgraphs)."""
+        from agot.render.mermaid import graph_to_mermaid
+
+        return graph_to_mermaid(self)
+
+    def save(self, path: str | os.PathLike[str], *, direction: str = "LR") -> Path:
+        """Write the graph to ``path``, in the format its suffix names: ``.svg``, ``.dot``/
+        ``.gv``, ``.mmd``, ``.json`` (node-link, loads back with :meth:`from_json`), or
+        ``.png``/``.pdf`` (needs Graphviz)."""
+        from agot.errors import ConfigError
+
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix == ".svg":
+            data: str | bytes = self.to_svg(direction=direction)
+        elif suffix in (".dot", ".gv"):
+            data = self.to_dot(direction=direction)
+        elif suffix in (".mmd", ".mermaid"):
+            data = self.to_mermaid()
+        elif suffix == ".json":
+            data = json.dumps(self.to_json(), indent=1, ensure_ascii=False)
+        elif suffix in (".png", ".pdf"):
+            from agot.render.svg import dot_render
+
+            data = dot_render(self.to_dot(direction=direction), suffix[1:])
+        else:
+            raise ConfigError(
+                f"cannot save a graph as {target.name!r}: use .svg, .dot, .mmd, .json, .png or .pdf"
+            )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, bytes):
+                target.write_bytes(data)
+            else:
+                target.write_text(data, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {str(target)!r}: {exc.strerror}") from None
+        return target

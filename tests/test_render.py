@@ -230,6 +230,163 @@ def test_graphviz_svg_is_valid_and_complete(nested, direction):
     _check_svg(svg, graph)
 
 
+async def _wide_result():
+    """Three thoughts per layer, two of them complex, each thought depending on the previous
+    layer's last one: edges skip layers and pass nested boxes (the hard case for routing)."""
+    backend = ScriptedBackend(
+        agot_script(fanout=3, complex_if=lambda n: n in ("2", "4"), parents_all=False)
+    )
+    return await agot.AGoT(max_depth=1, max_layers=3, max_nodes=3).solve(
+        "Why is the sky blue during the day and red at sunset?", model=backend
+    )
+
+
+@pytest.fixture
+async def wide():
+    return await _wide_result()
+
+
+def _rects(root) -> tuple[dict[str, tuple[float, ...]], dict[str, tuple[float, ...]]]:
+    """(node rects, cluster rects) by title, from an SVG of the built-in layout."""
+    nodes, clusters = {}, {}
+    for group in root.iter(f"{SVG_NS}g"):
+        rect, title = group.find(f"{SVG_NS}rect"), group.find(f"{SVG_NS}title")
+        if rect is None or title is None:
+            continue
+        box = tuple(float(rect.get(k)) for k in ("x", "y", "width", "height"))
+        kind = group.get("class", "").split()
+        (nodes if "node" in kind else clusters)[title.text] = box
+    return nodes, clusters
+
+
+def _path_points(d: str, steps: int = 40) -> list[tuple[float, float]]:
+    """Points along an SVG path made of M, L and C commands."""
+    tokens = re.findall(r"[MLC]|-?[\d.]+", d)
+    points: list[tuple[float, float]] = []
+    here = (0.0, 0.0)
+    i = 0
+    while i < len(tokens):
+        cmd = tokens[i]
+        if cmd == "C":
+            c = [float(t) for t in tokens[i + 1 : i + 7]]
+            p0, p1, p2, p3 = here, (c[0], c[1]), (c[2], c[3]), (c[4], c[5])
+            for k in range(steps + 1):
+                t = k / steps
+                points.append(
+                    tuple(
+                        (1 - t) ** 3 * a
+                        + 3 * (1 - t) ** 2 * t * b
+                        + 3 * (1 - t) * t**2 * cc
+                        + t**3 * dd
+                        for a, b, cc, dd in zip(p0, p1, p2, p3, strict=True)
+                    )
+                )
+            here = p3
+            i += 7
+        else:
+            nxt = (float(tokens[i + 1]), float(tokens[i + 2]))
+            if cmd == "L":
+                points += [
+                    (
+                        here[0] + (nxt[0] - here[0]) * k / steps,
+                        here[1] + (nxt[1] - here[1]) * k / steps,
+                    )
+                    for k in range(steps + 1)
+                ]
+            here = nxt
+            i += 3
+    return points
+
+
+def _inside(point, rect, inset=1.0) -> bool:
+    x, y, w, h = rect
+    return x + inset < point[0] < x + w - inset and y + inset < point[1] < y + h - inset
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_fallback_edges_never_cross_a_node_or_a_foreign_nested_box(wide, direction):
+    graph = wide.thought_graph()
+    root = ET.fromstring(graph_to_svg(graph, engine="python", direction=direction))
+    nodes, clusters = _rects(root)
+    checked = 0
+    for group in root.iter(f"{SVG_NS}g"):
+        if "dep" not in group.get("class", "").split():
+            continue
+        source, target = group.find(f"{SVG_NS}title").text.split("->")
+        points = _path_points(group.find(f"{SVG_NS}path").get("d"))
+        for name, rect in nodes.items():
+            assert not any(_inside(p, rect) for p in points), (source, target, name)
+        for name, rect in clusters.items():
+            if not _inside((nodes[source][0] + 2, nodes[source][1] + 2), rect):
+                assert not any(_inside(p, rect) for p in points), (source, target, name)
+        checked += 1
+    assert checked == len(all_edges(graph))
+
+
+def test_fallback_labels_wrap_instead_of_clipping():
+    graph = ThoughtGraph("q")
+    node = graph.add_node(layer=0, title="Estimate the molar mass of the unknown gas", question="x")
+    node.answer, node.status = "about forty four grams per mole, so carbon dioxide", "answered"
+    root = ET.fromstring(graph_to_svg(graph, engine="python"))
+    group = next(g for g in root.iter(f"{SVG_NS}g") if g.get("id") == "n_1")
+    lines = [t.text for t in group.iter(f"{SVG_NS}text")]
+    assert len(lines) == 4 and not any("…" in line for line in lines)
+    assert " ".join(lines[:2]) == "1. Estimate the molar mass of the unknown gas"
+    assert " ".join(lines[2:]) == "= about forty four grams per mole, so carbon dioxide"
+    rect = group.find(f"{SVG_NS}rect")
+    assert float(rect.get("height")) > 44  # the box grew with its text
+
+
+@pytest.mark.parametrize("engine", ["python", "dot"])
+def test_both_engines_draw_a_legend(nested, engine):
+    if engine == "dot" and not HAS_DOT:
+        pytest.skip("Graphviz 'dot' is not installed")
+    svg = graph_to_svg(nested.thought_graph(), engine=engine)
+    for entry in ("answered", "failed", "skipped (budget)", "complex", "final", "nested graph"):
+        assert entry in svg, entry
+
+
+@needs_dot
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_graphviz_keeps_thoughts_in_natural_order_in_nested_graphs(wide, direction):
+    import subprocess
+
+    graph = wide.thought_graph()
+    plain = subprocess.run(
+        ["dot", "-Tplain"],
+        input=graph_to_dot(graph, direction=direction),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pos = {
+        line.split()[1]: (float(line.split()[2]), -float(line.split()[3]))
+        for line in plain.splitlines()
+        if line.startswith("node ")
+    }
+    axis = 1 if direction == "LR" else 0  # LR: top to bottom; TB: left to right
+    groups = [
+        [node_key(n.id) for n in g.layer(layer)]
+        for g in [graph, *graph.subgraphs.values()]
+        for layer in range(g.layers)
+    ]
+    assert any(len(group) == 3 for group in groups[3:])  # nested layers are checked too
+    for group in groups:
+        coords = [pos[key][axis] for key in group]
+        assert coords == sorted(coords), group
+
+
+def test_mermaid_and_dot_share_ids_and_colours(nested):
+    from agot.render.style import STATUS_COLOURS
+
+    graph = nested.thought_graph()
+    mermaid, dot = graph_to_mermaid(graph), graph_to_dot(graph)
+    for status, (fill, border) in STATUS_COLOURS.items():
+        assert f"classDef {status} fill:{fill},stroke:{border}" in mermaid
+    for node_id in all_nodes(graph):
+        assert f'"{node_key(node_id)}" [label=' in dot and f"{node_key(node_id)}[" in mermaid
+
+
 def test_svg_of_mixed_statuses_carries_status_classes(mixed):
     graph = mixed.thought_graph()
     svg = graph_to_svg(graph, engine="python")

@@ -1,39 +1,40 @@
-"""Mermaid flowchart of a thought graph; nested graphs become subgraphs (clusters)."""
+"""Mermaid flowchart of a thought graph; nested graphs become subgraphs (clusters).
+
+Ids, colours and label wording come from :mod:`agot.render.style`, shared with DOT and SVG.
+"""
 
 from __future__ import annotations
 
-from agot.text import clip
 from agot.graph import ThoughtGraph
-
-STATUS_CLASS = {
-    "answered": "fill:#d9f2d9,stroke:#2e7d32",
-    "failed": "fill:#f8d7da,stroke:#c62828",
-    "skipped": "fill:#eeeeee,stroke:#9e9e9e,stroke-dasharray: 4 2",
-    "pending": "fill:#fff8e1,stroke:#f9a825",
-    "running": "fill:#fff8e1,stroke:#f9a825",
-}
+from agot.render.style import STATUS_COLOURS, node_detail, node_key, node_title, wrap
 
 
-def _mid(node_id: str) -> str:
-    return "n_" + node_id.replace(".", "_")
+def _class(status: str) -> str:
+    fill, border = STATUS_COLOURS[status]
+    dash = ",stroke-dasharray: 4 2" if status == "skipped" else ""
+    return f"fill:{fill},stroke:{border}{dash}"
 
 
-def _label(text: str) -> str:
-    return clip(text, 60).replace('"', "'").replace("[", "(").replace("]", ")")
+STATUS_CLASS = {status: _class(status) for status in STATUS_COLOURS}
+
+
+def _label(text: str, width: int = 30, lines: int = 3) -> str:
+    safe = text.replace('"', "'").replace("[", "(").replace("]", ")")
+    return "<br/>".join(wrap(safe, width, lines))
 
 
 def _emit(graph: ThoughtGraph, lines: list[str], indent: str) -> None:
     for node in graph.nodes():
-        answer = f"<br/>= {_label(node.answer)}" if node.answer else ""
-        title = "FINAL" if node.final else f"{node.id}. {_label(node.title)}"
-        lines.append(f'{indent}{_mid(node.id)}["{title}{answer}"]:::{node.status}')
+        key = node_key(node.id)
+        answer = f"<br/>{_label(node_detail(node), 30, 2)}" if node.answer or node.error else ""
+        lines.append(f'{indent}{key}["{_label(node_title(node))}{answer}"]:::{node.status}')
         if node.id in graph.subgraphs:
-            lines.append(f'{indent}subgraph {_mid(node.id)}_g["nested: {_label(node.title)}"]')
+            lines.append(f'{indent}subgraph {key}_g["nested: {_label(node.title, 60, 1)}"]')
             _emit(graph.subgraphs[node.id], lines, indent + "  ")
             lines.append(f"{indent}end")
-            lines.append(f"{indent}{_mid(node.id)}_g -.-> {_mid(node.id)}")
+            lines.append(f"{indent}{key}_g -.-> {key}")
     for source, target in graph.g.edges():
-        lines.append(f"{indent}{_mid(source)} --> {_mid(target)}")
+        lines.append(f"{indent}{node_key(source)} --> {node_key(target)}")
 
 
 def graph_to_mermaid(graph: ThoughtGraph, *, direction: str = "TD") -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agot.text import clip
 from agot.graph import ThoughtGraph
+from agot.text import clip
 
 _MARK = {"answered": "✓", "failed": "✗", "skipped": "–", "pending": "·", "running": "…"}
 
