@@ -1,20 +1,57 @@
-"""Pulling the final answer out of free text, and normalising answers for voting."""
+"""Pulling the final answer out of free text, and normalising answers for voting.
+
+Model replies are untrusted and can be long (a model that rambles writes tens of thousands of
+characters), and extraction runs on the event loop for every direct/CoT reply. So every
+parser here reads at most :data:`MAX_PARSE_CHARS` characters from the end of the reply (the
+answer statement is at the end by construction of the prompts) and uses patterns without
+nested or overlapping quantifiers, which keeps the work linear in the text it reads.
+"""
 
 from __future__ import annotations
 
 import re
 import string
 
-_ANSWER_LINE = re.compile(r"(?im)^\W*(?:final\s+)?answer\s*(?:is)?\s*[:：]\s*(.+?)\s*$")
+#: How much of a reply's tail the parsers read. A final answer sits at the end of the reply;
+#: capping the input bounds the work a hostile or rambling reply can cause.
+MAX_PARSE_CHARS = 16_000
+
+# One line at a time: leading decoration (markdown bullets, bold, headings), an optional
+# "final", "answer", an optional "is", a colon, then the rest of the line. The quantifiers
+# are possessive so that no run of white space is re-split between two of them.
+_ANSWER_LINE = re.compile(r"(?i)[^\w\n]*+(?:final\s++)?answer\s*+(?:is)?\s*+[:：](.*)")
+
+
+def tail(text: str, limit: int = MAX_PARSE_CHARS) -> str:
+    """The last ``limit`` characters of ``text`` (all of it when shorter)."""
+    return text if len(text) <= limit else text[-limit:]
 
 
 def extract_answer(text: str) -> str:
-    """The text after the last ``Answer:`` line, else the last non-empty line."""
-    matches = _ANSWER_LINE.findall(text)
-    if matches:
-        return matches[-1].strip().strip("*").strip()
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    """The text after the last ``Answer:`` line, else the last non-empty line.
+
+    An ``Answer:`` line with nothing after the colon takes the next non-empty line
+    (``Answer:\\nParis``). Only the last :data:`MAX_PARSE_CHARS` characters are read.
+    """
+    lines = tail(text).splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if ":" not in line and "：" not in line:
+            continue
+        match = _ANSWER_LINE.match(line)
+        if match is None:
+            continue
+        rest = match.group(1).strip()
+        if not rest:
+            following = next((ln.strip() for ln in lines[index + 1 :] if ln.strip()), "")
+            if not following:
+                continue  # an empty "Answer:" at the very end: an earlier one may hold it
+            rest = following
+        return rest.strip("*").strip()
+    for line in reversed(lines):
+        if line.strip():
+            return line.strip()
+    return ""
 
 
 _PUNCTUATION = frozenset(string.punctuation)

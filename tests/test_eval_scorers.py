@@ -132,21 +132,58 @@ def test_mc_scorer_counts_unparsed_separately():
     record = EvalRecord(
         id="g1", dataset="gpqa", question="q", gold="B", choices=["w", "x", "y", "z"]
     )
-    scorer = MultipleChoiceScorer()
+    scorer = MultipleChoiceScorer(mode="lenient")
     right = scorer.score_result(record, _result("B", raw="so...\nAnswer: (B)"))
     wrong = scorer.score_result(record, _result("C", raw="Answer: C"))
     unparsed = scorer.score_result(record, _result("not sure", raw="I cannot tell."))
-    assert (right.prediction, right.scores) == ("B", {"accuracy": 1.0, "unparsed": 0.0})
-    assert (wrong.prediction, wrong.scores) == ("C", {"accuracy": 0.0, "unparsed": 0.0})
-    assert (unparsed.prediction, unparsed.scores) == (None, {"accuracy": 0.0, "unparsed": 1.0})
+    ok, miss = "accuracy_lenient", "unparsed_lenient"
+    assert (right.prediction, right.scores) == ("B", {ok: 1.0, miss: 0.0})
+    assert (wrong.prediction, wrong.scores) == ("C", {ok: 0.0, miss: 0.0})
+    assert (unparsed.prediction, unparsed.scores) == (None, {ok: 0.0, miss: 1.0})
+
+
+def test_mc_scorer_default_is_simple_evals_first_match():
+    record = EvalRecord(
+        id="g1", dataset="gpqa", question="q", gold="B", choices=["w", "x", "y", "z"]
+    )
+    scorer = MultipleChoiceScorer()
+    assert scorer.metrics == ("accuracy", "unparsed")
+    first = scorer.score_result(record, _result("C", raw="Answer: B\nWait, no.\nAnswer: C"))
+    assert (first.prediction, first.scores) == ("B", {"accuracy": 1.0, "unparsed": 0.0})
+    dollar = scorer.score_result(record, _result("B", raw="Answer: $B$"))
+    assert dollar.scores["accuracy"] == 1.0
+    for raw in ("The answer is (B)", "**Answer:** B", "B"):
+        missed = scorer.score_result(record, _result("B", raw=raw))
+        assert (missed.prediction, missed.scores["unparsed"]) == (None, 1.0), raw
+    lower = scorer.score_result(record, _result("b", raw="answer: b"))
+    assert (lower.prediction, lower.scores["accuracy"]) == ("b", 0.0)  # as simple-evals
+
+
+def test_mc_scorer_votes_self_consistency_samples_under_its_mode():
+    record = EvalRecord(
+        id="g1", dataset="gpqa", question="q", gold="C", choices=["w", "x", "y", "z"]
+    )
+    result = Result(
+        question="q",
+        strategy="sc",
+        model="scripted",
+        answer="C",
+        details={"samples": ["Answer: C", "The answer is (A)", "Answer: $C$", "Answer: A"]},
+    )
+    strict = MultipleChoiceScorer().score_result(record, result)
+    assert strict.details["votes"] == ["C", None, "C", "A"]
+    assert strict.prediction == "C"
+    lenient = MultipleChoiceScorer(mode="lenient").score_result(record, result)
+    assert lenient.details["votes_lenient"] == ["C", "A", None, "A"]
+    assert lenient.prediction == "A"
 
 
 def test_mc_scorer_reads_a_voted_answer_without_raw_text():
     record = EvalRecord(
         id="g1", dataset="gpqa", question="q", gold="D", choices=["w", "x", "y", "z"]
     )
-    score = MultipleChoiceScorer().score_result(record, _result("**D**"))
-    assert score.scores["accuracy"] == 1.0
+    score = MultipleChoiceScorer(mode="lenient").score_result(record, _result("**D**"))
+    assert score.scores["accuracy_lenient"] == 1.0
 
 
 def test_mc_scorer_respects_the_number_of_choices():

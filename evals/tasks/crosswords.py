@@ -33,7 +33,10 @@ ANSWER_FORMAT = (
     "as 5 lines of 5 letters each, row 1 first, letters only."
 )
 
-_ANSWER = re.compile(r"(?i)\banswer[\s*_]*(?:is)?[\s*]*[:：]")
+# Possessive runs keep "answer" + a long run of spaces linear (no re-splitting of the run).
+_ANSWER = re.compile(r"(?i)\banswer[\s*_]*+(?:is)?[\s*]*+[:：]")
+#: The reply tail read: the grid ends the reply, and the cap bounds a rambling reply's cost.
+MAX_READ_CHARS = 16_000
 _LABEL = re.compile(r"(?i)^(?:[hv]\d+|row\s*\d+|\d+)(?:\s*[.:)\]-]\s*|\s+)")
 _SEPARATORS = re.compile(r"[\s|,*`_\-]+")
 
@@ -126,6 +129,7 @@ def load_crosswords(
 
 
 def _answer_part(text: str) -> str:
+    text = text[-MAX_READ_CHARS:]
     matches = list(_ANSWER.finditer(text))
     return text[matches[-1].end() :] if matches else text
 
@@ -142,6 +146,8 @@ def parse_grid(text: str) -> tuple[str | None, str]:
     rows: list[str] = []
     flat: list[str] = []
     for line in _answer_part(text).splitlines():
+        if not line or line.isspace():
+            continue
         cleaned = _SEPARATORS.sub("", _LABEL.sub("", line.strip()))
         if not cleaned:
             continue

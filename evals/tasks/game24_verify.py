@@ -31,6 +31,14 @@ from agot.evals.tasks.game24_solver import TARGET
 #: literals) long before Python's own limits are reached.
 MAX_CHARS = 200
 
+#: Longest reply tail and candidate line read at all: the answer is at the end of a reply,
+#: and capping the input keeps a rambling reply from costing more than a few milliseconds.
+MAX_READ_CHARS = 16_000
+
+#: Longest candidate expression normalised at all (markdown and LaTeX wrappers included);
+#: normalising strips wrappers in rounds, so its input is capped well above MAX_CHARS.
+MAX_RAW_EXPRESSION_CHARS = 1_000
+
 #: Literals above this are reported as huge rather than merely "not a puzzle number".
 MAX_LITERAL = 10**6
 
@@ -45,7 +53,10 @@ class Game24Verdict(BaseModel):
     expression: str | None = None
 
 
-_ANSWER = re.compile(r"(?i)\banswer[\s*_]*(?:is)?[\s*]*[:：][\s*]*(?P<rest>.*)$")
+# Possessive runs: a stretch of spaces or stars is never re-split between two quantifiers,
+# which keeps a line like "answer" + 20,000 spaces linear instead of quadratic.
+_ANSWER = re.compile(r"(?i)\banswer[\s*_]*+(?:is)?[\s*]*+[:：][\s*]*+(?P<rest>.*)$")
+_ANSWER_PREFIX = re.compile(r"(?i)^[\s*_`]*+(?:final\s++)?answer[\s*_]*+(?:is)?[\s*]*+[:：]")
 _OPERATOR_CHARS = "+-*/×÷xX−–—"
 _HAS_DIGIT = re.compile(r"\d")
 
@@ -118,8 +129,10 @@ def extract_expression(text: str) -> str | None:
     """
     if not text or not text.strip():
         return None
-    lines = text.splitlines()
+    lines = text[-MAX_READ_CHARS:].splitlines()
     for index in range(len(lines) - 1, -1, -1):
+        if ":" not in lines[index] and "：" not in lines[index]:
+            continue  # the pattern needs a colon; skipping here keeps blank runs cheap
         matches = list(_ANSWER.finditer(lines[index]))
         if not matches:
             continue
@@ -143,7 +156,7 @@ def normalise(expression: str) -> tuple[str | None, str | None]:
     ``= 24`` (``a = b = 24`` keeps the first part, as Tree of Thoughts does).
     """
     text = expression.strip()
-    text = re.sub(r"(?i)^[\s*_`]*(?:final\s+)?answer[\s*_]*(?:is)?[\s*]*[:：]", "", text)
+    text = _ANSWER_PREFIX.sub("", text)
     for pattern, replacement in _REPLACEMENTS:
         text = re.sub(pattern, replacement, text)
     text = _TIMES_LETTER.sub("*", text)
@@ -240,6 +253,9 @@ def verify_expression(expression: str, numbers: Sequence[int]) -> Game24Verdict:
     """Check one expression against the puzzle ``numbers``; never evaluates model text."""
     if not expression or not expression.strip():
         return _reject("empty answer: no expression given")
+    if len(expression.strip()) > MAX_RAW_EXPRESSION_CHARS:
+        size = len(expression.strip())
+        return _reject(f"expression is too long ({size} chars, at most {MAX_CHARS})")
     text, problem = normalise(expression)
     if problem is not None:
         return _reject(problem, expression.strip())

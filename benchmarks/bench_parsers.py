@@ -1,0 +1,43 @@
+"""Answer parsers on hostile 100,000-character replies: worst time per parser.
+
+Every parser that reads model text must stay linear (target: under 10 ms per call on a
+100,000-character reply). Run: ``.venv/bin/python benchmarks/bench_parsers.py [SIZE]``.
+Prints, per parser, the slowest input and its best-of-3 time.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from hostile_inputs import hostile_replies, parsers
+
+TARGET_MS = 10.0
+
+
+def best_of(fn, text: str, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn(text)
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def main(size: int = 100_000) -> None:
+    replies = hostile_replies(size)
+    print(f"{size:,}-character hostile replies; target < {TARGET_MS:.0f} ms per call")
+    worst_all = 0.0
+    for name, fn in parsers().items():
+        times = {label: best_of(fn, text) for label, text in replies.items()}
+        label, worst = max(times.items(), key=lambda kv: kv[1])
+        worst_all = max(worst_all, worst)
+        print(f"  {name:28s} worst {worst:7.2f} ms  ({label})")
+    print(f"slowest parser call: {worst_all:.2f} ms ({'ok' if worst_all < TARGET_MS else 'SLOW'})")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
