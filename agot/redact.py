@@ -1,0 +1,177 @@
+"""Keeping an item's private text out of everything written to disk or printed.
+
+Some benchmarks ask that their questions never appear in plain text online (GPQA's authors
+do), and user data may be confidential. A :class:`Redactor` is built from one item's
+sensitive strings (its question, its option texts, any text the dataset declares private)
+and rewrites any JSON-like object (dicts, lists, strings; keys included) so that none of
+that text survives: results rows, traces with their graphs, prompts and replies, summaries.
+It walks every string, so new trace fields are covered without being named here.
+
+A model echoes, quotes and truncates what it reads, so exact matching is not enough. A
+sensitive string of :data:`WINDOW` words or more is cut into overlapping word windows
+(case-insensitive, punctuation and spacing ignored); any run of text in which a window of
+it occurs is replaced, from the first to the last word of the run. Shorter strings are
+matched whole (case-insensitive, any white space). Strings shorter than
+:data:`MIN_SECRET_CHARS` are left alone: texts such as ``4`` or ``Yes`` occur everywhere and
+identify nothing.
+
+Each replaced run becomes a stable placeholder, ``[redacted gpqa:<item id>:<hash>]``, where
+the hash is a SHA-256 prefix of the sensitive string it came from: the same text always
+reads the same, and a reader can tell which item and which string was there without seeing
+it. :func:`safe_item_id` gives an id that itself carries none of the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+#: Words in one matching window: runs of this many consecutive words taken from a sensitive
+#: string are replaced wherever they occur.
+WINDOW = 5
+#: Sensitive strings shorter than this (after trimming) are not redacted on their own.
+MIN_SECRET_CHARS = 12
+#: Characters of the SHA-256 hex digest in a placeholder.
+HASH_CHARS = 10
+
+_WORD = re.compile(r"\w+")
+
+
+def text_hash(text: str) -> str:
+    """The SHA-256 prefix that names ``text`` in placeholders and ids."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:HASH_CHARS]
+
+
+def placeholder(namespace: str, item_id: str, text: str) -> str:
+    """``[redacted <namespace>:<item_id>:<hash of text>]``."""
+    return f"[redacted {namespace}:{item_id}:{text_hash(text)}]"
+
+
+class Redactor:
+    """Replaces one item's sensitive strings inside any JSON-like object.
+
+    ``namespace`` is the dataset name, ``item_id`` a secret-free id (see
+    :func:`safe_item_id`); both go into the placeholders.
+    """
+
+    def __init__(
+        self,
+        secrets: Iterable[str | None],
+        *,
+        namespace: str,
+        item_id: str,
+        window: int = WINDOW,
+        min_chars: int = MIN_SECRET_CHARS,
+    ) -> None:
+        self.namespace, self.item_id, self.window = namespace, item_id, window
+        self._windows: dict[tuple[str, ...], str] = {}
+        whole: dict[str, str] = {}
+        for secret in secrets:
+            text = (secret or "").strip()
+            if len(text) < min_chars:
+                continue
+            label = placeholder(namespace, item_id, text)
+            words = [w.lower() for w in _WORD.findall(text)]
+            if len(words) >= window:
+                for i in range(len(words) - window + 1):
+                    self._windows.setdefault(tuple(words[i : i + window]), label)
+            else:
+                whole.setdefault(text, label)
+        self._labels = whole
+        self._whole: re.Pattern[str] | None = None
+        if whole:
+            alternatives = sorted(whole, key=len, reverse=True)
+            self._whole = re.compile(
+                "|".join(r"\s+".join(map(re.escape, t.split())) for t in alternatives),
+                re.IGNORECASE,
+            )
+            self._by_key = {_key(t): whole[t] for t in alternatives}
+
+    @property
+    def empty(self) -> bool:
+        return not self._windows and self._whole is None
+
+    def redact_text(self, text: str) -> str:
+        """``text`` with every run of sensitive text replaced by its placeholder."""
+        if self.empty or not text:
+            return text
+        if self._windows:
+            text = self._redact_windows(text)
+        if self._whole is not None:
+            text = self._whole.sub(lambda m: self._by_key.get(_key(m[0]), m[0]), text)
+        return text
+
+    def _redact_windows(self, text: str) -> str:
+        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        n, w = len(spans), self.window
+        if n < w:
+            return text
+        words = [text[a:b].lower() for a, b in spans]
+        covered: list[str | None] = [None] * n
+        for i in range(n - w + 1):
+            label = self._windows.get(tuple(words[i : i + w]))
+            if label is not None:
+                for j in range(i, i + w):
+                    covered[j] = covered[j] or label
+        if not any(covered):
+            return text
+        out: list[str] = []
+        cursor = i = 0
+        while i < n:
+            label = covered[i]
+            if label is None:
+                i += 1
+                continue
+            start = i
+            while i + 1 < n and covered[i + 1] is not None:
+                i += 1
+            out.append(text[cursor : spans[start][0]])
+            out.append(label)
+            cursor = spans[i][1]
+            i += 1
+        out.append(text[cursor:])
+        return "".join(out)
+
+    def __call__(self, value: Any) -> Any:
+        """A copy of ``value`` (dict, list, tuple, str, or anything else untouched) with
+        every string, dict keys included, redacted."""
+        if self.empty:
+            return value
+        return self._walk(value)
+
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact_text(value)
+        if isinstance(value, dict):
+            return {
+                (self.redact_text(k) if isinstance(k, str) else k): self._walk(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return type(value)(self._walk(v) for v in value)
+        return value
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def redact(
+    value: Any, secrets: Iterable[str | None], *, namespace: str, item_id: str
+) -> Any:
+    """``value`` with ``secrets`` replaced by placeholders (see :class:`Redactor`)."""
+    return Redactor(secrets, namespace=namespace, item_id=item_id)(value)
+
+
+def safe_item_id(item_id: str, secrets: Iterable[str | None]) -> str:
+    """``item_id`` when it holds none of ``secrets``; else ``item-<hash of the id>``.
+
+    A user data set may key items by their text; such an id would put the text into file
+    names and every row, so it is replaced by a stable hash.
+    """
+    redactor = Redactor(secrets, namespace="id", item_id="id", min_chars=MIN_SECRET_CHARS)
+    if redactor.redact_text(item_id) == item_id:
+        return item_id
+    return f"item-{text_hash(item_id)}"
