@@ -158,9 +158,7 @@ def _key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def redact(
-    value: Any, secrets: Iterable[str | None], *, namespace: str, item_id: str
-) -> Any:
+def redact(value: Any, secrets: Iterable[str | None], *, namespace: str, item_id: str) -> Any:
     """``value`` with ``secrets`` replaced by placeholders (see :class:`Redactor`)."""
     return Redactor(secrets, namespace=namespace, item_id=item_id)(value)
 

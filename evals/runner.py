@@ -38,6 +38,7 @@ from agot.evals.datasets import DatasetSpec, get_dataset
 from agot.evals.presets import AppliedPreset, resolve_preset
 from agot.evals.progress import EvalProgress
 from agot.evals.records import EvalRecord
+from agot.evals.redaction import RunRedaction
 from agot.evals.run_folder import ResultRow, RunFolder, slug
 from agot.evals.scorers import Score, ScoreContext, Scorer, get_scorer, raw_text
 from agot.evals.summary import EvalSummary, summarize
@@ -85,6 +86,8 @@ class EvalConfig(BaseModel):
     progress: bool = True
     resamples: int = Field(2000, ge=100)
     dataset_options: dict[str, Any] = Field(default_factory=dict)
+    #: Keep every item's text out of results and traces (always on for private datasets).
+    redact: bool = False
 
 
 async def run_eval(
@@ -156,10 +159,13 @@ class _Run:
         self.given_records = records
         self.out = Path(config.out or default_out_dir(self.spec.name))
         self.folder = RunFolder(self.out)
-        self.scorers: list[Scorer] = [get_scorer(s) for s in (*self.spec.scorers, *config.scorers)]
-        self.strategies = self._strategies()
         self.subset = self.spec.resolve_subset(config.subset)
         self.split = self.spec.resolve_split(config.split)
+        self.scorers: list[Scorer] = [
+            get_scorer(s) for s in (*self.spec.scorers_for(self.subset), *config.scorers)
+        ]
+        self.strategies = self._strategies()
+        self.redaction = RunRedaction(self.spec.name, enabled=self.spec.private or config.redact)
 
     # -- setup --------------------------------------------------------------------------------
     def _strategies(self) -> dict[str, Strategy]:
@@ -272,14 +278,15 @@ class _Run:
             "per_strategy_params": self.config.per_strategy_params,
             "models": [_model_key(m) for m in self.config.models],
             "scorers": [s.describe() for s in self.scorers],
-            "answer_format": self.spec.answer_format,
+            "answer_format": self.spec.answer_format_for(self.subset),
+            "redacted": self.redaction.enabled,
             "agot_version": agot.__version__,
             "started_at": time.time(),
         }
 
     # -- the run ------------------------------------------------------------------------------
     async def run(self) -> EvalSummary:
-        records = await asyncio.to_thread(self._load)
+        records = self.redaction.prepare(await asyncio.to_thread(self._load))
         info = self._run_info(records)
         existing = self.folder.start(
             info, resume=self.config.resume, retry_errors=self.config.retry_errors
@@ -366,23 +373,17 @@ class _Run:
         return summary
 
     def _notes(self) -> list[str]:
-        notes = []
-        if any(s.name == "fanoutqa" for s in self.scorers):
-            from agot.evals.scorers import fanoutqa_normalizer
-
-            if fanoutqa_normalizer() != "spacy":
-                notes.append(
-                    "FanOutQA accuracy used token normalisation without lemmas (install spacy "
-                    "and en_core_web_sm for the official lemmatising normaliser)"
-                )
-        return notes
+        notes = [note for scorer in self.scorers for note in scorer.notes()]
+        if self.redaction.enabled:
+            notes.append("item text redacted from results and traces")
+        return list(dict.fromkeys(notes))
 
     def _task(self, record: EvalRecord) -> Task:
         return Task(
             question=record.question,
             context=record.context,
             choices=record.choices,
-            answer_format=self.spec.answer_format,
+            answer_format=self.spec.answer_format_for(self.subset),
             id=record.id,
         )
 
@@ -442,18 +443,15 @@ class _Run:
             stopped=result.stopped,
             details=details,
         )
-        return row, result
+        redacted = self.redaction(record.id, row.model_dump(mode="json"))
+        return ResultRow.model_validate(redacted), result
 
     def _trace_file(self, unit: _Unit, result: Result) -> tuple[Path, bytes]:
         """Where the unit's trace goes, and its bytes: the object Result.save_trace writes
         (Result.load_trace reads it back), serialised by pydantic's compact encoder since a
         run writes thousands of them."""
-        if self.spec.private:
-            result = result.model_copy(
-                update={"question": f"[{self.spec.name} item {unit.record.id}: text withheld]"}
-            )
         path = self.folder.trace_path(unit.strategy, unit.model, unit.record.id)
-        return path, result.model_dump_json().encode("utf-8")
+        return path, self.redaction.trace_bytes(unit.record.id, result)
 
 
 def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:

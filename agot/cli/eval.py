@@ -74,6 +74,12 @@ def add_parser(sub: Any) -> None:
         default=0,
         help="seed for choice shuffling and bootstrap (default 0, recorded)",
     )
+    data.add_argument(
+        "--redact",
+        action="store_true",
+        help="keep every item's question, options and context out of results and traces "
+        "(always on for GPQA)",
+    )
     run = parser.add_argument_group("run")
     run.add_argument(
         "--strategy",
@@ -240,6 +246,7 @@ def build_config(args: argparse.Namespace) -> Any:
         save_traces=not args.no_traces,
         resamples=args.resamples,
         progress=not args.quiet,
+        redact=args.redact,
     )
 
 

@@ -33,8 +33,9 @@ class DatasetSpec:
     ``scorers`` names the scorers (see :mod:`agot.evals.scorers`) or holds scorer objects; the
     first one's headline metric is the run's headline. ``answer_format`` is appended to every
     prompt (e.g. GPQA's ``Answer: X`` instruction). ``private`` marks sets whose authors ask
-    that question text never appears in shareable logs (GPQA): the runner then keeps question
-    text out of traces and results. ``labels`` (non-empty) marks a classification set whose
+    that question text never appears in shareable logs (GPQA): the runner then redacts every
+    item's question, option and context text from results and traces
+    (:mod:`agot.evals.redaction`). ``labels`` (non-empty) marks a classification set whose
     gold is one of these label strings: the runner then also offers the Kairanban strategies
     (``kairanban``, ``kcs``, ``kcs+ibc``, ``single``, ``independent``) built for this label set
     (see :mod:`agot.evals.classification`).
@@ -53,6 +54,16 @@ class DatasetSpec:
     how_to_get: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     labels: tuple[str, ...] = ()
+    #: Per subset: scorers and answer format that replace ``scorers``/``answer_format``
+    #: (MuSiQue's ``full`` subset adds answerability and asks for "unanswerable").
+    subset_scorers: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    subset_answer_formats: dict[str, str] = field(default_factory=dict)
+
+    def scorers_for(self, subset: str | None) -> tuple[Any, ...]:
+        return self.subset_scorers.get(subset or "", self.scorers)
+
+    def answer_format_for(self, subset: str | None) -> str | None:
+        return self.subset_answer_formats.get(subset or "", self.answer_format)
 
     def resolve_subset(self, subset: str | None) -> str | None:
         if subset is None:

@@ -12,8 +12,12 @@ in which order), and the seed is recorded with every result. The gold is the let
 option landed on.
 
 The authors ask that GPQA questions never appear in plain text online: the spec is marked
-``private`` so the runner keeps question text out of results and traces, and nothing here logs
-it. Commit no GPQA rows anywhere, fixtures included.
+``private``, so the runner redacts every item's question and option texts from results,
+traces and summaries (:mod:`agot.evals.redaction`), and nothing here logs them. Commit no
+GPQA rows anywhere, fixtures included.
+
+Scoring: simple-evals' extraction (``accuracy``, the headline) and agot's lenient reader
+(``accuracy_lenient``) side by side; see :mod:`agot.evals.scorers.choice`.
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ LETTERS = "ABCD"
 DEFAULT_SEED = 0
 HUB_REPO = "Idavidrein/gpqa"
 HOW_TO_GET = (
-    "request access to the gated set Idavidrein/gpqa on Hugging Face (then `huggingface-cli "
-    "login`), or download the authors' dataset.zip from github.com/idavidrein/gpqa"
+    "request access to the gated set Idavidrein/gpqa on Hugging Face (then `hf auth login`), "
+    "or download the authors' dataset.zip from github.com/idavidrein/gpqa (its password, from "
+    "the authors' README, goes in AGOT_DATASET_PASSWORD)"
 )
 ANSWER_FORMAT = (
     "Choose exactly one option. End your reply with a line of the form 'Answer: X', where X "
@@ -135,7 +140,7 @@ def _stable_id(question: str) -> str:
 SPEC = register_dataset(
     "gpqa",
     load,
-    scorers=("mc",),
+    scorers=("mc", "mc_lenient"),
     subsets=SUBSETS,
     default_subset="diamond",
     splits=("train",),

@@ -1,0 +1,207 @@
+"""Private item text never leaves the run: every file an eval writes, its output, ``agot show``.
+
+The fixture plants a marker in a question and one in an option text. The model is an
+adversary: a scripted backend that echoes its whole prompt (and a slice around the marker,
+upper-cased copies, JSON-wrapped copies) into every reply and every structured field, so AGoT
+node titles, answers, final answers, prompts and replies all carry the text unless redaction
+catches it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import agot.cli
+from agot.backends.scripted import ScriptedBackend
+from agot.evals.records import EvalRecord
+from agot.evals.redaction import RunRedaction, item_secrets
+from agot.redact import Redactor, placeholder, redact, safe_item_id
+from agot.types import GenerationRequest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MARKERS = ("QMARKERQ7", "ZOPTMARKZ9")
+
+
+def _slice_around(prompt: str, marker: str, width: int = 40) -> str:
+    at = prompt.find(marker)
+    return prompt[max(0, at - width) : at + len(marker) + width] if at >= 0 else ""
+
+
+def echo_adversary(request: GenerationRequest) -> object:
+    """Replies that repeat the prompt in every shape a model might."""
+    prompt = "\n".join(m.content for m in request.messages)
+    piece = _slice_around(prompt, MARKERS[0]) or prompt[:80]
+    loud = f"{prompt.upper()}\nQuoted: {json.dumps(piece)}\n{piece}"
+    if request.role == "decompose":
+        return {
+            "strategy": loud,
+            "thoughts": [
+                {"title": piece, "content": prompt, "parents": []},
+                {"title": piece.upper(), "content": loud, "parents": []},
+            ],
+        }
+    if request.role == "assess":
+        return {"justification": loud, "is_complex": False}
+    if request.role == "solve":
+        return {"answer": loud}
+    if request.role == "check":
+        return {"reason": loud, "can_answer": True}
+    if request.role == "final":
+        return {"reasoning": loud, "answer": f"{piece}\nAnswer: A"}
+    return f"You asked:\n{loud}\nAnswer: A"
+
+
+@pytest.fixture
+def adversary(monkeypatch):
+    def from_spec(cls, spec, options=None):
+        return cls(echo_adversary)
+
+    monkeypatch.setattr(ScriptedBackend, "from_spec", classmethod(from_spec))
+
+
+def _leaks(text: str) -> list[str]:
+    return [m for m in MARKERS if m in text]
+
+
+def test_gpqa_eval_writes_no_question_or_option_text(tmp_path, adversary, monkeypatch, capsys):
+    monkeypatch.setattr(agot.cli, "COMMANDS", ("eval", "show"))
+    out = tmp_path / "run"
+    code = agot.cli.main(
+        [
+            "eval",
+            "gpqa",
+            "--data",
+            str(FIXTURES / "gpqa_marker"),
+            "--strategy",
+            "direct,cot,agot",
+            "--model",
+            "scripted",
+            "--out",
+            str(out),
+            "--max-layers",
+            "2",
+        ]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    files = [p for p in out.rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert {"results.jsonl", "run.json", "summary.json"} <= names
+    traces = [p for p in files if "traces" in p.parts]
+    assert len(traces) == 6  # 2 items x 3 strategies
+    for path in files:
+        assert not _leaks(path.read_text(encoding="utf-8")), f"marker in {path}"
+        assert not _leaks(str(path)), f"marker in file name {path}"
+    assert not _leaks(printed.out + printed.err)
+    # The text was there to leak: the redaction left its placeholders behind.
+    agot_trace = next(p for p in traces if "agot" in p.parts)
+    trace_text = agot_trace.read_text(encoding="utf-8")
+    assert "[redacted gpqa:rec_marker_0" in trace_text
+    assert json.loads(trace_text)["graph"]  # the graph itself is kept, only text replaced
+    for fmt in ("text", "mermaid", "dot"):
+        assert agot.cli.main(["show", str(agot_trace), "--format", fmt]) == 0
+        shown = capsys.readouterr()
+        assert not _leaks(shown.out + shown.err), fmt
+        assert "redacted gpqa" in shown.out
+    summary = json.loads((out / "summary.json").read_text())
+    assert any("simple-evals" in note for note in summary["notes"])
+    assert any("lenient" in note for note in summary["notes"])
+
+
+async def test_redact_switch_covers_user_data(tmp_path):
+    from agot.evals.runner import run_eval
+
+    secret = "The confidential merger of Corvin Holdings closes on the ninth of May"
+    records = [EvalRecord(id=secret, dataset="hotpotqa", question=secret + "?", gold="May")]
+    summary = await run_eval(
+        "hotpotqa",
+        strategies=["cot"],
+        models=[ScriptedBackend(echo_adversary)],
+        out=str(tmp_path),
+        progress=False,
+        redact=True,
+        records=records,
+    )
+    assert summary.items == 1
+    on_disk = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    paths = "".join(str(p) for p in tmp_path.rglob("*"))
+    assert "Corvin Holdings" not in on_disk and "Corvin" not in paths
+    assert "[redacted hotpotqa:item-" in on_disk  # the id carried the text: it became a hash
+
+
+# -- the redactor itself ----------------------------------------------------------------------
+QUESTION = "Which enzyme unwinds the double helix ahead of the replication fork in E. coli?"
+
+
+def test_redactor_replaces_echoes_slices_and_case_changes():
+    r = Redactor([QUESTION, "DNA helicase DnaB", "4"], namespace="gpqa", item_id="rec1")
+    label = placeholder("gpqa", "rec1", QUESTION)
+    assert r.redact_text(f"Q: {QUESTION}\nA: ...") == f"Q: {label}?\nA: ..."
+    # a slice that cuts words at both ends still loses every whole window of the question
+    cut = QUESTION[7:60]
+    assert "unwinds the double helix" not in r.redact_text(f"title: {cut}…")
+    assert "UNWINDS THE DOUBLE" not in r.redact_text(QUESTION.upper())
+    # re-wrapped text (new lines, extra spaces) is still the same words
+    assert "helix" not in r.redact_text(QUESTION.replace(" the ", "\n  the "))
+    # short option texts are matched whole, case-insensitively; tiny ones are left alone
+    assert r.redact_text("maybe dna  HELICASE dnab?") == (
+        f"maybe {placeholder('gpqa', 'rec1', 'DNA helicase DnaB')}?"
+    )
+    assert r.redact_text("4 eV") == "4 eV"
+    # other text is untouched, including fewer than a window's words of the question
+    assert r.redact_text("the double helix is famous") == "the double helix is famous"
+
+
+def test_redact_walks_every_string_and_key_of_any_json_object():
+    value = {
+        "question": QUESTION,
+        "events": [{"prompt": [{"role": "user", "content": "Solve: " + QUESTION}]}],
+        QUESTION: 3,
+        "numbers": [1, 2.5, None, True],
+        "nested": ({"reply": QUESTION.lower()},),
+    }
+    out = redact(value, [QUESTION], namespace="gpqa", item_id="rec1")
+    assert "helix" not in json.dumps(out)
+    assert out["numbers"] == [1, 2.5, None, True]
+    assert isinstance(out["nested"], tuple)
+    assert value["question"] == QUESTION  # the input is not modified
+
+
+def test_placeholders_are_stable_and_name_item_and_text():
+    a = placeholder("gpqa", "rec1", QUESTION)
+    assert a == placeholder("gpqa", "rec1", QUESTION)
+    assert re.fullmatch(r"\[redacted gpqa:rec1:[0-9a-f]{10}\]", a)
+    assert a != placeholder("gpqa", "rec1", QUESTION + " ")
+
+
+def test_safe_item_id_hashes_only_ids_that_hold_the_text():
+    assert safe_item_id("rec_01", [QUESTION]) == "rec_01"
+    hashed = safe_item_id(QUESTION, [QUESTION])
+    assert hashed.startswith("item-") and "helix" not in hashed
+    assert hashed == safe_item_id(QUESTION, [QUESTION])
+
+
+def test_item_secrets_and_run_redaction_off_by_default():
+    record = EvalRecord(
+        id="r",
+        dataset="x",
+        question="q text here",
+        gold="A",
+        choices=["one option text", "two"],
+        context="Title: passage",
+        metadata={"private_text": ["a declared private note"]},
+    )
+    assert item_secrets(record) == [
+        "q text here",
+        "one option text",
+        "two",
+        "Title: passage",
+        "a declared private note",
+    ]
+    off = RunRedaction("x", enabled=False)
+    assert off.prepare([record]) == [record]
+    assert off("r", {"q": "q text here"}) == {"q": "q text here"}
