@@ -106,7 +106,7 @@ def test_gpqa_eval_writes_no_question_or_option_text(tmp_path, adversary, monkey
         assert agot.cli.main(["show", str(agot_trace), "--format", fmt]) == 0
         shown = capsys.readouterr()
         assert not _leaks(shown.out + shown.err), fmt
-        assert "redacted gpqa" in shown.out
+        assert "redacted" in shown.out  # labels may wrap or re-bracket the placeholder
     summary = json.loads((out / "summary.json").read_text())
     assert any("simple-evals" in note for note in summary["notes"])
     assert any("lenient" in note for note in summary["notes"])
