@@ -2,7 +2,8 @@
 
 Each event carries ``depends_on`` (the calls whose outputs its prompt used), so the calls form a
 DAG. The critical path is the longest chain through it weighted by call durations: no schedule,
-however parallel, can finish sooner. ``parallelism`` is total call time over wall time.
+however parallel, can finish sooner. Discarded calls (speculative calls that lost) are left out:
+nothing used their output. ``parallelism`` is total call time over wall time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from agot.trace import TraceEvent
 
 def critical_path(events: Sequence[TraceEvent]) -> tuple[float, list[str]]:
     """(length in seconds, call ids along it) of the longest dependency chain."""
+    events = [e for e in events if not e.discarded]
     by_id = {e.call_id: e for e in events}
     best: dict[str, tuple[float, str | None]] = {}
     for event in sorted(events, key=lambda e: e.start):
@@ -41,3 +43,12 @@ def parallelism(events: Sequence[TraceEvent]) -> float:
     """Sum of call durations over the wall-time span (1.0 = strictly sequential)."""
     wall = span(events)
     return sum(e.duration for e in events) / wall if wall > 0 else 0.0
+
+
+def longest_chain(events: Sequence[TraceEvent]) -> int:
+    """Calls on the longest dependency chain, counted (not timed): how many calls must run one
+    after another whatever the latency. Discarded calls are left out, as in the critical path."""
+    depth: dict[str, int] = {}
+    for event in sorted((e for e in events if not e.discarded), key=lambda e: e.start):
+        depth[event.call_id] = 1 + max((depth.get(d, 0) for d in event.depends_on), default=0)
+    return max(depth.values(), default=0)

@@ -236,6 +236,20 @@ class Dispatcher:
                     admitted=tries.admitted,
                 )
                 raise
+            except asyncio.CancelledError:
+                # A cancelled call (a speculative one that lost) stays visible in the trace; it
+                # counts as a call once a request went out, since a server may bill it.
+                sent = total + Usage(calls=1) if tries.count > total.calls else total
+                finish(
+                    reply or BackendReply(text=""),
+                    sent,
+                    tries.count,
+                    None,
+                    error="cancelled",
+                    admitted=tries.admitted,
+                    discarded=True,
+                )
+                raise
             assert reply is not None
             if cache_key is not None and self.cache is not None:
                 self.cache.put(cache_key, reply)
@@ -358,6 +372,7 @@ class Dispatcher:
         cached: bool = False,
         error: str | None = None,
         admitted: float | None = None,
+        discarded: bool = False,
     ) -> Generation:
         # The event spans the backend's work: time queued for a concurrency slot or a rate
         # limiter is kept apart (queued_s), so call durations, the critical path and the
@@ -385,6 +400,8 @@ class Dispatcher:
             attempts=attempts,
             error=error,
             warnings=list(reply.warnings),
+            speculative=request.speculative,
+            discarded=discarded,
         )
         recorder.record(event, usage)
         self.tracker.add(usage)

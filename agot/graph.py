@@ -37,6 +37,7 @@ class ThoughtNode(BaseModel):
     answer: str | None = None
     complex: bool | None = None
     justification: str | None = None
+    reasoning: str | None = None
     status: Status = "pending"
     final: bool = False
     error: str | None = None

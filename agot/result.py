@@ -25,6 +25,9 @@ class Result(BaseModel):
     strategy: str
     model: str
     answer: str | None = None
+    #: The answer as a validated instance of the user's schema (``AGoT(final_schema=...)``);
+    #: a plain dict once loaded back from a trace file.
+    parsed: Any = None
     usage: Usage = Field(default_factory=Usage)
     events: list[TraceEvent] = Field(default_factory=list)
     graph: dict[str, Any] | None = None

@@ -38,6 +38,10 @@ class TraceEvent(BaseModel):
     attempts: int = 1
     error: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    #: Started speculatively (AGoT ``speculate``) before it was known to be needed.
+    speculative: bool = False
+    #: Its output was not used: a speculative call that lost, whether finished or cancelled.
+    discarded: bool = False
 
     @property
     def duration(self) -> float:

@@ -58,6 +58,8 @@ class GenerationRequest(BaseModel):
     depends_on: tuple[str, ...] = ()
     model: str | None = None
     sample_index: int | None = None
+    #: Started before it is known to be needed (AGoT speculation); its reply may be discarded.
+    speculative: bool = False
 
     @classmethod
     def chat(

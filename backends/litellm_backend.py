@@ -193,8 +193,10 @@ class LiteLLMBackend:
         self._dummy_key = self._check_keys()
         self._secrets = self._known_secrets()
         self._native = self._wants_native(extra.get("native_schema"))
+        # 32 in flight: above AGoT's fan-out at the paper's setting (N=3, d=1: 9 thoughts, 3 nested
+        # graphs, speculation doubling that), so a run's own calls never queue behind each other.
         self.capabilities = Capabilities(
-            native_schema=self._native, max_context=self._max_context(), default_concurrency=8
+            native_schema=self._native, max_context=self._max_context(), default_concurrency=32
         )
 
     def __repr__(self) -> str:

@@ -1,10 +1,10 @@
 """Evaluation presets: named bundles of settings, kept as data so a summary can print them.
 
-``--preset agot-paper`` reproduces the AGoT paper's setup: 100 questions sampled per data set
-(with a recorded seed, so the same items come back on every run and machine), and AGoT run at
-d = 1 nesting level, L = 3 layers, N = 3 new nodes per layer, temperature 0.3. The AGoT
-settings apply to the ``agot`` strategy only: a baseline run beside it (``cot``, ``direct``)
-keeps its own defaults, so the comparison is the paper's method against plain baselines.
+``--preset agot-paper`` reproduces the AGoT paper's protocol: direct prompting (IO), CoT and
+AGoT at d = 1 nesting level, L = 3 layers, N = 3 new nodes per layer, every strategy at
+temperature 0.3, on 100 questions sampled per data set (with a recorded seed, so the same items
+come back on every run and machine), free-form QA judged by an LLM for semantic equivalence and
+multiple choice (GPQA, shuffled options) by its letter.
 
 A preset only fills in what the user did not say. :func:`resolve_preset` is the one place this
 happens, for the CLI and for Python alike: a setting counts as "given" when the caller set it
@@ -28,8 +28,9 @@ class Preset(BaseModel):
     """A named set of eval settings.
 
     ``settings`` are run-wide (:class:`~agot.evals.runner.EvalConfig` fields: ``limit``,
-    ``sample``, ``sample_seed``); ``strategies`` maps a strategy name to the parameters that
-    strategy gets (``{"agot": {"max_depth": 1, ...}}``).
+    ``sample``, ``sample_seed``, ``strategies``: what runs when the caller names none);
+    ``strategies`` maps a strategy name to the parameters that strategy gets
+    (``{"agot": {"max_depth": 1, ...}}``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -39,23 +40,44 @@ class Preset(BaseModel):
     source: str = ""
     settings: dict[str, Any] = Field(default_factory=dict)
     strategies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: Score free-form QA sets with an LLM judge of semantic equivalence (the model under test
+    #: judges unless the run names a judge), as the paper does.
+    judge_free_form: bool = False
 
 
 #: Seed of the paper preset's 100-item sample (recorded in every summary that uses it).
 PAPER_SAMPLE_SEED = 2502
 
+#: The paper's temperature, used for every strategy of the paper preset.
+PAPER_TEMPERATURE = 0.3
+
 PRESETS: dict[str, Preset] = {
     "agot-paper": Preset(
         name="agot-paper",
         description=(
-            "AGoT paper settings: 100 questions sampled per data set with a fixed seed; AGoT at "
-            "max depth 1, 3 layers, 3 new nodes per layer, temperature 0.3"
+            "AGoT paper protocol: direct (IO), CoT and AGoT (d=1, L=3, N=3), all at temperature "
+            "0.3, on 100 questions sampled per data set with a fixed seed; free-form QA judged "
+            "by an LLM for semantic equivalence (multiple choice and exact tasks keep their own "
+            "scorer)"
         ),
         source="Pandey et al. 2025, arXiv 2502.05078 (experiments: gpt-4o-mini, d=1, L=3, N=3)",
-        settings={"limit": 100, "sample": True, "sample_seed": PAPER_SAMPLE_SEED},
-        strategies={
-            "agot": {"max_depth": 1, "max_layers": 3, "max_nodes": 3, "temperature": 0.3},
+        settings={
+            "limit": 100,
+            "sample": True,
+            "sample_seed": PAPER_SAMPLE_SEED,
+            "strategies": ["direct", "cot", "agot"],
         },
+        strategies={
+            "direct": {"temperature": PAPER_TEMPERATURE},
+            "cot": {"temperature": PAPER_TEMPERATURE},
+            "agot": {
+                "max_depth": 1,
+                "max_layers": 3,
+                "max_nodes": 3,
+                "temperature": PAPER_TEMPERATURE,
+            },
+        },
+        judge_free_form=True,
     ),
 }
 
@@ -118,7 +140,11 @@ def resolve_preset(
         elif run_wide[key] != value:
             overridden[key] = run_wide[key]
     per_strategy = {name: dict(params) for name, params in per_strategy_params.items()}
+    # Parameters of strategies that will not run are neither filled in nor reported.
+    running = {str(s).strip().lower() for s in run_wide.get("strategies") or ()}
     for strategy, params in chosen.strategies.items():
+        if running and strategy not in running:
+            continue
         target = per_strategy.setdefault(strategy, {})
         for key, value in params.items():
             given = target.get(key, strategy_params.get(key))

@@ -57,7 +57,8 @@ class EvalConfig(BaseModel):
     data: str | None = None
     subset: str | None = None
     split: str | None = None
-    strategies: list[Any] = Field(default_factory=lambda: ["cot"])
+    #: None: the preset's strategies, else ``["cot"]``.
+    strategies: list[Any] | None = None
     models: list[Any] = Field(default_factory=lambda: ["local"])
     limit: int | None = Field(None, ge=1)
     #: With ``limit``: a seeded random sample of that many items (kept in dataset order)
@@ -153,6 +154,8 @@ class _Run:
         self.preset: AppliedPreset | None = None
         if config.preset:
             config, self.preset = _with_preset(config)
+        if config.strategies is None:
+            config = config.model_copy(update={"strategies": ["cot"]})
         self.config = config
         self.stream = stream
         self.spec: DatasetSpec = get_dataset(config.dataset)
@@ -457,16 +460,29 @@ class _Run:
 def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:
     """``config`` with its preset filled in under every setting the caller gave."""
     assert config.preset is not None
-    given = {k: getattr(config, k) for k in ("limit", "sample", "sample_seed")}
+    given = {k: getattr(config, k) for k in ("limit", "sample", "sample_seed", "strategies")}
     per_strategy = {ALIASES.get(k, k): dict(v) for k, v in config.per_strategy_params.items()}
     settings, per_strategy, applied = resolve_preset(
         config.preset, given, config.strategy_params, per_strategy
     )
-    updated = config.model_copy(update={**settings, "per_strategy_params": per_strategy})
+    scorers = list(config.scorers)
+    free_form = "qa" in get_dataset(config.dataset).scorers
+    if applied.preset.judge_free_form and free_form and not any(_is_judge(s) for s in scorers):
+        from agot.evals.scorers import JudgeScorer
+
+        scorers.append(JudgeScorer(model=None))  # the model under test judges, as in the paper
+    updated = config.model_copy(
+        update={**settings, "per_strategy_params": per_strategy, "scorers": scorers}
+    )
     try:  # re-validate: the preset's values pass the same checks as the caller's
         return EvalConfig.model_validate(dict(updated)), applied
     except ValidationError as exc:
         raise ConfigError(describe_validation_error("eval", exc)) from None
+
+
+def _is_judge(scorer: Any) -> bool:
+    name = scorer if isinstance(scorer, str) else getattr(scorer, "name", "")
+    return str(name).lower() == "judge"
 
 
 def _describe_strategy(strategy: Strategy) -> str:

@@ -1,7 +1,7 @@
 """Scripted model behaviours for AGoT tests and benchmarks.
 
 :func:`agot_script` answers every AGoT step deterministically from a few knobs (fan-out, which
-thoughts are complex, when the final check says yes), so the controller's control flow can be
+thoughts are complex, when a next-layer proposal declares the graph ready), so the controller's control flow can be
 tested and timed without a model.
 """
 
@@ -26,8 +26,8 @@ def agot_script(
     """A script function for ScriptedBackend.
 
     ``fanout`` thoughts per proposal, each depending on every thought of the graph so far when
-    ``parents_all``; ``complex_if(node_id)`` decides assessments; the final check answers yes once
-    the graph has ``answer_at_layer + 1`` layers (never when None).
+    ``parents_all``; ``complex_if(node_id)`` decides assessments; the next-layer proposal
+    declares the graph ready once it has ``answer_at_layer + 1`` layers (never when None).
     """
 
     def script(request: GenerationRequest) -> object:
@@ -36,6 +36,9 @@ def agot_script(
             layer = int(re.search(r"layer(\d+)$", request.node_id or "layer0").group(1))
             numbers = sorted({int(m) for m in re.findall(r"^\s+(\d+)\. ", prompt, re.M)})
             parents = numbers if parents_all else numbers[-1:]
+            offered = "set ready to true" in prompt  # the controller may forbid early stops
+            if offered and answer_at_layer is not None and layer >= answer_at_layer + 1:
+                return {"strategy": "the answers settle it", "ready": True, "thoughts": []}
             return {
                 "strategy": f"layer {layer} plan",
                 "thoughts": [
@@ -50,11 +53,7 @@ def agot_script(
         if request.role == "assess":
             return {"justification": "scripted", "is_complex": complex_if(request.node_id or "")}
         if request.role == "solve":
-            return {"answer": f"answer of {request.node_id}"}
-        if request.role == "check":
-            layers = len(re.findall(r"^Layer \d+", prompt, re.M))
-            done = answer_at_layer is not None and layers >= answer_at_layer + 1
-            return {"reason": "scripted", "can_answer": done}
+            return {"reasoning": "scripted", "answer": f"answer of {request.node_id}"}
         if request.role == "final":
             return {"reasoning": "combined", "answer": f"final of {request.node_id}"}
         raise AssertionError(f"unexpected role {request.role}")

@@ -11,10 +11,10 @@ from agot_scripts import agot_script
 
 import agot
 from agot.backends import LatencyModel, ScriptedBackend
-from agot.prompts.agot_context import graph_text
 from agot.errors import BackendError, ConfigError
 from agot.graph import ThoughtGraph
 from agot.limits import Limits
+from agot.prompts.agot_context import graph_text
 
 
 def run(strategy, backend, **kw):
@@ -40,7 +40,9 @@ async def test_layers_and_dependencies():
     # depth 0 allowed: nothing is assessed, everything answered directly
     assert requests_of(backend, "assess") == []
     assert len(requests_of(backend, "solve")) == 6
-    assert len(requests_of(backend, "check")) == 2  # after layers 0 and 1, not after the last
+    # one call per layer boundary: the next-layer proposal also decides readiness
+    assert len(requests_of(backend, "decompose")) == 3
+    assert {c.request.role for c in backend.calls} == {"decompose", "solve", "final"}
 
 
 async def test_solve_prompts_carry_ancestor_answers():
@@ -75,14 +77,20 @@ async def test_recursion_into_nested_graph_and_back():
     assert result.details["figures"]["depth_reached"] == 1
 
 
-async def test_final_check_stops_early():
+async def test_next_layer_proposal_can_declare_the_graph_ready():
     backend = ScriptedBackend(agot_script(fanout=2, answer_at_layer=0))
     result = await run(agot.AGoT(max_depth=0, max_layers=3, max_nodes=2), backend)
     graph = result.thought_graph()
     assert graph.layers == 1
-    assert len(requests_of(backend, "check")) == 1
-    assert len(requests_of(backend, "decompose")) == 1
+    assert len(requests_of(backend, "decompose")) == 2  # layer 0, then "ready"
     assert result.answer == "final of final"
+    assert graph.strategies[1] == "the answers settle it"
+    # without early stopping the same model grows every layer
+    backend = ScriptedBackend(agot_script(fanout=2, answer_at_layer=0))
+    result = await run(agot.AGoT(max_depth=0, max_layers=3, max_nodes=2, early_stop=False), backend)
+    assert result.thought_graph().layers == 3
+    later = [r for r in requests_of(backend, "decompose") if r.node_id != "layer0"]
+    assert later and all("set ready" not in r.messages[-1].content for r in later)
 
 
 async def test_adversarial_model_stays_within_structural_bounds():
@@ -110,14 +118,13 @@ async def test_adversarial_model_stops_within_call_budget_with_partial_answer():
     assert "skipped" in statuses or result.usage.calls == 25
 
 
-async def test_total_node_cap():
+async def test_total_thought_cap():
     backend = ScriptedBackend(agot_script(fanout=10, complex_if=lambda n: True))
-    result = await run(
-        agot.AGoT(max_depth=2, max_layers=3, max_nodes=3, max_total_nodes=5), backend
-    )
+    result = await run(agot.AGoT(max_depth=2, max_layers=3, max_nodes=3, max_thoughts=5), backend)
     thoughts = [n for _, n in result.thought_graph().walk() if not n.final]
     assert len(thoughts) == 5 == result.details["figures"]["thoughts"]
-    assert result.stopped and "node budget" in result.stopped
+    assert result.stopped and "thought budget" in result.stopped
+    assert all(n.status == "answered" for n in thoughts)  # made thoughts still get answered
 
 
 async def test_token_and_wall_budgets_stop_cleanly():
@@ -231,10 +238,9 @@ async def test_trace_dependencies_and_critical_path():
             assert by_id[dep].end <= event.start  # a consumed output existed already
     solves = [e for e in result.events if e.role == "solve" and e.node_id in ("1", "2")]
     assert all(proposals[0].call_id in e.depends_on for e in solves)
-    check = next(e for e in result.events if e.role == "check")
-    assert {e.call_id for e in solves} <= set(check.depends_on)
+    assert {e.call_id for e in solves} <= set(proposals[1].depends_on)
     figures = result.details["figures"]
-    assert figures["critical_path_calls"] == 6  # propose, solve, check, propose, solve, final
+    assert figures["critical_path_calls"] == 5  # propose, solve, propose, solve, final
     assert figures["critical_path_s"] <= figures["wall_s"] + 1e-6
 
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.local_model
 
 
 async def test_real_run_builds_a_multi_layer_graph_and_answers():
-    strategy = agot.AGoT(max_depth=0, max_layers=2, max_nodes=1, check_final=False, max_tokens=96)
+    strategy = agot.AGoT(max_depth=0, max_layers=2, max_nodes=1, early_stop=False, max_tokens=96)
     result = await strategy.solve(
         "Tom has 3 apples and buys 4 more. How many apples does he have?", model="local"
     )
@@ -30,6 +30,6 @@ async def test_real_run_builds_a_multi_layer_graph_and_answers():
     assert result.usage.calls == 5 and result.usage.completion_tokens > 0
     assert sum(e.prompt_tokens for e in result.events) == result.usage.prompt_tokens
     assert (
-        schemas.layer_proposal_schema(1).model_json_schema()["properties"]["thoughts"]["maxItems"]
+        schemas.proposal_schema(True, 1).model_json_schema()["properties"]["thoughts"]["maxItems"]
         == 1
     )

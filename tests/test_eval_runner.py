@@ -526,7 +526,7 @@ def test_preset_agot_paper_end_to_end(tmp_path, monkeypatch, capsys, named_backe
     run = json.loads((out / "run.json").read_text())
     assert run["limit"] == 3 and run["sample_seed"] == PAPER_SAMPLE_SEED
     assert run["preset"]["preset"]["name"] == "agot-paper"
-    assert run["preset"]["overridden"] == {"limit": 3}
+    assert run["preset"]["overridden"] == {"limit": 3, "strategies": ["agot", "cot"]}
     assert run["per_strategy_params"]["agot"] == {
         "max_depth": 1,
         "max_layers": 3,
@@ -539,14 +539,14 @@ def test_preset_agot_paper_end_to_end(tmp_path, monkeypatch, capsys, named_backe
     assert summary["sample_seed"] == PAPER_SAMPLE_SEED
     assert f"3 items (sampled, seed {PAPER_SAMPLE_SEED})" in printed
     assert "preset agot-paper: limit=100" in printed
-    assert "overridden by flags: limit=3" in printed
+    assert "overridden by flags: limit=3, strategies=['agot', 'cot']" in printed
 
-    # AGoT runs at the paper's temperature and bounds; the cot baseline keeps its default
+    # AGoT runs at the paper's bounds; every strategy at the paper's temperature
     agot_calls = [c.request for c in backend.calls if c.request.role != "answer"]
     cot_calls = [c.request for c in backend.calls if c.request.role == "answer"]
     assert len(cot_calls) == 3 and agot_calls
     assert {r.params.temperature for r in agot_calls} == {0.3}
-    assert {r.params.temperature for r in cot_calls} == {0.0}
+    assert {r.params.temperature for r in cot_calls} == {0.3}
     layers = {r.node_id for r in agot_calls if r.role == "decompose"}
     assert layers == {"layer0", "layer1", "layer2"}  # L = 3, never more
     traces = sorted((out / "traces" / "agot").rglob("*.json"))
@@ -566,15 +566,17 @@ def test_flags_override_the_preset(tmp_path, monkeypatch, capsys, named_backends
     assert run_cli(argv, monkeypatch) == 0
     run = json.loads((out / "run.json").read_text())
     assert run["sample_seed"] == 7 and run["items"] == 2
+    # only the strategy that runs (cot) has its preset temperature overridden
     assert run["preset"]["overridden"] == {
         "limit": 2,
         "sample_seed": 7,
-        "agot.temperature": 0.5,
+        "strategies": ["cot"],
+        "cot.temperature": 0.5,
     }
     assert {c.request.params.temperature for c in backend.calls} == {0.5}
-    assert "overridden by flags: limit=2, sample_seed=7, agot.temperature=0.5" in (
-        capsys.readouterr().out
-    )
+    assert (
+        "overridden by flags: limit=2, sample_seed=7, strategies=['cot'], cot.temperature=0.5"
+    ) in capsys.readouterr().out
 
 
 async def test_bad_settings_from_python_are_config_errors(tmp_path):

@@ -65,8 +65,9 @@ def add_parser(sub: Any) -> None:
     data.add_argument(
         "--preset",
         default=None,
-        help="named settings: agot-paper (100 items sampled with a fixed seed; agot at d=1, "
-        "L=3, N=3, temperature 0.3); flags you pass override it",
+        help="named settings: agot-paper (direct, cot and agot at d=1, L=3, N=3, temperature "
+        "0.3, on 100 items sampled with a fixed seed, free-form QA judged by an LLM); flags "
+        "you pass override it",
     )
     data.add_argument(
         "--seed",
@@ -83,9 +84,9 @@ def add_parser(sub: Any) -> None:
     run = parser.add_argument_group("run")
     run.add_argument(
         "--strategy",
-        default="cot",
-        help="comma-separated strategies: agot, cot, direct, sc (default cot); on "
-        "classification sets also single, independent, kcs, kcs+ibc, kairanban",
+        default=None,
+        help="comma-separated strategies: agot, cot, direct, sc (default cot, or the preset's); "
+        "on classification sets also single, independent, kcs, kcs+ibc, kairanban",
     )
     run.add_argument(
         "--concurrency",
@@ -175,8 +176,8 @@ def build_config(args: argparse.Namespace) -> Any:
     from agot.evals.scorers import JudgeScorer
     from agot.limits import Limits
 
-    strategies = _split(args.strategy)
-    names = {s.lower() for s in strategies}
+    strategies = _split(args.strategy) if args.strategy is not None else None
+    names = {s.lower() for s in strategies or ()}
     per_strategy: dict[str, dict[str, Any]] = {}
     agot_flags = {
         "max_depth": args.max_depth,

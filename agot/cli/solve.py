@@ -19,6 +19,15 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--max-depth", type=int, default=None, help="AGoT: nesting depth d")
     parser.add_argument("--max-layers", type=int, default=None, help="AGoT: layers per graph L")
     parser.add_argument("--max-nodes", type=int, default=None, help="AGoT: new nodes per layer N")
+    parser.add_argument(
+        "--max-thoughts", type=int, default=None, help="AGoT: thoughts across all graphs"
+    )
+    parser.add_argument(
+        "--speculate",
+        action="store_true",
+        default=None,
+        help="AGoT: start a thought's answer and nested proposal with its assessment",
+    )
     parser.add_argument("--samples", type=int, default=None, help="sc: number of samples")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--trace", default=None, metavar="FILE", help="write the full trace here")
@@ -37,13 +46,18 @@ def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
         "max_depth": args.max_depth,
         "max_layers": args.max_layers,
         "max_nodes": args.max_nodes,
+        "max_thoughts": args.max_thoughts,
+        "speculate": args.speculate,
     }
     if name == "agot":
         params.update({k: v for k, v in agot_flags.items() if v is not None})
     elif any(v is not None for v in agot_flags.values()):
         from agot.errors import ConfigError
 
-        raise ConfigError("--max-depth/--max-layers/--max-nodes apply to --strategy agot only")
+        raise ConfigError(
+            "--max-depth/--max-layers/--max-nodes/--max-thoughts/--speculate apply to "
+            "--strategy agot only"
+        )
     if args.samples is not None:
         if name not in ("sc", "self-consistency"):
             from agot.errors import ConfigError

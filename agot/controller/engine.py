@@ -3,14 +3,20 @@
 Execution follows the data dependencies only. Within a layer every thought runs as its own task:
 assessment, then either a direct answer or a whole nested graph, so sibling answers, sibling
 assessments and sibling nested graphs are all in flight at once (up to the dispatcher's limits).
-The next layer's proposal and the "can we answer yet?" check read every answer of the graph so
-far, so they wait for the layer: that is a true dependency, not a barrier added for convenience.
-Every request names the calls whose outputs its prompt used (``depends_on``).
+The next layer's proposal reads every answer of the graph so far, so it waits for the layer:
+that is a true dependency. The same reply either proposes the next thoughts or declares the
+graph ready for its synthesis, so deciding to stop costs no call of its own.
 
-Hard bounds hold whatever the model says: thoughts per layer, layers per graph, nesting depth,
-total thoughts, and (through the dispatcher) calls, tokens, cost and wall time. When a budget
-runs out, unfinished thoughts are marked skipped and the run still ends with an answer built from
-what it has.
+With ``speculate`` a thought's answer and the first proposal of its would-be nested graph start
+together with its complexity assessment; the verdict keeps one and cancels the other (or
+discards its finished reply). Decisions and prompts are those of the plain run: latency is
+bought with calls, and the trace marks every speculative call and whether it was wasted.
+
+Every request names the calls it needed (``depends_on``): the calls whose outputs its prompt
+used, and the assessment whose verdict decided to make it. Bounds hold whatever the model says:
+thoughts per layer, layers per graph, nesting depth, total thoughts (checked when thoughts are
+added, never before an await), and the budgets through :class:`~agot.controller.spending.
+Spending`, which keeps every open graph's synthesis call in reserve.
 """
 
 from __future__ import annotations
@@ -23,10 +29,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from agot.controller import schemas
-from agot.prompts.agot_context import graph_text, heritage_text, known_text
+from agot.controller.bounds import Bounds
+from agot.controller.spending import Spending
 from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import agot as prompts
+from agot.prompts.agot_context import (
+    ContextBudget,
+    graph_text,
+    heritage_text,
+    known_text,
+)
 from agot.prompts.template import PromptTemplate
 from agot.strategies.base import RunContext
 from agot.types import Generation, SamplingParams
@@ -34,15 +47,14 @@ from agot.types import Generation, SamplingParams
 RECOVERABLE = (BackendError, SchemaError)
 
 
-@dataclass(frozen=True)
-class Bounds:
-    max_depth: int
-    max_layers: int
-    max_nodes: int
-    max_total_nodes: int | None
-    layer_depth_reduction: bool
-    check_final: bool
-    reserve_final_calls: int
+@dataclass
+class Scope:
+    """Where a graph sits: the graphs above it and what its question builds on."""
+
+    #: Each enclosing graph with the layer of the thought this graph expands.
+    lineage: list[tuple[ThoughtGraph, int]] = field(default_factory=list)
+    known: str = ""
+    depends_on: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -52,29 +64,19 @@ class Engine:
     ctx: RunContext
     bounds: Bounds
     params: dict[str, SamplingParams]
-    background: str = ""
-    nodes_made: int = 0
-    stopped: str | None = None
+    spending: Spending
+    task: str = ""
+    budget: ContextBudget = field(default_factory=ContextBudget)
+    answer_format: str = ""
+    native_schema: bool = False
+    speculate: bool = False
+    early_stop: bool = True
+    final_schema: type[BaseModel] | None = None
+    thoughts_made: int = 0
+    #: Set once the run-wide thought cap is reached: no new thoughts, the made ones still run.
+    capped: str | None = None
     errors: list[str] = field(default_factory=list)
-
-    # -- budget -------------------------------------------------------------------------------
-    def stop(self, reason: str) -> None:
-        self.stopped = self.stopped or reason
-
-    def can_spend(self) -> bool:
-        """False once the run should stop growing and move to its final answer."""
-        if self.stopped:
-            return False
-        tracker = self.ctx.recorder.tracker
-        limit = tracker.budget.max_calls
-        if limit is not None and tracker.usage.calls >= limit - self.bounds.reserve_final_calls:
-            self.stop(f"call budget nearly exhausted ({tracker.usage.calls}/{limit} calls)")
-            return False
-        return True
-
-    def nodes_left(self) -> int | None:
-        cap = self.bounds.max_total_nodes
-        return None if cap is None else cap - self.nodes_made
+    parsed: Any = None
 
     # -- calls --------------------------------------------------------------------------------
     async def call(
@@ -85,113 +87,118 @@ class Engine:
         role: str,
         node_id: str,
         depends_on: list[str],
+        speculative: bool = False,
+        thoughts: int = 1,
         **fields: Any,
     ) -> Generation:
         self.ctx.use_prompt(template)
+        params = self.params[role]
+        if self.native_schema:
+            schema = schemas.fitted(schema, params.max_tokens, thoughts)
         request = template.request(
             request_kwargs={
                 "role": role,
                 "node_id": node_id,
                 "depends_on": tuple(dict.fromkeys(d for d in depends_on if d)),
-                "output_schema": schemas.fitted(schema, self.params[role].max_tokens),
-                "params": self.params[role],
+                "output_schema": schema,
+                "params": params,
+                "speculative": speculative,
             },
+            task=self.task,
             **fields,
         )
         return await self.ctx.generate(request)
 
-    async def graph_step(
-        self, what: str, template: PromptTemplate, schema: type[BaseModel], **kw: Any
-    ) -> Generation | None:
-        """A graph-level call (proposal, check) whose failure ends growth, not the run.
-
-        An exhausted budget stops the run's growth; a backend or schema failure is recorded and
-        the graph moves on to its synthesis with what it has. Either way: None.
-        """
-        try:
-            return await self.call(template, schema, **kw)
-        except BudgetExceeded as exc:
-            self.stop(exc.reason)
-        except RECOVERABLE as exc:
-            self.errors.append(f"{what}: {exc}")
-        return None
+    def _problem(self, graph: ThoughtGraph, known: str) -> str:
+        """What this graph answers: the task itself, or a sub-problem with what it builds on."""
+        if graph.depth == 0:
+            return "Problem: the task above."
+        return f"{known}Current sub-problem: {graph.question}"
 
     # -- one graph ----------------------------------------------------------------------------
     async def solve_graph(
         self,
-        question: str,
+        graph: ThoughtGraph,
+        scope: Scope,
         *,
-        depth: int,
-        heritage: list[str],
-        prefix: str,
-        known: str = "",
-        depends_on: list[str] = (),
-        answer_format: str = "",
-    ) -> tuple[ThoughtGraph, str | None]:
-        """Grow and answer one graph; returns it and the call id that produced its answer."""
-        graph = ThoughtGraph(question, depth=depth, heritage=heritage, prefix=prefix)
-        reduction = depth if self.bounds.layer_depth_reduction else 0
-        layers = max(1, self.bounds.max_layers - reduction)
-        problem = f"{known}Question: {question}"
-        head = heritage_text(self.background, heritage)
-        upstream = list(depends_on)
-        for layer in range(layers):
-            if not self.can_spend():
+        hold: int,
+        first: asyncio.Task[Generation | None] | None = None,
+    ) -> str | None:
+        """Grow and answer ``graph``; returns the call id that produced its answer.
+
+        ``hold`` calls were reserved for this graph's synthesis by the caller; ``first`` is a
+        speculative first proposal already in flight.
+        """
+        heritage = heritage_text(scope.lineage, self.budget)
+        problem = self._problem(graph, scope.known)
+        inputs = list(scope.depends_on)
+        for layer in range(self.bounds.layers_at(graph.depth)):
+            if first is not None:
+                gen, first = await first, None
+            elif self.thoughts_made >= self.bounds.max_thoughts:
+                self._cap()
                 break
-            left = self.nodes_left()
-            room = self.bounds.max_nodes if left is None else min(self.bounds.max_nodes, left)
-            if room <= 0:
-                self.stop(f"node budget reached ({self.bounds.max_total_nodes} thoughts)")
+            elif self.spending.may_grow():
+                gen = await self._propose(graph, layer, heritage, problem, inputs)
+            else:
                 break
-            new_nodes, proposal_call = await self._propose(
-                graph, layer, room, problem, head, upstream
-            )
-            if proposal_call is not None:
-                upstream = [proposal_call, *upstream]
-            if not new_nodes:
+            if gen is None:
                 break
-            await asyncio.gather(*(self._run_node(graph, n, head) for n in new_nodes))
-            answers = [n.answer_call for n in graph.nodes() if n.answer_call]
-            upstream = [proposal_call or "", *answers]
-            if layer == layers - 1 or not self.bounds.check_final or not self.can_spend():
-                continue
-            check = await self._check(graph, problem, head, upstream)
-            if check is None:
-                continue
-            upstream = [check[1], *upstream]
-            if check[0]:
+            inputs.append(gen.call_id)
+            nodes, ready = self._add_thoughts(graph, layer, gen)
+            if ready or not nodes:
                 break
-        final_call = await self._finalize(graph, problem, head, upstream, answer_format)
-        return graph, final_call
+            await asyncio.gather(*(self._run_node(graph, n, scope) for n in nodes))
+            inputs += [n.answer_call for n in nodes if n.answer_call]
+        return await self._finalize(graph, heritage, problem, inputs, hold)
 
     async def _propose(
         self,
         graph: ThoughtGraph,
         layer: int,
-        room: int,
+        heritage: str,
         problem: str,
-        head: str,
-        upstream: list[str],
-    ) -> tuple[list[ThoughtNode], str | None]:
-        template = prompts.PROPOSE_FIRST if layer == 0 else prompts.PROPOSE_NEXT
-        fields = {"heritage": head, "problem": problem, "n": room}
+        depends_on: list[str],
+        *,
+        speculative: bool = False,
+    ) -> Generation | None:
+        """The decompose call of ``layer``; None when it failed (recorded) or budget ran out."""
+        room = max(1, min(self.bounds.max_nodes, self.bounds.max_thoughts - self.thoughts_made))
+        fields: dict[str, Any] = {"heritage": heritage, "problem": problem, "n": room}
         if layer > 0:
-            fields["graph"] = graph_text(graph)
-        gen = await self.graph_step(
-            f"layer {layer} proposal of {graph.prefix or 'top graph'}",
-            template,
-            schemas.layer_proposal_schema(room),
-            role="decompose",
-            node_id=f"{graph.prefix}layer{layer}",
-            depends_on=upstream,
-            **fields,
-        )
-        if gen is None:
-            return [], None
-        proposal: schemas.LayerProposal = gen.parsed
+            fields["graph"] = graph_text(graph, self.budget)
+            fields["stop_rule"] = prompts.STOP_RULE if self.early_stop else ""
+        try:
+            return await self.call(
+                prompts.PROPOSE_FIRST if layer == 0 else prompts.PROPOSE_NEXT,
+                schemas.proposal_schema(layer == 0 or not self.early_stop, room),
+                role="decompose",
+                node_id=f"{graph.prefix}layer{layer}",
+                depends_on=depends_on,
+                speculative=speculative,
+                thoughts=room,
+                **fields,
+            )
+        except BudgetExceeded as exc:
+            self.spending.stop(exc.reason)
+        except RECOVERABLE as exc:
+            self.errors.append(f"layer {layer} proposal of {graph.prefix or 'top graph'}: {exc}")
+        return None
+
+    def _add_thoughts(
+        self, graph: ThoughtGraph, layer: int, gen: Generation
+    ) -> tuple[list[ThoughtNode], bool]:
+        """Add the proposal's thoughts, cut to the bounds as they stand *now*."""
+        proposal = gen.parsed
         graph.strategies[layer] = proposal.strategy
-        made = []
-        for thought in proposal.thoughts[:room]:
+        ready = bool(getattr(proposal, "ready", False))
+        if ready:
+            return [], True
+        room = min(self.bounds.max_nodes, self.bounds.max_thoughts - self.thoughts_made)
+        made: list[ThoughtNode] = []
+        for thought in proposal.thoughts:
+            if len(made) >= room:
+                break
             if not thought.content.strip() and not thought.title.strip():
                 continue
             parents = [
@@ -207,69 +214,45 @@ class Engine:
                 created_by=gen.call_id,
             )
             node.call_ids.append(gen.call_id)
-            self.nodes_made += 1
             made.append(node)
-        return made, gen.call_id
+        self.thoughts_made += len(made)
+        if self.thoughts_made >= self.bounds.max_thoughts:
+            self._cap()
+        return made, False
 
-    async def _run_node(self, graph: ThoughtGraph, node: ThoughtNode, head: str) -> None:
-        node.status = "running"
-        node.start = time.time()
+    def _cap(self) -> None:
+        self.capped = f"thought budget reached ({self.bounds.max_thoughts} thoughts)"
+
+    def _may_nest(self, calls: int) -> bool:
+        """A nested graph needs room for thoughts and ``calls`` more calls of budget."""
+        return self.thoughts_made < self.bounds.max_thoughts and self.spending.may_grow(calls)
+
+    # -- one thought --------------------------------------------------------------------------
+    async def _run_node(self, graph: ThoughtGraph, node: ThoughtNode, scope: Scope) -> None:
+        node.status, node.start = "running", time.time()
         ancestors = graph.ancestors(node.id)
-        known = known_text(ancestors)
         upstream = [node.created_by or "", *(a.answer_call or "" for a in ancestors)]
         try:
-            if not self.can_spend():
-                raise BudgetExceeded(self.stopped or "budget exhausted")
-            nest = graph.depth < self.bounds.max_depth
-            if nest:
-                gen = await self.call(
-                    prompts.ASSESS,
-                    schemas.ComplexityVerdict,
-                    role="assess",
-                    node_id=node.id,
-                    depends_on=upstream,
-                    heritage=head,
-                    question=graph.question,
-                    local=node.local,
-                    title=node.title,
-                    content=node.question,
-                )
-                self._charge(node, gen)
-                verdict: schemas.ComplexityVerdict = gen.parsed
-                node.complex, node.justification = verdict.is_complex, verdict.justification
-                upstream = [gen.call_id, *upstream]
-            if nest and node.complex and self.can_spend():
-                sub, final_call = await self.solve_graph(
-                    node.question,
-                    depth=graph.depth + 1,
-                    heritage=[*graph.heritage, graph.question],
-                    prefix=f"{node.id}.",
-                    known=known,
-                    depends_on=upstream,
-                )
-                graph.attach(node.id, sub)
-                node.answer, node.answer_call = sub.answer, final_call
-                node.status = "answered" if sub.answer is not None else "failed"
-                if sub.answer is None:
-                    node.error = "nested graph produced no answer"
+            leaf = graph.depth >= self.bounds.max_depth
+            if not self.spending.may_grow(calls=1 if leaf else 2):
+                raise BudgetExceeded(self.spending.reason or "budget exhausted")
+            if leaf:
+                await self._answer(graph, node, ancestors, scope, upstream)
+            elif self.speculate and self._may_nest(calls=4):
+                await self._speculative(graph, node, ancestors, scope, upstream)
             else:
-                gen = await self.call(
-                    prompts.SOLVE,
-                    schemas.ThoughtAnswer,
-                    role="solve",
-                    node_id=node.id,
-                    depends_on=upstream,
-                    heritage=head,
-                    question=graph.question,
-                    known=known,
-                    title=node.title,
-                    content=node.question,
-                )
-                self._charge(node, gen)
-                node.answer, node.answer_call = gen.parsed.answer, gen.call_id
-                node.status = "answered"
+                # Held through the assessment: the thought's answer, or its nested synthesis.
+                self.spending.hold(1)
+                verdict = await self._assess(graph, node, ancestors, scope, upstream)
+                if verdict is not None:
+                    upstream = [verdict, *upstream]
+                if node.complex and self._may_nest(calls=1):
+                    await self._expand(graph, node, ancestors, scope, upstream, None)
+                else:
+                    self.spending.release(1)
+                    await self._answer(graph, node, ancestors, scope, upstream)
         except BudgetExceeded as exc:
-            self.stop(exc.reason)
+            self.spending.stop(exc.reason)
             node.status, node.error = "skipped", exc.reason
         except RECOVERABLE as exc:
             node.status, node.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -277,56 +260,217 @@ class Engine:
         finally:
             node.end = time.time()
 
-    async def _check(
-        self, graph: ThoughtGraph, problem: str, head: str, upstream: list[str]
-    ) -> tuple[bool, str] | None:
-        gen = await self.graph_step(
-            f"final check of {graph.prefix or 'top graph'}",
-            prompts.CHECK,
-            schemas.FinalCheck,
-            role="check",
-            node_id=f"{graph.prefix}check{graph.layers - 1}",
-            depends_on=upstream,
-            heritage=head,
-            problem=problem,
-            graph=graph_text(graph),
+    async def _speculative(
+        self,
+        graph: ThoughtGraph,
+        node: ThoughtNode,
+        ancestors: list[ThoughtNode],
+        scope: Scope,
+        upstream: list[str],
+    ) -> None:
+        """Assessment, answer and nested first proposal at once; the verdict keeps one."""
+        self.spending.hold(1)  # the would-be nested graph's synthesis
+        sub, sub_scope = self._nested(graph, node, ancestors, scope, upstream)
+        solve = asyncio.create_task(
+            self._answer_call(graph, node, ancestors, scope, upstream, speculative=True)
         )
-        if gen is None:
-            return None
-        return gen.parsed.can_answer, gen.call_id
+        first = asyncio.create_task(
+            self._propose(
+                sub,
+                0,
+                heritage_text(sub_scope.lineage, self.budget),
+                self._problem(sub, sub_scope.known),
+                upstream,
+                speculative=True,
+            )
+        )
+        verdict = await self._assess(graph, node, ancestors, scope, upstream)
+        if node.complex:
+            await self._discard(solve)
+            if verdict is not None:
+                sub_scope.depends_on.append(verdict)
+            await self._expand(graph, node, ancestors, scope, upstream, first, sub, sub_scope)
+            return
+        await self._discard(first)
+        self.spending.release(1)
+        self._apply_answer(node, await solve)
 
+    async def _discard(self, task: asyncio.Task[Any]) -> None:
+        """Cancel a speculative call, or mark its finished reply as wasted."""
+        if not task.done():
+            task.cancel()
+        outcome = (await asyncio.gather(task, return_exceptions=True))[0]
+        if isinstance(outcome, Generation):
+            for event in reversed(self.ctx.recorder.events):
+                if event.call_id == outcome.call_id:
+                    event.discarded = True
+                    break
+
+    async def _assess(
+        self,
+        graph: ThoughtGraph,
+        node: ThoughtNode,
+        ancestors: list[ThoughtNode],
+        scope: Scope,
+        upstream: list[str],
+    ) -> str | None:
+        """Sets ``node.complex``; returns the call id. A failed assessment means 'answer it'."""
+        try:
+            gen = await self.call(
+                prompts.ASSESS,
+                schemas.ComplexityVerdict,
+                role="assess",
+                node_id=node.id,
+                depends_on=upstream,
+                heritage=heritage_text(scope.lineage, self.budget),
+                problem=self._problem(graph, scope.known),
+                graph=graph_text(graph, self.budget, layer=node.layer),
+                known=known_text(ancestors, self.budget),
+                local=node.local,
+                title=node.title,
+                content=node.question,
+            )
+        except RECOVERABLE as exc:
+            node.complex = False
+            node.justification = f"(assessment failed, answered directly: {exc})"
+            self.errors.append(f"assessment of thought {node.id}: {exc}")
+            return None
+        self._charge(node, gen)
+        verdict: schemas.ComplexityVerdict = gen.parsed
+        node.complex, node.justification = verdict.is_complex, verdict.justification
+        return gen.call_id
+
+    async def _answer_call(
+        self,
+        graph: ThoughtGraph,
+        node: ThoughtNode,
+        ancestors: list[ThoughtNode],
+        scope: Scope,
+        upstream: list[str],
+        *,
+        speculative: bool = False,
+    ) -> Generation:
+        return await self.call(
+            prompts.SOLVE,
+            schemas.ThoughtAnswer,
+            role="solve",
+            node_id=node.id,
+            depends_on=upstream,
+            speculative=speculative,
+            heritage=heritage_text(scope.lineage, self.budget),
+            problem=self._problem(graph, scope.known),
+            known=known_text(ancestors, self.budget),
+            local=node.local,
+            title=node.title,
+            content=node.question,
+        )
+
+    async def _answer(
+        self,
+        graph: ThoughtGraph,
+        node: ThoughtNode,
+        ancestors: list[ThoughtNode],
+        scope: Scope,
+        upstream: list[str],
+    ) -> None:
+        self._apply_answer(node, await self._answer_call(graph, node, ancestors, scope, upstream))
+
+    def _apply_answer(self, node: ThoughtNode, gen: Generation) -> None:
+        self._charge(node, gen)
+        answer: schemas.ThoughtAnswer = gen.parsed
+        node.answer, node.answer_call, node.status = answer.answer, gen.call_id, "answered"
+        node.reasoning = answer.reasoning or None
+
+    def _nested(
+        self,
+        graph: ThoughtGraph,
+        node: ThoughtNode,
+        ancestors: list[ThoughtNode],
+        scope: Scope,
+        upstream: list[str],
+    ) -> tuple[ThoughtGraph, Scope]:
+        sub = ThoughtGraph(
+            node.question,
+            depth=graph.depth + 1,
+            heritage=[*graph.heritage, graph.question],
+            prefix=f"{node.id}.",
+        )
+        sub_scope = Scope(
+            lineage=[*scope.lineage, (graph, node.layer)],
+            known=known_text(ancestors, self.budget),
+            depends_on=list(upstream),
+        )
+        return sub, sub_scope
+
+    async def _expand(
+        self,
+        graph: ThoughtGraph,
+        node: ThoughtNode,
+        ancestors: list[ThoughtNode],
+        scope: Scope,
+        upstream: list[str],
+        first: asyncio.Task[Generation | None] | None,
+        sub: ThoughtGraph | None = None,
+        sub_scope: Scope | None = None,
+    ) -> None:
+        """Answer ``node`` with a nested graph (one synthesis call is already held for it)."""
+        if sub is None or sub_scope is None:
+            sub, sub_scope = self._nested(graph, node, ancestors, scope, upstream)
+        graph.attach(node.id, sub)
+        final_call = await self.solve_graph(sub, sub_scope, hold=1, first=first)
+        node.answer, node.answer_call = sub.answer, final_call
+        node.status = "answered" if sub.answer is not None else "failed"
+        if sub.answer is None:
+            node.error = "nested graph produced no answer"
+
+    # -- synthesis ----------------------------------------------------------------------------
     async def _finalize(
         self,
         graph: ThoughtGraph,
+        heritage: str,
         problem: str,
-        head: str,
-        upstream: list[str],
-        answer_format: str,
+        depends_on: list[str],
+        hold: int,
     ) -> str | None:
         node = graph.add_final(layer=graph.layers, question=graph.question)
         node.start = time.time()
+        top = graph.depth == 0
+        user_schema = self.final_schema if top else None
+        rules = (
+            f"\nThe answer must follow the task's rules: {self.answer_format}"
+            if (top and self.answer_format)
+            else ""
+        )
+        self.spending.release(hold)
         try:
             gen = await self.call(
                 prompts.FINAL,
-                schemas.FinalAnswer,
+                schemas.final_schema_for(user_schema),
                 role="final",
                 node_id=node.id,
-                depends_on=upstream,
-                heritage=head,
+                depends_on=depends_on,
+                heritage=heritage,
                 problem=problem,
-                graph=graph_text(graph),
-                answer_format=f"\n{answer_format}" if answer_format else "",
+                graph=graph_text(graph, self.budget),
+                answer_format=rules,
             )
             self._charge(node, gen)
-            final: schemas.FinalAnswer = gen.parsed
-            node.answer, node.answer_call, node.status = final.answer, gen.call_id, "answered"
-            node.justification = final.reasoning
+            final = gen.parsed
+            if user_schema is not None:
+                self.parsed = final.answer
+                node.answer = final.answer.model_dump_json()
+            else:
+                node.answer = final.answer
+            node.answer_call, node.status = gen.call_id, "answered"
+            node.reasoning = final.reasoning or None
         except (BudgetExceeded, *RECOVERABLE) as exc:
             if isinstance(exc, BudgetExceeded):
-                self.stop(exc.reason)
+                self.spending.stop(exc.reason)
+            else:
+                self.errors.append(f"synthesis of {graph.prefix or 'top graph'}: {exc}")
             node.status = "skipped" if isinstance(exc, BudgetExceeded) else "failed"
             node.error = f"{type(exc).__name__}: {exc}"
-            fallback = _best_available(graph)
+            fallback = best_answered(graph)
             if fallback is not None:
                 node.answer, node.answer_call = fallback.answer, fallback.answer_call
                 node.justification = f"(no synthesis: answer of thought {fallback.local})"
@@ -341,7 +485,7 @@ class Engine:
         node.call_ids.append(gen.call_id)
 
 
-def _best_available(graph: ThoughtGraph) -> ThoughtNode | None:
+def best_answered(graph: ThoughtGraph) -> ThoughtNode | None:
     """The latest answered thought: the best partial answer when synthesis is impossible."""
     answered = [n for n in graph.nodes() if n.status == "answered" and not n.final]
     return max(answered, key=lambda n: (n.layer, n.local)) if answered else None

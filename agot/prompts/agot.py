@@ -1,76 +1,80 @@
-"""Prompts of the AGoT controller (one per step). Bump a version when its wording changes."""
+"""Prompts of the AGoT controller (one per step). Bump a version when its wording changes.
+
+Every user template starts with ``{task}`` (passages, the top-level task and its rules) and
+``{heritage}`` (for a nested graph: the questions above it and what their graphs established),
+then ``{problem}``: the question this graph answers, with what it builds on.
+"""
 
 from agot.prompts.template import PromptTemplate
 
 _SYSTEM = (
-    "You are one step of a reasoning system that solves hard questions by building a graph of "
-    "smaller thoughts. Reply with a JSON object only."
+    "You are one step of a reasoning system that solves hard tasks by building a graph of "
+    "smaller thoughts. Respect the task's rules in every step. Reply with a JSON object only."
 )
 
 PROPOSE_FIRST = PromptTemplate(
     name="agot.propose_first",
-    version="1",
+    version="2",
     system=_SYSTEM,
     user=(
-        "{heritage}{problem}\n\n"
-        "Break this into at most {n} independent first thoughts: subproblems whose answers help "
-        "answer the question. Give each a short title (at most 8 words) and self-contained "
-        "content. Also state your overall strategy in one sentence."
+        "{task}{heritage}{problem}\n\n"
+        "Break this into at most {n} first thoughts: subproblems that can be worked on "
+        "independently and whose answers help solve it. Give each a short title (at most 8 "
+        "words) and self-contained content that states every input and rule it needs. State "
+        "your overall strategy in one sentence."
     ),
 )
 
 PROPOSE_NEXT = PromptTemplate(
     name="agot.propose_next",
-    version="1",
+    version="2",
     system=_SYSTEM,
     user=(
-        "{heritage}{problem}\n\nThe graph so far:\n{graph}\n\n"
-        "Propose at most {n} new thoughts that build on the answers above and bring the question "
-        "closer to an answer. For each, list the numbers of the thoughts it builds on as parents. "
-        "Also state the strategy of this layer in one sentence."
+        "{task}{heritage}{problem}\n\nThe graph so far (each thought with its answer):\n"
+        "{graph}\n\n{stop_rule}"
+        "Propose at most {n} new thoughts that build on the answers above, listing as parents "
+        "the numbers of the thoughts each builds on. In 'strategy' say what the graph still "
+        "lacks, or why it is complete."
     ),
 )
 
 ASSESS = PromptTemplate(
     name="agot.assess",
-    version="1",
+    version="2",
     system=_SYSTEM,
     user=(
-        "{heritage}Main question: {question}\n\nThought {local}: {title}\n{content}\n\n"
-        "Is this thought complex, i.e. does it need several further steps of its own, or can it "
-        "be answered directly in one step? Justify briefly, then decide."
+        "{task}{heritage}{problem}\n\nThe graph so far:\n{graph}\n\n{known}"
+        "Thought {local}: {title}\n{content}\n\n"
+        "Is this thought complex: does it need several further steps of its own, or can it be "
+        "answered directly in one step? A thought that repeats an existing one, or whose answer "
+        "follows directly from the answers above, is not complex. Justify briefly, then decide."
     ),
 )
 
 SOLVE = PromptTemplate(
     name="agot.solve",
-    version="1",
+    version="2",
     system=_SYSTEM,
     user=(
-        "{heritage}Main question: {question}\n\n{known}"
-        "Answer this thought concisely and precisely:\n{title}\n{content}"
+        "{task}{heritage}{problem}\n\n{known}"
+        "Work out this thought:\nThought {local}: {title}\n{content}\n\n"
+        "Reason step by step in 'reasoning', then give only the result in 'answer'."
     ),
 )
 
-CHECK = PromptTemplate(
-    name="agot.check",
-    version="1",
-    system=_SYSTEM,
-    user=(
-        "{heritage}{problem}\n\nThe graph so far:\n{graph}\n\n"
-        "Do these thoughts already give enough to answer the question with confidence?"
-    ),
+#: The early-stop clause of PROPOSE_NEXT (left out when the run must use every layer).
+STOP_RULE = (
+    "If these answers already settle the problem, set ready to true and propose no thoughts. "
+    "Otherwise: "
 )
 
 FINAL = PromptTemplate(
     name="agot.final",
-    version="1",
+    version="2",
     system=_SYSTEM,
     user=(
-        "{heritage}{problem}\n\nThe graph of thoughts:\n{graph}\n\n"
-        "Using these thoughts, answer the question. Put your reasoning in 'reasoning' and only "
+        "{task}{heritage}{problem}\n\nThe graph of thoughts (each with its answer):\n{graph}\n\n"
+        "Using these thoughts, solve the problem. Put your reasoning in 'reasoning' and only "
         "the final answer in 'answer'.{answer_format}"
     ),
 )
-
-ALL = (PROPOSE_FIRST, PROPOSE_NEXT, ASSESS, SOLVE, CHECK, FINAL)

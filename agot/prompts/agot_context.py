@@ -1,24 +1,64 @@
-"""How a graph, its heritage and known answers are written into AGoT prompts.
+"""What the AGoT steps see: the task, the graph so far, a nested graph's heritage, known answers.
 
-Long texts are clipped so prompts grow with the number of thoughts, not with the length of
-each model reply; the backend still guards the context window as a last resort.
+Every step sees the task's inputs and rules (for Game of 24: the four numbers and "each exactly
+once"), not only the final synthesis. Prompts must still fit a small model's window while the
+graph grows and multi-hop contexts run to thousands of tokens, so each block has a character
+budget (:class:`ContextBudget`, sized from the backend's context window): passages are clipped
+to theirs, and a graph view first shortens each answer and then drops the oldest thoughts
+(saying so) until it fits. The backend still guards its window as a last resort.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from agot.graph import ThoughtGraph, ThoughtNode
-from agot.text import clip as _clip
+from agot.text import clip
 
-CLIP = 400
-
-
-def clip(text: str | None, limit: int = CLIP) -> str:
-    return _clip(text, limit)
+#: Characters per token assumed when sizing budgets from a token window (English prose ~4).
+CHARS_PER_TOKEN = 3
 
 
-def node_answer_text(node: ThoughtNode) -> str:
+@dataclass(frozen=True)
+class ContextBudget:
+    """Character budgets of the prompt blocks; see the module docstring."""
+
+    task_chars: int = 6_000
+    background_chars: int = 40_000
+    graph_chars: int = 24_000
+    heritage_chars: int = 8_000
+    answer_chars: int = 1_500
+
+    @classmethod
+    def for_window(cls, max_context: int | None, reply_tokens: int) -> ContextBudget:
+        """Budgets for a backend whose window is ``max_context`` tokens (None: large)."""
+        if max_context is None:
+            return cls()
+        chars = max(2_000, (max_context - reply_tokens - 200) * CHARS_PER_TOKEN)
+        return cls(
+            task_chars=int(chars * 0.12),
+            background_chars=int(chars * 0.35),
+            graph_chars=int(chars * 0.3),
+            heritage_chars=int(chars * 0.12),
+            answer_chars=max(120, min(1_500, int(chars * 0.03))),
+        )
+
+
+def task_block(task: str, rules: str, background: str, budget: ContextBudget) -> str:
+    """The top-level task as every step sees it: passages, the question, its rules."""
+    parts = []
+    if background.strip():
+        parts.append("Context:\n" + _clip_block(background, budget.background_chars))
+    parts.append("Task:\n" + _clip_block(task, budget.task_chars))
+    if rules.strip():
+        parts.append("Rules of the task (every step must respect them):\n" + rules.strip())
+    return "\n\n".join(parts) + "\n\n"
+
+
+def node_answer_text(node: ThoughtNode, limit: int) -> str:
     if node.status == "answered" and node.answer is not None:
-        return clip(node.answer)
+        return clip(node.answer, limit)
     if node.status == "failed":
         return "(failed: no answer available)"
     if node.status == "skipped":
@@ -26,31 +66,97 @@ def node_answer_text(node: ThoughtNode) -> str:
     return "(not answered yet)"
 
 
-def graph_text(graph: ThoughtGraph) -> str:
+def _graph_lines(
+    graph: ThoughtGraph, answer_chars: int, answered_only: bool, layer: int | None
+) -> list[str]:
     lines = []
-    for layer in range(graph.layers):
-        strategy = graph.strategies.get(layer)
-        lines.append(f"Layer {layer}" + (f" (strategy: {clip(strategy, 200)})" if strategy else ""))
-        for node in graph.layer(layer):
+    last = graph.layers - 1 if layer is None else layer
+    for index in range(last + 1):
+        current = index == layer  # thoughts in flight beside the reader: titles only
+        nodes = [
+            n
+            for n in graph.layer(index)
+            if not answered_only or (n.status == "answered" and not current)
+        ]
+        if not nodes:
+            continue
+        strategy = graph.strategies.get(index)
+        lines.append(f"Layer {index}" + (f" (strategy: {clip(strategy, 300)})" if strategy else ""))
+        for node in nodes:
             parents = sorted(p.local for p in graph.parents(node.id))
             built_on = f" [builds on {', '.join(map(str, parents))}]" if parents else ""
-            lines.append(f"  {node.local}. {clip(node.title, 80)}{built_on}: {clip(node.question)}")
-            lines.append(f"     answer: {node_answer_text(node)}")
-    return "\n".join(lines) if lines else "(empty)"
+            lines.append(
+                f"  {node.local}. {clip(node.title, 80)}{built_on}: "
+                f"{clip(node.question, answer_chars)}"
+            )
+            if not current:
+                lines.append(f"     answer: {node_answer_text(node, answer_chars)}")
+    return lines
 
 
-def known_text(nodes: list[ThoughtNode]) -> str:
+def graph_text(
+    graph: ThoughtGraph,
+    budget: ContextBudget | None = None,
+    *,
+    limit: int | None = None,
+    answered_only: bool = False,
+    layer: int | None = None,
+) -> str:
+    """The graph as numbered thoughts with their answers, within ``limit`` characters.
+
+    With ``layer``, the view a thought of that layer gets while its siblings are still running:
+    earlier layers with their answers, its own layer without (so the prompt does not depend on
+    which sibling happens to finish first), later layers not at all.
+    """
+    budget = budget or ContextBudget()
+    limit = budget.graph_chars if limit is None else limit
+    answer_chars = budget.answer_chars
+    lines = _graph_lines(graph, answer_chars, answered_only, layer)
+    while sum(len(x) + 1 for x in lines) > limit and answer_chars > 60:
+        answer_chars //= 2
+        lines = _graph_lines(graph, answer_chars, answered_only, layer)
+    if not lines:
+        return "(empty)"
+    dropped = 0
+    while len(lines) > 2 and sum(len(x) + 1 for x in lines) > limit:
+        lines.pop(0)
+        dropped += 1
+    head = [f"(the {dropped} oldest lines are omitted to fit)"] if dropped else []
+    return "\n".join(head + lines)
+
+
+def known_text(nodes: Sequence[ThoughtNode], budget: ContextBudget | None = None) -> str:
     """Answers of the thoughts a node builds on, as a block for its prompt."""
     if not nodes:
         return ""
-    rows = [f"- {clip(n.title, 80)}: {node_answer_text(n)}" for n in nodes]
-    return "Known so far:\n" + "\n".join(rows) + "\n\n"
+    budget = budget or ContextBudget()
+    rows = [f"- {clip(n.title, 80)}: {node_answer_text(n, budget.answer_chars)}" for n in nodes]
+    text = _clip_block("\n".join(rows), budget.graph_chars)
+    return "Known from the thoughts this one builds on:\n" + text + "\n\n"
 
 
-def heritage_text(background: str, heritage: list[str]) -> str:
-    """Context passages plus the chain of questions this graph is a part of."""
-    out = background
-    if heritage:
-        chain = " > ".join(clip(q, 200) for q in heritage)
-        out += f"This is a sub-problem within: {chain}\n\n"
-    return out
+def heritage_text(lineage: Sequence[tuple[ThoughtGraph, int]], budget: ContextBudget) -> str:
+    """For a nested graph: the questions above it and what those graphs had established.
+
+    ``lineage`` pairs each enclosing graph with the layer of the thought expanded in it; only
+    the answers of earlier layers are shown, which were final when the nested graph began.
+    """
+    if not lineage:
+        return ""
+    chain = " > ".join(clip(g.question, 200) for g, _ in lineage)
+    out = f"This is a sub-problem within: {chain}\n"
+    share = budget.heritage_chars // len(lineage)
+    for graph, layer in lineage:
+        known = graph_text(graph, budget, limit=share, answered_only=True, layer=layer)
+        if known != "(empty)":
+            label = "the top-level graph" if graph.depth == 0 else f"graph {graph.prefix[:-1]}"
+            out += f"What {label} had established:\n{known}\n"
+    return out + "\n"
+
+
+def _clip_block(text: str, limit: int) -> str:
+    """Multi-line text cut to ``limit`` characters, keeping line breaks."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 40)].rstrip() + "\n[... clipped to fit the context window]"

@@ -31,6 +31,8 @@ class Outcome(BaseModel):
     """What :meth:`Strategy.run` produces; the base class wraps it into a Result."""
 
     answer: str | None = None
+    #: A validated instance of a user's answer schema, when the strategy supports one.
+    parsed: Any = None
     details: dict[str, Any] = Field(default_factory=dict)
     graph: dict[str, Any] | None = None
     errors: list[str] = Field(default_factory=list)
@@ -110,6 +112,7 @@ class Strategy(ABC):
             strategy=self.name,
             model=ctx.model,
             answer=outcome.answer,
+            parsed=outcome.parsed,
             usage=recorder.usage,
             events=recorder.events,
             graph=outcome.graph,

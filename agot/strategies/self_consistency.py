@@ -12,6 +12,9 @@ from agot.prompts import baselines
 from agot.strategies.base import Outcome, RunContext, Strategy
 from agot.task import Task
 
+#: More samples than this is a typo, not an experiment (each one is a paid call).
+MAX_SAMPLES = 256
+
 
 class SelfConsistency(Strategy):
     """``n`` CoT samples at ``temperature`` (default 0.7), answered by majority vote.
@@ -32,8 +35,10 @@ class SelfConsistency(Strategy):
         max_tokens: int = 512,
         budget: Budget | None = None,
     ) -> None:
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ConfigError(f"SelfConsistency needs n >= 1 samples, got {n!r}")
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLES:
+            raise ConfigError(
+                f"SelfConsistency needs between 1 and {MAX_SAMPLES} samples (n), got {n!r}"
+            )
         super().__init__(temperature=temperature, max_tokens=max_tokens, budget=budget)
         self.n = n
 
