@@ -1,8 +1,8 @@
 """Scripted model behaviours for AGoT tests and benchmarks.
 
 :func:`agot_script` answers every AGoT step deterministically from a few knobs (fan-out, which
-thoughts are complex, when a next-layer proposal declares the graph ready), so the controller's control flow can be
-tested and timed without a model.
+thoughts are complex, when a next-layer proposal declares the graph ready), so the
+controller's control flow can be tested and timed without a model.
 """
 
 from __future__ import annotations

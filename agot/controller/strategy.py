@@ -33,8 +33,9 @@ class AGoT(Strategy):
     are kept for the top-level synthesis, so a run cut short still answers from its graph.
 
     ``early_stop`` lets a next-layer proposal declare the graph ready (the authors' behaviour;
-    ``False`` grows every layer). ``speculate`` starts a thought's answer and its would-be nested graph's first proposal
-    together with its assessment (same decisions, shorter critical path, more calls).
+    ``False`` grows every layer). ``speculate`` starts a thought's answer and its would-be
+    nested graph's first proposal together with its assessment (same decisions, shorter
+    critical path, more calls).
     ``final_schema`` (a pydantic model) makes the synthesis return a validated instance of it,
     found in ``Result.parsed``. ``max_tokens`` (answers and synthesis) and ``step_tokens``
     (per role) default to a profile chosen from the backend: roomy for capable models, compact
