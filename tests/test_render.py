@@ -59,7 +59,7 @@ async def mixed():
 
     backend = ScriptedBackend(script)
     return await agot.AGoT(max_depth=0, max_layers=3, max_nodes=2).solve(
-        "q", model=backend, budget=agot.Budget(max_calls=9)
+        "q", model=backend, budget=agot.Budget(max_calls=8)
     )
 
 
