@@ -237,12 +237,11 @@ class Dispatcher:
                 )
                 raise
             except asyncio.CancelledError:
-                # A cancelled call (a speculative one that lost) stays visible in the trace; it
-                # counts as a call once a request went out, since a server may bill it.
-                sent = total + Usage(calls=1) if tries.count > total.calls else total
+                # A cancelled call (a speculative one that lost) stays visible in the trace with
+                # its attempts; like any unfinished call it returns its budget reservation.
                 finish(
                     reply or BackendReply(text=""),
-                    sent,
+                    total,
                     tries.count,
                     None,
                     error="cancelled",
