@@ -1,0 +1,246 @@
+"""Run an eval's units on a Ray cluster, with the driver keeping the one run folder.
+
+``RayExecutor(address)`` connects to a cluster (``ray://`` or ``host:port``; ``"auto"`` for
+the one ``ray start`` launched on this machine) or, with no address, starts a local Ray
+instance bound to 127.0.0.1. It starts
+
+* ``workers`` eval worker actors (default: one per CPU the cluster offers), each an async
+  actor running many units at once through its own dispatchers;
+* one LeaseBank actor owning the request/token buckets of every rate-limited model and the
+  run's ``budget``, when there is anything to share (see :mod:`.leases`);
+* for local models, ``model_actors.replicas`` model actors each (see :mod:`.model_actors`).
+
+The driver sends units to the worker with the fewest outstanding (at most ``concurrency``
+across the cluster, as on one machine), receives each finished row and result, and passes it
+to the runner, which appends it: results stream into the one ``results.jsonl``. A worker that
+dies (a crash, an OOM kill, a lost node) is restarted by Ray and the units it held are sent
+again; since only rows that came back are written, every unit is written exactly once. A unit
+that keeps killing its worker (``unit_retries`` times) is written as an error row, which
+``--resume --retry-errors`` runs again.
+
+Workers need agot (and the model's extras) installed where they run; on a remote cluster pass
+``runtime_env`` (e.g. ``{"pip": ["agot[litellm]"]}``). ``--calls-in-flight`` stays per worker;
+``--rpm``, ``--tpm`` and ``budget`` hold for the whole cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from typing import Any
+
+from agot.budget import Budget
+from agot.errors import ConfigError
+from agot.evals.executors.base import Deliver, UnitWork
+from agot.evals.executors.model_actors import LeastOutstanding, ModelActors, Picker
+
+#: Seconds a worker that died is passed over while Ray restarts it (when another is up).
+_DOWN_S = 10.0
+
+
+class RayExecutor:
+    """Units over Ray worker actors; see the module docstring."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers: int | None = None,
+        worker_cpus: float = 1.0,
+        budget: Budget | None = None,
+        model_actors: ModelActors | None = None,
+        unit_retries: int = 3,
+        runtime_env: dict[str, Any] | None = None,
+        picker: Picker | None = None,
+    ) -> None:
+        if workers is not None and workers < 1:
+            raise ConfigError(f"RayExecutor: workers must be at least 1, got {workers}")
+        if worker_cpus < 0:
+            raise ConfigError(f"RayExecutor: worker_cpus must be >= 0, got {worker_cpus}")
+        self.address = address
+        self.workers = workers
+        self.worker_cpus = worker_cpus
+        self.budget = budget
+        self.model_actors = model_actors
+        self.unit_retries = unit_retries
+        self.runtime_env = runtime_env
+        self.picker: Picker = picker or LeastOutstanding()
+        #: Handles of the running worker actors (tests kill one through its pid).
+        self.handles: list[Any] = []
+        #: After a run: units sent again because their worker died, and the bank's totals.
+        self.resent = 0
+        self.bank_totals: dict[str, Any] | None = None
+        self.worker_stats: list[dict[str, int]] = []
+
+    # -- cluster ----------------------------------------------------------------------------
+    def _connect(self) -> tuple[Any, bool]:
+        """The ray module, and whether this executor started Ray (and so stops it)."""
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError(
+                'running on Ray needs the ray extra: pip install "agot[ray]"'
+            ) from None
+        if ray.is_initialized():
+            return ray, False
+        options: dict[str, Any] = {"log_to_driver": False, "runtime_env": self.runtime_env}
+        if self.address:
+            options["address"] = self.address
+        else:  # a private local instance: loopback only, no dashboard
+            options.update(include_dashboard=False, _node_ip_address="127.0.0.1")
+        try:
+            ray.init(**options)
+        except ConnectionError as exc:
+            raise ConfigError(f"--ray {self.address}: cannot reach the Ray cluster: {exc}") from None
+        return ray, True
+
+    async def worker_pids(self) -> list[int]:
+        return list(await asyncio.gather(*(h.pid.remote() for h in self.handles)))
+
+    # -- the run ----------------------------------------------------------------------------
+    async def run(
+        self, work: UnitWork, units: Sequence[Any], deliver: Deliver, *, concurrency: int
+    ) -> None:
+        ray, started = self._connect()
+        actors: list[Any] = []
+        try:
+            await self._run(ray, actors, work, units, deliver, concurrency)
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+            self.handles = []
+            if started:
+                ray.shutdown()
+
+    async def _run(
+        self,
+        ray: Any,
+        actors: list[Any],
+        work: UnitWork,
+        units: Sequence[Any],
+        deliver: Deliver,
+        concurrency: int,
+    ) -> None:
+        from agot.evals.executors.leases import LeaseBank
+        from agot.evals.executors.model_actors import ModelHost
+        from agot.evals.executors.ray_worker import EvalWorker
+
+        specs = work.dispatcher_specs()
+        rates = {}
+        for key, spec in specs.items():
+            limits = spec.kwargs.get("limits")
+            rpm = limits.requests_per_minute if limits else None
+            tpm = limits.tokens_per_minute if limits else None
+            if rpm or tpm:
+                rates[key] = (rpm, tpm)
+        bank = None
+        if rates or self.budget is not None:
+            first = next(iter(rates.values()), (None, None))
+            bank = (
+                ray.remote(LeaseBank)
+                .options(num_cpus=0, max_restarts=-1)
+                .remote(rates, self.budget, default_rates=first)
+            )
+            actors.append(bank)
+
+        hosts: dict[str, tuple[list[Any], dict[str, Any], dict[str, Any]]] = {}
+        hosting = self.model_actors
+        if hosting is not None:
+            host_cls = ray.remote(ModelHost)
+            for key, spec in specs.items():
+                if not isinstance(spec.model, str) or not hosting.hosts(spec.model):
+                    continue
+                options = spec.kwargs.get("backend_options")
+                handles = [
+                    host_cls.options(
+                        num_cpus=hosting.num_cpus,
+                        num_gpus=hosting.num_gpus,
+                        max_restarts=-1,
+                        max_task_retries=0,
+                    ).remote(spec.model, options)
+                    for _ in range(hosting.replicas)
+                ]
+                actors.extend(handles)
+                description = await handles[0].describe.remote()
+                hosts[key] = (
+                    handles,
+                    description,
+                    {"retries": hosting.retries, "down_s": hosting.down_s},
+                )
+
+        count = self.workers or max(1, int(ray.available_resources().get("CPU", 1)))
+        worker_cls = ray.remote(EvalWorker).options(
+            num_cpus=self.worker_cpus, max_restarts=-1, max_task_retries=0
+        )
+        work_ref = ray.put(work)
+        self.handles = [
+            worker_cls.remote(work_ref, bank, frozenset(rates), self.budget is not None, hosts)
+            for _ in range(count)
+        ]
+        actors.extend(self.handles)
+        await self._dispatch(ray, work, units, deliver, concurrency)
+        self.worker_stats = list(await asyncio.gather(*(h.stats.remote() for h in self.handles)))
+        await asyncio.gather(*(h.aclose.remote() for h in self.handles))
+        if bank is not None:
+            self.bank_totals = await bank.snapshot.remote()
+
+    async def _dispatch(
+        self, ray: Any, work: UnitWork, units: Sequence[Any], deliver: Deliver, concurrency: int
+    ) -> None:
+        from ray.exceptions import ActorUnavailableError, RayActorError, RayTaskError
+
+        pending = deque(units)
+        inflight: dict[asyncio.Future[Any], tuple[Any, int]] = {}
+        outstanding = [0] * len(self.handles)
+        down_until = [0.0] * len(self.handles)
+        deaths: Counter[tuple[str, str, str]] = Counter()
+        writes: set[asyncio.Task[None]] = set()
+        failure: BaseException | None = None
+
+        def delivered(task: asyncio.Task[None]) -> None:
+            nonlocal failure
+            writes.discard(task)
+            if not task.cancelled() and task.exception() is not None and failure is None:
+                failure = task.exception()
+
+        try:
+            while (pending or inflight) and failure is None:
+                while pending and len(inflight) < concurrency:
+                    unit = pending.popleft()
+                    now = time.monotonic()
+                    index = self.picker.pick(outstanding, [u <= now for u in down_until])
+                    ref = self.handles[index].run.remote(unit)
+                    inflight[asyncio.wrap_future(ref.future())] = (unit, index)
+                    outstanding[index] += 1
+                done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    unit, index = inflight.pop(future)
+                    outstanding[index] -= 1
+                    try:
+                        row, result = future.result()
+                    except (RayActorError, ActorUnavailableError) as exc:
+                        down_until[index] = time.monotonic() + _DOWN_S
+                        deaths[unit.key] += 1
+                        if deaths[unit.key] <= self.unit_retries:
+                            self.resent += 1
+                            pending.appendleft(unit)
+                            continue
+                        row, result = work.failed_unit(
+                            unit,
+                            f"WorkerDied: its Ray worker died {deaths[unit.key]} times while "
+                            f"running it ({type(exc).__name__})",
+                        )
+                    except RayTaskError as exc:  # a failure outside any unit's own handling
+                        raise exc.as_instanceof_cause() from None
+                    task = asyncio.create_task(deliver(unit, row, result))
+                    writes.add(task)
+                    task.add_done_callback(delivered)
+        finally:
+            for future in inflight:
+                future.cancel()
+            if writes:
+                await asyncio.gather(*writes, return_exceptions=True)
+        if failure is not None:
+            raise failure
