@@ -35,6 +35,7 @@ from agot.config import describe_validation_error
 from agot.dispatcher import Dispatcher
 from agot.errors import AgotError, ConfigError
 from agot.evals.datasets import DatasetSpec, get_dataset
+from agot.evals.executors import DispatcherSpec, Executor, LocalExecutor
 from agot.evals.presets import AppliedPreset, resolve_preset
 from agot.evals.progress import EvalProgress
 from agot.evals.records import EvalRecord
@@ -96,6 +97,7 @@ async def run_eval(
     *,
     records: Sequence[EvalRecord] | None = None,
     stream: TextIO | None = None,
+    executor: Executor | None = None,
     **kwargs: Any,
 ) -> EvalSummary:
     """Run an eval and return its summary (also written to ``OUT/summary.json``).
@@ -104,6 +106,9 @@ async def run_eval(
     arguments. ``records`` replaces loading (records made in a notebook); the dataset name then
     only picks the scorers and prompt format. ``strategies`` entries may be names or
     :class:`~agot.strategies.Strategy` objects; ``models`` entries model strings or backends.
+    ``executor`` decides where units run (default: this process;
+    :class:`~agot.evals.executors.RayExecutor` spreads them over a Ray cluster); results are
+    written here either way.
     """
     try:
         if isinstance(config, str):
@@ -112,7 +117,7 @@ async def run_eval(
             config = EvalConfig.model_validate({**dict(config), **kwargs})
     except ValidationError as exc:
         raise ConfigError(describe_validation_error("eval", exc)) from None
-    return await _Run(config, records, stream or sys.stderr).run()
+    return await _Run(config, records, stream or sys.stderr, executor).run()
 
 
 def evaluate(config: EvalConfig | str, **kwargs: Any) -> EvalSummary:
@@ -148,9 +153,24 @@ class _Unit:
     strategy: str
     model: str
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.record.id, self.strategy, self.model)
+
 
 class _Run:
-    def __init__(self, config: EvalConfig, records: Sequence[EvalRecord] | None, stream: TextIO):
+    """One eval run. It is also the run's :class:`~agot.evals.executors.UnitWork`: executors
+    call :meth:`dispatcher_specs` and :meth:`run_unit`, a Ray worker on its own pickled copy
+    (which leaves the output stream and the loaded items behind)."""
+
+    def __init__(
+        self,
+        config: EvalConfig,
+        records: Sequence[EvalRecord] | None,
+        stream: TextIO,
+        executor: Executor | None = None,
+    ):
+        self.executor = executor
         self.preset: AppliedPreset | None = None
         if config.preset:
             config, self.preset = _with_preset(config)
@@ -304,22 +324,6 @@ class _Run:
             if (record.id, label, model) not in done
         ]
         started = time.perf_counter()
-        dispatchers = {
-            _model_key(m): Dispatcher(
-                m,
-                limits=self.config.limits,
-                cache=self.config.cache,
-                api_base=self.config.api_base,
-            )
-            for m in self.config.models
-        }
-        for extra in self._extra_models():
-            dispatchers[extra] = Dispatcher(
-                extra,
-                limits=self.config.limits,
-                cache=self.config.cache,
-                api_base=self.config.api_base,
-            )
         writer = self.folder.writer()
         progress = EvalProgress(
             total=len(records) * len(models) * len(self.strategies),
@@ -329,13 +333,9 @@ class _Run:
             stream=self.stream,
             enabled=self.config.progress,
         )
-        semaphore = asyncio.Semaphore(self.config.concurrency)
 
-        async def work(unit: _Unit) -> None:
-            # The semaphore covers the model work only: writing the trace and the row happens
-            # after the slot is free, so the next unit's calls start without waiting on disk.
-            async with semaphore:
-                row, result = await self._run_unit(unit, dispatchers)
+        async def deliver(unit: _Unit, row: ResultRow, result: Result) -> None:
+            # Only this process writes the run folder, wherever the unit ran.
             files = []
             if self.config.save_traces:
                 path, content = self._trace_file(unit, result)
@@ -344,17 +344,12 @@ class _Run:
             await writer.append(row, files)
             progress.add(row)
 
+        executor = self.executor or LocalExecutor()
         try:
             async with progress:
-                async with asyncio.TaskGroup() as group:
-                    for unit in units:
-                        group.create_task(work(unit))
-        except BaseExceptionGroup as grouped:  # only infrastructure failures reach here
-            raise grouped.exceptions[0] from None
+                await executor.run(self, units, deliver, concurrency=self.config.concurrency)
         finally:
             await writer.aclose()
-            for dispatcher in dispatchers.values():
-                await dispatcher.aclose()
         wall = time.perf_counter() - started
         rows = self.folder.read_results()
         summary = summarize(
@@ -390,7 +385,29 @@ class _Run:
             id=record.id,
         )
 
-    async def _run_unit(
+    # -- the unit work (what executors run) ---------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "stream": None, "given_records": None, "executor": None}
+
+    def dispatcher_specs(self) -> dict[str, DispatcherSpec]:
+        """One dispatcher per model under test, then one per judge model the scorers call."""
+        kwargs = {
+            "limits": self.config.limits,
+            "cache": self.config.cache,
+            "api_base": self.config.api_base,
+        }
+        specs = {_model_key(m): DispatcherSpec(m, kwargs) for m in self.config.models}
+        for extra in self._extra_models():
+            specs[extra] = DispatcherSpec(extra, kwargs)
+        return specs
+
+    def failed_unit(self, unit: _Unit, error: str) -> tuple[ResultRow, Result]:
+        result = Result(
+            question=unit.record.question, strategy=unit.strategy, model=unit.model, error=error
+        )
+        return self._row(unit, result, None, {}, {}, error), result
+
+    async def run_unit(
         self, unit: _Unit, dispatchers: dict[str, Dispatcher]
     ) -> tuple[ResultRow, Result]:
         record, strategy = unit.record, self.strategies[unit.strategy]
@@ -428,6 +445,18 @@ class _Run:
             details.update(scored.details)
         if result.errors and not result.error:
             details["strategy_errors"] = result.errors
+        return self._row(unit, result, prediction, scores, details, error), result
+
+    def _row(
+        self,
+        unit: _Unit,
+        result: Result,
+        prediction: str | None,
+        scores: dict[str, float],
+        details: dict[str, Any],
+        error: str | None,
+    ) -> ResultRow:
+        record = unit.record
         row = ResultRow(
             id=record.id,
             dataset=self.spec.name,
@@ -447,7 +476,7 @@ class _Run:
             details=details,
         )
         redacted = self.redaction(record.id, row.model_dump(mode="json"))
-        return ResultRow.model_validate(redacted), result
+        return ResultRow.model_validate(redacted)
 
     def _trace_file(self, unit: _Unit, result: Result) -> tuple[Path, bytes]:
         """Where the unit's trace goes, and its bytes: the object Result.save_trace writes

@@ -160,7 +160,53 @@ def add_parser(sub: Any) -> None:
     limits.add_argument("--budget-tokens", type=int, default=None, help="budget per item: tokens")
     limits.add_argument("--max-cost", type=float, default=None, help="budget per item: USD")
     limits.add_argument("--max-wall", type=float, default=None, help="budget per item: seconds")
+    cluster = parser.add_argument_group("cluster (needs the ray extra: pip install 'agot[ray]')")
+    cluster.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run the items on Ray workers: a cluster ADDRESS (host:port, ray://..., auto) or "
+        "none for a local Ray instance; results are still written here, --rpm/--tpm hold for "
+        "the whole cluster",
+    )
+    cluster.add_argument(
+        "--ray-workers", type=int, default=None, help="eval workers (default: one per CPU)"
+    )
+    cluster.add_argument(
+        "--model-actors",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --ray: host each local model (local, llamacpp/, transformers/) as N actors",
+    )
+    cluster.add_argument(
+        "--gpus-per-actor",
+        type=float,
+        default=None,
+        metavar="F",
+        help="with --model-actors: GPUs each reserves (1: one per GPU, 0.5: two share one)",
+    )
     parser.set_defaults(handler=run_command)
+
+
+def build_executor(args: argparse.Namespace) -> Any:
+    """The RayExecutor the --ray flags describe, or None (run in this process)."""
+    from agot.errors import ConfigError
+
+    if args.ray is None:
+        if args.ray_workers is not None or args.model_actors is not None:
+            raise ConfigError("--ray-workers/--model-actors need --ray [ADDRESS]")
+        return None
+    if args.gpus_per_actor is not None and args.model_actors is None:
+        raise ConfigError("--gpus-per-actor needs --model-actors N")
+    from agot.evals.executors import ModelActors, RayExecutor
+
+    actors = None
+    if args.model_actors is not None:
+        actors = ModelActors(replicas=args.model_actors, num_gpus=args.gpus_per_actor or 0.0)
+    return RayExecutor(args.ray or None, workers=args.ray_workers, model_actors=actors)
 
 
 def _split(value: str | None) -> list[str]:
@@ -273,6 +319,7 @@ def run_command(args: argparse.Namespace) -> int:
         args.out = default_out_dir(args.dataset)
     try:
         config = build_config(args)
+        executor = build_executor(args)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error("eval", exc)) from None
     # Move the import-time heap (pydantic, litellm, ... : hundreds of thousands of objects)
@@ -281,7 +328,7 @@ def run_command(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     try:
-        summary = run_sync(run_eval(config))
+        summary = run_sync(run_eval(config, executor=executor))
     except KeyboardInterrupt:
         print(
             f"agot: finished items are saved; continue with --resume --out {args.out}",

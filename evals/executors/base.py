@@ -39,9 +39,9 @@ class DispatcherSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     def build(self, cls: type[Dispatcher] | None = None, **extra: Any) -> Dispatcher:
-        if cls is None:
-            from agot.dispatcher import Dispatcher as cls
-        return cls(self.model, **self.kwargs, **extra)
+        from agot.dispatcher import Dispatcher
+
+        return (cls or Dispatcher)(self.model, **self.kwargs, **extra)
 
 
 class UnitWork(Protocol):

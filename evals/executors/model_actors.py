@@ -62,6 +62,7 @@ class ModelHost:
 
     def __init__(self, model: str, options: BackendOptions | None = None) -> None:
         self.backend = resolve_backend(model, options=options or BackendOptions())
+        self.served = 0
 
     def describe(self) -> dict[str, Any]:
         b = self.backend
@@ -70,12 +71,15 @@ class ModelHost:
             "model": b.model,
             "capabilities": b.capabilities.model_dump(),
             "pid": os.getpid(),
+            "served": self.served,
         }
 
     async def generate(self, request: GenerationRequest) -> BackendReply | dict[str, Any]:
         """The reply, or a backend error as data (so its type and fields survive the hop)."""
         try:
-            return await self.backend.generate(request)
+            reply = await self.backend.generate(request)
+            self.served += 1
+            return reply
         except BackendError as exc:
             return {
                 "error": str(exc),

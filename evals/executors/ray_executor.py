@@ -67,8 +67,10 @@ class RayExecutor:
         self.unit_retries = unit_retries
         self.runtime_env = runtime_env
         self.picker: Picker = picker or LeastOutstanding()
-        #: Handles of the running worker actors (tests kill one through its pid).
+        #: Handles of the running worker actors and model actors (by model key), e.g. to
+        #: find their pids; empty outside a run.
         self.handles: list[Any] = []
+        self.model_handles: dict[str, list[Any]] = {}
         #: After a run: units sent again because their worker died, and the bank's totals.
         self.resent = 0
         self.bank_totals: dict[str, Any] | None = None
@@ -93,7 +95,8 @@ class RayExecutor:
         try:
             ray.init(**options)
         except ConnectionError as exc:
-            raise ConfigError(f"--ray {self.address}: cannot reach the Ray cluster: {exc}") from None
+            where = self.address or "local"
+            raise ConfigError(f"--ray {where}: cannot reach the Ray cluster: {exc}") from None
         return ray, True
 
     async def worker_pids(self) -> list[int]:
@@ -111,6 +114,7 @@ class RayExecutor:
             for actor in actors:
                 ray.kill(actor)
             self.handles = []
+            self.model_handles = {}
             if started:
                 ray.shutdown()
 
@@ -163,6 +167,7 @@ class RayExecutor:
                     for _ in range(hosting.replicas)
                 ]
                 actors.extend(handles)
+                self.model_handles[key] = handles
                 description = await handles[0].describe.remote()
                 hosts[key] = (
                     handles,
@@ -174,9 +179,8 @@ class RayExecutor:
         worker_cls = ray.remote(EvalWorker).options(
             num_cpus=self.worker_cpus, max_restarts=-1, max_task_retries=0
         )
-        work_ref = ray.put(work)
         self.handles = [
-            worker_cls.remote(work_ref, bank, frozenset(rates), self.budget is not None, hosts)
+            worker_cls.remote(work, bank, frozenset(rates), self.budget is not None, hosts)
             for _ in range(count)
         ]
         actors.extend(self.handles)

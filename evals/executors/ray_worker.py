@@ -39,12 +39,15 @@ class EvalWorker:
         self.work = work
         self.bank = bank
         self.shared = SharedLimits(self._lease, self._report)
+        self.units = 0
+        self.actor_backends: list[ActorBackend] = []
         self.dispatchers: dict[str, Dispatcher] = {}
         for key, spec in work.dispatcher_specs().items():
             model: Any = spec.model
             if key in hosts:
                 handles, description, options = hosts[key]
                 model = ActorBackend(handles, description, **options)
+                self.actor_backends.append(model)
             self.dispatchers[key] = SharedDispatcher(
                 model,
                 shared=self.shared,
@@ -65,11 +68,19 @@ class EvalWorker:
         return os.getpid()
 
     async def run(self, unit: Any) -> tuple[Any, Any]:
-        return await self.work.run_unit(unit, self.dispatchers)
+        row, result = await self.work.run_unit(unit, self.dispatchers)
+        self.units += 1
+        return row, result
 
     def stats(self) -> dict[str, int]:
-        """Lease round trips and calls they admitted (how well leases batch)."""
-        return {"leases": self.shared.leases, "admitted": self.shared.admitted}
+        """Units run, lease round trips and the calls they admitted (how well leases batch),
+        and model-actor calls sent again after their actor died."""
+        return {
+            "units": self.units,
+            "leases": self.shared.leases,
+            "admitted": self.shared.admitted,
+            "resent": sum(b.resent for b in self.actor_backends),
+        }
 
     async def aclose(self) -> None:
         await self.shared.flush()

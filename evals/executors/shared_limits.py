@@ -182,7 +182,7 @@ class SharedDispatcher(Dispatcher):
             # The first slot is the default model's: it uses the run's key for its buckets.
             bank_key = self._bank_key if self._default_key in (None, key) else key
             self._default_key = self._default_key or key
-            slot.gate = SharedGate(
+            slot.gate = SharedGate(  # type: ignore[assignment]  # a Gate by duck typing
                 slot.gate.limits, backend.capabilities.default_concurrency, self._shared, bank_key
             )
         return slot
