@@ -13,15 +13,12 @@ happens, for the CLI and for Python alike: a setting counts as "given" when the 
 
 from __future__ import annotations
 
-import random
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agot.errors import ConfigError
-
-T = TypeVar("T")
 
 
 class Preset(BaseModel):
@@ -153,17 +150,3 @@ def resolve_preset(
             elif given != value:
                 overridden[f"{strategy}.{key}"] = given
     return run_wide, per_strategy, AppliedPreset(preset=chosen, overridden=overridden)
-
-
-def sample_records(items: Sequence[T], limit: int | None, seed: int) -> list[T]:
-    """``limit`` items drawn without replacement with ``random.Random(seed)``, in input order.
-
-    Keeping input order makes the sample's results read like the dataset's; all items come
-    back when ``limit`` is None or not smaller than the input.
-    """
-    if limit is None or limit >= len(items):
-        return list(items)
-    if limit < 0:
-        raise ConfigError(f"sample size must be >= 0, got {limit}")
-    chosen = sorted(random.Random(seed).sample(range(len(items)), limit))
-    return [items[i] for i in chosen]

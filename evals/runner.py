@@ -20,7 +20,6 @@ models=["local"], limit=20, out="runs/hp")`` (or :func:`evaluate` from synchrono
 from __future__ import annotations
 
 import asyncio
-import random
 import sys
 import time
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from agot.config import describe_validation_error
 from agot.dispatcher import Dispatcher
 from agot.errors import AgotError, ConfigError
 from agot.evals.datasets import DatasetSpec, get_dataset
+from agot.evals.datasets.sources import sample_records
 from agot.evals.executors import DispatcherSpec, Executor, LocalExecutor
 from agot.evals.presets import AppliedPreset, resolve_preset
 from agot.evals.progress import EvalProgress
@@ -127,18 +127,6 @@ def evaluate(config: EvalConfig | str, **kwargs: Any) -> EvalSummary:
     return run_sync(run_eval(config, **kwargs))
 
 
-def sample_records(
-    items: Sequence[EvalRecord], limit: int | None, seed: int | None
-) -> list[EvalRecord]:
-    """``limit`` items drawn without replacement by ``random.Random(seed)``, in input order.
-
-    The same rule as :func:`agot.evals.presets.sample_records`, so a preset's sample and
-    ``--sample`` pick the same items.
-    """
-    if limit is None or limit >= len(items):
-        return list(items)
-    chosen = sorted(random.Random(seed).sample(range(len(items)), limit))
-    return [items[i] for i in chosen]
 
 
 def default_out_dir(dataset: str) -> str:

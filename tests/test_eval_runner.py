@@ -503,7 +503,8 @@ def named_backends(monkeypatch) -> NamedBackends:
 def test_preset_agot_paper_end_to_end(tmp_path, monkeypatch, capsys, named_backends):
     from agot_scripts import agot_script
 
-    from agot.evals.presets import PAPER_SAMPLE_SEED, sample_records
+    from agot.evals.datasets.sources import sample_records
+    from agot.evals.presets import PAPER_SAMPLE_SEED
     from agot.evals.tasks.game24 import load_game24
 
     agot_steps = agot_script(fanout=5)  # proposes 5 thoughts: the preset's N=3 must cap them

@@ -7,13 +7,13 @@ import json
 import pytest
 
 from agot.errors import ConfigError
+from agot.evals.datasets.sources import sample_records
 from agot.evals.presets import (
     PAPER_SAMPLE_SEED,
     AppliedPreset,
     Preset,
     get_preset,
     resolve_preset,
-    sample_records,
 )
 
 AGOT = {"max_depth": 1, "max_layers": 3, "max_nodes": 3, "temperature": 0.3}

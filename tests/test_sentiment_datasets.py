@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agot.errors import DatasetError
-from agot.evals.datasets import sentiment
+from agot.evals.datasets import sentiment, sources
 from agot.evals.datasets.sentiment import (
     SENTIMENT3_LABELS,
     SST5_LABELS,
@@ -136,10 +136,10 @@ def test_registry_names_and_aliases():
 
 
 def test_hub_failure_says_where_to_get_the_data_and_which_flag(monkeypatch):
-    def offline(hub_id, config, split):
+    def offline(hub_id, config, split, data_files=None):
         raise ConnectionError("Couldn't reach the Hugging Face Hub")
 
-    monkeypatch.setattr(sentiment, "_hub_rows", offline)
+    monkeypatch.setattr(sources, "hub_rows", offline)
     with pytest.raises(DatasetError) as info:
         load_sst5()
     message = str(info.value)
@@ -152,11 +152,11 @@ def test_hub_rows_become_records(monkeypatch):
     rows = [{"text": "great stuff", "label": 2}, {"text": "awful", "label": 0}]
     seen = {}
 
-    def fake(hub_id, config, split):
+    def fake(hub_id, config, split, data_files=None):
         seen.update(hub_id=hub_id, config=config, split=split)
         return rows
 
-    monkeypatch.setattr(sentiment, "_hub_rows", fake)
+    monkeypatch.setattr(sources, "hub_rows", fake)
     records = list(load_tweet_eval(split="validation"))
     assert seen == {"hub_id": "cardiffnlp/tweet_eval", "config": "sentiment", "split": "validation"}
     assert [r.gold for r in records] == ["positive", "negative"]

@@ -9,19 +9,29 @@ package is used when it is installed.
 This is the closed-book setting: no passages go into the prompt. The gold decomposition (a DAG
 through ``depends_on``) is kept in the metadata, flattened to ``{id, question, answer,
 depends_on, evidence_title, parent}`` nodes, so AGoT's graphs can be compared against it.
-Scoring is FanOutQA's loose/strict string accuracy (:class:`~agot.evals.scorers.FanOutQAScorer`).
+Scoring is FanOutQA's loose/strict string accuracy over the whole reply
+(:mod:`agot.evals.scorers.fanoutqa`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
-from agot.evals.datasets.sources import file_split_names, find_file, local_path, read_rows
+from agot.evals.datasets.sources import (
+    RowRef,
+    convert_rows,
+    field,
+    file_split_names,
+    find_file,
+    local_path,
+    read_rows,
+    text_id,
+)
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = (
@@ -55,15 +65,15 @@ def flatten_decomposition(
     return flat
 
 
-def row_to_record(row: dict[str, Any]) -> EvalRecord:
+def row_to_record(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
     if "answer" not in row:
         raise DatasetError(
-            "fanoutqa: items have no 'answer' (the test set is answer-less): use the dev set"
+            f"{where}: missing field 'answer' (the test set is answer-less): use the dev set"
         )
     return EvalRecord(
-        id=str(row["id"]),
+        id=text_id(row, where),
         dataset="fanoutqa",
-        question=str(row["question"]),
+        question=str(field(row, "question", where=where)),
         gold=row["answer"],
         metadata={
             "categories": row.get("categories") or [],
@@ -82,8 +92,8 @@ def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
             patterns = [f"fanout-final-{n}.json" for n in file_split_names(split)]
             patterns += [f"*{n}*.json" for n in file_split_names(split)]
             path = find_file(path, patterns, dataset="fanoutqa")
-    for row in read_rows(path, dataset="fanoutqa"):
-        yield row_to_record(row)
+    rows = read_rows(path, dataset="fanoutqa")
+    yield from convert_rows(rows, row_to_record, dataset="fanoutqa", source=str(path))
 
 
 def _packaged_dev_set() -> Path:

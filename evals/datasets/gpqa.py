@@ -25,13 +25,15 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.sources import (
+    RowRef,
+    convert_rows,
     find_file,
     load_hub,
     local_path,
@@ -67,15 +69,17 @@ def shuffle_choices(
     return shown, LETTERS[order.index(0)], order
 
 
-def row_to_record(row: dict[str, Any], *, subset: str, seed: int, index: int) -> EvalRecord:
+COLUMNS = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2")
+COLUMNS += ("Incorrect Answer 3",)
+
+
+def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str, seed: int) -> EvalRecord:
+    for column in COLUMNS:
+        if not _text(row.get(column)):
+            raise DatasetError(f"{where}: missing field {column!r} (is this the GPQA CSV?)")
     question = _text(row.get("Question"))
     correct = _text(row.get("Correct Answer"))
     incorrect = [_text(row.get(f"Incorrect Answer {i}")) for i in (1, 2, 3)]
-    if not question or not correct or not all(incorrect):
-        raise DatasetError(
-            f"gpqa: row {index} lacks Question / Correct Answer / Incorrect Answer 1-3 columns "
-            "(is this the GPQA CSV?)"
-        )
     record_id = _text(row.get("Record ID")) or _stable_id(question)
     choices, gold, order = shuffle_choices(correct, incorrect, seed=seed, record_id=record_id)
     metadata = {
@@ -100,16 +104,21 @@ def load(
     *, data: Path | None, subset: str | None, split: str | None, seed: int = DEFAULT_SEED
 ) -> Iterator[EvalRecord]:
     subset = subset or "diamond"
-    rows = _rows(data, subset, split or "train")
-    for index, row in enumerate(rows):
-        yield row_to_record(row, subset=subset, seed=seed, index=index)
+    rows, source = _rows(data, subset, split or "train")
+    yield from convert_rows(
+        rows,
+        lambda row, where: row_to_record(row, where, subset=subset, seed=seed),
+        dataset="gpqa",
+        source=source,
+    )
 
 
-def _rows(data: Path | None, subset: str, split: str) -> list[dict[str, Any]]:
+def _rows(data: Path | None, subset: str, split: str) -> tuple[list[dict[str, Any]], str]:
     if data is None:
-        return load_hub(
+        rows = load_hub(
             HUB_REPO, dataset="gpqa", config=f"gpqa_{subset}", split=split, how_to_get=HOW_TO_GET
         )
+        return rows, f"hub:{HUB_REPO}"
     path = local_path(data, dataset="gpqa")
     name = f"gpqa_{subset}.csv"
     if path.is_dir():
@@ -121,8 +130,9 @@ def _rows(data: Path | None, subset: str, split: str) -> list[dict[str, Any]]:
             path = find_file(path, [name], dataset="gpqa", what=f"{subset} CSV")
     if path.suffix.lower() == ".zip":
         password = os.environ.get("AGOT_DATASET_PASSWORD") or None
-        return read_csv_text(read_zip_member(path, name, dataset="gpqa", password=password))
-    return read_rows(path, dataset="gpqa")
+        text = read_zip_member(path, name, dataset="gpqa", password=password)
+        return read_csv_text(text), f"{path}:{name}"
+    return read_rows(path, dataset="gpqa"), str(path)
 
 
 def _text(value: Any) -> str:

@@ -9,19 +9,30 @@ Two layouts are read:
   ``{id, question, answer, type, level, supporting_facts: {title, sent_id}, context: {title,
   sentences}}``, from the hub or a local .jsonl/.parquet export.
 
-The context paragraphs (gold + distractors, or the fullwiki retrieval) go into the prompt in
-the order the file gives them. Scoring is the official EM/F1 (:mod:`agot.evals.scorers`).
+Ids are read from ``_id`` or ``id`` (the two layouts differ). The context paragraphs (gold +
+distractors, or the fullwiki retrieval) go into the prompt in the order the file gives them.
+Scoring is the official EM/F1 (:mod:`agot.evals.scorers.hotpotqa`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, parse_supporting_facts, render_passages
-from agot.evals.datasets.sources import file_split_names, find_file, load_hub, local_path, read_rows
+from agot.evals.datasets.sources import (
+    RowRef,
+    convert_rows,
+    field,
+    file_split_names,
+    find_file,
+    load_hub,
+    local_path,
+    read_rows,
+    text_id,
+)
 from agot.evals.records import EvalRecord
 
 HUB_REPO = "hotpotqa/hotpot_qa"
@@ -34,13 +45,15 @@ ANSWER_FORMAT = (
 )
 
 
-def row_to_record(row: dict[str, Any], *, subset: str, dataset: str = "hotpotqa") -> EvalRecord:
+def row_to_record(
+    row: Mapping[str, Any], where: RowRef, *, subset: str, dataset: str = "hotpotqa"
+) -> EvalRecord:
     passages = parse_context(row.get("context"))
     return EvalRecord(
-        id=str(row.get("_id") or row.get("id")),
+        id=text_id(row, where),
         dataset=dataset,
-        question=str(row["question"]),
-        gold=str(row.get("answer", "")),
+        question=str(field(row, "question", where=where)),
+        gold=str(field(row, "answer", where=where)),
         context=render_passages(passages) or None,
         metadata={
             "subset": subset,
@@ -55,6 +68,7 @@ def row_to_record(row: dict[str, Any], *, subset: str, dataset: str = "hotpotqa"
 def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterator[EvalRecord]:
     subset = subset or "distractor"
     split = split or "validation"
+    source = f"hub:{HUB_REPO}"
     if data is None:
         rows = load_hub(
             HUB_REPO, dataset="hotpotqa", config=subset, split=split, how_to_get=HOW_TO_GET
@@ -68,9 +82,13 @@ def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterato
                 patterns.append("hotpot_train*.json")
             patterns += [f"*{subset}*{n}*" for n in names] + [f"*{n}*{subset}*" for n in names]
             path = find_file(path, patterns, dataset="hotpotqa")
-        rows = read_rows(path, dataset="hotpotqa")
-    for row in rows:
-        yield row_to_record(row, subset=subset)
+        rows, source = read_rows(path, dataset="hotpotqa"), str(path)
+    yield from convert_rows(
+        rows,
+        lambda row, where: row_to_record(row, where, subset=subset),
+        dataset="hotpotqa",
+        source=source,
+    )
 
 
 SPEC = register_dataset(

@@ -13,14 +13,23 @@ with ``--data``. The Hugging Face layout (``table`` embedded per row: ``{header:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
-from agot.evals.datasets.sources import file_split_names, find_file, load_hub, local_path, read_rows
+from agot.evals.datasets.sources import (
+    RowRef,
+    convert_rows,
+    field,
+    file_split_names,
+    find_file,
+    load_hub,
+    local_path,
+    read_rows,
+)
 from agot.evals.records import EvalRecord
 
 HUB_REPO = "wenhu/hybrid_qa"
@@ -92,12 +101,12 @@ def _link_title(link: str) -> str:
     return unquote(link.rsplit("/", 1)[-1]).replace("_", " ")
 
 
-def row_to_record(row: dict[str, Any], table: Table) -> EvalRecord:
+def row_to_record(row: Mapping[str, Any], table: Table, where: RowRef) -> EvalRecord:
     return EvalRecord(
-        id=str(row["question_id"]),
+        id=str(field(row, "question_id", "id", where=where)),
         dataset="hybridqa",
-        question=str(row["question"]),
-        gold=str(row.get("answer-text", row.get("answer_text", ""))),
+        question=str(field(row, "question", where=where)),
+        gold=str(field(row, "answer-text", "answer_text", where=where)),
         context=table.render(),
         metadata={
             "table_id": row.get("table_id"),
@@ -111,8 +120,12 @@ def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
     split = split or "validation"
     if data is None:
         rows = load_hub(HUB_REPO, dataset="hybridqa", split=split, how_to_get=HOW_TO_GET)
-        for row in rows:
-            yield row_to_record(row, Table.from_hub(row["table"]))
+        yield from convert_rows(
+            rows,
+            lambda row, where: row_to_record(row, Table.from_hub(row["table"]), where),
+            dataset="hybridqa",
+            source=f"hub:{HUB_REPO}",
+        )
         return
     path = local_path(data, dataset="hybridqa")
     root = path if path.is_dir() else path.parent
@@ -121,17 +134,20 @@ def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
         patterns += [f"{n}.traced.json" for n in file_split_names(split)]
         path = find_file(path, patterns, dataset="hybridqa", what="question file")
     rows = read_rows(path, dataset="hybridqa")
-    tables_dir = requests_dir = None
-    for row in rows:
+    dirs: list[tuple[Path, Path | None]] = []
+
+    def convert(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
         if isinstance(row.get("table"), dict):
-            yield row_to_record(row, Table.from_hub(row["table"]))
-            continue
-        if tables_dir is None:
-            tables_dir, requests_dir = _table_dirs(root)
-        table_id = str(row["table_id"])
+            return row_to_record(row, Table.from_hub(row["table"]), where)
+        if not dirs:
+            dirs.append(_table_dirs(root))
+        tables_dir, requests_dir = dirs[0]
+        table_id = str(field(row, "table_id", where=where))
         table = _read_json(tables_dir / f"{table_id}.json")
         requests = _read_json(requests_dir / f"{table_id}.json") if requests_dir else {}
-        yield row_to_record(row, Table.from_official(table, requests))
+        return row_to_record(row, Table.from_official(table, requests), where)
+
+    yield from convert_rows(rows, convert, dataset="hybridqa", source=str(path))
 
 
 def _table_dirs(root: Path) -> tuple[Path, Path | None]:

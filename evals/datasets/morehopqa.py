@@ -6,31 +6,40 @@ HotpotQA: ``{_id, question, answer, previous_question, previous_answer,
 question_decomposition: [{sub_id, question, answer, paragraph_support_title, details?}],
 context: [[title, [sentences]]], answer_type, previous_answer_type, no_of_hops,
 reasoning_type, ...}``. The gold decomposition and the "previous" (pre-extension) question
-stay in the metadata for analysis; the prompt gets the question and its context.
+stay in the metadata for analysis; the prompt gets the question and its context. Ids are read
+from ``_id`` or ``id`` (copies of the release differ).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, render_passages
-from agot.evals.datasets.sources import find_file, local_path, read_rows
+from agot.evals.datasets.sources import (
+    RowRef,
+    convert_rows,
+    field,
+    find_file,
+    local_path,
+    read_rows,
+    text_id,
+)
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = "download morehopqa_final.json from github.com/Alab-NII/morehopqa (datasets/files/)"
 ANSWER_FORMAT = "Answer with the final value only (a word, name, number or short phrase)."
 
 
-def row_to_record(row: dict[str, Any]) -> EvalRecord:
+def row_to_record(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
     return EvalRecord(
-        id=str(row["_id"]),
+        id=text_id(row, where),
         dataset="morehopqa",
-        question=str(row["question"]),
-        gold=str(row.get("answer", "")),
+        question=str(field(row, "question", where=where)),
+        gold=str(field(row, "answer", where=where)),
         context=render_passages(parse_context(row.get("context"))) or None,
         metadata={
             "answer_type": row.get("answer_type"),
@@ -51,8 +60,8 @@ def load(*, data: Path | None) -> Iterator[EvalRecord]:
     path = local_path(data, dataset="morehopqa")
     if path.is_dir():
         path = find_file(path, ["morehopqa_final.json", "morehopqa*.json"], dataset="morehopqa")
-    for row in read_rows(path, dataset="morehopqa"):
-        yield row_to_record(row)
+    rows = read_rows(path, dataset="morehopqa")
+    yield from convert_rows(rows, row_to_record, dataset="morehopqa", source=str(path))
 
 
 SPEC = register_dataset(

@@ -6,40 +6,62 @@ question, question_decomposition: [{id, question, answer, paragraph_support_idx}
 answer_aliases, answerable}``; the same files load from the hub mirror ``bdsaglam/musique``.
 
 The 20 paragraphs go into the prompt; the gold is the answer plus its aliases (EM/F1 take the
-best match). The ``full`` subset pairs every question with an unanswerable twin; this harness
-scores answers only and keeps ``answerable`` in the metadata (answerability prediction, part
-of MuSiQue's own "full" metric, is not scored here).
+best match, with MuSiQue's own rules: :mod:`agot.evals.scorers.musique`). The ``full`` subset
+pairs every question with an unanswerable twin under the same id: the twin's record id gets
+``:unanswerable`` appended and both keep the shared id as ``metadata["group"]``; the prompt
+asks for "unanswerable" when the paragraphs do not suffice, and the scorer adds
+answerability accuracy and the official paired (group) metrics.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, render_passages
-from agot.evals.datasets.sources import file_split_names, find_file, load_hub, local_path, read_rows
+from agot.evals.datasets.sources import (
+    RowRef,
+    convert_rows,
+    field,
+    file_split_names,
+    find_file,
+    load_hub,
+    local_path,
+    read_rows,
+    text_id,
+)
 from agot.evals.records import EvalRecord
+from agot.evals.scorers.musique import ANSWER_FORMAT_FULL
 
 HUB_REPO = "bdsaglam/musique"
 HOW_TO_GET = "download musique_v1.0.zip from github.com/StonyBrookNLP/musique (data/ folder)"
 ANSWER_FORMAT = "Answer with the shortest phrase that answers the question, not a sentence."
+#: The unanswerable twin of a ``full`` question shares its id; its record id gets this suffix.
+UNANSWERABLE_SUFFIX = ":unanswerable"
 
 
-def row_to_record(row: dict[str, Any], *, subset: str) -> EvalRecord:
+def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str) -> EvalRecord:
     paragraphs = row.get("paragraphs") or []
     aliases = [str(a) for a in row.get("answer_aliases") or []]
-    answer = str(row.get("answer", ""))
+    answer = str(field(row, "answer", where=where))
+    group = text_id(row, where)
+    # The full subset is defined by answerability: there it is required, elsewhere it is True.
+    if subset == "full":
+        answerable = bool(field(row, "answerable", where=where))
+    else:
+        answerable = bool(field(row, "answerable", where=where, default=True))
     return EvalRecord(
-        id=str(row["id"]),
+        id=group if answerable else f"{group}{UNANSWERABLE_SUFFIX}",
         dataset="musique",
-        question=str(row["question"]),
+        question=str(field(row, "question", where=where)),
         gold=[answer, *[a for a in aliases if a != answer]] if aliases else answer,
         context=render_passages(parse_context(paragraphs)) or None,
         metadata={
             "subset": subset,
-            "answerable": row.get("answerable", True),
+            "group": group,
+            "answerable": answerable,
             "decomposition": row.get("question_decomposition") or [],
             "supporting_paragraphs": [p.get("idx") for p in paragraphs if p.get("is_supporting")],
             "hops": len(row.get("question_decomposition") or []) or None,
@@ -51,6 +73,7 @@ def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterato
     subset = subset or "ans"
     split = split or "validation"
     names = file_split_names(split)
+    source = f"hub:{HUB_REPO}"
     if data is None:
         file = f"musique_{subset}_v1.0_{'dev' if split == 'validation' else split}.jsonl"
         rows = load_hub(
@@ -66,15 +89,21 @@ def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterato
             path = find_file(
                 path, [f"musique_{subset}_*{n}*.jsonl" for n in names], dataset="musique"
             )
-        rows = read_rows(path, dataset="musique")
-    for row in rows:
-        yield row_to_record(row, subset=subset)
+        rows, source = read_rows(path, dataset="musique"), str(path)
+    yield from convert_rows(
+        rows,
+        lambda row, where: row_to_record(row, where, subset=subset),
+        dataset="musique",
+        source=source,
+    )
 
 
 SPEC = register_dataset(
     "musique",
     load,
-    scorers=("qa",),
+    scorers=("musique",),
+    subset_scorers={"full": ("musique_full",)},
+    subset_answer_formats={"full": ANSWER_FORMAT_FULL},
     subsets=("ans", "full"),
     default_subset="ans",
     splits=("validation", "train"),

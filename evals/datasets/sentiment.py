@@ -28,8 +28,6 @@ file order), or ``<subset>-<row>`` for Financial PhraseBank.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -38,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from agot.errors import DatasetError
+from agot.evals.datasets.sources import load_hub, local_path, read_rows, read_text
 from agot.evals.records import EvalRecord
 
 SST5_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
@@ -92,6 +91,16 @@ class SentimentDataset:
 # -- shared helpers -------------------------------------------------------------------------
 
 
+def _from_hub(spec: SentimentDataset, config: str | None, split: str) -> list[dict[str, Any]]:
+    return load_hub(
+        spec.hub_id,
+        dataset=spec.title,
+        config=config,
+        split=split,
+        how_to_get=f"download the files from {spec.where}",
+    )
+
+
 def _split(split: str, allowed: tuple[str, ...], title: str) -> str:
     canon = _SPLIT_ALIASES.get(str(split).strip().lower())
     if canon is None or canon not in allowed:
@@ -105,98 +114,6 @@ def _limit(limit: int | None) -> int | None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise DatasetError(f"--limit must be a positive integer, got {limit!r}")
     return limit
-
-
-def _read_text(path: Path) -> str:
-    """UTF-8, else ISO-8859-1 (the Financial PhraseBank files are Latin-1)."""
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _read_table(path: Path) -> list[dict[str, Any]]:
-    """Rows of a .jsonl / .json / .csv / .tsv / .parquet file."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".jsonl", ".ndjson"):
-            rows = []
-            for n, line in enumerate(_read_text(path).splitlines(), start=1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as exc:
-                        raise DatasetError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
-            return rows
-        if suffix == ".json":
-            data = json.loads(_read_text(path))
-            if isinstance(data, dict):
-                data = data.get("data") or data.get("rows") or next(iter(data.values()))
-            if not isinstance(data, list):
-                raise DatasetError(f"{path}: expected a JSON list of rows")
-            return data
-        if suffix in (".csv", ".tsv"):
-            text = _read_text(path)
-            delimiter = "\t" if suffix == ".tsv" else ","
-            return list(csv.DictReader(text.splitlines(), delimiter=delimiter))
-        if suffix == ".parquet":
-            try:
-                import pyarrow.parquet as pq
-            except ImportError:
-                raise DatasetError(
-                    f"reading {path} needs pyarrow: pip install 'agot[evals]'"
-                ) from None
-            return list(pq.read_table(path).to_pylist())
-    except OSError as exc:
-        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc.msg})") from None
-    raise DatasetError(f"{path}: unsupported file type {suffix!r} (use .jsonl, .csv or .parquet)")
-
-
-def _data_path(data: str | os.PathLike[str], title: str) -> Path:
-    path = Path(os.path.expanduser(os.fspath(data)))
-    if not path.exists():
-        raise DatasetError(f"{title}: --data path {str(path)!r} does not exist")
-    return path
-
-
-def _hub_rows(hub_id: str, config: str | None, split: str) -> list[dict[str, Any]]:
-    """Rows of one split from the Hugging Face hub (the only network access here)."""
-    import datasets
-
-    try:
-        ds = datasets.load_dataset(hub_id, config, split=split)
-    except Exception as exc:
-        # Repositories that still ship a loading script (financial_phrasebank) are served as
-        # parquet by the hub's converter; datasets >= 4 no longer runs scripts.
-        if "script" not in str(exc).lower():
-            raise
-        ds = datasets.load_dataset(hub_id, config, split=split, revision="refs/convert/parquet")
-    return [dict(row) for row in ds]
-
-
-def _from_hub(spec_title: str, hub_id: str, config: str | None, split: str, where: str) -> Any:
-    try:
-        import datasets  # noqa: F401
-    except ImportError:
-        raise DatasetError(
-            f"{spec_title}: reading the Hugging Face hub needs the `datasets` package "
-            f"(pip install 'agot[evals]'), or download the files from {where} and pass --data PATH"
-        ) from None
-    try:
-        return _hub_rows(hub_id, config, split)
-    except DatasetError:
-        raise
-    except Exception as exc:
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise DatasetError(
-            f"{spec_title}: could not load {hub_id}"
-            f"{'/' + config if config else ''} ({split}) from the Hugging Face hub "
-            f"({type(exc).__name__}: {reason}); download the files from {where} and pass "
-            "--data PATH"
-        ) from None
 
 
 def _label_from(
@@ -304,7 +221,7 @@ _ROOT = re.compile(r"^\s*\((\d)\s")
 
 def _ptb_rows(path: Path) -> list[dict[str, Any]]:
     rows = []
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
+    for n, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         root = _ROOT.match(line)
@@ -328,10 +245,10 @@ def load_sst5(
     canon = _split(split, spec.splits, spec.title)
     lim = _limit(limit)
     if data is None:
-        rows = _from_hub(spec.title, spec.hub_id, spec.hub_config, canon, spec.where)
+        rows = _from_hub(spec, spec.hub_config, canon)
         source = f"hub:{spec.hub_id}"
     else:
-        path = _data_path(data, spec.title)
+        path = local_path(data, dataset=spec.title)
         if path.is_dir():
             found = _find_split_file(path, _FILE_NAMES[canon], _TABLE_SUFFIXES)
             if found is None:
@@ -343,7 +260,11 @@ def load_sst5(
                     f"{'/'.join(_FILE_NAMES[canon])}.jsonl, or trees/{_FILE_NAMES[canon][0]}.txt)"
                 )
             path = found
-        rows = _ptb_rows(path) if path.suffix.lower() == ".txt" else _read_table(path)
+        rows = (
+            _ptb_rows(path)
+            if path.suffix.lower() == ".txt"
+            else read_rows(path, dataset=spec.title)
+        )
         source = str(path)
     return _rows_to_records(
         rows,
@@ -373,7 +294,7 @@ def _tweeteval_mapping(folder: Path) -> dict[int, str] | None:
     if not mapping_file.is_file():
         return None
     mapping = {}
-    for n, line in enumerate(_read_text(mapping_file).splitlines(), start=1):
+    for n, line in enumerate(read_text(mapping_file).splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split("\t") if "\t" in line else line.split(None, 1)
@@ -403,24 +324,26 @@ def load_tweet_eval(
         "limit": lim,
     }
     if data is None:
-        rows = _from_hub(spec.title, spec.hub_id, spec.hub_config, canon, spec.where)
+        rows = _from_hub(spec, spec.hub_config, canon)
         return _rows_to_records(rows, source=f"hub:{spec.hub_id}", **common)  # type: ignore[arg-type]
-    path = _data_path(data, spec.title)
+    path = local_path(data, dataset=spec.title)
     if path.is_file():
-        return _rows_to_records(_read_table(path), source=str(path), **common)  # type: ignore[arg-type]
+        return _rows_to_records(read_rows(path, dataset=spec.title), source=str(path), **common)  # type: ignore[arg-type]
     folder = _tweeteval_folder(path)
     stem = {"train": "train", "validation": "val", "test": "test"}[canon]
     text_file, label_file = folder / f"{stem}_text.txt", folder / f"{stem}_labels.txt"
     if not text_file.is_file() or not label_file.is_file():
         table = _find_split_file(path, _FILE_NAMES[canon], _TABLE_SUFFIXES)
         if table is not None:
-            return _rows_to_records(_read_table(table), source=str(table), **common)  # type: ignore[arg-type]
+            return _rows_to_records(
+                read_rows(table, dataset=spec.title), source=str(table), **common
+            )  # type: ignore[arg-type]
         raise DatasetError(
             f"{spec.title}: {folder} has no {stem}_text.txt and {stem}_labels.txt "
             f"(the layout of {spec.where})"
         )
-    texts = _read_text(text_file).split("\n")
-    labels_raw = _read_text(label_file).split("\n")
+    texts = read_text(text_file).split("\n")
+    labels_raw = read_text(label_file).split("\n")
     # A final newline leaves one empty string at the end; anything else must line up.
     if texts and texts[-1] == "":
         texts.pop()
@@ -472,7 +395,7 @@ def _fpb_lines(path: Path) -> list[dict[str, Any]]:
     rows = []
     # split("\n"), not splitlines(): Latin-1 byte 0x85 decodes to U+0085, which splitlines()
     # would treat as a line break inside a sentence.
-    for n, line in enumerate(_read_text(path).split("\n"), start=1):
+    for n, line in enumerate(read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         sentence, sep, label = line.rstrip().rpartition("@")
@@ -495,10 +418,10 @@ def load_financial_phrasebank(
     canon = _split(split, spec.splits, spec.title)
     lim = _limit(limit)
     if data is None:
-        rows = _from_hub(spec.title, spec.hub_id, key, canon, spec.where)
+        rows = _from_hub(spec, key, canon)
         source = f"hub:{spec.hub_id}/{key}"
     else:
-        path = _data_path(data, spec.title)
+        path = local_path(data, dataset=spec.title)
         if path.is_dir():
             wanted = FPB_SUBSETS[key].lower()
             found = [p for p in sorted(path.rglob("*")) if p.is_file() and p.name.lower() == wanted]
@@ -508,7 +431,11 @@ def load_financial_phrasebank(
                     f"FinancialPhraseBank-v1.0, from {spec.where})"
                 )
             path = found[0]
-        rows = _fpb_lines(path) if path.suffix.lower() == ".txt" else _read_table(path)
+        rows = (
+            _fpb_lines(path)
+            if path.suffix.lower() == ".txt"
+            else read_rows(path, dataset=spec.title)
+        )
         source = str(path)
     return _rows_to_records(
         rows,

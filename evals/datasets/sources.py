@@ -2,26 +2,40 @@
 
 Loaders describe their sources (hub repository, config, file names) and get back plain rows
 (``dict`` per item) in the dataset's own field layout; turning rows into
-:class:`~agot.evals.records.EvalRecord` is the loader's job. Every failure becomes a
-:class:`~agot.errors.DatasetError` that says where to get the data and which flag to pass, so
-an offline machine gets one clear line instead of a network traceback.
+:class:`~agot.evals.records.EvalRecord` is the loader's job, through :func:`convert_rows`
+and :func:`field`, so that a malformed row is one line naming the file, the row and the
+field. Every failure becomes a :class:`~agot.errors.DatasetError` that says where to get the
+data and which flag to pass, so an offline machine gets one clear line, at once, instead of a
+network traceback after a minute of retries.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
+import random
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from agot.errors import DatasetError
+from pydantic import ValidationError
+
+from agot.errors import ConfigError, DatasetError
+from agot.evals.records import EvalRecord
+
+T = TypeVar("T")
 
 #: Split names people use for the same thing; loaders accept any of them.
 SPLIT_ALIASES = {"dev": "validation", "val": "validation", "valid": "validation"}
+
+#: How long the reachability check of the hub waits before saying it is unreachable.
+HUB_CHECK_TIMEOUT_S = 5.0
+LOGIN_HINT = "for a gated set, request access and run `hf auth login`"
 
 
 def canonical_split(split: str | None, default: str) -> str:
@@ -37,25 +51,40 @@ def file_split_names(split: str) -> tuple[str, ...]:
     return ("dev", "validation", "val") if split == "validation" else (split,)
 
 
+# -- local files ------------------------------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    """UTF-8 (a BOM is dropped), else ISO-8859-1 (Financial PhraseBank's files are Latin-1)."""
+    raw = path.read_bytes()
+    if path.suffix.lower() == ".gz":
+        raw = gzip.decompress(raw)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def read_rows(path: Path, *, dataset: str) -> list[dict[str, Any]]:
-    """Rows of a .json (list, or object holding a list), .jsonl, .csv or .parquet file."""
+    """Rows of a .json (list, or object holding a list), .jsonl(.gz), .csv, .tsv or .parquet
+    file."""
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     try:
         if suffix in (".jsonl", ".jsonl.gz", ".ndjson"):
-            return _read_jsonl(path)
-        if suffix == ".json":
-            return _rows_of(json.loads(path.read_text(encoding="utf-8")), path, dataset)
-        if suffix == ".csv":
-            with path.open(newline="", encoding="utf-8") as handle:
-                return list(csv.DictReader(handle))
+            return _read_jsonl(path, dataset)
+        if suffix in (".json", ".json.gz"):
+            return _rows_of(json.loads(read_text(path)), path, dataset)
+        if suffix in (".csv", ".tsv"):
+            delimiter = "\t" if suffix == ".tsv" else ","
+            return list(csv.DictReader(read_text(path).splitlines(), delimiter=delimiter))
         if suffix == ".parquet":
             return _read_parquet(path, dataset)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{dataset}: cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise DatasetError(f"{dataset}: cannot read {path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{dataset}: {path} is not valid JSON ({exc})") from None
     raise DatasetError(
-        f"{dataset}: don't know how to read {path.name!r}; pass a .json, .jsonl, .csv or "
+        f"{dataset}: don't know how to read {path.name!r}; pass a .json, .jsonl, .csv, .tsv or "
         ".parquet file (or a folder holding the dataset's files) with --data"
     )
 
@@ -90,15 +119,17 @@ def read_zip_member(
     return raw.decode("utf-8")
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    import gzip
-
-    opener: Any = gzip.open if path.suffix == ".gz" else open
+def _read_jsonl(path: Path, dataset: str) -> list[dict[str, Any]]:
     rows = []
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                rows.append(json.loads(line))
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise DatasetError(
+                f"{dataset}: {path} line {number} is not a JSON object ({exc.msg})"
+            ) from None
     return rows
 
 
@@ -114,17 +145,16 @@ def _rows_of(data: Any, path: Path, dataset: str) -> list[dict[str, Any]]:
 
 def _read_parquet(path: Path, dataset: str) -> list[dict[str, Any]]:
     try:
-        import pandas as pd
+        import pyarrow.parquet as pq
     except ImportError:
         raise DatasetError(
-            f"{dataset}: reading {path.name} needs pandas and pyarrow (pip install 'agot[evals]')"
+            f"{dataset}: reading {path.name} needs pyarrow (pip install 'agot[evals]')"
         ) from None
-    frame = pd.read_parquet(path)
-    return [_plain(row) for row in frame.to_dict(orient="records")]
+    return [_plain(row) for row in pq.read_table(path).to_pylist()]
 
 
 def _plain(value: Any) -> Any:
-    """numpy arrays and scalars from parquet -> lists and Python scalars."""
+    """numpy arrays and scalars -> lists and Python scalars."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if hasattr(value, "tolist"):
@@ -150,10 +180,139 @@ def find_file(
 
 
 def local_path(data: str | os.PathLike[str], *, dataset: str) -> Path:
-    path = Path(data).expanduser()
+    path = Path(os.path.expanduser(os.fspath(data)))
     if not path.exists():
-        raise DatasetError(f"{dataset}: --data {str(data)!r} does not exist")
+        raise DatasetError(f"{dataset}: --data path {str(path)!r} does not exist")
     return path
+
+
+# -- rows to records ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """Where a row came from, for error messages: ``musique: dev.jsonl row 3``."""
+
+    dataset: str
+    source: str
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.dataset}: {self.source} row {self.index}"
+
+
+def field(row: Mapping[str, Any], *names: str, where: RowRef, default: Any = ...) -> Any:
+    """The value of the first of ``names`` present (and not None) in ``row``.
+
+    Without a ``default``, a row that has none of them is a one-line DatasetError naming the
+    file, the row and the field(s), e.g. ``'id' (or '_id')``.
+    """
+    for name in names:
+        value = row.get(name)
+        if value is not None:
+            return value
+    if default is not ...:
+        return default
+    wanted = repr(names[0])
+    if len(names) > 1:
+        wanted += " (or " + ", ".join(repr(n) for n in names[1:]) + ")"
+    raise DatasetError(f"{where}: missing field {wanted}")
+
+
+def convert_rows(
+    rows: Iterable[Any],
+    convert: Callable[[Mapping[str, Any], RowRef], EvalRecord | Iterable[EvalRecord]],
+    *,
+    dataset: str,
+    source: str,
+) -> Iterator[EvalRecord]:
+    """``convert(row, where)`` over ``rows``; any malformed row becomes one DatasetError line
+    naming the file, the row index and what is wrong with it."""
+    for index, row in enumerate(rows):
+        where = RowRef(dataset, _short(source), index)
+        if not isinstance(row, Mapping):
+            raise DatasetError(f"{where}: expected an object, got {type(row).__name__}")
+        try:
+            converted = convert(row, where)
+        except DatasetError:
+            raise
+        except KeyError as exc:
+            raise DatasetError(f"{where}: missing field {exc.args[0]!r}") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = ".".join(str(p) for p in first.get("loc", ())) or "?"
+            raise DatasetError(f"{where}: field {name!r}: {first.get('msg')}") from None
+        except (TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise DatasetError(f"{where}: malformed row ({type(exc).__name__}: {exc})") from None
+        if isinstance(converted, EvalRecord):
+            yield converted
+        else:
+            yield from converted
+
+
+def _short(source: str) -> str:
+    return source if source.startswith("hub:") else os.path.basename(source) or source
+
+
+def text_id(row: Mapping[str, Any], where: RowRef) -> str:
+    """The row's id under ``id`` or ``_id`` (public copies of the same set differ)."""
+    return str(field(row, "id", "_id", where=where))
+
+
+# -- the Hugging Face hub ---------------------------------------------------------------------
+
+
+def hub_offline() -> bool:
+    return any(
+        os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
+
+
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def hub_unreachable() -> str | None:
+    """None when the hub answers one request (any HTTP status); else why it did not.
+
+    One request with a short timeout, so an offline machine is told at once; ``datasets``
+    itself would retry each connection error for about half a minute first.
+    """
+    try:
+        from huggingface_hub import get_session
+
+        get_session().head(hub_endpoint(), timeout=HUB_CHECK_TIMEOUT_S)
+    except ImportError:
+        return None  # let `datasets` report it
+    except Exception as exc:  # any transport failure means "unreachable from here"
+        text = " ".join(str(exc).split())[:120]
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return None
+
+
+def hub_rows(
+    repo: str,
+    config: str | None,
+    split: str,
+    data_files: str | Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of one split from the hub (or the local Hugging Face cache) via ``datasets``: the
+    only network access of the loaders."""
+    import datasets
+
+    kwargs: dict[str, Any] = {"split": split}
+    if data_files is not None:
+        kwargs["data_files"] = {split: data_files}
+    try:
+        loaded = datasets.load_dataset(repo, config, **kwargs)
+    except Exception as exc:
+        # Repositories that still ship a loading script (financial_phrasebank) are served as
+        # parquet by the hub's converter; datasets >= 4 no longer runs scripts.
+        if "script" not in str(exc).lower():
+            raise
+        loaded = datasets.load_dataset(repo, config, revision="refs/convert/parquet", **kwargs)
+    return [dict(row) for row in loaded]
 
 
 def load_hub(
@@ -165,39 +324,52 @@ def load_hub(
     data_files: str | Sequence[str] | None = None,
     how_to_get: str,
 ) -> list[dict[str, Any]]:
-    """Rows of ``repo`` from the Hugging Face hub (or its local cache) via ``datasets``.
+    """Rows of ``repo`` from the Hugging Face hub (or its local cache).
 
-    Fails with a DatasetError naming ``how_to_get`` and ``--data`` when ``datasets`` is
-    missing, the machine is offline with nothing cached, or the set is gated.
+    Fails at once, with ``how_to_get``, ``--data`` and the login command in the message, when
+    ``datasets`` is missing, the hub is unreachable (checked with one request before
+    ``datasets`` starts retrying), or the load fails (gated, offline with nothing cached,
+    missing config). With ``HF_HUB_OFFLINE`` set only the local cache is read.
     """
     try:
-        import datasets as hf
+        import datasets  # noqa: F401
     except ImportError:
         raise DatasetError(
-            f"{dataset}: the Hugging Face `datasets` package is not installed (pip install "
+            f"{dataset}: reading the Hugging Face hub needs the `datasets` package (pip install "
             f"'agot[evals]'), or {how_to_get} and pass it with --data PATH"
         ) from None
-    kwargs: dict[str, Any] = {"split": split}
-    if data_files is not None:
-        kwargs["data_files"] = {split: data_files}
+    where = f"{repo}{f' ({config})' if config else ''} split {split!r}"
+    if not hub_offline():
+        reason = hub_unreachable()
+        if reason is not None:
+            raise DatasetError(
+                f"{dataset}: the Hugging Face hub ({hub_endpoint()}) is unreachable ({reason}): "
+                f"{how_to_get} and pass it with --data PATH ({LOGIN_HINT}; HF_HUB_OFFLINE=1 "
+                "reads a copy already in the Hugging Face cache)"
+            )
     try:
-        loaded = hf.load_dataset(repo, config, **kwargs)
+        return hub_rows(repo, config, split, data_files)
     except Exception as exc:  # offline, gated, missing config: all mean "use --data"
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise DatasetError(
-            f"{dataset}: could not load {repo}"
-            f"{f' ({config})' if config else ''} split {split!r} from the Hugging Face hub "
-            f"({reason}); {how_to_get} and pass it with --data PATH"
+            f"{dataset}: could not load {where} from the Hugging Face hub ({reason}); "
+            f"{how_to_get} and pass it with --data PATH ({LOGIN_HINT})"
         ) from None
-    return [dict(row) for row in _iter(loaded)]
 
 
-def _iter(loaded: Any) -> Iterable[dict[str, Any]]:
-    yield from loaded
+# -- sampling ---------------------------------------------------------------------------------
 
 
-def hub_offline() -> bool:
-    return any(
-        os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-    )
+def sample_records(items: Sequence[T], limit: int | None, seed: int | None) -> list[T]:
+    """``limit`` items drawn without replacement with ``random.Random(seed)``, in input order.
+
+    Keeping input order makes the sample's results read like the dataset's; all items come
+    back when ``limit`` is None or not smaller than the input. A preset's sample and
+    ``agot eval --sample`` both draw through here, so they pick the same items.
+    """
+    if limit is None or limit >= len(items):
+        return list(items)
+    if limit < 0:
+        raise ConfigError(f"sample size must be >= 0, got {limit}")
+    chosen = sorted(random.Random(seed).sample(range(len(items)), limit))
+    return [items[i] for i in chosen]

@@ -11,13 +11,23 @@ gold (EM/F1 take the best match), as the official evaluation does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, parse_supporting_facts, render_passages
-from agot.evals.datasets.sources import file_split_names, find_file, load_hub, local_path, read_rows
+from agot.evals.datasets.sources import (
+    RowRef,
+    convert_rows,
+    field,
+    file_split_names,
+    find_file,
+    load_hub,
+    local_path,
+    read_rows,
+    text_id,
+)
 from agot.evals.records import EvalRecord
 
 HUB_REPO = "ohjoonhee/2WikiMultihopQA"
@@ -35,15 +45,17 @@ def _evidences(value: Any) -> list[list[str]]:
     return [list(map(str, e)) for e in value or []]
 
 
-def row_to_record(row: dict[str, Any], aliases: dict[str, list[str]] | None = None) -> EvalRecord:
+def row_to_record(
+    row: Mapping[str, Any], where: RowRef, aliases: dict[str, list[str]] | None = None
+) -> EvalRecord:
     passages = parse_context(row.get("context"))
-    answer = str(row.get("answer", ""))
+    answer = str(field(row, "answer", where=where))
     extra = (aliases or {}).get(str(row.get("answer_id", "")), [])
     golds = [answer, *[a for a in extra if a != answer]]
     return EvalRecord(
-        id=str(row.get("_id") or row.get("id")),
+        id=text_id(row, where),
         dataset="2wikimultihopqa",
-        question=str(row["question"]),
+        question=str(field(row, "question", where=where)),
         gold=golds if len(golds) > 1 else answer,
         context=render_passages(passages) or None,
         metadata={
@@ -57,6 +69,7 @@ def row_to_record(row: dict[str, Any], aliases: dict[str, list[str]] | None = No
 def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
     split = split or "validation"
     aliases: dict[str, list[str]] = {}
+    source = f"hub:{HUB_REPO}"
     if data is None:
         rows = load_hub(HUB_REPO, dataset="2wikimultihopqa", split=split, how_to_get=HOW_TO_GET)
     else:
@@ -68,9 +81,13 @@ def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
         alias_file = path.parent / "id_aliases.json"
         if alias_file.is_file():
             aliases = _read_aliases(alias_file)
-        rows = read_rows(path, dataset="2wikimultihopqa")
-    for row in rows:
-        yield row_to_record(row, aliases)
+        rows, source = read_rows(path, dataset="2wikimultihopqa"), str(path)
+    yield from convert_rows(
+        rows,
+        lambda row, where: row_to_record(row, where, aliases),
+        dataset="2wikimultihopqa",
+        source=source,
+    )
 
 
 def _read_aliases(path: Path) -> dict[str, list[str]]:
