@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import importlib.util
 import io
 import json
 import os
@@ -331,13 +332,11 @@ def load_hub(
     ``datasets`` starts retrying), or the load fails (gated, offline with nothing cached,
     missing config). With ``HF_HUB_OFFLINE`` set only the local cache is read.
     """
-    try:
-        import datasets  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("datasets") is None:  # checked without importing it
         raise DatasetError(
             f"{dataset}: reading the Hugging Face hub needs the `datasets` package (pip install "
             f"'agot[evals]'), or {how_to_get} and pass it with --data PATH"
-        ) from None
+        )
     where = f"{repo}{f' ({config})' if config else ''} split {split!r}"
     if not hub_offline():
         reason = hub_unreachable()
