@@ -65,6 +65,11 @@ _NEEDS_API_BASE = {
     "lm_studio": "LM_STUDIO_API_BASE",
 }
 
+#: Calls in flight when the user sets no limit: above AGoT's fan-out at the paper's setting
+#: (N=3, d=1: 9 thoughts in 3 nested graphs at once, speculation doubling that), so a run's own
+#: calls never queue behind each other; a server that cannot keep up answers 429 and is retried.
+DEFAULT_CONCURRENCY = 32
+
 # Fragments of a 400 reply that mean "this server does not do json_schema response_format".
 _SCHEMA_REJECTION = ("response_format", "response format", "json_schema", "guided", "grammar")
 # litellm prefixes messages with its class names and the provider's ("... OpenAIException - ").
@@ -193,10 +198,10 @@ class LiteLLMBackend:
         self._dummy_key = self._check_keys()
         self._secrets = self._known_secrets()
         self._native = self._wants_native(extra.get("native_schema"))
-        # 32 in flight: above AGoT's fan-out at the paper's setting (N=3, d=1: 9 thoughts, 3 nested
-        # graphs, speculation doubling that), so a run's own calls never queue behind each other.
         self.capabilities = Capabilities(
-            native_schema=self._native, max_context=self._max_context(), default_concurrency=32
+            native_schema=self._native,
+            max_context=self._max_context(),
+            default_concurrency=DEFAULT_CONCURRENCY,
         )
 
     def __repr__(self) -> str:

@@ -1,10 +1,15 @@
-"""AGoT controller benchmarks (issue 3).
+"""AGoT controller benchmarks.
 
-1. overhead: a run of >= 1,000 thoughts on a zero-latency scripted backend; CPU per node
+1. paper setting (N=3, d=1, L=3), scripted 0.2 s per call, the remote backends' default
+   concurrency: the longest chain of sequential calls and the wall time, with and without
+   speculation, for (a) no thought complex and no early stop, (b) every top-level thought
+   complex. Targets: (a) chain <= 10 plain, <= 7 speculative; (b) <= 22 and <= 19 (the authors'
+   reference implementation: 26 on (b)); wall <= 1.05 x the critical path.
+2. overhead: a run of >= 1,000 thoughts on a zero-latency scripted backend; CPU per node
    (target <= 1 ms).
-2. concurrency: scripted latency 0.2 s + 5 ms per output token, fan-out 3-8, depth 2; wall time
+3. concurrency: scripted latency 0.2 s + 5 ms per output token, fan-out 3-8, depth 2; wall time
    over the critical path computed from the trace (target <= 1.05).
-3. local (optional, --local): one real AGoT run on the embedded model: calls, tokens, wall time
+4. local (optional, --local): one real AGoT run on the embedded model: calls, tokens, wall time
    and the graph as text.
 
 Run: ``python benchmarks/bench_agot.py [--local]``
@@ -25,12 +30,36 @@ from agot_scripts import agot_script
 
 import agot
 from agot.backends import LatencyModel, ScriptedBackend
+from agot.backends.base import Capabilities
+from agot.backends.litellm_backend import DEFAULT_CONCURRENCY
+from agot.critical_path import longest_chain
 from agot.limits import Limits
+
+
+def paper_setting(case: str, speculate: bool) -> dict[str, float]:
+    """One run at N=3, d=1, L=3 with 0.2 s calls and the remote default concurrency."""
+    complex_if = (lambda n: "." not in n) if case == "b" else (lambda n: False)
+    backend = ScriptedBackend(
+        agot_script(fanout=3, complex_if=complex_if),
+        latency=LatencyModel(fixed_s=0.2),
+        capabilities=Capabilities(default_concurrency=DEFAULT_CONCURRENCY),
+    )
+    strategy = agot.AGoT(max_depth=1, max_layers=3, max_nodes=3, speculate=speculate)
+    result = asyncio.run(strategy.solve("benchmark question", model=backend))
+    f = result.details["figures"]
+    return {
+        "chain": longest_chain(result.events),
+        "calls": result.usage.calls,
+        "wasted": f["wasted_calls"],
+        "wall_s": f["wall_s"],
+        "critical_path_s": f["critical_path_s"],
+        "ratio": f["wall_s"] / f["critical_path_s"],
+    }
 
 
 def overhead() -> dict[str, float]:
     backend = ScriptedBackend(agot_script(fanout=8, complex_if=lambda n: True))
-    strategy = agot.AGoT(max_depth=2, max_layers=3, max_nodes=8)
+    strategy = agot.AGoT(max_depth=2, max_layers=3, max_nodes=8, max_thoughts=10_000)
     limits = Limits(max_concurrency=10_000)
     t0, c0 = time.perf_counter(), time.process_time()
     result = asyncio.run(strategy.solve("benchmark question", model=backend, limits=limits))
@@ -59,7 +88,7 @@ def concurrency(seed: int) -> dict[str, float]:
         return base[fanout_of(request.node_id or "")](request)
 
     backend = ScriptedBackend(script, latency=LatencyModel(fixed_s=0.2, per_token_s=0.005))
-    strategy = agot.AGoT(max_depth=2, max_layers=3, max_nodes=8)
+    strategy = agot.AGoT(max_depth=2, max_layers=3, max_nodes=8, max_thoughts=10_000)
     result = asyncio.run(
         strategy.solve("benchmark question", model=backend, limits=Limits(max_concurrency=1000))
     )
@@ -102,6 +131,16 @@ def main() -> None:
         "When does the second train catch up?",
     )
     args = parser.parse_args()
+    print(f"paper setting N=3 d=1 L=3, 0.2 s per call, concurrency {DEFAULT_CONCURRENCY}")
+    print("  case                      speculate  chain  calls  wasted  wall s  crit s  ratio")
+    for case, label in (("a", "(a) none complex"), ("b", "(b) top thoughts complex")):
+        for speculate in (False, True):
+            p = paper_setting(case, speculate)
+            print(
+                f"  {label:<25} {speculate!s:<9} {p['chain']:>6} {p['calls']:>6} "
+                f"{p['wasted']:>7} {p['wall_s']:>7.3f} {p['critical_path_s']:>7.3f} "
+                f"{p['ratio']:>6.3f}"
+            )
     o = overhead()
     print("overhead (zero-latency scripted backend)")
     print(
