@@ -4,10 +4,25 @@ The dispatcher checks the budget before every call and raises
 :class:`~agot.errors.BudgetExceeded` with the reason; strategies catch it and return a partial
 result. Structural limits (nodes, depth) are enforced by the AGoT controller, which reads them
 from the same object so one budget describes a run completely.
+
+What each limit counts:
+
+* ``max_calls``: model calls (:attr:`~agot.types.Usage.calls`: each ask, re-asks included,
+  cached replies included), counting calls in flight, so concurrent calls cannot overshoot.
+  Retries and hedged duplicates are attempts, not calls: they are counted in
+  ``Usage.attempts`` but not limited here.
+* ``max_tokens``: prompt + completion tokens the backend reported. Calls in flight hold a
+  reservation of their largest possible size (prompt estimate + ``max_tokens``); a call starts
+  only while the tokens used plus the reservations in flight leave room for its own (or when
+  nothing else is in flight), so the total overshoots by at most one call's reservation.
+* ``max_cost``: USD the backend reported (litellm's price map; 0 for local models); checked
+  before each call, so it may overshoot by the calls in flight.
+* ``max_wall_s``: seconds since the run started; a call in flight when it runs out is cut.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from pydantic import Field
@@ -35,7 +50,7 @@ class BudgetTracker:
     self-consistency samples, a layer of AGoT nodes); counting only finished calls would let all
     of them through a ``max_calls`` of 3. So calls *in flight* count against ``max_calls`` too:
     the dispatcher :meth:`reserve` s a call before sending it and :meth:`release` s it when the
-    finished call's usage is added.
+    finished call's usage is added. Tokens work the same way with :meth:`hold_tokens`.
     """
 
     def __init__(self, budget: Budget | None) -> None:
@@ -45,6 +60,11 @@ class BudgetTracker:
         self.exceeded: str | None = None
         #: Calls reserved (started) whose usage has not been added yet.
         self.in_flight = 0
+        #: Tokens held by calls in flight (reservations, or replies not yet added).
+        self.tokens_held = 0
+        #: The most tokens one call has used so far (a floor for later reservations).
+        self.largest_call = 0
+        self._waiters: list[asyncio.Future[None]] = []
 
     def add(self, usage: Usage) -> None:
         self.usage = self.usage + usage
@@ -63,6 +83,35 @@ class BudgetTracker:
 
     def release(self, calls: int = 1) -> None:
         self.in_flight = max(0, self.in_flight - calls)
+
+    # -- tokens -------------------------------------------------------------------------------
+    def tokens_fit(self, estimate: int, *, own: int = 0) -> bool:
+        """True when a call of at most ``estimate`` tokens may start now (see the module doc).
+
+        ``own`` is what the asking call already holds (a re-ask holds its first reply's
+        tokens): when nobody else holds any, the call may always start.
+        """
+        limit = self.budget.max_tokens
+        if limit is None or self.tokens_held <= own:
+            return True
+        return self.usage.total_tokens + self.tokens_held + estimate <= limit
+
+    def hold_tokens(self, tokens: int) -> None:
+        self.tokens_held += tokens
+
+    def drop_tokens(self, tokens: int) -> None:
+        """Return held tokens (their usage has been added, or the call failed)."""
+        self.tokens_held = max(0, self.tokens_held - tokens)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for_tokens(self) -> None:
+        """Sleep until some held tokens are returned."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
 
     def check(self, *, holding: int = 0) -> None:
         """Raise BudgetExceeded if another call would break a limit.

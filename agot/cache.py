@@ -4,6 +4,11 @@ The key is a SHA-256 over the backend, the model and everything in the request t
 the reply (messages, schema, sampling params, sample index), so a re-run or ``--resume`` pays
 nothing twice. Entries are written atomically (temp file + rename), so a crash never leaves a
 torn entry. Only the reply text and token counts are stored: never keys or headers.
+
+A cache is an optimisation, so once it is open nothing in it can fail a run: an unreadable or
+corrupt entry is a miss, and an entry that cannot be written (a full disk, a directory where
+the file should be) is skipped. What can be checked up front is: a ``directory`` that is a
+file, or cannot be created, is a :class:`~agot.errors.ConfigError` before any call is made.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from agot.errors import ConfigError
 from agot.types import BackendReply, GenerationRequest
 
 
@@ -22,7 +28,18 @@ class ResponseCache:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory).expanduser()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise ConfigError(f"cache {str(directory)!r} is a file, not a directory")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create cache directory {str(directory)!r}: {exc.strerror or exc}"
+            ) from None
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise ConfigError(f"cache directory {str(directory)!r} is not writable")
+        #: Entries that could not be written (counted, never raised).
+        self.write_errors = 0
 
     @staticmethod
     def key(backend: str, model: str, request: GenerationRequest) -> str:
@@ -36,16 +53,22 @@ class ResponseCache:
         path = self._path(key)
         try:
             return BackendReply.model_validate_json(path.read_bytes())
-        except (FileNotFoundError, ValueError):
+        except (OSError, ValueError):
             return None
 
     def put(self, key: str, reply: BackendReply) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(reply.model_dump(mode="json"), handle)
-        os.replace(tmp, path)
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w") as handle:
+                json.dump(reply.model_dump(mode="json"), handle)
+            os.replace(tmp, path)
+        except OSError:
+            self.write_errors += 1
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.directory.glob("*/*.json"))

@@ -2,9 +2,14 @@
 
 Strategies hand it :class:`~agot.types.GenerationRequest` objects; it picks the backend (the
 request's own model, a routing function, or the default), waits for a concurrency slot and the
-rate limiters, calls the backend with a timeout, retries transient failures with exponential
-backoff and jitter (honouring Retry-After), validates structured replies and re-asks when they
-do not parse, consults the on-disk cache, charges the run's budget, and records a trace event.
+rate limiters, calls the backend with a timeout (adaptive for remote backends, see
+:mod:`agot.latency`; optionally hedged), retries transient failures with exponential backoff and
+jitter (honouring Retry-After), validates structured replies and re-asks when they do not parse,
+consults the on-disk cache, charges the run's budget, and records a trace event.
+
+Accounting: ``Usage.calls`` counts calls that got a reply, ``Usage.attempts`` every request
+sent to the backend (retries, cut attempts, hedges and failed calls included); see
+:mod:`agot.budget` for what each budget limit counts.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from agot.backends.registry import DEFAULT_MODEL, BackendOptions, resolve_backen
 from agot.budget import Budget, BudgetTracker
 from agot.cache import ResponseCache
 from agot.errors import BackendError, BudgetExceeded, SchemaError, TransientBackendError
+from agot.latency import LatencyBook, adaptive_timeout
 from agot.limits import Gate, Limits
 from agot.structured import parse_structured, reask_messages
 from agot.trace import RunRecorder, TraceEvent, current_recorder
@@ -48,17 +54,23 @@ class _Slot:
     gate: Gate
     owned: bool
     wait: _Backoff
+    latency: LatencyBook
 
 
 class _Tries:
     """Attempts made for one request, across retries and re-asks (kept when it fails)."""
 
-    __slots__ = ("admitted", "count")
+    __slots__ = ("admitted", "count", "cut", "held")
 
     def __init__(self) -> None:
+        #: Requests sent to the backend (each retry, hedge and extra backend request).
         self.count = 0
         #: perf_counter when the first attempt got its concurrency slot (None: never admitted).
         self.admitted: float | None = None
+        #: The adaptive timeout that cut the last attempt (the next one gets at least twice it).
+        self.cut: float | None = None
+        #: Tokens this call holds in its budgets (reservation, then the replies' actual tokens).
+        self.held = 0
 
 
 def _reserve(trackers: tuple[BudgetTracker, ...]) -> None:
@@ -73,6 +85,11 @@ def _wall_exceeded(recorder: RunRecorder, reason: str) -> BudgetExceeded:
     """The error for a wall-time stop, noted on the run so its Result says why it stopped."""
     recorder.tracker.exceeded = recorder.tracker.exceeded or reason
     return BudgetExceeded(reason)
+
+
+def _budget_tokens(request: GenerationRequest) -> int:
+    """An upper estimate of a call's tokens (prompt at ~3 chars a token, plus max_tokens)."""
+    return request.prompt_chars() // 3 + 1 + request.params.max_tokens
 
 
 def _usage(reply: BackendReply) -> Usage:
@@ -131,7 +148,7 @@ class Dispatcher:
     def _add_slot(self, key: str, backend: Backend, owned: bool) -> _Slot:
         limits = self.model_limits.get(key, self.limits)
         gate = Gate(limits, backend.capabilities.default_concurrency)
-        slot = _Slot(backend, gate, owned, _Backoff(limits))
+        slot = _Slot(backend, gate, owned, _Backoff(limits), LatencyBook())
         self._slots[key] = slot
         return slot
 
@@ -172,6 +189,7 @@ class Dispatcher:
         )
         _reserve(trackers)
         reserved = 1
+        tries = _Tries()
         try:
             call_id = f"c{next(self._ids)}"
             start, t0 = time.time(), time.perf_counter()
@@ -198,7 +216,6 @@ class Dispatcher:
                         )
 
             total = Usage()
-            tries = _Tries()
             messages = request.messages
             limits = slot.gate.limits
             reply: BackendReply | None = None
@@ -229,7 +246,7 @@ class Dispatcher:
                 failed = reply or BackendReply(text="")
                 finish(
                     failed,
-                    total,
+                    total.model_copy(update={"attempts": tries.count}),
                     tries.count,
                     None,
                     error=f"{type(exc).__name__}: {exc}",
@@ -241,7 +258,7 @@ class Dispatcher:
                 # its attempts; like any unfinished call it returns its budget reservation.
                 finish(
                     reply or BackendReply(text=""),
-                    total,
+                    total.model_copy(update={"attempts": tries.count}),
                     tries.count,
                     None,
                     error="cancelled",
@@ -254,7 +271,7 @@ class Dispatcher:
                 self.cache.put(cache_key, reply)
             return finish(
                 reply,
-                total,
+                total.model_copy(update={"attempts": tries.count}),
                 tries.count,
                 parsed,
                 admitted=tries.admitted,
@@ -264,6 +281,8 @@ class Dispatcher:
             # twice or dropped; on cancellation the reservation is simply returned.
             for tracker in trackers:
                 tracker.release(reserved)
+                if tries.held:
+                    tracker.drop_tokens(tries.held)
 
     async def _call(
         self,
@@ -311,18 +330,77 @@ class Dispatcher:
         tries: _Tries,
         estimate: int,
     ) -> BackendReply:
-        async with slot.gate.slot(estimate):
-            # Tokens, cost and time may have run out while this call queued.
+        # The token reservation is taken before queueing for a slot: a call that held a slot
+        # while waiting for tokens could wait on one that needs the slot to finish.
+        held = tries.held
+        await self._hold_tokens(request, trackers, tries)
+        try:
+            async with slot.gate.slot(estimate):
+                # Tokens, cost and time may have run out while this call queued.
+                for tracker in trackers:
+                    tracker.check(holding=1)
+                if tries.admitted is None:
+                    tries.admitted = time.perf_counter()
+                reply = await self._attempt(slot, request, recorder, tries)
+        except BaseException:
+            self._settle_tokens(trackers, tries, held, 0)
+            raise
+        self._settle_tokens(trackers, tries, held, reply.prompt_tokens + reply.completion_tokens)
+        tries.count += max(0, reply.requests - 1)
+        return reply
+
+    @staticmethod
+    async def _hold_tokens(
+        request: GenerationRequest, trackers: tuple[BudgetTracker, ...], tries: _Tries
+    ) -> None:
+        """Wait until the call's largest possible size fits every token budget, then hold it."""
+        if all(t.budget.max_tokens is None for t in trackers):
+            return
+        # A reply may use more than the estimate (a prompt denser than 3 chars a token): the
+        # largest call seen so far is a floor for the reservation.
+        size = max(_budget_tokens(request), *(t.largest_call for t in trackers))
+        while not all(t.tokens_fit(size, own=tries.held) for t in trackers):
+            waiting = next(t for t in trackers if not t.tokens_fit(size, own=tries.held))
+            await waiting.wait_for_tokens()
             for tracker in trackers:
                 tracker.check(holding=1)
-            tries.count += 1
-            if tries.admitted is None:
-                tries.admitted = time.perf_counter()
-            return await self._attempt(slot.backend, request, slot.gate.limits, recorder)
+        for tracker in trackers:
+            tracker.hold_tokens(size)
+        tries.held += size
+
+    @staticmethod
+    def _settle_tokens(
+        trackers: tuple[BudgetTracker, ...], tries: _Tries, held_before: int, actual: int
+    ) -> None:
+        """Replace this attempt's reservation by the tokens its reply actually used."""
+        reservation = tries.held - held_before
+        if reservation <= 0:
+            return
+        for tracker in trackers:
+            tracker.largest_call = max(tracker.largest_call, actual)
+            if actual < reservation:
+                tracker.drop_tokens(reservation - actual)
+            else:
+                tracker.hold_tokens(actual - reservation)
+        tries.held += actual - reservation
+
+    def _timeout(self, slot: _Slot, request: GenerationRequest, tries: _Tries) -> float | None:
+        """This attempt's timeout: the limit, or for remote backends the adaptive one."""
+        limits = slot.gate.limits
+        if not (limits.adaptive_timeout and slot.backend.capabilities.remote):
+            return limits.timeout_s
+        return adaptive_timeout(
+            slot.latency.window(request.role),
+            ceiling=limits.timeout_s,
+            floor=limits.timeout_floor_s,
+            multiple=limits.timeout_multiple,
+            previous_cut=tries.cut,
+        )
 
     async def _attempt(
-        self, backend: Backend, request: GenerationRequest, limits: Limits, recorder: RunRecorder
+        self, slot: _Slot, request: GenerationRequest, recorder: RunRecorder, tries: _Tries
     ) -> BackendReply:
+        backend = slot.backend
         walls = [
             w
             for w in (recorder.tracker.remaining_wall_s(), self.tracker.remaining_wall_s())
@@ -331,20 +409,71 @@ class Dispatcher:
         wall = min(walls) if walls else None
         if wall is not None and wall <= 0:
             raise _wall_exceeded(recorder, "wall-time budget exhausted")
-        timeout = limits.timeout_s
+        limit = self._timeout(slot, request, tries)
+        timeout = limit
         if wall is not None and (timeout is None or wall < timeout):
             timeout = wall
+        window = slot.latency.window(request.role) if backend.capabilities.remote else None
+        tries.count += 1
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                return await backend.generate(request)
+                if slot.gate.limits.hedge and window is not None:
+                    reply = await self._hedged(slot, request, tries, window.quantile(0.95))
+                else:
+                    reply = await backend.generate(request)
         except TimeoutError:
             if wall is not None and timeout == wall:
                 raise _wall_exceeded(
                     recorder, f"wall-time budget exhausted during a call ({wall:.1f} s left)"
                 ) from None
+            assert timeout is not None
+            if window is not None and timeout != slot.gate.limits.timeout_s:
+                # Cut by the adaptive timeout: a censored sample, and a longer next try.
+                window.add(timeout)
+                tries.cut = timeout
             raise TransientBackendError(
                 f"no reply within {timeout:.1f} s", backend=backend.name
             ) from None
+        if window is not None:
+            window.add(time.perf_counter() - started)
+        return reply
+
+    async def _hedged(
+        self, slot: _Slot, request: GenerationRequest, tries: _Tries, after: float | None
+    ) -> BackendReply:
+        """Send ``request``; if no reply came after ``after`` s, send a duplicate, keep the first.
+
+        The duplicate waits for the request-rate limiter (it is one more request) but not for a
+        concurrency slot (it replaces a straggler). The loser is cancelled; both count as
+        attempts. A failure of one copy waits for the other.
+        """
+        backend = slot.backend
+        first = asyncio.ensure_future(backend.generate(request))
+        if after is None:
+            return await first
+        pending: set[asyncio.Future[BackendReply]] = {first}
+        try:
+            done, pending = await asyncio.wait(pending, timeout=after)
+            if done:
+                return first.result()
+            await slot.gate.request_rate()
+            if first.done():
+                return first.result()
+            tries.count += 1
+            pending.add(asyncio.ensure_future(backend.generate(request)))
+            error: BaseException | None = None
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.exception() is None:
+                        return task.result()
+                    error = error or task.exception()
+            assert error is not None
+            raise error
+        finally:
+            for task in pending:
+                task.cancel()
 
     @staticmethod
     def _parse_or_none(text: str, request: GenerationRequest) -> Any:

@@ -98,9 +98,18 @@ class GenerationRequest(BaseModel):
 
 
 class Usage(BaseModel):
-    """Counted model usage; adds up with ``+``."""
+    """Counted model usage; adds up with ``+``.
+
+    ``calls`` counts model calls that returned a reply (each re-ask of a schema-checked call is
+    a call; a cached reply is a call and a ``cached_calls``). ``attempts`` counts every request
+    actually sent to a backend: retries after 429/5xx/timeouts, attempts cut by a timeout or
+    the wall-time budget, hedged duplicates and failed calls included; it is what a server's
+    request log sees (a cached reply is no attempt). Tokens and cost are those the backend
+    reported for replies received.
+    """
 
     calls: int = 0
+    attempts: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
@@ -113,6 +122,7 @@ class Usage(BaseModel):
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             calls=self.calls + other.calls,
+            attempts=self.attempts + other.attempts,
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cost=self.cost + other.cost,
@@ -129,6 +139,9 @@ class BackendReply(BaseModel):
     cost: float | None = None
     finish_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    #: HTTP requests this reply took inside the backend (a server that rejected a
+    #: response_format and was asked again took 2).
+    requests: int = 1
 
 
 class Generation(BaseModel):

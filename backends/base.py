@@ -27,6 +27,9 @@ class Capabilities(BaseModel):
     max_context: int | None = None
     #: Concurrency that suits the backend when the user sets none.
     default_concurrency: int = 8
+    #: Served over the network (litellm): attempts get the adaptive timeout and may be
+    #: hedged. Embedded backends keep the plain timeout, which never cuts a slow local model.
+    remote: bool = False
 
 
 @runtime_checkable

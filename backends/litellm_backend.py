@@ -5,8 +5,10 @@ any OpenAI-compatible server given an ``api_base`` (``hosted_vllm/<name>``, ``op
 for vLLM, SGLang, llama-server). It only translates: retries, limits and schema validation are
 the dispatcher's, so litellm's own retries are switched off (``num_retries=0`` and
 ``max_retries=0`` for the OpenAI client underneath) and failures are mapped onto
-:class:`~agot.errors.TransientBackendError` (429, 5xx, timeouts, dropped connections, with the
-server's Retry-After) or :class:`~agot.errors.BackendError` (everything else).
+:class:`~agot.errors.TransientBackendError` (408, 409, 429, 5xx, timeouts, dropped connections,
+with the server's Retry-After) or :class:`~agot.errors.BackendError` (everything else, reported
+at once with its real cause: a refused connection, an unknown host, an invalid URL or header,
+any other 4xx; litellm reports the client-side ones as "HTTP 500", so the cause chain decides).
 
 Three things shape the code:
 
@@ -14,8 +16,9 @@ Three things shape the code:
   imported; and before it, ``LITELLM_LOCAL_MODEL_COST_MAP`` is defaulted so litellm reads its
   bundled price map instead of fetching one from the network.
 * The API key is a :class:`~pydantic.SecretStr` unwrapped only in the call to litellm; every
-  message built from a litellm error is scrubbed of it (servers sometimes echo keys back), and
-  the original exception is never chained, so no key reaches a trace, result or log.
+  message built from a litellm error is scrubbed of it (servers sometimes echo keys back) and of
+  credentials in URLs (user-info, ``?key=``, ``?sig=``, ...), and the original exception is
+  never chained, so no key reaches a trace, result or log.
 * Structured output goes out as a ``json_schema`` ``response_format`` where litellm says the
   model supports it, or to any server given by ``api_base`` (vLLM and llama-server accept it).
   A server that rejects it gets plain prompts from then on (with the schema in the prompt) and
@@ -31,11 +34,12 @@ import os
 import re
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions
 from agot.errors import BackendError, ConfigError, TransientBackendError
+from agot.url_secrets import redact_text, redact_url
 from agot.types import BackendReply, GenerationRequest
 
 #: Sent as the API key to servers given by ``api_base`` when no key is configured: the OpenAI
@@ -94,18 +98,55 @@ def _import_litellm() -> Any:
     return litellm
 
 
-def _redact_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part, for messages."""
+def _check_api_base(url: str) -> str:
+    """``url`` without a trailing slash, or ConfigError naming what is wrong with it."""
+    shown = redact_url(url)
+    if not url.strip() or any(c.isspace() for c in url.strip()):
+        raise ConfigError(f"invalid --api-base {shown!r}: a URL has no spaces")
+    url = url.strip().rstrip("/")
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return "<invalid URL>"
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        parts = parts._replace(netloc=host)
-    return urlunsplit(parts)
+        parts.port  # noqa: B018 (parsing the port validates it)
+    except ValueError as exc:
+        raise ConfigError(f"invalid --api-base {shown!r}: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(
+            f"invalid --api-base {shown!r}: it must start with http:// or https:// "
+            "(e.g. http://127.0.0.1:8000/v1)"
+        )
+    if not parts.hostname:
+        raise ConfigError(f"invalid --api-base {shown!r}: it names no host")
+    return url
+
+
+def _client_side_cause(exc: BaseException) -> str | None:
+    """What went wrong before any request left this machine, or None.
+
+    A refused connection, an unknown host, an invalid URL or a header value that cannot be
+    encoded: retrying changes nothing, so these are reported at once (litellm wraps them all
+    in an "InternalServerError", status 500).
+    """
+    import socket
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "unknown host (name resolution failed)"
+        if isinstance(current, UnicodeEncodeError):
+            return "a header value (the API key?) has characters HTTP headers cannot carry"
+        if name in {"InvalidURL", "UnsupportedProtocol", "LocalProtocolError"}:
+            return f"invalid request: {current}"
+        if type(current) is ValueError and not type(current).__module__.startswith("litellm"):
+            # A plain ValueError below litellm is the HTTP client refusing its input (a port
+            # out of range, credentials in the URL beside an Authorization header, ...).
+            return f"invalid request: {current}"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _parse_retry_after(headers: Any) -> float | None:
@@ -189,8 +230,13 @@ class LiteLLMBackend:
             raise ConfigError(f"model must be a non-empty string; {MODEL_STRING_HELP}")
         self.model = model.strip()
         self._litellm = _import_litellm()
-        self._api_base = options.api_base.rstrip("/") if options.api_base else None
+        self._api_base = _check_api_base(options.api_base) if options.api_base else None
         self._api_key = options.api_key
+        if self._api_key is not None and not self._api_key.get_secret_value().isascii():
+            raise ConfigError(
+                "the API key has non-ASCII characters, which HTTP headers cannot carry: check "
+                "for a stray character pasted with it"
+            )
         extra = options.extra
         self._request_timeout = float(extra.get("request_timeout_s", DEFAULT_REQUEST_TIMEOUT_S))
         self._provider = self._validate_model()
@@ -202,6 +248,7 @@ class LiteLLMBackend:
             native_schema=self._native,
             max_context=self._max_context(),
             default_concurrency=DEFAULT_CONCURRENCY,
+            remote=True,
         )
 
     def __repr__(self) -> str:
@@ -376,14 +423,14 @@ class LiteLLMBackend:
 
     # -- errors -------------------------------------------------------------------------------
     def _where(self) -> str:
-        return _redact_url(self._api_base) if self._api_base else f"provider {self._provider!r}"
+        return redact_url(self._api_base) if self._api_base else f"provider {self._provider!r}"
 
     def _detail(self, exc: BaseException) -> str:
         """One scrubbed line from a litellm error: no key, no class-name prefixes, bounded."""
         text = str(getattr(exc, "message", None) or exc)
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        text = " ".join(text.split())
+        text = redact_text(" ".join(text.split()))
         text = _PREFIX.sub("", text, count=1).strip() or type(exc).__name__
         return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
@@ -416,6 +463,13 @@ class LiteLLMBackend:
                 backend=self.name,
                 status=status,
             )
+        cause = _client_side_cause(exc)
+        if cause is not None:
+            fix = "check --api-base and that the server is running" if self._api_base else ""
+            return BackendError(
+                f"cannot send the request to {where}: {cause}" + (f"; {fix}" if fix else ""),
+                backend=self.name,
+            )
         if _is_connection_failure(exc):
             hint = (
                 "check --api-base and that the server is running"
@@ -426,6 +480,13 @@ class LiteLLMBackend:
                 f"cannot connect to {where} ({self._detail(exc)}): {hint}",
                 backend=self.name,
                 status=None,
+            )
+        if status == 409:  # a conflict (e.g. a busy resource) clears on its own
+            return TransientBackendError(
+                f"{where} reported a conflict (HTTP 409): {self._detail(exc)}",
+                backend=self.name,
+                status=409,
+                retry_after=_retry_after(exc),
             )
         if isinstance(exc, lit.RateLimitError) or status == 429:
             return TransientBackendError(
@@ -457,6 +518,13 @@ class LiteLLMBackend:
                 "check the model name (and --api-base)",
                 backend=self.name,
                 status=404,
+            )
+        if status is not None and 400 <= status < 500:
+            return BackendError(
+                f"{where} refused the request for model {model!r} (HTTP {status}): "
+                f"{self._detail(exc)}",
+                backend=self.name,
+                status=status,
             )
         if isinstance(
             exc,

@@ -15,6 +15,10 @@ A value is a reply (``str``; a ``dict`` or pydantic model, sent as JSON; a
 ``Exception``, raised), a callable ``request -> reply`` (sync or async), or a list of those
 consumed one per call (the last one repeats). With no script, requests with an output schema
 get a minimal valid instance and plain requests get ``"Answer: scripted"``.
+
+A :class:`FaultModel` makes the backend misbehave like a real server, reproducibly (seeded):
+a fraction of calls raise a transient error (as a 429/500 would), hang, or return text that is
+not JSON, before the script is consulted.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import random
 import re
 import time
 import types
@@ -34,7 +39,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel
 
 from agot.backends.base import Capabilities
-from agot.errors import ConfigError
+from agot.errors import ConfigError, TransientBackendError
 from agot.types import BackendReply, GenerationRequest
 
 Reply = str | dict[str, Any] | BaseModel | BackendReply | BaseException
@@ -57,6 +62,39 @@ class LatencyModel:
 
     def delay(self, completion_tokens: int) -> float:
         return self.fixed_s + self.per_token_s * completion_tokens
+
+
+@dataclass
+class FaultModel:
+    """Seeded faults: each call independently fails with these probabilities.
+
+    ``transient``: raises :class:`~agot.errors.TransientBackendError` (status 500, as a 429 or
+    5xx would); ``hang``: sleeps ``hang_s`` before replying (a stuck call, for timeouts);
+    ``malformed``: replies with truncated JSON (a schema-checked call re-asks).
+    """
+
+    transient: float = 0.0
+    hang: float = 0.0
+    malformed: float = 0.0
+    hang_s: float = 3600.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("transient", "hang", "malformed"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"fault rate {name} must be within [0, 1], got {value}")
+        self._rng = random.Random(self.seed)
+
+    def draw(self) -> str | None:
+        """The fault for the next call (``transient``, ``hang``, ``malformed``) or None."""
+        x = self._rng.random()
+        for name in ("transient", "hang", "malformed"):
+            rate = getattr(self, name)
+            if x < rate:
+                return name
+            x -= rate
+        return None
 
 
 @dataclass
@@ -133,9 +171,11 @@ class ScriptedBackend:
         latency: LatencyModel | None = None,
         model: str = "scripted",
         capabilities: Capabilities | None = None,
+        faults: FaultModel | None = None,
     ) -> None:
         self.model = model
         self.latency = latency or LatencyModel()
+        self.faults = faults
         self.capabilities = capabilities or Capabilities(
             native_schema=False, max_context=None, default_concurrency=64
         )
@@ -156,8 +196,9 @@ class ScriptedBackend:
         """``scripted`` (defaults) or ``scripted/<table.json>`` (a JSON table as above).
 
         The file is either the table itself or ``{"replies": {...table...}, "latency":
-        {"fixed_s": 0.5, "per_token_s": 0.0}}``, so command-line runs (benchmarks, the eval
-        resume test) can simulate a slow server.
+        {"fixed_s": 0.5, "per_token_s": 0.0}, "faults": {"transient": 0.1, "seed": 0}}``, so
+        command-line runs (benchmarks, the eval resume and fault-storm tests) can simulate a
+        slow or failing server.
         """
         if not spec:
             return cls()
@@ -170,8 +211,18 @@ class ScriptedBackend:
             raise ConfigError(f"scripted table {spec!r} is not valid JSON: {exc}") from None
         if not isinstance(table, dict):
             raise ConfigError(f"scripted table {spec!r} must be a JSON object of key -> reply")
-        latency = None
-        if set(table) <= {"replies", "latency"} and isinstance(table.get("replies"), dict):
+        latency = faults = None
+        if set(table) <= {"replies", "latency", "faults"} and isinstance(
+            table.get("replies"), dict
+        ):
+            spec_faults = table.get("faults") or {}
+            try:
+                faults = FaultModel(**spec_faults) if spec_faults else None
+            except TypeError:
+                raise ConfigError(
+                    f"scripted table {spec!r}: faults takes transient, hang, malformed "
+                    "(rates), hang_s and seed"
+                ) from None
             timing = table.get("latency") or {}
             if not isinstance(timing, dict) or not set(timing) <= {"fixed_s", "per_token_s"}:
                 raise ConfigError(
@@ -185,7 +236,7 @@ class ScriptedBackend:
                     f"scripted table {spec!r}: latency values must be numbers"
                 ) from None
             table = table["replies"]
-        return cls(table, latency=latency, model=f"scripted/{path.name}")
+        return cls(table, latency=latency, model=f"scripted/{path.name}", faults=faults)
 
     def _lookup(self, request: GenerationRequest) -> Any:
         if self._fn is not None:
@@ -206,6 +257,13 @@ class ScriptedBackend:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            fault = self.faults.draw() if self.faults is not None else None
+            if fault == "transient":
+                raise TransientBackendError("scripted fault: server error", status=500)
+            if fault == "hang":
+                await asyncio.sleep(self.faults.hang_s if self.faults else 0.0)
+            if fault == "malformed":
+                return BackendReply(text='{"answer": "trunc', prompt_tokens=1, completion_tokens=1)
             reply = self._lookup(request)
             if callable(reply) and not isinstance(reply, type):
                 reply = reply(request)

@@ -154,7 +154,19 @@ def add_parser(sub: Any) -> None:
     )
     limits.add_argument("--rpm", type=float, default=None, help="max requests per minute")
     limits.add_argument("--tpm", type=float, default=None, help="max tokens per minute")
-    limits.add_argument("--timeout", type=float, default=None, help="seconds per model call")
+    limits.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per model call (default 300); for remote models the ceiling of a timeout "
+        "learned from observed latency",
+    )
+    limits.add_argument(
+        "--hedge",
+        action="store_true",
+        help="remote models: after the observed p95 latency, send one duplicate request and "
+        "keep the first reply (both counted as attempts)",
+    )
     limits.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")
     limits.add_argument("--max-calls", type=int, default=None, help="budget per item: calls")
     limits.add_argument("--budget-tokens", type=int, default=None, help="budget per item: tokens")
@@ -255,6 +267,7 @@ def build_config(args: argparse.Namespace) -> Any:
         "requests_per_minute": args.rpm,
         "tokens_per_minute": args.tpm,
         "timeout_s": args.timeout,
+        "hedge": True if args.hedge else None,
     }
     budget_fields = {
         "max_calls": args.max_calls,

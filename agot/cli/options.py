@@ -25,7 +25,19 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--concurrency", type=int, default=None, help="max model calls in flight")
     group.add_argument("--rpm", type=float, default=None, help="max requests per minute")
     group.add_argument("--tpm", type=float, default=None, help="max tokens per minute")
-    group.add_argument("--timeout", type=float, default=None, help="seconds per model call")
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per model call (default 300); for remote models the ceiling of a timeout "
+        "learned from observed latency",
+    )
+    group.add_argument(
+        "--hedge",
+        action="store_true",
+        help="remote models: after the observed p95 latency, send one duplicate request and "
+        "keep the first reply (both counted as attempts)",
+    )
     group.add_argument("--max-calls", type=int, default=None, help="budget: model calls")
     group.add_argument("--budget-tokens", type=int, default=None, help="budget: tokens")
     group.add_argument("--max-cost", type=float, default=None, help="budget: USD")
@@ -43,6 +55,8 @@ def limits_from_args(args: argparse.Namespace) -> Any:
     }
     if args.timeout is not None:
         fields["timeout_s"] = args.timeout
+    if getattr(args, "hedge", False):
+        fields["hedge"] = True
     return Limits(**{k: v for k, v in fields.items() if v is not None})
 
 

@@ -104,6 +104,7 @@ def summary_json(result: Any) -> dict[str, Any]:
         "model": result.model,
         "usage": {
             "calls": u.calls,
+            "attempts": u.attempts,
             "prompt_tokens": u.prompt_tokens,
             "completion_tokens": u.completion_tokens,
             "cost": u.cost,

@@ -1,0 +1,94 @@
+"""Observed call latency per backend and role, and the per-call timeout learned from it.
+
+A fixed timeout is wrong in both directions: 300 s lets a hung call on a fast API hold a
+concurrency slot for five minutes (with 8 slots, a few hangs stall a whole eval), while a
+short one cuts legitimately slow calls. So each remote backend keeps a window of recent attempt
+durations per role (a ``decompose`` call and a ``final`` call differ), and an attempt's timeout
+is a multiple of that window's p99, never below a floor and never above the user's timeout.
+
+Two rules keep this from cutting good calls:
+
+* A call whose attempt was cut retries with twice the previous timeout (up to the ceiling), so
+  a server that became uniformly slower is still reached; and the cut time enters the window
+  as a (censored) sample, so the p99 follows such a shift.
+* Embedded backends (llama.cpp, transformers: ``Capabilities.remote`` false) are never timed
+  adaptively: their latency is queueing plus prompt length on the user's own machine, and a
+  hang there is not the failure mode this guards against.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+#: Samples kept per role; the p99 of the last 256 attempts.
+WINDOW = 256
+#: Samples needed before the window is trusted; until then the ceiling applies.
+MIN_SAMPLES = 20
+
+
+class LatencyWindow:
+    """The last :data:`WINDOW` attempt durations (seconds) of one backend and role."""
+
+    __slots__ = ("_cache", "_samples", "_since")
+
+    def __init__(self) -> None:
+        self._samples: deque[float] = deque(maxlen=WINDOW)
+        self._cache: dict[float, float] = {}
+        self._since = 0
+
+    def add(self, seconds: float) -> None:
+        self._samples.append(seconds)
+        self._since += 1
+        if self._since >= 8:  # quantiles are re-sorted at most every 8 samples
+            self._cache.clear()
+            self._since = 0
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile (nearest rank) of the window, or None before MIN_SAMPLES."""
+        if len(self._samples) < MIN_SAMPLES:
+            return None
+        cached = self._cache.get(q)
+        if cached is None:
+            ordered = sorted(self._samples)
+            cached = ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+            self._cache[q] = cached
+        return cached
+
+
+class LatencyBook:
+    """One :class:`LatencyWindow` per role, for one backend."""
+
+    def __init__(self) -> None:
+        self._roles: dict[str, LatencyWindow] = {}
+
+    def window(self, role: str) -> LatencyWindow:
+        window = self._roles.get(role)
+        if window is None:
+            window = self._roles[role] = LatencyWindow()
+        return window
+
+
+def adaptive_timeout(
+    window: LatencyWindow,
+    *,
+    ceiling: float | None,
+    floor: float,
+    multiple: float,
+    previous_cut: float | None = None,
+) -> float | None:
+    """The timeout for the next attempt: ``multiple`` x p99, within [floor, ceiling].
+
+    ``previous_cut`` is the timeout that cut this call's last attempt: the next one gets at
+    least twice that. Returns ``ceiling`` (which may be None: no timeout) until the window has
+    enough samples.
+    """
+    p99 = window.quantile(0.99)
+    if p99 is None:
+        return ceiling
+    timeout = max(floor, multiple * p99)
+    if previous_cut is not None:
+        timeout = max(timeout, 2.0 * previous_cut)
+    return timeout if ceiling is None else min(timeout, ceiling)

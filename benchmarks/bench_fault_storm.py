@@ -1,0 +1,131 @@
+"""Fault storm: ``agot eval`` against a server that fails, hangs and garbles, default flags vs
+``--timeout 10``.
+
+The server (``tests/fault_server.py``, on 127.0.0.1) answers each request with a 429 (10%,
+``Retry-After: 1``), a 500 (5%), a hung call (2%; the reply comes after ``--hang-s``), a
+malformed JSON body (5%) or a normal reply after 50 ms. Both runs see the same seeded storm.
+With a fixed 300 s per-call timeout a hung call holds its slot for five minutes, and with 8
+slots a few hangs stall the whole run; the adaptive timeout (a multiple of the observed p99,
+the user's ``--timeout`` only as a ceiling) cuts them within seconds. Target: the default run
+within 1.3 x the ``--timeout 10`` run.
+
+Also printed per run: rows written (must equal items), rows with an error, the requests the
+server saw, and the client's ``usage.calls`` and ``usage.attempts`` summed over rows (attempts
+should match the server's count; calls cannot, since a call includes its retries).
+
+Run: ``python benchmarks/bench_fault_storm.py [--items 200] [--concurrency 8] [--hang-s 600]
+[--only default|timeout10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from fault_server import FaultPlan, FaultServer
+
+TARGET_RATIO = 1.3
+
+
+def _data(path: Path, items: int) -> None:
+    rows = [
+        {
+            "_id": f"s{i:04d}",
+            "question": f"Which city is item {i} about?",
+            "answer": "Corvin City",
+            "supporting_facts": [],
+            "context": [[f"Item {i}", [f"Item {i} is about Corvin City."]]],
+            "type": "bridge",
+            "level": "easy",
+        }
+        for i in range(items)
+    ]
+    path.write_text(json.dumps(rows))
+
+
+def storm(items: int, concurrency: int, hang_s: float, extra: list[str], seed: int) -> dict:
+    plan = FaultPlan(seed=seed, hang_s=hang_s)
+    with tempfile.TemporaryDirectory() as tmp, FaultServer(plan) as server:
+        data = Path(tmp, "hotpot_dev_distractor_v1.json")
+        _data(data, items)
+        out = Path(tmp, "out")
+        command = [
+            sys.executable,
+            "-m",
+            "agot.cli",
+            "eval",
+            "hotpotqa",
+            "--data",
+            str(data),
+            "--strategy",
+            "direct",
+            "--model",
+            "openai/stub-model",
+            "--api-base",
+            server.base_url,
+            "--concurrency",
+            str(concurrency),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-traces",
+            *extra,
+        ]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        started = time.perf_counter()
+        proc = subprocess.run(command, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+        seen = len(server.chat_requests)
+    return {
+        "wall_s": wall,
+        "exit": proc.returncode,
+        "rows": len(rows),
+        "unique": len({r["id"] for r in rows}),
+        "errors": sum(1 for r in rows if r.get("error")),
+        "server_requests": seen,
+        "calls": sum(r["usage"]["calls"] for r in rows),
+        "attempts": sum(r["usage"].get("attempts", 0) for r in rows),
+        "outcomes": dict(plan.seen),
+        "stderr": proc.stderr.strip().splitlines()[-1:] if proc.returncode else [],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--hang-s", type=float, default=600.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=("default", "timeout10"), default=None)
+    args = parser.parse_args()
+    runs = {"default": [], "timeout10": ["--timeout", "10"]}
+    results = {}
+    for name, extra in runs.items():
+        if args.only and name != args.only:
+            continue
+        results[name] = r = storm(args.items, args.concurrency, args.hang_s, extra, args.seed)
+        print(
+            f"{name:9s}: wall {r['wall_s']:.1f} s, exit {r['exit']}, rows {r['rows']} "
+            f"({r['unique']} unique), errors {r['errors']}, server saw {r['server_requests']} "
+            f"requests, usage calls {r['calls']} attempts {r['attempts']}; storm {r['outcomes']}"
+            + (f"; {r['stderr']}" if r["stderr"] else ""),
+            flush=True,
+        )
+    if len(results) == 2:
+        ratio = results["default"]["wall_s"] / results["timeout10"]["wall_s"]
+        verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
+        print(f"default / --timeout 10 = {ratio:.2f} (target <= {TARGET_RATIO}): {verdict}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

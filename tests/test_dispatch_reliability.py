@@ -1,0 +1,246 @@
+"""Dispatcher reliability: attempts accounting, exact token budget, adaptive timeout, hedging.
+
+Backends here are scripted; "remote" ones carry ``Capabilities(remote=True)`` (what the litellm
+backend declares), so they get the adaptive timeout and hedging that embedded backends never do.
+Time bounds are generous upper bounds on things that would otherwise take the full ceiling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from agot.backends.base import Capabilities
+from agot.backends.scripted import FaultModel, LatencyModel, ScriptedBackend
+from agot.budget import Budget
+from agot.dispatcher import Dispatcher
+from agot.errors import BackendError, BudgetExceeded, TransientBackendError
+from agot.latency import MIN_SAMPLES, LatencyWindow, adaptive_timeout
+from agot.limits import Limits
+from agot.trace import RunRecorder, recording
+from agot.types import BackendReply, GenerationRequest, SamplingParams
+
+FAST = {"backoff_initial_s": 0.0, "backoff_max_s": 0.0}
+REMOTE = Capabilities(remote=True, default_concurrency=16)
+
+
+def req(text: str = "hello", **kwargs: object) -> GenerationRequest:
+    return GenerationRequest.chat(text, **kwargs)  # type: ignore[arg-type]
+
+
+async def warm(dispatcher: Dispatcher, n: int = MIN_SAMPLES + 5) -> None:
+    await asyncio.gather(*(dispatcher.generate(req(f"warm {i}")) for i in range(n)))
+
+
+# -- attempts ---------------------------------------------------------------------------------
+
+
+async def test_attempts_count_every_retry_beside_calls() -> None:
+    failures = [TransientBackendError("503", status=503)] * 2
+    backend = ScriptedBackend({"*": [*failures, "Answer: ok"]})
+    dispatcher = Dispatcher(backend, limits=Limits(**FAST))
+    generation = await dispatcher.generate(req())
+    assert generation.usage.calls == 1
+    assert generation.usage.attempts == 3 == len(backend.calls)
+    assert dispatcher.usage.attempts == 3
+
+
+async def test_a_failed_call_still_counts_its_attempts() -> None:
+    backend = ScriptedBackend({"*": TransientBackendError("500", status=500)})
+    dispatcher = Dispatcher(backend, limits=Limits(max_retries=2, **FAST))
+    recorder = RunRecorder()
+    with recording(recorder), pytest.raises(BackendError, match="after 3 attempts"):
+        await dispatcher.generate(req())
+    assert recorder.usage.calls == 0
+    assert recorder.usage.attempts == 3 == len(backend.calls)
+
+
+async def test_attempts_cut_by_the_wall_budget_are_counted() -> None:
+    async def slow(request: GenerationRequest) -> str:
+        await asyncio.sleep(30)
+        return "late"
+
+    backend = ScriptedBackend(slow)
+    dispatcher = Dispatcher(backend)
+    recorder = RunRecorder(Budget(max_wall_s=0.2))
+    with recording(recorder), pytest.raises(BudgetExceeded):
+        await asyncio.gather(*(dispatcher.generate(req(f"q{i}")) for i in range(3)))
+    await asyncio.sleep(0)
+    assert recorder.usage.attempts == 3 == len(backend.calls)
+    assert recorder.usage.calls == 0
+
+
+async def test_cached_replies_are_calls_but_no_attempts(tmp_path: object) -> None:
+    backend = ScriptedBackend()
+    dispatcher = Dispatcher(backend, cache=str(tmp_path))
+    await dispatcher.generate(req())
+    again = await dispatcher.generate(req())
+    assert again.cached and again.usage.calls == 1 and again.usage.attempts == 0
+    assert dispatcher.usage.attempts == 1 == len(backend.calls)
+
+
+# -- exact token budget -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [1, 8, 64])
+async def test_token_budget_overshoots_by_at_most_one_call(concurrency: int) -> None:
+    per_call = 90  # 40 prompt + 50 completion tokens per reply
+
+    async def reply(request: GenerationRequest) -> BackendReply:
+        await asyncio.sleep(0.001)
+        return BackendReply(text="Answer: x", prompt_tokens=40, completion_tokens=50)
+
+    backend = ScriptedBackend(reply)
+    dispatcher = Dispatcher(backend, limits=Limits(max_concurrency=concurrency))
+    limit = 1000
+    recorder = RunRecorder(Budget(max_tokens=limit))
+    params = SamplingParams(max_tokens=60)
+
+    async def one(i: int) -> None:
+        try:  # a 150-character prompt: its 40 tokens fit the dispatcher's estimate
+            await dispatcher.generate(req(f"{i:03d}" + "x" * 147, params=params))
+        except BudgetExceeded:
+            pass
+
+    with recording(recorder):
+        await asyncio.gather(*(one(i) for i in range(100)))
+    used = recorder.usage.total_tokens
+    assert limit <= used <= limit + per_call
+    assert recorder.tracker.tokens_held == 0  # every reservation was returned
+
+
+async def test_token_budget_reask_of_a_lone_call_does_not_deadlock() -> None:
+    from pydantic import BaseModel
+
+    class Out(BaseModel):
+        value: int
+
+    backend = ScriptedBackend({"*": ["not json", '{"value": 3}']})
+    dispatcher = Dispatcher(backend, limits=Limits(max_concurrency=1))
+    recorder = RunRecorder(Budget(max_tokens=600))
+    with recording(recorder):
+        generation = await asyncio.wait_for(
+            dispatcher.generate(req(output_schema=Out, params=SamplingParams(max_tokens=500))),
+            timeout=10,
+        )
+    assert generation.parsed == Out(value=3)
+    assert generation.usage.calls == 2
+
+
+# -- adaptive timeout -------------------------------------------------------------------------
+
+
+def test_adaptive_timeout_rules() -> None:
+    window = LatencyWindow()
+    assert adaptive_timeout(window, ceiling=300, floor=10, multiple=4) == 300  # no data yet
+    for _ in range(MIN_SAMPLES):
+        window.add(0.5)
+    assert adaptive_timeout(window, ceiling=300, floor=10, multiple=4) == 10  # the floor
+    for _ in range(200):
+        window.add(20.0)
+    assert adaptive_timeout(window, ceiling=300, floor=10, multiple=4) == 80  # 4 x p99
+    assert adaptive_timeout(window, ceiling=60, floor=10, multiple=4) == 60  # the ceiling
+    # After a cut, the next attempt gets at least twice the cut (still under the ceiling).
+    assert adaptive_timeout(window, ceiling=300, floor=10, multiple=4, previous_cut=50) == 100
+    assert adaptive_timeout(window, ceiling=None, floor=10, multiple=4) == 80
+
+
+async def test_a_hung_remote_call_is_cut_at_the_learned_timeout_and_retried() -> None:
+    hung = asyncio.Event()
+
+    async def reply(request: GenerationRequest) -> str:
+        if "stuck" in request.messages[-1].content and not hung.is_set():
+            hung.set()
+            await asyncio.sleep(600)
+        await asyncio.sleep(0.005)
+        return "Answer: ok"
+
+    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    limits = Limits(timeout_s=300, timeout_floor_s=0.3, **FAST)
+    dispatcher = Dispatcher(backend, limits=limits)
+    await warm(dispatcher)
+    started = time.perf_counter()
+    generation = await dispatcher.generate(req("stuck"))
+    assert generation.text == "Answer: ok" and generation.attempts == 2
+    assert time.perf_counter() - started < 30  # cut near 0.3 s, not at the 300 s ceiling
+    cut = backend.calls[-2]
+    assert cut.end - cut.start < 30
+
+
+async def test_a_slow_embedded_model_is_never_cut_by_the_adaptive_timeout() -> None:
+    slow = asyncio.Event()
+
+    async def reply(request: GenerationRequest) -> str:
+        await asyncio.sleep(0.4 if slow.is_set() else 0.001)
+        return "Answer: ok"
+
+    backend = ScriptedBackend(reply)  # embedded: Capabilities(remote=False)
+    dispatcher = Dispatcher(backend, limits=Limits(timeout_floor_s=0.05, timeout_multiple=1))
+    await warm(dispatcher)
+    slow.set()
+    generation = await dispatcher.generate(req("long prompt"))
+    assert generation.attempts == 1 and generation.text == "Answer: ok"
+
+
+async def test_a_remote_server_that_slows_down_is_still_reached() -> None:
+    slow = asyncio.Event()
+
+    async def reply(request: GenerationRequest) -> str:
+        await asyncio.sleep(0.35 if slow.is_set() else 0.001)
+        return "Answer: ok"
+
+    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    limits = Limits(timeout_floor_s=0.1, timeout_multiple=1, max_retries=3, **FAST)
+    dispatcher = Dispatcher(backend, limits=limits)
+    await warm(dispatcher)
+    slow.set()
+    # Cut at 0.1 s, then 0.2 s, then given 0.4 s: the third attempt gets through.
+    generation = await dispatcher.generate(req("now slow"))
+    assert generation.text == "Answer: ok" and generation.attempts == 3
+
+
+async def test_the_user_timeout_stays_the_ceiling() -> None:
+    async def reply(request: GenerationRequest) -> str:
+        await asyncio.sleep(600 if "stuck" in request.messages[-1].content else 0)
+        return "Answer: ok"
+
+    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    dispatcher = Dispatcher(backend, limits=Limits(timeout_s=0.2, max_retries=0))
+    with pytest.raises(BackendError, match=r"no reply within 0\.2 s"):
+        await dispatcher.generate(req("stuck"))
+
+
+# -- hedging ----------------------------------------------------------------------------------
+
+
+async def test_hedge_sends_one_duplicate_after_p95_and_keeps_the_first_reply() -> None:
+    seen: list[str] = []
+
+    async def reply(request: GenerationRequest) -> str:
+        text = request.messages[-1].content
+        seen.append(text)
+        if text == "straggler" and seen.count(text) == 1:
+            await asyncio.sleep(600)
+        await asyncio.sleep(0.002)
+        return "Answer: ok"
+
+    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    dispatcher = Dispatcher(backend, limits=Limits(hedge=True, timeout_s=300))
+    await warm(dispatcher)
+    generation = await asyncio.wait_for(dispatcher.generate(req("straggler")), timeout=30)
+    assert generation.text == "Answer: ok"
+    assert seen.count("straggler") == 2
+    assert generation.usage.calls == 1 and generation.usage.attempts == 2
+    await asyncio.sleep(0)
+    assert backend.in_flight == 0  # the straggler was cancelled
+
+
+async def test_hedge_is_off_by_default_and_for_embedded_backends() -> None:
+    backend = ScriptedBackend(
+        latency=LatencyModel(fixed_s=0.001), faults=FaultModel(hang=0.0, seed=1)
+    )
+    dispatcher = Dispatcher(backend, limits=Limits(hedge=True))
+    await warm(dispatcher)
+    assert dispatcher.usage.attempts == dispatcher.usage.calls == len(backend.calls)

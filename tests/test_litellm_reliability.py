@@ -1,0 +1,162 @@
+"""Error classification and secret redaction of the litellm backend, over real HTTP (127.0.0.1).
+
+What must not be retried (the server will answer the same, or nothing left this machine) is
+reported at once with its real cause; what may clear (408, 409, 429, 5xx) is retried. Keys a
+user can put in a URL (user-info, ``?key=``, ``?api_key=``, ``?token=``, ``?sig=``) or in the
+environment never reach stdout, stderr, a trace or a result file, even when the server echoes
+them back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai_stub_server import OpenAIStubServer, StubResponse
+
+from agot import Dispatcher, GenerationRequest, Limits
+from agot.backends import resolve_backend
+from agot.errors import BackendError, ConfigError
+from agot.url_secrets import redact_text, redact_url
+from agot.trace import RunRecorder, recording
+
+MODEL = "openai/stub-model"
+FAST = Limits(backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=20, max_retries=2)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def stub() -> Iterator[OpenAIStubServer]:
+    with OpenAIStubServer() as server:
+        yield server
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def attempts_of(base: str, **options: Any) -> tuple[str, int]:
+    """The error message and the attempts counted for one failing call."""
+    recorder = RunRecorder()
+    async with Dispatcher(MODEL, limits=FAST, api_base=base, **options) as d:
+        with recording(recorder), pytest.raises(BackendError) as info:
+            await d.generate(GenerationRequest.chat("hi"))
+    return str(info.value), recorder.usage.attempts
+
+
+async def test_connection_refused_is_reported_at_once() -> None:
+    base = f"http://127.0.0.1:{closed_port()}/v1"
+    message, attempts = await attempts_of(base)
+    assert attempts == 1
+    assert "connection refused" in message and base in message and "HTTP 500" not in message
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
+async def test_client_errors_are_not_retried(stub: OpenAIStubServer, status: int) -> None:
+    stub.default = StubResponse.error(status, f"nope {status}")
+    message, attempts = await attempts_of(stub.base_url)
+    assert attempts == 1 == len(stub.chat_requests)
+    assert f"HTTP {status}" in message
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 503])
+async def test_transient_statuses_are_retried(stub: OpenAIStubServer, status: int) -> None:
+    stub.enqueue(StubResponse.error(status, "busy"))
+    stub.default = StubResponse.chat("Answer: 4")
+    async with Dispatcher(MODEL, limits=FAST, api_base=stub.base_url) as d:
+        generation = await d.generate(GenerationRequest.chat("hi"))
+    assert generation.text == "Answer: 4"
+    assert generation.usage.attempts == 2 == len(stub.chat_requests)
+
+
+@pytest.mark.parametrize(
+    ("base", "fragment"),
+    [
+        ("ftp://127.0.0.1/v1", "http:// or https://"),
+        ("127.0.0.1:8000/v1", "http:// or https://"),
+        ("http:///v1", "no host"),
+        ("http://exa mple.com/v1", "no spaces"),
+        ("http://127.0.0.1:99999/v1", "invalid --api-base"),
+    ],
+)
+def test_invalid_api_base_is_a_config_error(base: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        resolve_backend(MODEL, api_base=base)
+
+
+def test_a_key_headers_cannot_carry_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="non-ASCII"):
+        resolve_backend(MODEL, api_base="http://127.0.0.1:9/v1", api_key="sk-é")
+
+
+def test_redact_url_masks_userinfo_and_credential_parameters() -> None:
+    url = "https://me:pw@host:8443/v1?key=K1&api_key=K2&token=K3&sig=K4&model=m&Access_Token=K5"
+    shown = redact_url(url)
+    assert not any(f"K{i}" in shown for i in range(1, 6)) and "pw" not in shown
+    assert "model=m" in shown and "host:8443/v1" in shown
+    assert redact_text(f"failed: {url} (x)").count("***") == 6
+    assert redact_url("http://host/v1") == "http://host/v1"
+
+
+SECRETS = ("SECRET-USERINFO", "SECRET-QUERY-KEY", "SECRET-API-KEY", "SECRET-TOKEN", "SECRET-SIG")
+
+
+def echo_everything(stub: OpenAIStubServer) -> Any:
+    """A server reply that echoes the request's path and headers (servers do)."""
+
+    def reply(body: Any) -> StubResponse:
+        last = stub.requests[-1]
+        return StubResponse.error(400, f"bad request {last.path} headers {last.headers}")
+
+    return reply
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agot.cli", *args],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+
+
+def test_planted_keys_are_written_nowhere(stub: OpenAIStubServer, tmp_path: Path) -> None:
+    stub.default = echo_everything(stub)
+    query = "key=SECRET-QUERY-KEY&api_key=SECRET-API-KEY&token=SECRET-TOKEN&sig=SECRET-SIG"
+    with_query = f"http://127.0.0.1:{stub.port}/v1?{query}"
+    with_userinfo = f"http://user:SECRET-USERINFO@127.0.0.1:{stub.port}/v1?{query}"
+    env = {**os.environ, "OPENAI_API_KEY": "sk-SECRET-ENV-KEY", "HF_HUB_OFFLINE": "1"}
+    data = tmp_path / "hotpot_dev_distractor_v1.json"
+    data.write_text(
+        json.dumps(
+            [{"_id": "a1", "question": "Q?", "answer": "A", "supporting_facts": [],
+              "context": [["T", ["S."]]], "type": "bridge", "level": "easy"}]
+        )
+    )  # fmt: skip
+    runs, files = [], []
+    for i, base in enumerate((with_query, with_userinfo)):
+        trace, out = tmp_path / f"trace{i}.json", tmp_path / f"run{i}"
+        runs.append(
+            run_cli("solve", "What is 2 + 2?", "--strategy", "direct", "--model", MODEL,
+                    "--api-base", base, "--json", "--trace", str(trace), "--quiet", env=env)
+        )  # fmt: skip
+        runs.append(
+            run_cli("eval", "hotpotqa", "--data", str(data), "--strategy", "direct",
+                    "--model", MODEL, "--api-base", base, "--out", str(out), "--quiet", env=env)
+        )  # fmt: skip
+        files += [p for p in [trace, *out.rglob("*")] if p.is_file()]
+    assert stub.requests, "the requests with keys in the query must reach the server"
+    assert runs[0].returncode == runs[2].returncode == 2
+    written = [run.stdout for run in runs] + [run.stderr for run in runs]
+    written += [p.read_text() for p in files]
+    assert len(files) >= 4 and "***" in runs[0].stderr
+    for text in written:
+        for secret in (*SECRETS, "SECRET-ENV-KEY"):
+            assert secret not in text
