@@ -39,8 +39,8 @@ from urllib.parse import urlsplit
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions
 from agot.errors import BackendError, ConfigError, TransientBackendError
-from agot.url_secrets import redact_text, redact_url
 from agot.types import BackendReply, GenerationRequest
+from agot.url_secrets import redact_text, redact_url
 
 #: Sent as the API key to servers given by ``api_base`` when no key is configured: the OpenAI
 #: client refuses to run without one, and local servers ignore it.

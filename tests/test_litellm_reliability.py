@@ -24,8 +24,8 @@ from openai_stub_server import OpenAIStubServer, StubResponse
 from agot import Dispatcher, GenerationRequest, Limits
 from agot.backends import resolve_backend
 from agot.errors import BackendError, ConfigError
-from agot.url_secrets import redact_text, redact_url
 from agot.trace import RunRecorder, recording
+from agot.url_secrets import redact_text, redact_url
 
 MODEL = "openai/stub-model"
 FAST = Limits(backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=20, max_retries=2)
