@@ -457,7 +457,9 @@ class Dispatcher:
             done, pending = await asyncio.wait(pending, timeout=after)
             if done:
                 return first.result()
-            await slot.gate.request_rate()
+            request_rate = getattr(slot.gate, "request_rate", None)  # shared gates lack it
+            if request_rate is not None:
+                await request_rate()
             if first.done():
                 return first.result()
             tries.count += 1
