@@ -25,7 +25,8 @@ def critical_path(events: Sequence[TraceEvent]) -> tuple[float, list[str]]:
     if not best:
         return 0.0, []
     tail = max(best, key=lambda k: best[k][0])
-    path, cursor = [], tail
+    path: list[str] = []
+    cursor: str | None = tail
     while cursor is not None:
         path.append(cursor)
         cursor = best[cursor][1]

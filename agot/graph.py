@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,7 +75,7 @@ class ThoughtGraph:
         return f"{self.prefix}{name}"
 
     def add_node(
-        self, *, layer: int, title: str, question: str, parents: list[str] = (), **fields: Any
+        self, *, layer: int, title: str, question: str, parents: Sequence[str] = (), **fields: Any
     ) -> ThoughtNode:
         local = sum(1 for n in self.nodes() if not n.final) + 1
         node = ThoughtNode(

@@ -76,7 +76,7 @@ class GenerationRequest(BaseModel):
         messages.append(Message(role="user", content=user))
         return cls(messages=tuple(messages), **kwargs)
 
-    def schema_json(self) -> dict[str, Any] | None:
+    def output_json_schema(self) -> dict[str, Any] | None:
         """The JSON schema of ``output_schema`` (what backends enforce), or None."""
         return self.output_schema.model_json_schema() if self.output_schema else None
 
@@ -88,7 +88,7 @@ class GenerationRequest(BaseModel):
         return json.dumps(
             {
                 "messages": [m.model_dump() for m in self.messages],
-                "schema": self.schema_json(),
+                "schema": self.output_json_schema(),
                 "params": self.params.model_dump(),
                 "sample_index": self.sample_index,
             },

@@ -331,7 +331,7 @@ class LiteLLMBackend:
     def _kwargs(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
         params = request.params
         messages = [m.model_dump() for m in request.messages]
-        schema = request.schema_json()
+        schema = request.output_json_schema()
         kwargs: dict[str, Any] = {
             "model": self.model,
             "temperature": params.temperature,

@@ -539,7 +539,7 @@ class LlamaCppBackend:
         """The grammar enforcing the request's schema (cached), plus a warning if degraded."""
         from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
-        schema = json.dumps(request.schema_json())  # property order matters: keep it
+        schema = json.dumps(request.output_json_schema())  # property order matters: keep it
         warning = None
         if schema not in self._grammars:
             try:

@@ -413,7 +413,7 @@ class TransformersBackend:
             )
 
     def _messages(self, request: GenerationRequest) -> tuple[Message, ...]:
-        schema = request.schema_json()
+        schema = request.output_json_schema()
         if schema is None or self.native_schema:
             return request.messages
         import json
@@ -432,7 +432,7 @@ class TransformersBackend:
         ids, warnings = self.encode(self._messages(request))
         params = request.params
         matcher = None
-        schema = request.schema_json()
+        schema = request.output_json_schema()
         if schema is not None and self._schema is not None:
             matcher = self._schema.matcher(schema)
         decoding = RequestDecoding(

@@ -223,7 +223,7 @@ class _Run:
         """
         from agot.evals.classification import canonical_strategy, classification_strategies
 
-        key = canonical_strategy(name)
+        key = canonical_strategy(name) or name
         if not self.spec.labels:
             raise ConfigError(
                 f"strategy {name!r} classifies texts into labels: use it on a classification "

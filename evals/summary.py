@@ -12,6 +12,7 @@ prediction/gold for each kind), so a user sees what the judge adds over string m
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import statistics
@@ -272,7 +273,7 @@ def _group(
                 estimates[metric] = _no_nan(
                     bootstrap_statistic(
                         scorer.rows_for(metric, dumped),
-                        lambda sample, s=scorer, m=metric: s.aggregate_metric(sample, m),
+                        functools.partial(_aggregate, scorer, metric),
                         resamples=min(resamples, 1000),
                     )
                 )
@@ -299,6 +300,10 @@ def _group(
         judge_usage=_judge_usage(rows),
         stages=stage_stats(rows),
     )
+
+
+def _aggregate(scorer: Scorer, metric: str, sample: Sequence[Any]) -> float:
+    return scorer.aggregate_metric(sample, metric)
 
 
 def _no_nan(estimate: Estimate) -> Estimate:

@@ -17,9 +17,9 @@ import agot.cli
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.errors import BackendError, ConfigError
 from agot.evals.datasets import load_dataset
+from agot.evals.progress import EvalProgress
 from agot.evals.records import EvalRecord
 from agot.evals.run_folder import ResultRow, ResultsWriter, read_results
-from agot.evals.progress import EvalProgress
 from agot.evals.runner import run_eval
 from agot.limits import Limits
 from agot.result import Result
