@@ -127,8 +127,6 @@ def evaluate(config: EvalConfig | str, **kwargs: Any) -> EvalSummary:
     return run_sync(run_eval(config, **kwargs))
 
 
-
-
 def default_out_dir(dataset: str) -> str:
     return str(Path("runs") / f"eval-{slug(dataset)}-{time.strftime('%Y%m%d-%H%M%S')}")
 
@@ -183,7 +181,7 @@ class _Run:
         from agot.evals.classification import canonical_strategy
 
         out: dict[str, Strategy] = {}
-        for entry in self.config.strategies:
+        for entry in self.config.strategies or ():
             pairs: list[tuple[str, Strategy]]
             if isinstance(entry, Strategy):
                 pairs = [(entry.name, entry)]

@@ -73,7 +73,7 @@ class FinalAnswer(BaseModel):
 @functools.cache
 def proposal_schema(first: bool, max_thoughts: int) -> type[BaseModel]:
     """The decompose schema of a layer, admitting at most ``max_thoughts`` thoughts."""
-    extra = {"maxItems": max_thoughts}
+    extra: dict[str, Any] = {"maxItems": max_thoughts}
     if first:
         field = Field(min_length=1, json_schema_extra=extra)
         return create_model(

@@ -69,7 +69,12 @@ def shuffle_choices(
     return shown, LETTERS[order.index(0)], order
 
 
-COLUMNS = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2")
+COLUMNS: tuple[str, ...] = (
+    "Question",
+    "Correct Answer",
+    "Incorrect Answer 1",
+    "Incorrect Answer 2",
+)
 COLUMNS += ("Incorrect Answer 3",)
 
 

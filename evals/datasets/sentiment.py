@@ -335,9 +335,8 @@ def load_tweet_eval(
     if not text_file.is_file() or not label_file.is_file():
         table = _find_split_file(path, _FILE_NAMES[canon], _TABLE_SUFFIXES)
         if table is not None:
-            return _rows_to_records(
-                read_rows(table, dataset=spec.title), source=str(table), **common
-            )  # type: ignore[arg-type]
+            rows = read_rows(table, dataset=spec.title)
+            return _rows_to_records(rows, source=str(table), **common)  # type: ignore[arg-type]
         raise DatasetError(
             f"{spec.title}: {folder} has no {stem}_text.txt and {stem}_labels.txt "
             f"(the layout of {spec.where})"

@@ -14,7 +14,7 @@ finished ``(unit, row, result)`` to ``deliver`` exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -62,7 +62,7 @@ class UnitWork(Protocol):
         ...
 
 
-Deliver = Callable[[Any, "ResultRow", "Result"], Awaitable[None]]
+Deliver = Callable[[Any, "ResultRow", "Result"], Coroutine[Any, Any, None]]
 
 
 class Executor(Protocol):
