@@ -219,7 +219,7 @@ def test_fanoutqa_normalize_strips_only_its_punctuation_set():
     assert fanoutqa_normalize("Hello, World!  1,000.5") == "hello world 10005"
 
 
-def test_fanoutqa_scorer_reads_the_whole_answer_after_the_marker():
+def test_fanoutqa_scorer_reads_the_whole_reply_as_the_official_evaluator_does():
     record = EvalRecord(
         id="f", dataset="fanoutqa", question="q", gold=["Corvin United", "Pellham Rovers"]
     )
@@ -230,6 +230,11 @@ def test_fanoutqa_scorer_reads_the_whole_answer_after_the_marker():
         record, _result("Corvin United", raw="Answer: Corvin United")
     )
     assert half.scores == {"loose_acc": 0.5, "strict_acc": 0.0}
+    # the official evaluator scores the whole generation, not only what follows "Answer:"
+    whole = FanOutQAScorer().score_result(
+        record, _result("Pellham Rovers", raw="Corvin United first.\nAnswer: Pellham Rovers")
+    )
+    assert whole.scores == {"loose_acc": 1.0, "strict_acc": 1.0}
     none = FanOutQAScorer().score_result(record, _result(None))
     assert none.scores == {"loose_acc": 0.0, "strict_acc": 0.0}
 

@@ -16,7 +16,8 @@ English plurals (``cities`` -> ``city``, ``boxes`` -> ``box``, ``teams`` -> ``te
 case where missing lemmas cost most (a plural gold against a singular reply). Verb forms
 (``won``/``win``) are not folded. Without ftfy, text is NFC-normalised instead.
 
-Deviation: an empty gold list scores 1 (the official code divides by zero).
+Deviations: an empty gold list scores 1 (the official code divides by zero), and a reply
+longer than :data:`MAX_CANDIDATE_CHARS` is read from its end only.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from agot.evals.scorers.base import Score, ScoreContext, Scorer, raw_text
 from agot.result import Result
 
 OFFICIAL = "fanoutqa/eval/string.py + fanoutqa/norm.py (zhudotexe/fanoutqa 1.x)"
-#: Longest candidate text read (spaCy's cost grows with the text; real answers are short).
+#: Longest candidate text read, from the end of the reply (where the answer is): the
+#: normaliser's cost grows with the text, and a rambling reply must not stall scoring.
 MAX_CANDIDATE_CHARS = 8_000
 
 # Numbers with thousands separators; the lookbehind starts a match only at a digit run's
@@ -41,6 +43,8 @@ MAX_CANDIDATE_CHARS = 8_000
 _THOUSANDS = re.compile(r"(?<!\d)(?:\d++,)+\d++(?:\.\d++)?")
 _PUNCT = re.compile(r"[,.?!:;]")
 _SPACE = re.compile(r"\s+")
+# The fallback's tokeniser (spaCy's tokens, roughly): numbers with decimal points, words,
+# and each other character on its own.
 _TOKENS = re.compile(r"\d+(?:\.\d+)*|\w+|[^\w\s]")
 _NO_FOLD = ("ss", "us", "is", "ous", "ics")
 _SIBILANT_ES = ("sses", "shes", "ches", "xes", "zes")
@@ -120,7 +124,7 @@ class FanOutAccuracy:
 
 def answer_in_text(reference: Any, candidate: str) -> FanOutAccuracy:
     """How much of ``reference`` (str, number, bool, list or dict) appears in ``candidate``."""
-    return _answer_in(reference, fanoutqa_normalize(candidate[:MAX_CANDIDATE_CHARS]))
+    return _answer_in(reference, fanoutqa_normalize(candidate[-MAX_CANDIDATE_CHARS:]))
 
 
 def _answer_in(reference: Any, normalized: str) -> FanOutAccuracy:
@@ -138,7 +142,10 @@ def _answer_in(reference: Any, normalized: str) -> FanOutAccuracy:
     if isinstance(reference, bool):
         reference = "yes" if reference else "no"
     gold = fanoutqa_normalize(reference)
-    if re.search(rf"\b{re.escape(gold)}\b", normalized):
+    # str.find skips to the first occurrence (no match can start earlier); the pattern then
+    # checks the word boundaries from there (``\b`` still sees the character before it).
+    start = normalized.find(gold)
+    if start >= 0 and re.compile(rf"\b{re.escape(gold)}\b").search(normalized, start):
         return FanOutAccuracy(True, 1.0, ())
     return FanOutAccuracy(False, 0.0, (gold,))
 
@@ -161,10 +168,8 @@ class FanOutQAScorer(Scorer):
         ]
 
     async def score(self, record: EvalRecord, result: Result, ctx: ScoreContext) -> Score:
-        # spaCy takes milliseconds per reply: keep it off the event loop.
-        if fanoutqa_normalizer() == "spacy":
-            return await asyncio.to_thread(self.score_result, record, result)
-        return self.score_result(record, result)
+        # Normalising a long reply takes milliseconds (tens with spaCy): keep it off the loop.
+        return await asyncio.to_thread(self.score_result, record, result)
 
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         prediction = raw_text(result)

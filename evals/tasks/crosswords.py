@@ -36,7 +36,7 @@ ANSWER_FORMAT = (
 # Possessive runs keep "answer" + a long run of spaces linear (no re-splitting of the run).
 _ANSWER = re.compile(r"(?i)\banswer[\s*_]*+(?:is)?[\s*]*+[:：]")
 #: The reply tail read: the grid ends the reply, and the cap bounds a rambling reply's cost.
-MAX_READ_CHARS = 16_000
+MAX_READ_CHARS = 8_000
 _LABEL = re.compile(r"(?i)^(?:[hv]\d+|row\s*\d+|\d+)(?:\s*[.:)\]-]\s*|\s+)")
 _SEPARATORS = re.compile(r"[\s|,*`_\-]+")
 

@@ -33,7 +33,7 @@ MAX_CHARS = 200
 
 #: Longest reply tail and candidate line read at all: the answer is at the end of a reply,
 #: and capping the input keeps a rambling reply from costing more than a few milliseconds.
-MAX_READ_CHARS = 16_000
+MAX_READ_CHARS = 8_000
 
 #: Longest candidate expression normalised at all (markdown and LaTeX wrappers included);
 #: normalising strips wrappers in rounds, so its input is capped well above MAX_CHARS.
@@ -143,7 +143,7 @@ def extract_expression(text: str) -> str | None:
         following = [line.strip() for line in lines[index + 1 :] if line.strip()]
         return following[0] if following else None
     for line in reversed(lines):
-        if _HAS_DIGIT.search(line) and any(ch in line for ch in _OPERATOR_CHARS):
+        if line and _HAS_DIGIT.search(line) and any(ch in line for ch in _OPERATOR_CHARS):
             return line.strip()
     return None
 
