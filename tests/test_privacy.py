@@ -133,6 +133,21 @@ async def test_redact_switch_covers_user_data(tmp_path):
     assert "[redacted hotpotqa:item-" in on_disk  # the id carried the text: it became a hash
 
 
+def test_redact_flag_on_the_command_line(tmp_path, adversary, monkeypatch, capsys):
+    monkeypatch.setattr(agot.cli, "COMMANDS", ("eval",))
+    hotpot = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"
+    questions = [row["question"] for row in json.loads(hotpot.read_text())]
+    out = tmp_path / "run"
+    argv = ["eval", "hotpotqa", "--data", str(hotpot), "--strategy", "cot", "--model", "scripted"]
+    assert agot.cli.main([*argv, "--out", str(out), "--quiet", "--redact"]) == 0
+    printed = capsys.readouterr()
+    on_disk = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    for question in questions:
+        assert question not in on_disk and question not in printed.out + printed.err
+    assert json.loads((out / "run.json").read_text())["redacted"] is True
+    assert "item text redacted" in (out / "summary.json").read_text()
+
+
 # -- the redactor itself ----------------------------------------------------------------------
 QUESTION = "Which enzyme unwinds the double helix ahead of the replication fork in E. coli?"
 

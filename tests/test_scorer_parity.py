@@ -58,7 +58,7 @@ def generated_replies(n: int, seed: int = 13) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     keywords = ["Answer", "answer", "ANSWER", "Final Answer", "The answer", "answers", "Answered"]
     gaps = ["", " ", "  ", "\t", " \t ", "\n"]
-    letters = list("ABCDabcdEe") + ["(B)", "**C**", "$D$", "$a", "Because", "Dog", "12"]
+    letters = [*"ABCDabcdEe", "(B)", "**C**", "$D$", "$a", "Because", "Dog", "12"]
     fillers = [
         "Let me think step by step.",
         "The first option fails the boundary condition.",
@@ -280,6 +280,7 @@ def test_fanoutqa_normaliser_steps():
     # lower, thousands separators dropped, ",.?!:;" deleted, white space collapsed
     assert fanoutqa_normalize("Hello, World!  1,000.5") == "hello world 10005"
     # the fallback folds regular plurals on both sides, so plural and singular match
-    assert answer_in_text(["Corvin City", "Pellham"], "The cities of Corvin and Pellham").score == 0.5
+    cities = answer_in_text(["Corvin City", "Pellham"], "The cities of Corvin and Pellham")
+    assert cities.score == 0.5
     assert answer_in_text("teams", "one team").found
     assert answer_in_text("boxes", "a box").found
