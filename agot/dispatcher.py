@@ -143,6 +143,8 @@ class Dispatcher:
         else:
             self.default_model = f"{model.name}:{model.model}"
             self._add_slot(self.default_model, model, owned=False)
+        if hasattr(router, "bind"):  # a routing.Router registers the backend objects it names
+            router.bind(self)
 
     # -- backends ---------------------------------------------------------------------------
     def _add_slot(self, key: str, backend: Backend, owned: bool) -> _Slot:
@@ -157,6 +159,15 @@ class Dispatcher:
         if slot is None:
             slot = self._add_slot(key, resolve_backend(key, options=self.backend_options), True)
         return slot
+
+    def add_backend(self, key: str, backend: Backend, *, owned: bool = False) -> Backend:
+        """Serve model string ``key`` with ``backend`` (unless ``key`` is served already).
+
+        Returns the backend serving ``key``. ``model_limits[key]`` applies to it like to any
+        model; ``owned`` backends are closed with the dispatcher.
+        """
+        slot = self._slots.get(key) or self._add_slot(key, backend, owned)
+        return slot.backend
 
     def backend(self, model: str | None = None) -> Backend:
         """The backend serving ``model`` (default model when None), created on first use."""
@@ -550,6 +561,7 @@ class Dispatcher:
             attempts=attempts,
             finish_reason=reply.finish_reason,
             warnings=list(reply.warnings),
+            mean_logprob=reply.mean_logprob,
         )
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from agot.trace import TraceEvent
 from agot.types import Usage
@@ -37,6 +37,22 @@ class Result(BaseModel):
     stopped: str | None = None
     error: str | None = None
     wall_s: float = 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def usage_by_model(self) -> dict[str, Usage]:
+        """Usage per model that served a call (from the events; cached calls cost nothing)."""
+        from agot.routing.usage import usage_by_model
+
+        return usage_by_model(self.events)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def usage_by_role(self) -> dict[str, Usage]:
+        """Usage per step role (decompose, assess, solve, final, judge, ...)."""
+        from agot.routing.usage import usage_by_role
+
+        return usage_by_role(self.events)
 
     @property
     def partial(self) -> bool:

@@ -60,6 +60,8 @@ class GenerationRequest(BaseModel):
     sample_index: int | None = None
     #: Started before it is known to be needed (AGoT speculation); its reply may be discarded.
     speculative: bool = False
+    #: Ask the backend for token log-probabilities (``BackendReply.mean_logprob``) where it can.
+    logprobs: bool = False
 
     @classmethod
     def chat(
@@ -85,13 +87,16 @@ class GenerationRequest(BaseModel):
 
     def fingerprint(self) -> str:
         """Canonical JSON of everything that determines the reply (cache key material)."""
+        material = {
+            "messages": [m.model_dump() for m in self.messages],
+            "schema": self.output_json_schema(),
+            "params": self.params.model_dump(),
+            "sample_index": self.sample_index,
+        }
+        if self.logprobs:  # only when asked, so existing cache keys stay valid
+            material["logprobs"] = True
         return json.dumps(
-            {
-                "messages": [m.model_dump() for m in self.messages],
-                "schema": self.output_json_schema(),
-                "params": self.params.model_dump(),
-                "sample_index": self.sample_index,
-            },
+            material,
             sort_keys=True,
             ensure_ascii=False,
         )
@@ -142,6 +147,8 @@ class BackendReply(BaseModel):
     #: HTTP requests this reply took inside the backend (a server that rejected a
     #: response_format and was asked again took 2).
     requests: int = 1
+    #: Mean log-probability of the completion's tokens, when asked for and the backend has it.
+    mean_logprob: float | None = None
 
 
 class Generation(BaseModel):
@@ -163,6 +170,7 @@ class Generation(BaseModel):
     attempts: int = 1
     finish_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    mean_logprob: float | None = None
 
 
 def require_text(value: object, what: str = "question") -> str:

@@ -9,6 +9,8 @@ model string               backend
 ``scripted``               deterministic canned replies (tests, docs, benchmarks)
 ``<provider>/<model>``     anything litellm knows: ``openai/gpt-4o-mini``,
                            ``anthropic/...``, ``hosted_vllm/<name>`` with ``api_base``
+``<model>@<http(s) URL>``  that model served by that endpoint (its own ``api_base``), so
+                           one dispatcher can mix models on different servers
 =========================  ==============================================================
 
 Backends are imported lazily, so resolving ``local`` never imports litellm (slow to import).
@@ -103,6 +105,18 @@ def parse_model_string(model: str) -> tuple[str, str]:
     return "litellm", model
 
 
+def split_endpoint(model: str) -> tuple[str, str | None]:
+    """``"openai/x@http://h:8000/v1"`` -> ``("openai/x", "http://h:8000/v1")``; no URL: None.
+
+    Only an ``@`` followed by an http(s) URL splits, since model names may contain ``@``
+    themselves (Vertex AI's ``claude-3-sonnet@20240229``).
+    """
+    name, at, url = model.rpartition("@")
+    if at and name and url.startswith(("http://", "https://")):
+        return name, url
+    return model, None
+
+
 def resolve_backend(model: str | Backend | None = None, **options: Any) -> Backend:
     """Build the backend for a model string (default ``local``), or pass a Backend through."""
     if model is None:
@@ -112,6 +126,9 @@ def resolve_backend(model: str | Backend | None = None, **options: Any) -> Backe
             return model
         raise ConfigError(f"model must be a model string or a Backend, got {type(model).__name__}")
     opts = options.pop("options", None) or BackendOptions(**options)
+    model, endpoint = split_endpoint(model.strip()) if isinstance(model, str) else (model, None)
+    if endpoint is not None:
+        opts = opts.model_copy(update={"api_base": endpoint})
     prefix, rest = parse_model_string(model)
     if prefix == "litellm":
         return _litellm(rest, opts)

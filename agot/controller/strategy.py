@@ -39,7 +39,9 @@ class AGoT(Strategy):
     ``final_schema`` (a pydantic model) makes the synthesis return a validated instance of it,
     found in ``Result.parsed``. ``max_tokens`` (answers and synthesis) and ``step_tokens``
     (per role) default to a profile chosen from the backend: roomy for capable models, compact
-    for a model whose window is 8k tokens or less.
+    for a model whose window is 8k tokens or less. ``models`` (``{"assess": "local", "final":
+    "openai/gpt-4o"}`` or ``"assess=local,..."``) or ``router`` (an
+    :class:`agot.routing.Router`) choose the model of each step.
     """
 
     name = "agot"
@@ -60,8 +62,16 @@ class AGoT(Strategy):
         early_stop: bool = True,
         final_schema: type[BaseModel] | None = None,
         budget: Budget | None = None,
+        models: dict[str, Any] | str | None = None,
+        router: Any = None,
     ) -> None:
-        super().__init__(temperature=temperature, max_tokens=max_tokens or 1024, budget=budget)
+        super().__init__(
+            temperature=temperature,
+            max_tokens=max_tokens or 1024,
+            budget=budget,
+            models=models,
+            router=router,
+        )
         if max_thoughts is None and budget is not None:
             max_thoughts = budget.max_nodes
         if budget is not None and budget.max_depth is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,6 +23,8 @@ from agot.dispatcher import Dispatcher
 from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
 from agot.prompts.template import PromptTemplate
 from agot.result import Result
+from agot.routing.privacy import Redactor
+from agot.routing.router import RouteLog, Router
 from agot.task import Task
 from agot.trace import RunRecorder, recording
 from agot.types import Generation, GenerationRequest, SamplingParams
@@ -47,8 +50,16 @@ class RunContext:
     recorder: RunRecorder
     model: str
     prompts: dict[str, str]
+    #: Model routing (per-role models, cascade, privacy); None: every call to the default.
+    router: Router | None = None
+    redactor: Redactor | None = None
+    routing: RouteLog | None = None
 
     async def generate(self, request: GenerationRequest) -> Generation:
+        if self.router is not None:
+            return await self.router.generate(
+                self.dispatcher, request, redactor=self.redactor, log=self.routing
+            )
         return await self.dispatcher.generate(request)
 
     def use_prompt(self, template: PromptTemplate) -> PromptTemplate:
@@ -68,9 +79,15 @@ class Strategy(ABC):
         temperature: float = 0.0,
         max_tokens: int = 512,
         budget: Budget | None = None,
+        models: Mapping[str, Any] | str | None = None,
+        router: Router | None = None,
     ) -> None:
         self.params = SamplingParams(temperature=temperature, max_tokens=max_tokens)
         self.budget = budget
+        if models is not None and router is not None:
+            raise ConfigError("pass either models= or router=, not both")
+        #: Per-role models (``models={"assess": "local", ...}``) or a full routing policy.
+        self.router = Router(models) if models is not None else router
 
     @abstractmethod
     async def run(self, task: Task, ctx: RunContext) -> Outcome:
@@ -93,7 +110,13 @@ class Strategy(ABC):
         elif model is not None or dispatcher_options:
             raise ConfigError("pass either dispatcher= or model=/dispatcher options, not both")
         recorder = RunRecorder(budget or self.budget)
+        router = self.router or (
+            dispatcher.router if isinstance(dispatcher.router, Router) else None
+        )
         ctx = RunContext(dispatcher, recorder, dispatcher.default_model, {})
+        if router is not None:
+            ctx.router, ctx.routing = router, RouteLog()
+            ctx.redactor = router.redactor(task.context)
         started = time.perf_counter()
         try:
             with recording(recorder):
@@ -117,7 +140,9 @@ class Strategy(ABC):
             events=recorder.events,
             graph=outcome.graph,
             prompts=ctx.prompts,
-            details=outcome.details,
+            details=outcome.details
+            if ctx.router is None or ctx.routing is None
+            else {**outcome.details, "routing": ctx.routing.summary(ctx.router)},
             errors=outcome.errors + ([error] if error else []),
             stopped=outcome.stopped or recorder.tracker.exceeded,
             error=error,
