@@ -82,6 +82,8 @@ class EvalConfig(BaseModel):
     per_strategy_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     limits: Limits | None = None
     api_base: str | None = None
+    #: Model routing (an :class:`agot.routing.Router`) for the models under test.
+    router: Any = None
     cache: str | None = None
     item_budget: Budget | None = None
     save_traces: bool = True
@@ -286,6 +288,7 @@ class _Run:
             "strategy_params": self.config.strategy_params,
             "per_strategy_params": self.config.per_strategy_params,
             "models": [_model_key(m) for m in self.config.models],
+            "routing": self.config.router.describe() if self.config.router else None,
             "scorers": [s.describe() for s in self.scorers],
             "answer_format": self.spec.answer_format_for(self.subset),
             "redacted": self.redaction.enabled,
@@ -382,7 +385,8 @@ class _Run:
             "cache": self.config.cache,
             "api_base": self.config.api_base,
         }
-        specs = {_model_key(m): DispatcherSpec(m, kwargs) for m in self.config.models}
+        routed = {**kwargs, "router": self.config.router} if self.config.router else kwargs
+        specs = {_model_key(m): DispatcherSpec(m, routed) for m in self.config.models}
         for extra in self._extra_models():
             specs[extra] = DispatcherSpec(extra, kwargs)
         return specs

@@ -24,7 +24,7 @@ import gc
 import sys
 from typing import Any
 
-from agot.cli.options import add_model_options
+from agot.cli.options import add_model_options, add_routing_options
 
 
 def add_parser(sub: Any) -> None:
@@ -148,6 +148,7 @@ def add_parser(sub: Any) -> None:
         help="kairanban: idobata round after agent K (default N // 2 + 1; 0: none, i.e. kcs)",
     )
     add_model_options(parser)
+    add_routing_options(parser)
     limits = parser.add_argument_group("limits (per model) and budget (per item)")
     limits.add_argument(
         "--calls-in-flight", type=int, default=None, help="max model calls in flight per model"
@@ -228,7 +229,7 @@ def _split(value: str | None) -> list[str]:
 def build_config(args: argparse.Namespace) -> Any:
     """The :class:`~agot.evals.runner.EvalConfig` the flags describe."""
     from agot.budget import Budget
-    from agot.cli.options import sampling_kwargs
+    from agot.cli.options import router_from_args, sampling_kwargs
     from agot.errors import ConfigError
     from agot.evals.runner import EvalConfig
     from agot.evals.scorers import JudgeScorer
@@ -301,6 +302,7 @@ def build_config(args: argparse.Namespace) -> Any:
         per_strategy_params=per_strategy,
         limits=Limits(**limit_set) if limit_set else None,
         api_base=args.api_base,
+        router=router_from_args(args),
         cache=args.cache,
         item_budget=Budget(**budget_set) if budget_set else None,
         save_traces=not args.no_traces,

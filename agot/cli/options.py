@@ -20,6 +20,64 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-tokens", type=int, default=None, help="max tokens per model call")
 
 
+def add_routing_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model routing (local first)")
+    group.add_argument(
+        "--route",
+        default=None,
+        metavar="ROLE=MODEL,...",
+        help="model per step, e.g. assess=local,solve=local,final=openai/gpt-4o (a model may "
+        "carry its endpoint: ROLE=MODEL@URL); roles: decompose, assess, solve, final, judge, "
+        "...; unnamed roles use --model",
+    )
+    group.add_argument(
+        "--escalate-to",
+        default=None,
+        metavar="MODEL",
+        help="cascade: the routed model answers first and a step goes to MODEL when its reply "
+        "fails its schema or its confidence is below --escalate-below",
+    )
+    group.add_argument(
+        "--escalate-below",
+        type=float,
+        default=None,
+        metavar="P",
+        help="confidence threshold in [0, 1] for --escalate-to (default 0.7)",
+    )
+    group.add_argument(
+        "--escalate-signal",
+        default=None,
+        choices=("self", "agree", "logprob", "schema"),
+        help="confidence signal: self (the model's own estimate, default), agree (agreement of "
+        "--escalate-samples samples), logprob (token log-probabilities), schema (escalate on "
+        "schema failure only)",
+    )
+    group.add_argument(
+        "--escalate-samples", type=int, default=None, metavar="K", help="samples for agree (3)"
+    )
+    group.add_argument(
+        "--keep-local",
+        default=None,
+        choices=("context",),
+        help="context: never send the dataset's context passages to a remote model (remote "
+        "steps get the question and the local steps' answers)",
+    )
+
+
+def router_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~agot.routing.Router` the routing flags describe (None: no routing)."""
+    from agot.routing import Router
+
+    return Router.from_options(
+        getattr(args, "route", None),
+        escalate_to=getattr(args, "escalate_to", None),
+        escalate_below=getattr(args, "escalate_below", None),
+        signal=getattr(args, "escalate_signal", None),
+        samples=getattr(args, "escalate_samples", None),
+        keep_local=getattr(args, "keep_local", None),
+    )
+
+
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("limits and budget")
     group.add_argument("--concurrency", type=int, default=None, help="max model calls in flight")
@@ -80,6 +138,7 @@ def dispatcher_from_args(args: argparse.Namespace) -> Any:
         limits=limits_from_args(args),
         cache=args.cache,
         api_base=args.api_base,
+        router=router_from_args(args),
     )
 
 

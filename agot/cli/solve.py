@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from agot.cli.options import add_limit_options, add_model_options
+from agot.cli.options import add_limit_options, add_model_options, add_routing_options
 
 
 def add_parser(sub: Any) -> None:
@@ -33,6 +33,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--trace", default=None, metavar="FILE", help="write the full trace here")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     add_model_options(parser)
+    add_routing_options(parser)
     add_limit_options(parser)
     parser.set_defaults(handler=run)
 
@@ -114,6 +115,12 @@ def summary_json(result: Any) -> dict[str, Any]:
         "stopped": result.stopped,
         "error": result.error,
     }
+    if len(result.usage_by_model) > 1 or "routing" in result.details:
+        out["usage_by_model"] = {m: v.model_dump() for m, v in result.usage_by_model.items()}
+        out["usage_by_role"] = {r: v.model_dump() for r, v in result.usage_by_role.items()}
+    if "routing" in result.details:
+        routing = result.details["routing"]
+        out["routing"] = {k: v for k, v in routing.items() if k != "escalations"}
     if "vote_shares" in result.details:
         out["vote_shares"] = result.details["vote_shares"]
     if result.graph is not None:

@@ -133,6 +133,14 @@ class Router:
         self.remote_models = frozenset(remote_models)
         self._bound: weakref.WeakSet[Any] = weakref.WeakSet()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Dispatchers it was bound to stay behind (an executor in another process binds anew).
+        return {**self.__dict__, "_bound": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bound = weakref.WeakSet()
+
     @classmethod
     def from_options(
         cls,
@@ -176,11 +184,14 @@ class Router:
         return self.route(request.role)
 
     def bind(self, dispatcher: Dispatcher) -> None:
-        """Register the Backend objects this router names with ``dispatcher`` (idempotent)."""
+        """Register the Backend objects this router names with ``dispatcher`` and resolve its
+        model strings now, so a bad route fails before any work starts (idempotent)."""
         if dispatcher in self._bound:
             return
         for key, backend in self._backends.items():
             dispatcher.add_backend(key, backend, owned=False)
+        for key in {*self.routes.values(), self.default, self.escalate_to} - {None}:
+            dispatcher.backend(key)
         self._bound.add(dispatcher)
 
     def is_local(self, dispatcher: Dispatcher, model: str) -> bool:
