@@ -1,0 +1,134 @@
+"""Privacy mode over real HTTP: context passages never reach a remote model.
+
+Two OpenAI-compatible stub servers on 127.0.0.1 stand in for remote models (each route names
+its own endpoint, ``MODEL@URL``); an in-process scripted backend is the local model. A marker
+planted in the task's context must show up in local prompts and in no remote request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from openai_stub_server import OpenAIStubServer, StubResponse
+
+import agot
+from agot import Dispatcher, Limits, Task
+from agot.backends.scripted import ScriptedBackend
+from agot.routing import WITHHELD, Router
+
+MARKER = "ZEBRA-CANARY-7731"
+CONTEXT = (
+    "Passage 1: The Lumen Bridge spans the river Ast in the town of Korvell.\n\n"
+    f"Passage 2: Its secret maintenance code is {MARKER}, known only to the town council. "
+    "The bridge was finished in 1921."
+)
+QUESTION = "In which year was the bridge in Korvell finished?"
+#: One JSON object that satisfies every AGoT step schema (extra keys are ignored).
+UNIVERSAL = {
+    "strategy": "look up the bridge",
+    "thoughts": [{"title": "find the year", "content": "When was the bridge finished?"}],
+    "reasoning": "from the local answers",
+    "answer": "1921",
+    "justification": "simple",
+    "is_complex": False,
+    "reason": "enough",
+    "can_answer": True,
+}
+
+
+def local_model() -> ScriptedBackend:
+    def script(request: agot.GenerationRequest) -> object:
+        if request.role == "assess":
+            return {"justification": "one lookup", "is_complex": False}
+        return {"answer": f"local answer for {request.node_id}: 1921", "reasoning": "read it"}
+
+    return ScriptedBackend(script, model="local-stand-in")
+
+
+@pytest.fixture
+def remotes() -> Iterator[tuple[OpenAIStubServer, OpenAIStubServer]]:
+    reply = StubResponse.chat(json.dumps(UNIVERSAL))
+    with OpenAIStubServer(reply) as planner, OpenAIStubServer(reply) as writer:
+        yield planner, writer
+
+
+async def run(remotes, keep_local: str | None) -> tuple[agot.Result, ScriptedBackend]:
+    planner, writer = remotes
+    local = local_model()
+    router = Router(
+        {
+            "decompose": f"openai/planner@{planner.base_url}",
+            "final": f"openai/writer@{writer.base_url}",
+        },
+        keep_local=keep_local,
+    )
+    strategy = agot.AGoT(max_depth=1, max_layers=1, max_nodes=1, check_final=False)
+    async with Dispatcher(local, router=router, limits=Limits(timeout_s=20)) as dispatcher:
+        result = await strategy.solve(
+            Task(question=QUESTION, context=CONTEXT), dispatcher=dispatcher
+        )
+    assert result.error is None, result.error
+    return result, local
+
+
+def bodies(server: OpenAIStubServer) -> list[str]:
+    return [json.dumps(r.body) for r in server.chat_requests]
+
+
+async def test_keep_local_context_sends_no_passage_to_a_remote_model(remotes):
+    planner, writer = remotes
+    result, local = await run(remotes, keep_local="context")
+    remote = bodies(planner) + bodies(writer)
+    assert len(bodies(planner)) == 1 and len(bodies(writer)) == 1  # each route hit its server
+    assert all(MARKER not in body for body in remote)
+    assert all("Lumen Bridge" not in body for body in remote)  # nor any other passage text
+    # remote steps still get the question, and the final step the local steps' answers
+    assert all("bridge in Korvell" in body for body in remote)
+    assert "local answer for 1: 1921" in bodies(writer)[0]
+    assert all(WITHHELD in body for body in remote)
+    # the local model did see the passages
+    local_prompts = ["\n".join(m.content for m in c.request.messages) for c in local.calls]
+    assert local_prompts and all(MARKER in p for p in local_prompts)
+    routing = result.details["routing"]
+    assert routing["keep_local"] == "context" and routing["remote_calls"] == 2
+    assert routing["withheld_passages"] >= 2
+    # the trace shows which model served each step
+    assert {e.role: e.model for e in result.events} == {
+        "decompose": "openai/planner",
+        "assess": "local-stand-in",
+        "solve": "local-stand-in",
+        "final": "openai/writer",
+    }
+    assert MARKER not in json.dumps([e.model_dump() for e in result.events])
+
+
+async def test_without_keep_local_the_marker_does_reach_the_remote_models(remotes):
+    planner, writer = remotes
+    await run(remotes, keep_local=None)
+    assert all(MARKER in body for body in bodies(planner) + bodies(writer))
+
+
+async def test_an_escalated_step_is_scrubbed_too(remotes):
+    planner, _ = remotes
+    local = ScriptedBackend(
+        {"solve": "not json", "decompose": UNIVERSAL, "final": UNIVERSAL},
+        model="local-stand-in",
+    )
+    router = Router(
+        escalate_to=f"openai/planner@{planner.base_url}",
+        signal="schema",
+        escalate_roles=["solve"],
+        keep_local="context",
+    )
+    strategy = agot.AGoT(max_depth=0, max_layers=1, max_nodes=1, check_final=False)
+    async with Dispatcher(local, router=router, limits=Limits(timeout_s=20)) as dispatcher:
+        result = await strategy.solve(
+            Task(question=QUESTION, context=CONTEXT), dispatcher=dispatcher
+        )
+    assert result.error is None
+    (escalation,) = result.details["routing"]["escalations"]
+    assert escalation["role"] == "solve" and escalation["reason"] == "schema"
+    (body,) = bodies(planner)  # only the escalated step went out
+    assert MARKER not in body and "bridge in Korvell" in body
