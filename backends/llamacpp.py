@@ -190,6 +190,14 @@ class LlamaCppStats:
     truncated_prompts: int = 0
     cancelled: int = 0
     max_concurrent_calls: int = 0
+    #: Prompt tokens evaluated for, and those served from the KV cache (live or restored).
+    prompt_tokens: int = 0
+    reused_prompt_tokens: int = 0
+
+    @property
+    def prefix_hit_rate(self) -> float:
+        """Share of prompt tokens whose KV state was reused rather than computed."""
+        return self.reused_prompt_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
 
 class PrefixStore:
@@ -512,6 +520,11 @@ class LlamaCppBackend:
                 kwargs["stop"] = kwargs["stop"] + [s for s in stops if s]
                 if self.prefix_store is not None:
                     self.prefix_store.prepare(llm, plan.tokens, self.stats)
+                live = llm.input_ids[: llm.n_tokens]
+                # llama-cpp-python keeps the common prefix and evaluates at least one token.
+                reused = min(common_prefix(live, plan.tokens), len(plan.tokens) - 1)
+                self.stats.prompt_tokens += len(plan.tokens)
+                self.stats.reused_prompt_tokens += max(0, reused)
                 out = llm.create_completion(
                     prompt=plan.tokens, stopping_criteria=criteria, **kwargs
                 )

@@ -1,0 +1,95 @@
+"""Local-first for real: the embedded model answers assess/solve, a server the rest.
+
+An OpenAI-compatible stub server on 127.0.0.1 stands in for the remote model; SmolLM2 through
+llama.cpp is the local one. Kept short (one layer, two thoughts) since it runs the real model.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openai_stub_server import OpenAIStubServer, StubResponse
+
+import agot
+import agot.routing
+from agot import Dispatcher, Limits
+from agot.cli import main
+
+pytestmark = pytest.mark.local_model
+
+#: One JSON reply that satisfies the remote steps' schemas (decompose, final).
+REMOTE = {
+    "strategy": "count then add",
+    "thoughts": [
+        {"title": "apples at start", "content": "How many apples does Tom have at first?"},
+        {"title": "apples bought", "content": "How many apples does Tom buy?"},
+    ],
+    "reasoning": "3 + 4",
+    "answer": "7",
+}
+QUESTION = "Tom has 3 apples and buys 4 more. How many apples does he have?"
+
+
+def test_cli_route_assess_and_solve_to_the_embedded_model(tmp_path, capsys):
+    with OpenAIStubServer(StubResponse.chat(json.dumps(REMOTE))) as remote:
+        code = main(
+            [
+                "solve",
+                QUESTION,
+                "--model",
+                "openai/remote-stand-in",
+                "--api-base",
+                remote.base_url,
+                "--route",
+                "assess=local,solve=local",
+                "--max-layers",
+                "1",
+                "--max-nodes",
+                "2",
+                "--max-tokens",
+                "64",
+                "--json",
+                "--quiet",
+                "--trace",
+                str(tmp_path / "trace.json"),
+            ]
+        )
+        remote_requests = len(remote.chat_requests)
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["error"] is None and out["answer"] == "7"
+    trace = agot.Result.load_trace(tmp_path / "trace.json")
+    by_role: dict[str, set[str]] = {}
+    for event in trace.events:
+        by_role.setdefault(event.role, set()).add(event.model)
+    # the model may judge a thought complex and open a nested graph: more steps, same routes
+    assert by_role == {
+        "decompose": {"openai/remote-stand-in"},
+        "assess": {"local"},
+        "solve": {"local"},
+        "final": {"openai/remote-stand-in"},
+    }
+    assert all(e.error is None for e in trace.events)
+    remote_events = [e for e in trace.events if e.role in ("decompose", "final")]
+    assert remote_requests == len(remote_events) >= 2  # only those steps reached the server
+    local = out["usage_by_model"]["local"]
+    assert local["calls"] == len(trace.events) - len(remote_events) >= 4
+    assert local["completion_tokens"] > 0
+    assert out["usage_by_role"]["assess"]["calls"] >= 2
+
+
+async def test_local_steps_of_one_question_reuse_their_prompt_prefix():
+    with OpenAIStubServer(StubResponse.chat(json.dumps(REMOTE))) as remote:
+        strategy = agot.AGoT(max_depth=1, max_layers=1, max_nodes=2, max_tokens=64)
+        router = agot.routing.Router({"assess": "local", "solve": "local"})
+        async with Dispatcher(
+            f"openai/remote-stand-in@{remote.base_url}", router=router, limits=Limits(timeout_s=120)
+        ) as dispatcher:
+            result = await strategy.solve(QUESTION, dispatcher=dispatcher)
+            stats = dispatcher.backend("local").stats
+    assert result.error is None
+    local_events = [e for e in result.events if e.model == "local"]
+    assert stats.calls == len(local_events) >= 4 and stats.prompt_tokens > 0
+    # sibling assess/solve prompts share the system prompt and the question: reused, not recomputed
+    print(f"local prefix hit rate: {stats.prefix_hit_rate:.1%} of {stats.prompt_tokens} tokens")
+    assert stats.prefix_hit_rate > 0.3
