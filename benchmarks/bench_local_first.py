@@ -125,7 +125,7 @@ async def run_config(name: str, router: Router | None, default: str, questions: 
     large = ScriptedBackend(model_script(True), model="large", latency=LatencyModel(0.150, 0.002))
     router = router or Router()
     limits = {SMALL: Limits(max_concurrency=4), LARGE: Limits(max_concurrency=32)}
-    strategy = agot.AGoT(max_depth=1, max_layers=1, max_nodes=3, check_final=False, router=router)
+    strategy = agot.AGoT(max_depth=1, max_layers=1, max_nodes=3, router=router)
     gate = asyncio.Semaphore(32)
     default_backend = small if default == SMALL else large
     async with Dispatcher(default_backend, model_limits=limits) as dispatcher:

@@ -16,7 +16,7 @@ from openai_stub_server import OpenAIStubServer, StubResponse
 import agot
 from agot import Dispatcher, Limits, Task
 from agot.backends.scripted import ScriptedBackend
-from agot.routing import WITHHELD, Router
+from agot.routing import WITHHELD, Redactor, Router
 
 MARKER = "ZEBRA-CANARY-7731"
 CONTEXT = (
@@ -64,7 +64,7 @@ async def run(remotes, keep_local: str | None) -> tuple[agot.Result, ScriptedBac
         },
         keep_local=keep_local,
     )
-    strategy = agot.AGoT(max_depth=1, max_layers=1, max_nodes=1, check_final=False)
+    strategy = agot.AGoT(max_depth=1, max_layers=1, max_nodes=1)
     async with Dispatcher(local, router=router, limits=Limits(timeout_s=20)) as dispatcher:
         result = await strategy.solve(
             Task(question=QUESTION, context=CONTEXT), dispatcher=dispatcher
@@ -122,7 +122,7 @@ async def test_an_escalated_step_is_scrubbed_too(remotes):
         escalate_roles=["solve"],
         keep_local="context",
     )
-    strategy = agot.AGoT(max_depth=0, max_layers=1, max_nodes=1, check_final=False)
+    strategy = agot.AGoT(max_depth=0, max_layers=1, max_nodes=1)
     async with Dispatcher(local, router=router, limits=Limits(timeout_s=20)) as dispatcher:
         result = await strategy.solve(
             Task(question=QUESTION, context=CONTEXT), dispatcher=dispatcher
@@ -132,3 +132,31 @@ async def test_an_escalated_step_is_scrubbed_too(remotes):
     assert escalation["role"] == "solve" and escalation["reason"] == "schema"
     (body,) = bodies(planner)  # only the escalated step went out
     assert MARKER not in body and "bridge in Korvell" in body
+
+
+# -- the redactor on its own ----------------------------------------------------------------------
+def redactor() -> Redactor:
+    return Redactor([CONTEXT], public=[QUESTION])
+
+
+def test_a_passage_clipped_mid_word_leaves_nothing_behind():
+    cut = CONTEXT.index(MARKER) + 5  # inside the marker
+    text = f"Context:\n{CONTEXT[:cut]}\n[... clipped to fit the context window]\n\nTask: q"
+    out, count = redactor().text(text)
+    assert count >= 1 and MARKER[:5] not in out and "Lumen" not in out
+    assert out.startswith("Context:\n" + WITHHELD) and out.endswith(
+        "[... clipped to fit the context window]\n\nTask: q"
+    )
+
+
+def test_passage_text_quoted_in_an_answer_is_withheld_but_the_question_is_not():
+    answer = f"The   SECRET maintenance code is {MARKER}; so the bridge in Korvell dates from 1921."
+    out, count = redactor().text(f"{QUESTION}\nknown: {answer}")
+    assert MARKER not in out and count == 1
+    assert out.startswith(QUESTION)  # words the question shares with a passage stay
+    assert "1921" in out  # a short answer is not a copy of the passage
+
+
+def test_text_that_shares_no_run_of_words_with_a_passage_is_untouched():
+    text = "Layer 0: find the year. Answer: 1921, since the bridge opened then."
+    assert redactor().text(text) == (text, 0)

@@ -21,7 +21,7 @@ and direct ``dispatcher.generate`` calls such as the eval judge are routed by ro
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -212,11 +212,12 @@ class Router:
             "keep_local": self.keep_local,
         }
 
-    def redactor(self, context: str | None) -> Redactor | None:
-        """What to scrub from remote requests of a task with this context (None: nothing)."""
+    def redactor(self, context: str | None, public: Sequence[str] = ()) -> Redactor | None:
+        """What to scrub from remote requests of a task with this context (None: nothing);
+        ``public`` texts (the question, its choices) are never scrubbed for sharing words."""
         if self.keep_local != "context" or not context or not context.strip():
             return None
-        return Redactor([context])
+        return Redactor([context], public=public)
 
     # -- the call path ------------------------------------------------------------------------
     async def generate(

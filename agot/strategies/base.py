@@ -116,7 +116,7 @@ class Strategy(ABC):
         ctx = RunContext(dispatcher, recorder, dispatcher.default_model, {})
         if router is not None:
             ctx.router, ctx.routing = router, RouteLog()
-            ctx.redactor = router.redactor(task.context)
+            ctx.redactor = router.redactor(task.context, [task.question, *(task.choices or [])])
         started = time.perf_counter()
         try:
             with recording(recorder):
