@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from openai_stub_server import OpenAIStubServer, StubResponse
@@ -160,3 +161,47 @@ def test_passage_text_quoted_in_an_answer_is_withheld_but_the_question_is_not():
 def test_text_that_shares_no_run_of_words_with_a_passage_is_untouched():
     text = "Layer 0: find the year. Answer: 1921, since the bridge opened then."
     assert redactor().text(text) == (text, 0)
+
+
+def test_eval_keep_local_context_keeps_every_passage_off_the_remote_model(tmp_path, monkeypatch):
+    """``agot eval --route answer=REMOTE --keep-local context`` on a multi-hop QA fixture."""
+    import agot.cli
+    from agot.evals.datasets import load_dataset
+
+    data = Path(__file__).parent / "fixtures" / "hotpotqa" / "hotpot_dev_distractor_v1.json"
+    records = load_dataset("hotpotqa", data=str(data))
+    sentences = [
+        s.strip()
+        for r in records
+        for s in (r.context or "").replace("\n", ". ").split(". ")
+        if len(s.strip()) > 30
+    ]
+    assert sentences
+    monkeypatch.setattr(agot.cli, "COMMANDS", ("eval",))
+    with OpenAIStubServer(StubResponse.chat("Answer: Amsel River")) as remote:
+        code = agot.cli.main(
+            [
+                "eval",
+                "hotpotqa",
+                "--data",
+                str(data),
+                "--strategy",
+                "cot",
+                "--model",
+                "scripted",
+                "--route",
+                f"answer=openai/remote@{remote.base_url}",
+                "--keep-local",
+                "context",
+                "--out",
+                str(tmp_path / "run"),
+                "--quiet",
+            ]
+        )
+        sent = bodies(remote)
+    assert code == 0 and len(sent) == len(records)
+    assert all(s not in body for body in sent for s in sentences)
+    assert all(WITHHELD in body for body in sent)
+    assert any(r.question in body for r in records for body in sent)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["routing"]["keep_local"] == "context"
