@@ -99,7 +99,7 @@ def model_script(large: bool):
                 "reasoning": "combine",
                 "answer": "RIGHT" if right and not rests_on_wrong else f"{wrong}",
             }
-        if "confidence" in (request.schema_json() or {}).get("properties", {}):
+        if "confidence" in (request.output_json_schema() or {}).get("properties", {}):
             if right:
                 reply["confidence"] = 0.6 if noise < 0.05 else 0.9
             else:

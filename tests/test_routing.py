@@ -128,7 +128,7 @@ def confident_small(hard: set[str]) -> Any:
         reply = dict(base(request))  # type: ignore[arg-type]
         if request.role == "solve":
             reply["answer"] = f"small answer of {request.node_id}"
-        if "confidence" in (request.schema_json() or {}).get("properties", {}):
+        if "confidence" in (request.output_json_schema() or {}).get("properties", {}):
             unsure = request.role == "solve" and request.node_id in hard
             reply["confidence"] = 0.2 if unsure else 0.95
         return reply
@@ -155,9 +155,9 @@ async def test_cascade_on_self_reported_confidence_escalates_only_unsure_steps()
     assert strong.model == "large" and escalation["cheap_calls"][0] in strong.depends_on
     # the cheap model was asked for its confidence in the schema; the large one was not
     asked = [c.request for c in small.calls if c.request.role == "solve"]
-    assert all("confidence" in r.schema_json()["properties"] for r in asked)
+    assert all("confidence" in r.output_json_schema()["properties"] for r in asked)
     assert all(
-        "confidence" not in (c.request.schema_json() or {}).get("properties", {})
+        "confidence" not in (c.request.output_json_schema() or {}).get("properties", {})
         for c in large.calls
     )
 
