@@ -23,6 +23,7 @@ from agot.errors import (
     BudgetExceeded,
     ConfigError,
     DatasetError,
+    RunFailedError,
     SchemaError,
     TransientBackendError,
 )
@@ -54,19 +55,81 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'agot' has no attribute {name!r}")
 
 
+#: Keyword arguments of :func:`solve` that configure the dispatcher (everything else configures
+#: the strategy).
+_DISPATCHER_OPTIONS = frozenset(
+    {
+        "limits",
+        "model_limits",
+        "cache",
+        "cache_sampled",
+        "router",
+        "backend_options",
+        "store_text",
+        "api_base",
+        "api_key",
+        "n_ctx",
+        "n_threads",
+        "device",
+        "extra",
+    }
+)
+
+
 def solve(
     question: str | Task,
     *,
     strategy: str | Strategy = "agot",
     model: str | None = None,
+    dispatcher: Dispatcher | None = None,
+    budget: Budget | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``question`` synchronously (default: AGoT on the embedded local model).
 
-    ``options`` go to the dispatcher (``limits``, ``budget``, ``cache``, ``api_base``, ...).
+    ``options`` configure the strategy (``max_layers=2``, ``temperature=0.3``, ``n=5`` for
+    ``sc``, ...) or the dispatcher (``limits``, ``cache``, ``api_base``, ``store_text``, ...)::
+
+        agot.solve(q, max_layers=2, temperature=0.3)
+        agot.solve(q, strategy="sc", n=5, model="openai/gpt-4o-mini", cache="~/.cache/agot")
+
+    Raises :class:`RunFailedError` (with the failed Result attached) when every model call
+    failed, so a run that never reached a model is not mistaken for an empty answer.
     """
-    chosen = get_strategy(strategy) if isinstance(strategy, str) else strategy
-    return run_sync(chosen.solve(question, model=model, **options))
+    dispatcher_options = {k: options.pop(k) for k in list(options) if k in _DISPATCHER_OPTIONS}
+    if isinstance(strategy, str):
+        chosen = _strategy_with_options(strategy, options)
+    elif options:
+        raise ConfigError(
+            f"options {', '.join(sorted(options))} configure a strategy built by name; set them "
+            f"on the {type(strategy).__name__} you passed instead"
+        )
+    else:
+        chosen = strategy
+    return run_sync(
+        chosen.solve(
+            question, model=model, dispatcher=dispatcher, budget=budget, **dispatcher_options
+        )
+    )
+
+
+def _strategy_with_options(name: str, options: dict[str, Any]) -> Strategy:
+    """``get_strategy(name, **options)``, with unknown options named in a ConfigError."""
+    import inspect
+
+    probe = get_strategy(name)
+    accepted = inspect.signature(type(probe).__init__).parameters
+    unknown = sorted(k for k in options if k not in accepted)
+    if unknown:
+        allowed = sorted(
+            p for p in accepted if p not in ("self", "budget") and not p.startswith("_")
+        )
+        raise ConfigError(
+            f"unknown option {', '.join(map(repr, unknown))} for strategy {name!r}: it takes "
+            f"{', '.join(allowed)} (and the dispatcher options "
+            f"{', '.join(sorted(_DISPATCHER_OPTIONS))})"
+        )
+    return get_strategy(name, **options)
 
 
 __all__ = [
@@ -86,6 +149,7 @@ __all__ = [
     "Limits",
     "Message",
     "Result",
+    "RunFailedError",
     "SamplingParams",
     "SchemaError",
     "SelfConsistency",

@@ -122,6 +122,7 @@ class Dispatcher:
         cache_sampled: bool = False,
         router: Router | None = None,
         backend_options: BackendOptions | None = None,
+        store_text: bool = True,
         **options: Any,
     ) -> None:
         self.limits = limits or Limits()
@@ -131,6 +132,8 @@ class Dispatcher:
             cache if isinstance(cache, ResponseCache) or cache is None else ResponseCache(cache)
         )
         self.cache_sampled = cache_sampled
+        #: Keep each call's prompt and completion in its trace event (off: counts only).
+        self.store_text = store_text
         self.router = router
         self.tracker = BudgetTracker(budget)
         self._own = RunRecorder()
@@ -543,6 +546,8 @@ class Dispatcher:
             warnings=list(reply.warnings),
             speculative=request.speculative,
             discarded=discarded,
+            messages=list(request.messages) if self.store_text else None,
+            completion=reply.text if self.store_text else None,
         )
         recorder.record(event, usage)
         self.tracker.add(usage)

@@ -7,6 +7,8 @@ input at fault and, where there is one, the fix.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AgotError(Exception):
     """Root of every error agot raises on purpose."""
@@ -62,3 +64,16 @@ class SchemaError(AgotError):
 
 class DatasetError(AgotError):
     """A dataset could not be found or read; the message says where to get it and which flag."""
+
+
+class RunFailedError(BackendError):
+    """Every model call of a run failed, so there is no answer at all.
+
+    Raised instead of returning a Result whose answer is None: a run that never reached a
+    model is an error the caller must see. ``result`` keeps the failed run (its trace events
+    say what each call met), so nothing is lost.
+    """
+
+    def __init__(self, message: str, *, result: Any = None):
+        super().__init__(message)
+        self.result = result

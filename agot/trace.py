@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pydantic import BaseModel, Field
 
 from agot.budget import Budget, BudgetTracker
-from agot.types import Usage
+from agot.types import Message, Usage
 
 
 class TraceEvent(BaseModel):
@@ -42,6 +42,10 @@ class TraceEvent(BaseModel):
     speculative: bool = False
     #: Its output was not used: a speculative call that lost, whether finished or cancelled.
     discarded: bool = False
+    messages: list[Message] | None = Field(
+        None, description="the prompt sent (None when the run was told not to keep text)"
+    )
+    completion: str | None = Field(None, description="the text the model returned")
 
     @property
     def duration(self) -> float:

@@ -45,7 +45,7 @@ from agot.evals.scorers import Score, ScoreContext, Scorer, get_scorer, raw_text
 from agot.evals.summary import EvalSummary, summarize
 from agot.limits import Limits
 from agot.result import Result
-from agot.strategies import ALIASES, Strategy, get_strategy
+from agot.strategies import ALIASES, Strategy, failures_as_results, get_strategy
 from agot.task import Task
 
 
@@ -84,9 +84,14 @@ class EvalConfig(BaseModel):
     api_base: str | None = None
     #: Model routing (an :class:`agot.routing.Router`) for the models under test.
     router: Any = None
+    #: Per model key (as it appears in ``models`` and in result rows): the model string to run
+    #: under that name (``model``), its own ``api_base``, and backend options (``-M k=v``).
+    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     cache: str | None = None
     item_budget: Budget | None = None
     save_traces: bool = True
+    #: Keep every call's prompt and completion in the traces (off: counts and timings only).
+    store_text: bool = True
     progress: bool = True
     resamples: int = Field(2000, ge=100)
     dataset_options: dict[str, Any] = Field(default_factory=dict)
@@ -379,17 +384,28 @@ class _Run:
         return {**self.__dict__, "stream": None, "given_records": None, "executor": None}
 
     def dispatcher_specs(self) -> dict[str, DispatcherSpec]:
-        """One dispatcher per model under test, then one per judge model the scorers call."""
+        """One dispatcher per model under test (routed when the run has a router), then one
+        per judge model the scorers call."""
+        specs = {_model_key(m): self._dispatcher_spec(m, routed=True) for m in self.config.models}
+        for extra in self._extra_models():
+            specs[extra] = self._dispatcher_spec(extra)
+        return specs
+
+    def _dispatcher_spec(self, model: Any, *, routed: bool = False) -> DispatcherSpec:
+        """The recipe for model key ``model``: the run's limits and cache, plus the model's own
+        options (the model string it names, its ``api_base``, backend options)."""
+        options = dict(self.config.model_options.get(_model_key(model), {}))
+        target = options.pop("model", model)
+        options.setdefault("api_base", self.config.api_base)
         kwargs = {
             "limits": self.config.limits,
             "cache": self.config.cache,
-            "api_base": self.config.api_base,
+            "store_text": self.config.store_text,
+            **options,
         }
-        routed = {**kwargs, "router": self.config.router} if self.config.router else kwargs
-        specs = {_model_key(m): DispatcherSpec(m, routed) for m in self.config.models}
-        for extra in self._extra_models():
-            specs[extra] = DispatcherSpec(extra, kwargs)
-        return specs
+        if routed and self.config.router:
+            kwargs["router"] = self.config.router
+        return DispatcherSpec(target, kwargs)
 
     def failed_unit(self, unit: _Unit, error: str) -> tuple[ResultRow, Result]:
         result = Result(
@@ -404,9 +420,10 @@ class _Run:
         dispatcher = dispatchers[unit.model]
         started = time.perf_counter()
         try:
-            result = await strategy.solve(
-                self._task(record), dispatcher=dispatcher, budget=self.config.item_budget
-            )
+            with failures_as_results():
+                result = await strategy.solve(
+                    self._task(record), dispatcher=dispatcher, budget=self.config.item_budget
+                )
         except Exception as exc:  # a failing item is recorded, never fatal to the run
             result = Result(
                 question=record.question,

@@ -31,6 +31,7 @@ from agot.kairanban.schemas import document_model, normalise
 from agot.kairanban.variants import compare_variants
 from agot.limits import Limits
 from agot.prompts import kairanban as prompts
+from agot.strategies import failures_as_results
 
 LABELS = ("negative", "neutral", "positive")
 
@@ -323,7 +324,8 @@ async def test_backend_failure_of_an_agent_is_recorded_and_the_chain_goes_on():
 async def test_no_valid_agent_at_all_is_an_error_result():
     backend = ScriptedBackend({"vote": "no json here"})
     dispatcher = Dispatcher(backend, limits=Limits(schema_retries=0))
-    result = await Kairanban(agents=2).predict("text", dispatcher=dispatcher)
+    with failures_as_results():
+        result = await Kairanban(agents=2).predict("text", dispatcher=dispatcher)
     assert result.distribution is None and result.label is None
     assert result.error.startswith("no agent produced a valid distribution")
 

@@ -28,6 +28,7 @@ from agot import Direct, Dispatcher, GenerationRequest, Limits
 from agot.backends import BackendOptions, resolve_backend
 from agot.backends.litellm_backend import _parse_retry_after
 from agot.errors import BackendError, ConfigError
+from agot.strategies import failures_as_results
 
 MODEL = "openai/stub-model"
 FAST = Limits(backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=20)
@@ -255,8 +256,9 @@ async def test_api_key_never_leaks(
         "cache": tmp_path / "cache",
     }
     ok = await Direct().solve("What is 2 + 2?", model=MODEL, limits=limits, **options)
-    echoed = await Direct().solve("What is 3 + 3?", model=MODEL, limits=limits, **options)
-    rejected = await Direct().solve("What is 4 + 4?", model=MODEL, limits=limits, **options)
+    with failures_as_results():  # failed runs come back as Results to inspect
+        echoed = await Direct().solve("What is 3 + 3?", model=MODEL, limits=limits, **options)
+        rejected = await Direct().solve("What is 4 + 4?", model=MODEL, limits=limits, **options)
 
     assert ok.answer == "4"
     assert echoed.error is not None and "bad request from key ***" in echoed.error

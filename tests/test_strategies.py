@@ -12,10 +12,10 @@ from agot.answers import extract_answer, normalize_answer
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.budget import Budget
 from agot.dispatcher import Dispatcher
-from agot.errors import BackendError, ConfigError, TransientBackendError
+from agot.errors import BackendError, ConfigError, RunFailedError, TransientBackendError
 from agot.limits import Limits
 from agot.result import Result
-from agot.strategies import CoT, Direct, SelfConsistency, get_strategy
+from agot.strategies import CoT, Direct, SelfConsistency, failures_as_results, get_strategy
 from agot.task import Task
 from agot.types import BackendReply, GenerationRequest
 
@@ -249,9 +249,11 @@ async def test_dispatcher_budget_stops_strategies() -> None:
 # -- failures ---------------------------------------------------------------------------------
 
 
-async def test_backend_failure_becomes_result_error() -> None:
+async def test_backend_failure_raises_with_the_failed_result() -> None:
     backend = ScriptedBackend({"*": BackendError("model not found", status=404)})
-    result = await Direct().solve("q", model=backend)
+    with pytest.raises(RunFailedError, match="every model call of this run failed") as info:
+        await Direct().solve("q", model=backend)
+    result = info.value.result
     assert result.answer is None
     assert result.error is not None and "model not found" in result.error
     assert result.errors == [result.error]
@@ -265,10 +267,24 @@ async def test_exhausted_retries_become_result_error() -> None:
     dispatcher = Dispatcher(
         backend, limits=Limits(max_retries=1, backoff_initial_s=0, backoff_max_s=0)
     )
-    result = await SelfConsistency(2).solve("q", dispatcher=dispatcher)
+    with failures_as_results():  # what an eval runner sees: a Result, not an exception
+        result = await SelfConsistency(2).solve("q", dispatcher=dispatcher)
     assert result.answer is None
     assert result.error is not None and "BackendError" in result.error
     assert len(backend.calls) == 4
+    with pytest.raises(RunFailedError, match=r"failed \(2\).*overloaded"):
+        await SelfConsistency(2).solve("q", dispatcher=dispatcher)
+
+
+async def test_a_run_with_some_failed_calls_still_answers() -> None:
+    calls = {"n": 0}
+
+    def script(request):
+        calls["n"] += 1
+        return BackendError("flaky") if calls["n"] == 1 else "Answer: 4"
+
+    result = await SelfConsistency(3).solve("q", model=ScriptedBackend(script))
+    assert result.answer == "4" and sum(1 for e in result.events if e.error) == 1
 
 
 @pytest.mark.parametrize("question", ["", "   \n", 42, None, b"bytes", Task(question=" ")])

@@ -51,7 +51,7 @@ from agot.kairanban.schemas import (
 )
 from agot.prompts import kairanban as prompts
 from agot.result import Result
-from agot.strategies.base import Outcome, RunContext, Strategy
+from agot.strategies.base import Outcome, RunContext, Strategy, failures_as_results
 from agot.task import Task
 from agot.types import GenerationRequest, SamplingParams, require_text
 
@@ -240,8 +240,10 @@ class Kairanban(Strategy):
         gate = asyncio.Semaphore(concurrency)
 
         async def one(text: str) -> KairanbanResult:
+            # One text whose calls all failed is an error in its result, not the batch's end.
             async with gate:
-                return await self.predict(text, dispatcher=dispatcher, budget=budget)
+                with failures_as_results():
+                    return await self.predict(text, dispatcher=dispatcher, budget=budget)
 
         try:
             return list(await asyncio.gather(*(one(t) for t in items)))

@@ -25,6 +25,7 @@ from agot.evals.records import EvalRecord
 from agot.kairanban import metrics
 from agot.kairanban.chain import AGGREGATES, Kairanban
 from agot.kairanban.schemas import KairanbanResult
+from agot.strategies import failures_as_results
 from agot.types import Usage
 
 
@@ -122,7 +123,8 @@ async def evaluate(
 
     async def one(record: EvalRecord) -> KairanbanResult:
         async with gate:
-            return await strategy.predict(record.question, dispatcher=dispatcher)
+            with failures_as_results():  # a failed item is an error row, not the end
+                return await strategy.predict(record.question, dispatcher=dispatcher)
 
     try:
         results = await asyncio.gather(*(one(r) for r in items))

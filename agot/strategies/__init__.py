@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agot.errors import ConfigError
-from agot.strategies.base import Outcome, RunContext, Strategy
+from agot.strategies.base import Outcome, RunContext, Strategy, failures_as_results
 from agot.strategies.self_consistency import SelfConsistency
 from agot.strategies.single_call import CoT, Direct
 
@@ -49,6 +49,7 @@ __all__ = [
     "RunContext",
     "SelfConsistency",
     "Strategy",
+    "failures_as_results",
     "get_strategy",
     "register_strategy",
 ]

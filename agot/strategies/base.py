@@ -9,9 +9,12 @@ result, and turning a backend failure into a result that says so (nothing is los
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,7 +23,7 @@ from pydantic import BaseModel, Field
 from agot.backends.base import Backend
 from agot.budget import Budget
 from agot.dispatcher import Dispatcher
-from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
+from agot.errors import BackendError, BudgetExceeded, ConfigError, RunFailedError, SchemaError
 from agot.prompts.template import PromptTemplate
 from agot.result import Result
 from agot.routing.privacy import Redactor
@@ -28,6 +31,24 @@ from agot.routing.router import RouteLog, Router
 from agot.task import Task
 from agot.trace import RunRecorder, recording
 from agot.types import Generation, GenerationRequest, SamplingParams
+
+#: Whether a run in which every model call failed raises :class:`RunFailedError` (the default,
+#: for callers of the API) or returns its Result with ``error`` set (an eval runner, which
+#: records every item, failures included; see :func:`failures_as_results`).
+_RAISE_ON_FAILURE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "agot_raise_on_failure", default=True
+)
+
+
+@contextlib.contextmanager
+def failures_as_results() -> Iterator[None]:
+    """Inside the block (and tasks it spawns), runs whose every call failed return a Result
+    with ``error`` set instead of raising :class:`RunFailedError`."""
+    token = _RAISE_ON_FAILURE.set(False)
+    try:
+        yield
+    finally:
+        _RAISE_ON_FAILURE.reset(token)
 
 
 class Outcome(BaseModel):
@@ -130,7 +151,7 @@ class Strategy(ABC):
         finally:
             if own:
                 await dispatcher.aclose()
-        return Result(
+        result = Result(
             question=task.question,
             strategy=self.name,
             model=ctx.model,
@@ -148,3 +169,71 @@ class Strategy(ABC):
             error=error,
             wall_s=time.perf_counter() - started,
         )
+        events = recorder.events
+        failed_outright = (
+            result.answer is None and not result.stopped and events and all(e.error for e in events)
+        )
+        if failed_outright and _RAISE_ON_FAILURE.get():
+            message = f"every model call of this run failed ({len(events)}); the first: " + str(
+                events[0].error
+            )
+            failed = result.model_copy(update={"error": result.error or message})
+            raise RunFailedError(message, result=failed)
+        return result
+
+    async def solve_many(
+        self,
+        questions: Iterable[str | Task],
+        *,
+        model: str | Backend | None = None,
+        dispatcher: Dispatcher | None = None,
+        budget: Budget | None = None,
+        concurrency: int | None = None,
+        items_in_flight: int | None = None,
+        **dispatcher_options: Any,
+    ) -> list[Result]:
+        """Solve many questions over one dispatcher (shared limits, cache and usage), results in
+        the order of ``questions``.
+
+        ``concurrency`` is what it means everywhere in agot: model calls in flight (it sets the
+        dispatcher's limit when this method creates the dispatcher). ``items_in_flight`` bounds
+        how many questions run at once (default: ``concurrency``, else 8). ``budget`` applies
+        to each question. A question whose every call failed comes back as a Result with
+        ``error`` set, so one bad item never loses the others.
+        """
+        from agot.limits import Limits
+
+        tasks = [Task.coerce(q) for q in questions]
+        for name, value in (("concurrency", concurrency), ("items_in_flight", items_in_flight)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        own = dispatcher is None
+        if dispatcher is None:
+            if concurrency is not None:
+                limits = dispatcher_options.pop("limits", None) or Limits()
+                dispatcher_options["limits"] = limits.model_copy(
+                    update={"max_concurrency": concurrency}
+                )
+            dispatcher = Dispatcher(model, **dispatcher_options)
+        elif model is not None or dispatcher_options:
+            raise ConfigError("pass either dispatcher= or model=/dispatcher options, not both")
+        elif concurrency is not None:
+            raise ConfigError(
+                "concurrency sets the limit of a dispatcher solve_many creates; pass "
+                "limits=Limits(max_concurrency=...) to the Dispatcher you give instead"
+            )
+        gate = asyncio.Semaphore(items_in_flight or concurrency or 8)
+        shared = dispatcher
+
+        async def one(task: Task) -> Result:
+            async with gate:
+                with failures_as_results():
+                    return await self.solve(task, dispatcher=shared, budget=budget)
+
+        try:
+            return list(await asyncio.gather(*(one(t) for t in tasks)))
+        finally:
+            if own:
+                await dispatcher.aclose()
