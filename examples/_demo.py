@@ -83,6 +83,8 @@ def _script(request: GenerationRequest) -> object:
         layer = int(re.search(r"layer(\d+)$", request.node_id or "layer0").group(1))  # type: ignore[union-attr]
         numbers = sorted({int(m) for m in re.findall(r"^\s+(\d+)\. ", prompt, re.M)})
         titles = _TITLES[0] if layer == 0 else _TITLES[1]
+        if layer >= 2 and "set ready to true" in prompt:  # two layers link the facts
+            return {"strategy": "the facts are linked", "ready": True, "thoughts": []}
         return {
             "strategy": f"layer {layer}: gather the facts, then combine them",
             "thoughts": [
@@ -94,10 +96,7 @@ def _script(request: GenerationRequest) -> object:
         node = request.node_id or ""
         return {"justification": "needs two lookups", "is_complex": node == "2"}
     if role == "solve":
-        return {"answer": f"{answer} (from the given facts)"}
-    if role == "check":
-        done = len(re.findall(r"^Layer \d+", prompt, re.M)) >= 2
-        return {"reason": "the facts are linked" if done else "not yet linked", "can_answer": done}
+        return {"reasoning": "looked it up", "answer": f"{answer} (from the given facts)"}
     if role == "final":
         return {"reasoning": "combined the thoughts", "answer": answer}
     if role == "answer":  # Direct and CoT

@@ -57,17 +57,17 @@ class ComplexityVerdict(BaseModel):
 
 
 class ThoughtAnswer(BaseModel):
-    """Step 'solve': the answer to one thought."""
+    """Step 'solve': the answer to one thought (never empty: a grammar would allow ``""``)."""
 
     reasoning: str = ""
-    answer: str
+    answer: str = Field(min_length=1)
 
 
 class FinalAnswer(BaseModel):
     """Step 'final': the synthesis."""
 
     reasoning: str = ""
-    answer: str
+    answer: str = Field(min_length=1)
 
 
 @functools.cache
@@ -159,4 +159,7 @@ def _text_weight(schema: type[BaseModel]) -> float:
 
 def _with_cap(info: Any, cap: int) -> Any:
     default: dict[str, Any] = {} if info.is_required() else {"default": info.default}
+    lower = [m.min_length for m in info.metadata if getattr(m, "min_length", None)]
+    if lower:
+        default["min_length"] = lower[0]
     return Field(description=info.description, json_schema_extra={"maxLength": cap}, **default)
