@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
   echo "# litellm 1.82.7, 1.82.8 and 1.107.x are compromised releases: never pin them."
   echo "setuptools==$(.venv/bin/python -c 'import setuptools; print(setuptools.__version__)')"
   .venv/bin/pip freeze --exclude-editable 2>/dev/null | grep -v '^agot' |
-    sed -E 's/^([A-Za-z0-9_.-]+) @ file:.*\/[^/]+-([0-9][^-]*)-(py3|cp3).*$/\1==\2/'
+    sed -E 's/^([A-Za-z0-9_.-]+) @ file:.*\/[^/]+-([0-9][^-]*)-(py3|cp3).*$/\1==\2/' |
+    # Local version labels (torch==2.13.0+cpu) exist only on this machine's wheels; the plain
+    # version matches them here and installs the public build elsewhere.
+    sed -E 's/^([A-Za-z0-9_.-]+==[^+]+)\+[A-Za-z0-9_.]+$/\1/'
 } > constraints/ci.txt
 if grep -Eiq '^litellm==1\.(82\.[78]|107\.)' constraints/ci.txt; then
   echo "refusing: a compromised litellm release is installed" >&2
