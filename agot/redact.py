@@ -73,13 +73,16 @@ class Redactor:
             if len(text) < min_chars:
                 continue
             label = placeholder(namespace, item_id, text)
-            words = [w.lower() for w in _WORD.findall(text)]
+            words = _words(text)
             if len(words) >= window:
                 for i in range(len(words) - window + 1):
                     self._windows.setdefault(tuple(words[i : i + window]), label)
             else:
                 whole.setdefault(text, label)
+        self._first = {key[0] for key in self._windows}
         self._labels = whole
+        # A cheap substring test before the case-insensitive pattern runs on a string.
+        self._probes = {t.split()[0].lower() for t in whole}
         self._whole: re.Pattern[str] | None = None
         if whole:
             alternatives = sorted(whole, key=len, reverse=True)
@@ -100,37 +103,39 @@ class Redactor:
         if self._windows:
             text = self._redact_windows(text)
         if self._whole is not None:
-            text = self._whole.sub(lambda m: self._by_key.get(_key(m[0]), m[0]), text)
+            low = text.lower()
+            if any(probe in low for probe in self._probes):
+                text = self._whole.sub(lambda m: self._by_key.get(_key(m[0]), m[0]), text)
         return text
 
     def _redact_windows(self, text: str) -> str:
-        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        n, w = len(spans), self.window
+        words = _words(text)
+        n, w = len(words), self.window
         if n < w:
             return text
-        words = [text[a:b].lower() for a, b in spans]
-        covered: list[str | None] = [None] * n
-        for i in range(n - w + 1):
-            label = self._windows.get(tuple(words[i : i + w]))
-            if label is not None:
-                for j in range(i, i + w):
-                    covered[j] = covered[j] or label
-        if not any(covered):
+        # Most strings hold no window: look up only where a window's first word stands.
+        first, windows = self._first, self._windows
+        hits = [
+            (i, label)
+            for i in range(n - w + 1)
+            if words[i] in first and (label := windows.get(tuple(words[i : i + w])))
+        ]
+        if not hits:
             return text
+        # Merge the hit windows into runs of word indexes, each with its first label.
+        runs: list[list[Any]] = []
+        for i, label in hits:
+            if runs and i <= runs[-1][1] + 1:
+                runs[-1][1] = max(runs[-1][1], i + w - 1)
+            else:
+                runs.append([i, i + w - 1, label])
+        spans = [m.span() for m in _WORD.finditer(text)]
         out: list[str] = []
-        cursor = i = 0
-        while i < n:
-            label = covered[i]
-            if label is None:
-                i += 1
-                continue
-            start = i
-            while i + 1 < n and covered[i + 1] is not None:
-                i += 1
+        cursor = 0
+        for start, end, label in runs:
             out.append(text[cursor : spans[start][0]])
             out.append(label)
-            cursor = spans[i][1]
-            i += 1
+            cursor = spans[end][1]
         out.append(text[cursor:])
         return "".join(out)
 
@@ -152,6 +157,14 @@ class Redactor:
         if isinstance(value, list | tuple):
             return type(value)(self._walk(v) for v in value)
         return value
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text``, lower-cased, in the order of ``_WORD``'s spans over ``text``."""
+    low = text.lower()
+    if len(low) == len(text):  # nearly always: then lower-casing keeps the word boundaries
+        return _WORD.findall(low)
+    return [word.lower() for word in _WORD.findall(text)]
 
 
 def _key(text: str) -> str:

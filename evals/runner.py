@@ -332,7 +332,10 @@ class _Run:
             # Only this process writes the run folder, wherever the unit ran.
             files = []
             if self.config.save_traces:
-                path, content = self._trace_file(unit, result)
+                if self.redaction.enabled:  # walking a large trace takes milliseconds
+                    path, content = await asyncio.to_thread(self._trace_file, unit, result)
+                else:
+                    path, content = self._trace_file(unit, result)
                 row.trace = str(path.relative_to(self.folder.path))
                 files.append((path, content))
             await writer.append(row, files)
