@@ -285,3 +285,39 @@ def test_cli_speculate_flag(tmp_path):
     )
     figures = json.loads(out.stdout)["graph"]
     assert figures["speculative_calls"] > 0 and figures["thoughts"] <= 4
+
+
+async def test_a_budget_stop_during_speculation_leaves_no_call_running():
+    backend = ScriptedBackend(
+        agot_script(fanout=3, complex_if=top_complex), latency=LatencyModel(0.02)
+    )
+    result = await agot.AGoT(speculate=True).solve(
+        QUESTION, model=backend, budget=agot.Budget(max_calls=6)
+    )
+    assert result.usage.calls <= 6 and result.answer == "final of final"
+    await asyncio.sleep(0.1)
+    assert len(backend.calls) == len(result.events)  # nothing finished after the run returned
+
+
+async def test_speculative_holds_are_released_when_the_assessment_is_refused():
+    from agot.controller.engine import Engine
+
+    backend = ScriptedBackend(agot_script(fanout=1, complex_if=top_complex))
+    engines: list[Engine] = []
+    original = Engine._speculative
+
+    async def refused(*args, **kwargs):
+        raise agot.BudgetExceeded("refused for the test")  # before any await: tasks not started
+
+    async def spy(self, *args):
+        engines.append(self)
+        self._assess = refused
+        await original(self, *args)
+
+    Engine._speculative = spy
+    try:
+        await agot.AGoT(max_layers=1, max_nodes=1, speculate=True).solve(QUESTION, model=backend)
+    finally:
+        Engine._speculative = original
+    assert engines and engines[0].spending.reserved == 0
+    assert [c.request.role for c in backend.calls] == ["decompose", "final"]

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -45,6 +46,7 @@ from agot.strategies.base import RunContext
 from agot.types import Generation, SamplingParams
 
 RECOVERABLE = (BackendError, SchemaError)
+T = TypeVar("T")
 
 
 @dataclass
@@ -269,12 +271,14 @@ class Engine:
         upstream: list[str],
     ) -> None:
         """Assessment, answer and nested first proposal at once; the verdict keeps one."""
-        self.spending.hold(1)  # the would-be nested graph's synthesis
+        # Held: the would-be nested graph's synthesis, plus the two speculative calls until the
+        # dispatcher has reserved them (tasks start later; siblings must not take their budget).
+        self.spending.hold(3)
         sub, sub_scope = self._nested(graph, node, ancestors, scope, upstream)
-        solve = asyncio.create_task(
+        solve = self._held_task(
             self._answer_call(graph, node, ancestors, scope, upstream, speculative=True)
         )
-        first = asyncio.create_task(
+        first = self._held_task(
             self._propose(
                 sub,
                 0,
@@ -284,7 +288,14 @@ class Engine:
                 speculative=True,
             )
         )
-        verdict = await self._assess(graph, node, ancestors, scope, upstream)
+        try:
+            verdict = await self._assess(graph, node, ancestors, scope, upstream)
+        except BaseException:
+            solve.cancel()  # now, before either task takes its first step
+            first.cancel()
+            await asyncio.gather(self._discard(solve), self._discard(first))
+            self.spending.release(1)
+            raise
         if node.complex:
             await self._discard(solve)
             if verdict is not None:
@@ -294,6 +305,31 @@ class Engine:
         await self._discard(first)
         self.spending.release(1)
         self._apply_answer(node, await solve)
+
+    def _held_task(self, call: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A task for a speculative call holding one call of budget until it starts.
+
+        The hold ends in the same step in which the dispatcher reserves the call, so siblings
+        never see that budget as free; a task cancelled before it started releases its hold.
+        """
+
+        began = False
+
+        async def started() -> T:
+            nonlocal began
+            began = True
+            self.spending.release(1)
+            return await call
+
+        task = asyncio.create_task(started())
+
+        def done(_: asyncio.Task[T]) -> None:
+            if not began:
+                self.spending.release(1)
+                call.close()
+
+        task.add_done_callback(done)
+        return task
 
     async def _discard(self, task: asyncio.Task[Any]) -> None:
         """Cancel a speculative call, or mark its finished reply as wasted."""
