@@ -14,12 +14,14 @@ model string               backend
 =========================  ==============================================================
 
 Backends are imported lazily, so resolving ``local`` never imports litellm (slow to import).
+Other packages add prefixes with :func:`register_backend` (or the ``agot.plugins`` entry-point
+group, see :mod:`agot.registry`); a model string whose prefix nobody registered goes to litellm.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import Field, SecretStr
@@ -27,6 +29,7 @@ from pydantic import Field, SecretStr
 from agot.backends.base import Backend
 from agot.config import Settings
 from agot.errors import ConfigError
+from agot.registry import Registry, require_modules
 
 DEFAULT_MODEL = "local"
 
@@ -44,7 +47,13 @@ class BackendOptions(Settings):
 
 BackendFactory = Callable[[str, BackendOptions], Backend]
 
+#: Backend factories by model-string prefix (``prefix/<rest>``).
+BACKENDS: Registry[BackendFactory] = Registry("backend")
+_LLAMA_CPP = ("llama_cpp",)
+_LOCAL_EXTRA = "pip install 'agot[local]'"
 
+
+@BACKENDS.register("local", requires=_LLAMA_CPP, install=_LOCAL_EXTRA)
 def _local(rest: str, options: BackendOptions) -> Backend:
     from agot.backends.llamacpp import LlamaCppBackend, default_model_path
 
@@ -53,6 +62,7 @@ def _local(rest: str, options: BackendOptions) -> Backend:
     return LlamaCppBackend(default_model_path(), options=options, model_name="local")
 
 
+@BACKENDS.register("llamacpp", requires=_LLAMA_CPP, install=_LOCAL_EXTRA)
 def _llamacpp(rest: str, options: BackendOptions) -> Backend:
     from agot.backends.llamacpp import LlamaCppBackend
 
@@ -61,12 +71,16 @@ def _llamacpp(rest: str, options: BackendOptions) -> Backend:
     return LlamaCppBackend(os.path.expanduser(rest), options=options)
 
 
+@BACKENDS.register("scripted")
 def _scripted(rest: str, options: BackendOptions) -> Backend:
     from agot.backends.scripted import ScriptedBackend
 
     return ScriptedBackend.from_spec(rest, options=options)
 
 
+@BACKENDS.register(
+    "transformers", requires=("torch", "transformers"), install="pip install 'agot[gpu]'"
+)
 def _transformers(rest: str, options: BackendOptions) -> Backend:
     from agot.backends.transformers_engine import TransformersBackend
 
@@ -76,22 +90,23 @@ def _transformers(rest: str, options: BackendOptions) -> Backend:
 
 
 def _litellm(model: str, options: BackendOptions) -> Backend:
+    require_modules(
+        f"model {model!r} (through litellm)", ["litellm"], "pip install 'agot[litellm]'"
+    )
     from agot.backends.litellm_backend import LiteLLMBackend
 
     return LiteLLMBackend(model, options=options)
 
 
-_PREFIXES: dict[str, BackendFactory] = {
-    "local": _local,
-    "llamacpp": _llamacpp,
-    "scripted": _scripted,
-    "transformers": _transformers,
-}
-
-
-def register_backend(prefix: str, factory: BackendFactory) -> None:
+def register_backend(
+    prefix: str,
+    factory: BackendFactory,
+    *,
+    requires: Iterable[str] = (),
+    install: str | None = None,
+) -> BackendFactory:
     """Add a model-string prefix (``prefix/<rest>``) served by ``factory(rest, options)``."""
-    _PREFIXES[prefix] = factory
+    return BACKENDS.register(prefix, factory, requires=requires, install=install)
 
 
 def parse_model_string(model: str) -> tuple[str, str]:
@@ -100,8 +115,8 @@ def parse_model_string(model: str) -> tuple[str, str]:
         raise ConfigError(f"model must be a non-empty string such as 'local', got {model!r}")
     model = model.strip()
     head, _, rest = model.partition("/")
-    if head in _PREFIXES:
-        return head, rest
+    if head in BACKENDS:
+        return BACKENDS.key(head), rest
     return "litellm", model
 
 
@@ -132,4 +147,4 @@ def resolve_backend(model: str | Backend | None = None, **options: Any) -> Backe
     prefix, rest = parse_model_string(model)
     if prefix == "litellm":
         return _litellm(rest, opts)
-    return _PREFIXES[prefix](rest, opts)
+    return BACKENDS.get(prefix)(rest, opts)

@@ -496,7 +496,7 @@ def named_backends(monkeypatch) -> NamedBackends:
         backends.created[rest] = backends.created.get(rest, 0) + 1
         return backends[rest]
 
-    monkeypatch.setitem(registry._PREFIXES, "evaltest", factory)
+    registry.register_backend("evaltest", factory)
     return backends
 
 

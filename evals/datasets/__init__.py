@@ -5,15 +5,13 @@ A loader is a plain function called with keyword arguments (it declares the ones
 and ``seed``; anything else it declares with ``**options`` receives the caller's extra options.
 It returns or yields :class:`~agot.evals.records.EvalRecord` objects.
 
-Other modules add datasets with :func:`register_dataset` at import time. Built-in sets load
-lazily (their module is imported on first use), and the task modules of other issues
-(``agot.evals.tasks.*``, ``agot.evals.datasets.sentiment``) are imported when a name is not
-found, so ``agot eval game24`` works as soon as that module registers itself.
+Modules add datasets with :func:`register_dataset` at import time. Built-in sets load lazily
+(their module is imported on first use); third-party packages register theirs through the
+``agot.plugins`` entry-point group (:mod:`agot.registry`).
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from typing import Any
 
 from agot.errors import DatasetError
 from agot.evals.records import EvalRecord
+from agot.registry import Registry
 
 Loader = Callable[..., Iterable[EvalRecord]]
 
@@ -136,10 +135,29 @@ def _where(kwargs: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in kwargs.items() if v is not None and k != "seed")
 
 
-_REGISTRY: dict[str, DatasetSpec] = {}
+#: Dataset specs by name.
+DATASETS: Registry[DatasetSpec] = Registry(
+    "dataset",
+    error=DatasetError,
+    aliases={
+        "hotpot": "hotpotqa",
+        "hotpot_qa": "hotpotqa",
+        "2wiki": "2wikimultihopqa",
+        "twowiki": "2wikimultihopqa",
+        "2wikimqa": "2wikimultihopqa",
+        "hybrid_qa": "hybridqa",
+        "fanout": "fanoutqa",
+        "morehop": "morehopqa",
+        "sst-5": "sst5",
+        "tweeteval": "tweet_eval",
+        "tweet_eval_sentiment": "tweet_eval",
+        "fpb": "financial_phrasebank",
+    },
+)
+ALIASES = DATASETS.aliases
 
 #: Built-in datasets and the module that registers each (imported on first use).
-_BUILTIN = {
+for _name, _module in {
     "gpqa": "agot.evals.datasets.gpqa",
     "hotpotqa": "agot.evals.datasets.hotpotqa",
     "musique": "agot.evals.datasets.musique",
@@ -150,28 +168,10 @@ _BUILTIN = {
     "sst5": "agot.evals.datasets.sentiment",
     "tweet_eval": "agot.evals.datasets.sentiment",
     "financial_phrasebank": "agot.evals.datasets.sentiment",
-}
-ALIASES = {
-    "hotpot": "hotpotqa",
-    "hotpot_qa": "hotpotqa",
-    "2wiki": "2wikimultihopqa",
-    "twowiki": "2wikimultihopqa",
-    "2wikimqa": "2wikimultihopqa",
-    "hybrid_qa": "hybridqa",
-    "fanout": "fanoutqa",
-    "morehop": "morehopqa",
-    "sst-5": "sst5",
-    "tweeteval": "tweet_eval",
-    "tweet_eval_sentiment": "tweet_eval",
-    "fpb": "financial_phrasebank",
-}
-#: Modules of other issues that register datasets (or scorers) when imported.
-PLUGIN_MODULES = (
-    "agot.evals.tasks",
-    "agot.evals.tasks.game24",
-    "agot.evals.tasks.crosswords",
-    "agot.evals.datasets.sentiment",
-)
+    "game24": "agot.evals.datasets.exact_tasks",
+    "crosswords": "agot.evals.datasets.exact_tasks",
+}.items():
+    DATASETS.register_lazy(_name, _module)
 
 
 def register_dataset(
@@ -197,68 +197,17 @@ def register_dataset(
             if key in spec:
                 spec[key] = tuple(spec[key])
         entry = DatasetSpec(name=name.strip().lower(), loader=loader, **spec)
-    _REGISTRY[entry.name] = entry
-    return entry
+    return DATASETS.register(entry.name, entry)
 
 
 def get_dataset(name: str) -> DatasetSpec:
-    """The spec registered under ``name`` (importing built-in and plugin modules as needed)."""
-    key = name.strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in _REGISTRY and key in _BUILTIN:
-        importlib.import_module(_BUILTIN[key])
-    if key not in _REGISTRY:
-        load_plugins()
-    if key not in _REGISTRY:
-        _register_exact_task(key)
-    if key not in _REGISTRY:
-        raise DatasetError(f"unknown dataset {name!r}: choose from {', '.join(dataset_names())}")
-    return _REGISTRY[key]
+    """The spec registered under ``name`` (importing its module on first use)."""
+    return DATASETS.get(name)
 
 
 def dataset_names() -> list[str]:
     """Every dataset name known now (built-ins, registered ones and plugins)."""
-    load_plugins()
-    return sorted(set(_REGISTRY) | set(_BUILTIN) | set(_exact_task_names()))
-
-
-def _exact_task_names() -> tuple[str, ...]:
-    try:
-        from agot.evals.tasks import exact_task_names
-    except ImportError:
-        return ()
-    return exact_task_names()
-
-
-def _register_exact_task(name: str) -> None:
-    """Bridge an :class:`agot.evals.tasks.ExactTask` (Game of 24, crosswords) into the registry."""
-    if name not in _exact_task_names():
-        return
-    from agot.evals.scorers import ExactTaskScorer
-    from agot.evals.tasks import get_exact_task
-
-    task = get_exact_task(name)
-
-    def load(*, data: Path | None, split: str | None) -> list[EvalRecord]:
-        return task.load(data, split=split)
-
-    register_dataset(
-        name,
-        load,
-        scorers=(ExactTaskScorer(task),),
-        default_split=task.default_split,
-        answer_format=task.answer_format,
-        description=task.description,
-    )
-
-
-def load_plugins() -> None:
-    for module in PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
+    return DATASETS.names()
 
 
 def load_dataset(name: str, **kwargs: Any) -> list[EvalRecord]:

@@ -21,10 +21,9 @@ to :func:`~agot.evals.datasets.register_dataset`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from agot.errors import ConfigError
 from agot.evals.scorers.adapters import ExactTaskScorer, JudgeScorer
 from agot.evals.scorers.base import Score, ScoreContext, Scorer, raw_text
 from agot.evals.scorers.choice import (
@@ -42,9 +41,13 @@ from agot.evals.scorers.fanoutqa import (
 )
 from agot.evals.scorers.hotpotqa import QAScorer, exact_match, f1_score, normalize_answer, qa_scores
 from agot.evals.scorers.musique import MuSiQueScorer, musique_full_scorer
+from agot.registry import Registry
 
 ScorerFactory = Callable[..., Scorer]
-_SCORERS: dict[str, ScorerFactory] = {
+
+#: Scorer factories by name (what a dataset spec and ``agot eval --scorer NAME`` use).
+SCORERS: Registry[ScorerFactory] = Registry("scorer")
+_BUILTIN: dict[str, ScorerFactory] = {
     "qa": QAScorer,
     "em_f1": QAScorer,
     "mc": MultipleChoiceScorer,
@@ -54,32 +57,31 @@ _SCORERS: dict[str, ScorerFactory] = {
     "fanoutqa": FanOutQAScorer,
     "judge": JudgeScorer,
 }
+for _name, _factory in _BUILTIN.items():
+    SCORERS.register(_name, _factory)
+SCORERS.register_lazy("classification", "agot.evals.classification")
 
 
-def register_scorer(name: str, factory: ScorerFactory) -> None:
+def register_scorer(
+    name: str, factory: ScorerFactory, *, requires: Iterable[str] = (), install: str | None = None
+) -> ScorerFactory:
     """Make ``name`` usable in a dataset spec and in ``agot eval --scorer NAME``."""
-    _SCORERS[name.strip().lower()] = factory
+    return SCORERS.register(name, factory, requires=requires, install=install)
 
 
 def get_scorer(spec: str | Scorer, **params: Any) -> Scorer:
-    """A scorer object from a name (plugins such as ``judge`` load on demand) or an object."""
+    """A scorer object from a name (built-ins load on demand) or an object."""
     if not isinstance(spec, str):
         return spec
-    key = spec.strip().lower()
-    if key not in _SCORERS:
-        from agot.evals.datasets import load_plugins
-
-        load_plugins()
-    if key not in _SCORERS:
-        raise ConfigError(f"unknown scorer {spec!r}: choose from {', '.join(sorted(_SCORERS))}")
-    return _SCORERS[key](**params)
+    return SCORERS.get(spec)(**params)
 
 
 def scorer_names() -> list[str]:
-    return sorted(_SCORERS)
+    return SCORERS.names()
 
 
 __all__ = [
+    "SCORERS",
     "ExactTaskScorer",
     "FanOutAccuracy",
     "FanOutQAScorer",
