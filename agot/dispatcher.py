@@ -146,8 +146,9 @@ class Dispatcher:
         else:
             self.default_model = f"{model.name}:{model.model}"
             self._add_slot(self.default_model, model, owned=False)
-        if hasattr(router, "bind"):  # a routing.Router registers the backend objects it names
-            router.bind(self)
+        bind = getattr(router, "bind", None)
+        if callable(bind):  # a routing.Router registers the backend objects it names
+            bind(self)
 
     # -- backends ---------------------------------------------------------------------------
     def _add_slot(self, key: str, backend: Backend, owned: bool) -> _Slot:

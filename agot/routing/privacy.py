@@ -142,7 +142,8 @@ class Redactor:
         pos = text.find(WITHHELD)
         while pos != -1:
             after = pos + len(WITHHELD)
-            end, taken = after, []
+            end = after
+            taken: list[str] = []
             for word in _WORD.finditer(text, after):
                 if text[end : word.start()].strip(" \t\n.,;:'\"()-"):
                     break

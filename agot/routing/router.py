@@ -190,8 +190,9 @@ class Router:
             return
         for key, backend in self._backends.items():
             dispatcher.add_backend(key, backend, owned=False)
-        for key in {*self.routes.values(), self.default, self.escalate_to} - {None}:
-            dispatcher.backend(key)
+        for model in {*self.routes.values(), self.default, self.escalate_to}:
+            if model is not None:
+                dispatcher.backend(model)
         self._bound.add(dispatcher)
 
     def is_local(self, dispatcher: Dispatcher, model: str) -> bool:
