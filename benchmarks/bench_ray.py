@@ -146,7 +146,7 @@ async def limiter(calls: int) -> None:
     from agot.evals.executors.leases import LeaseBank
 
     bank = ray.remote(LeaseBank).options(num_cpus=0).remote({"m": (1e9, None)})
-    prober = ray.remote(Prober).options(num_cpus=1).remote(bank)
+    prober: Any = ray.remote(Prober).options(num_cpus=1).remote(bank)
     print(f"limiter: {calls} zero-latency calls from one Ray worker, rate far above reach")
     for concurrency in (1, 64):
         base = await prober.time_calls.remote(calls, concurrency, False)
