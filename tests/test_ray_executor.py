@@ -118,8 +118,8 @@ def call_starts(out: Path, rows: list[ResultRow]) -> list[float]:
 
 
 async def test_global_rpm_holds_across_two_workers(cluster, data, tmp_path):
-    """600/min is a bucket of 10 calls leaking 10/s for the whole cluster; each of two workers
-    on its own limiter would run at 10/s, so together at 20/s."""
+    """600/min is one call every 0.1 s for the whole cluster, as one local limiter; each of two
+    workers on its own limiter would run at 10/s, so together at 20/s."""
     model = table(data, "rpm.json", 0.0)
     executor = RayExecutor(workers=2)
     rows = await run(
@@ -135,13 +135,14 @@ async def test_global_rpm_holds_across_two_workers(cluster, data, tmp_path):
     assert [s["units"] > 0 for s in executor.worker_stats] == [True, True]
     starts = call_starts(tmp_path / "rpm", rows)
     assert len(starts) == 70
-    capacity, rate = 10, 10.0
-    # Beyond the first full bucket, calls start no faster than the rate (within 5%) ...
-    achieved = (len(starts) - capacity) / (starts[-1] - starts[0])
+    rate = 10.0
+    # Over the run, calls start no faster than the rate (within 5%) ...
+    achieved = (len(starts) - 1) / (starts[-1] - starts[0])
     assert achieved <= rate * 1.05, achieved
-    assert achieved >= rate * 0.7, achieved  # ... and the limiter does not starve them
-    # ... and no one-second window holds more than a bucket plus a second of leak.
-    assert max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts) <= capacity + rate + 1
+    assert achieved >= rate * 0.7, achieved  # ... the limiter does not starve them ...
+    # ... and no second holds more than the local limiter allows (1.1 x rate), from the
+    # first second on (one call of slack for two processes' clocks and event loops).
+    assert max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts) <= 11 + 1
 
 
 async def test_cluster_budget_caps_calls_across_workers(cluster, data, tmp_path):
@@ -172,17 +173,17 @@ async def kill_when(results: Path, lines: int, pids) -> int:
 
 
 async def test_sigkilled_worker_still_gives_exactly_once_results(cluster, data, tmp_path):
-    model = table(data, "slow.json", 0.05)
+    model = table(data, "slow.json", 0.1)  # 200 items, 8 at a time: at least 2.5 s
     out = tmp_path / "killed"
     executor = RayExecutor(workers=2)
-    killer = asyncio.ensure_future(kill_when(out / "results.jsonl", 40, executor.worker_pids))
+    killer = asyncio.ensure_future(kill_when(out / "results.jsonl", 25, executor.worker_pids))
     rows = await run(data, out, model, concurrency=8, executor=executor)
     killed = await killer
     assert killed not in (os.getpid(), None)
     lines = (out / "results.jsonl").read_text().splitlines()
     keys = [(json.loads(line)["id"], json.loads(line)["strategy"]) for line in lines]
     assert len(keys) == len(set(keys)) == ITEMS  # every item, exactly once
-    assert executor.resent >= 1  # units the dead worker held were sent again
+    assert executor.resent >= 1, executor.worker_stats  # the dead worker's units went again
     assert not any(row.error for row in rows)
     assert {row.id: row.scores["em"] for row in rows} == {
         row.id: expected_em(row.id) for row in rows
@@ -190,7 +191,7 @@ async def test_sigkilled_worker_still_gives_exactly_once_results(cluster, data, 
 
 
 async def test_model_actors_serve_calls_and_a_killed_actor_is_retried(cluster, data, tmp_path):
-    model = table(data, "hosted.json", 0.02)
+    model = table(data, "hosted.json", 0.1)
     out = tmp_path / "hosted"
     actors = ModelActors(replicas=2, num_cpus=0, models=(model,), down_s=30)
     executor = RayExecutor(workers=1, model_actors=actors)
@@ -199,7 +200,7 @@ async def test_model_actors_serve_calls_and_a_killed_actor_is_retried(cluster, d
         handles = next(iter(executor.model_handles.values()))
         return [d["pid"] for d in await asyncio.gather(*(h.describe.remote() for h in handles))]
 
-    killer = asyncio.ensure_future(kill_when(out / "results.jsonl", 40, host_pids))
+    killer = asyncio.ensure_future(kill_when(out / "results.jsonl", 25, host_pids))
     rows = await run(data, out, model, concurrency=8, executor=executor)
     killed = await killer
     assert killed != os.getpid() and len(rows) == ITEMS

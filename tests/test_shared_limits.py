@@ -10,7 +10,7 @@ import pytest
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.budget import Budget
 from agot.errors import BudgetExceeded, TransientBackendError
-from agot.evals.executors.leases import Grant, LeaseBank, LeaseRequest
+from agot.evals.executors.leases import HORIZON_S, Grant, LeaseBank, LeaseRequest
 from agot.evals.executors.shared_limits import SharedDispatcher, SharedLimits
 from agot.limits import Limits
 from agot.types import GenerationRequest, Message, Usage
@@ -29,14 +29,21 @@ def client_of(bank: LeaseBank) -> SharedLimits:
     return SharedLimits(bank.lease, report)
 
 
-async def test_one_lease_admits_every_waiting_call_that_fits():
-    bank = LeaseBank({"m": (600.0, None)})  # a bucket of 10 requests, 10 per second
+def windows_max(starts: list[float], width: float = 1.0) -> int:
+    return max(sum(1 for t in starts if s <= t < s + width) for s in starts)
+
+
+async def test_one_lease_books_spaced_instants_within_the_horizon():
+    bank = LeaseBank({"m": (600.0, None)})  # one request every 0.1 s, as the local limiter
     grant = await bank.lease(LeaseRequest(model="m", estimates=[1] * 25))
-    assert grant.calls == 10  # the whole bucket at once, not one per round trip
+    # Several calls per round trip, each with its own start: 0, 0.1, 0.2 s (horizon 0.25 s).
+    assert grant.calls == 1 + int(HORIZON_S / 0.1)
+    assert grant.delays == pytest.approx([0.1 * i for i in range(grant.calls)], abs=0.01)
     started = time.monotonic()
     grant = await bank.lease(LeaseRequest(model="m", estimates=[1] * 25))
-    assert grant.calls >= 1
-    assert time.monotonic() - started >= 0.09  # waited for the bucket to leak one request
+    # The next instant (0.3 s) is beyond the horizon: the bank held the lease until it was not.
+    assert time.monotonic() - started >= 0.3 - HORIZON_S - 0.01
+    assert grant.delays[0] == pytest.approx(HORIZON_S, abs=0.02)
 
 
 async def test_token_bucket_weighs_each_call_and_admits_a_prefix():
@@ -115,8 +122,9 @@ async def test_two_dispatchers_share_one_request_rate():
     await asyncio.gather(*(d.generate(req(f"q{i}")) for i in range(20) for d in dispatchers))
     starts = sorted(c.start for b in backends for c in b.calls)
     assert len(starts) == 40
-    # 40 calls through a 10-call bucket leaking 10/s need at least (40 - 10) / 10 = 3 s.
-    assert starts[-1] - starts[0] >= 3.0 - 0.1
+    # As one local limiter: 0.1 s apart, so 40 calls span 3.9 s and no second holds over 11.
+    assert starts[-1] - starts[0] >= 3.9 - 0.05
+    assert windows_max(starts) <= 11
 
 
 async def test_shared_budget_stops_a_dispatcher_with_a_budget_error():

@@ -1,13 +1,15 @@
 """The cluster's shared rate limits and budget: a bank that grants calls in batches.
 
-On one machine every call of a model goes through one dispatcher, whose leaky buckets hold the
-request and token rates. Spread over Ray workers, each worker has its own dispatcher, so the
-buckets must live in one place: a :class:`LeaseBank`, run as a single Ray actor. Asking it
-once per call would put a round trip (and the actor's queue) on every call's path, so a
-worker asks once for *all* the calls waiting in it at that moment
-(:class:`~agot.evals.executors.shared_limits.SharedLimits`): under load one round trip admits
-a whole batch, and a worker never holds grants it has no call for, so the requests of all
-workers together never outrun what the buckets allow.
+On one machine every call of a model goes through one dispatcher, whose limiters hold the
+request rate (evenly spaced requests, :class:`agot.limits.Spacing`) and the token rate (a leaky
+bucket). Spread over Ray workers, each worker has its own dispatcher, so the limiters must
+live in one place: a :class:`LeaseBank`, run as a single Ray actor, applying the same rules.
+Asking it once per call would put a round trip (and the actor's queue) on every call's path,
+so a worker asks once for *all* the calls waiting in it at that moment
+(:class:`~agot.evals.executors.shared_limits.SharedLimits`). The bank books each granted call
+its own start instant, at most :data:`HORIZON_S` ahead, and answers with the delays: the
+worker starts each call at its instant, so under load one round trip admits a batch while
+the requests of all workers together keep the spacing of one limiter.
 
 The bank is plain Python (no Ray import), so its logic is tested directly; the executor wraps
 it with ``ray.remote``.
@@ -17,12 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel, Field
 
 from agot.budget import Budget
+from agot.limits import Spacing
 from agot.types import Usage
+
+#: How far ahead the bank books start instants: a lease admits about ``rate x HORIZON_S``
+#: calls, and a worker never holds more than that of the cluster's rate.
+HORIZON_S = 0.25
 
 
 class LeaseRequest(BaseModel):
@@ -36,9 +44,11 @@ class LeaseRequest(BaseModel):
 
 
 class Grant(BaseModel):
-    """The bank's answer: how many of the asked calls may start now."""
+    """The bank's answer: how many of the asked calls may start, and after how long each."""
 
     calls: int = 0
+    #: Seconds from the grant until each granted call may start (its booked instant).
+    delays: list[float] = Field(default_factory=list)
     #: Set when the budget is exhausted: no call may start anywhere in the cluster.
     exhausted: str | None = None
 
@@ -80,6 +90,30 @@ class Bucket:
         return max(0.0, (self.level + self.weight(amount) - self.capacity) / self.rate)
 
 
+class Spaced:
+    """Start instants one ``60 / per_minute`` apart, by the rule of :class:`agot.limits.Spacing`
+    (at most ``floor(1.1 x rate)`` instants within ``Spacing.GUARD_S``), booked not slept."""
+
+    def __init__(self, per_minute: float) -> None:
+        self.interval = 60.0 / per_minute
+        self.per_window = max(1, int(1.1 * per_minute / 60.0))
+        self.recent: deque[float] = deque(maxlen=self.per_window)
+        self.next = 0.0
+
+    def peek(self, now: float) -> float:
+        """The instant the next booking would get."""
+        at = max(self.next, now)
+        if len(self.recent) == self.per_window:
+            at = max(at, self.recent[0] + Spacing.GUARD_S)
+        return at
+
+    def book(self, now: float) -> float:
+        at = self.peek(now)
+        self.next = at + self.interval
+        self.recent.append(at)
+        return at
+
+
 class _Model:
     def __init__(
         self,
@@ -87,17 +121,9 @@ class _Model:
         tokens_per_minute: float | None,
         clock: Callable[[], float],
     ) -> None:
-        self.requests = Bucket(requests_per_minute, clock) if requests_per_minute else None
+        self.requests = Spaced(requests_per_minute) if requests_per_minute else None
         self.tokens = Bucket(tokens_per_minute, clock) if tokens_per_minute else None
         self.lock = asyncio.Lock()
-
-    def buckets(self, estimate: int) -> list[tuple[Bucket, float]]:
-        out: list[tuple[Bucket, float]] = []
-        if self.requests is not None:
-            out.append((self.requests, 1.0))
-        if self.tokens is not None:
-            out.append((self.tokens, float(estimate)))
-        return out
 
 
 class LeaseBank:
@@ -148,7 +174,12 @@ class LeaseBank:
         self.usage = self.usage + spent
 
     async def lease(self, request: LeaseRequest) -> Grant:
-        """Grant a prefix of the asked calls, waiting (in arrival order) until one fits."""
+        """Grant a prefix of the asked calls with their start delays.
+
+        Leases are served in arrival order; one waits here until its first call fits the
+        token bucket and its start instant is within :data:`HORIZON_S`, then takes every
+        further call whose tokens fit and whose instant falls within the horizon too.
+        """
         self.leases += 1
         self.report(request.spent)
         model = self.models.get(request.model)
@@ -159,24 +190,32 @@ class LeaseBank:
                 reason = self._exhausted()
                 if reason:
                     return Grant(exhausted=reason)
-                first = model.buckets(request.estimates[0])
-                wait = max((b.wait_s(amount) for b, amount in first), default=0.0)
+                now = self.clock()
+                wait = 0.0
+                if model.tokens is not None:
+                    wait = model.tokens.wait_s(request.estimates[0])
+                if model.requests is not None:
+                    wait = max(wait, model.requests.peek(now) - now - HORIZON_S)
                 if wait <= 0:
                     break
                 await asyncio.sleep(wait)
             wanted = request.estimates
             if self.budget.max_calls is not None:
                 wanted = wanted[: self.budget.max_calls - self.granted]
-            calls = 0
+            now = self.clock()
+            delays: list[float] = []
             for estimate in wanted:
-                pairs = model.buckets(estimate)
-                if calls and not all(b.fits(amount) for b, amount in pairs):
-                    break
-                for b, amount in pairs:
-                    b.take(amount)
-                calls += 1
-            self.granted += calls
-            return Grant(calls=calls)
+                if delays:
+                    if model.tokens is not None and not model.tokens.fits(estimate):
+                        break
+                    if model.requests is not None and model.requests.peek(now) > now + HORIZON_S:
+                        break
+                if model.tokens is not None:
+                    model.tokens.take(estimate)
+                at = model.requests.book(now) if model.requests is not None else now
+                delays.append(max(0.0, at - now))
+            self.granted += len(delays)
+            return Grant(calls=len(delays), delays=delays)
 
     def snapshot(self) -> dict[str, object]:
         """Totals for reports and tests: calls granted, usage reported, lease round trips."""

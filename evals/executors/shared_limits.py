@@ -38,7 +38,8 @@ class SharedLimits:
 
     A call asks :meth:`acquire`; when no lease is in flight for its model, one is sent for
     every call waiting at that moment, and calls arriving meanwhile wait for the next one.
-    So an idle worker pays one round trip per call, and a busy one a round trip per batch.
+    Each granted call starts after the delay the bank booked for it. So an idle worker pays
+    one round trip per call, and a busy one a round trip per batch.
     """
 
     def __init__(self, lease: Lease, report: Report, *, max_batch: int = 256) -> None:
@@ -105,12 +106,20 @@ class SharedLimits:
                             waiter.set_exception(BudgetExceeded(grant.exhausted))
                     return
                 self.admitted += grant.calls
-                for entry in batch[: grant.calls]:
+                loop = asyncio.get_running_loop()
+                for entry, delay in zip(batch[: grant.calls], grant.delays, strict=True):
                     queue.remove(entry)
-                    if not entry[1].done():
-                        entry[1].set_result(None)
+                    if delay > 0:
+                        loop.call_later(delay, _release, entry[1])
+                    else:
+                        _release(entry[1])
         finally:
             del self._refills[model]
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # a caller cancelled while waiting for its instant
+        waiter.set_result(None)
 
 
 class SharedGate:
