@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 #: Subcommand modules, in help order.
-COMMANDS = ("solve", "eval", "show", "classify", "report")
+COMMANDS = ("solve", "eval", "show", "classify", "report", "view")
 
 
 def build_parser() -> argparse.ArgumentParser:

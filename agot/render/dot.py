@@ -49,7 +49,8 @@ def _node_line(node: ThoughtNode, label_chars: int) -> str:
     if node.complex:
         extra += ", penwidth=2.2"
     return (
-        f"{_quote(node_key(node.id))} [label={_label(node, label_chars)}, "
+        f"{_quote(node_key(node.id))} [id={_quote(node_key(node.id))}, "
+        f"label={_label(node, label_chars)}, "
         f"fillcolor={_quote(fill)}, color={_quote(border)}, style={_quote(style)}, "
         f"tooltip={_quote(tooltip(node))}{extra}];"
     )
@@ -86,6 +87,7 @@ def _emit(
             continue
         lines.append(f"{indent}subgraph {_quote(cluster_key(node.id))} {{")
         inner = indent + "  "
+        lines.append(f"{inner}id={_quote(cluster_key(node.id))};")
         lines.append(f"{inner}label={_quote('nested: ' + clip(node.title, label_chars))};")
         lines.append(
             f'{inner}style="rounded,dashed"; color="{NESTED_COLOUR}"; fontcolor="{NESTED_TEXT}";'

@@ -1,0 +1,98 @@
+"""``agot view [DIR ...]``: browse eval runs and saved traces in a local web app.
+
+DIR may be a run folder (``agot eval --out DIR``), a folder of run folders, a results.jsonl or
+a trace file (``agot solve --trace FILE``); the default is ``runs``. The server binds to
+127.0.0.1 unless ``--host`` says otherwise: the pages show every prompt and reply a run kept.
+``--export FILE.html`` writes all pages into one self-contained file instead of serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+DEFAULT_PORT = 7576
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "view",
+        help="browse runs and traces in a local web viewer (or --export one HTML file)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths", nargs="*", metavar="DIR", help="run folders, folders of runs, or trace files"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--export", default=None, metavar="FILE.html", help="write one self-contained HTML file"
+    )
+    parser.add_argument("--open", action="store_true", help="open the viewer in a browser")
+    parser.set_defaults(handler=run)
+
+
+def _require_view_extra() -> None:
+    from agot.errors import ConfigError
+
+    missing = []
+    for module in ("starlette", "uvicorn", "jinja2"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise ConfigError(f'agot view needs {", ".join(missing)}: pip install "agot[view]"')
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agot.errors import ConfigError
+
+    _require_view_extra()
+    from agot.view.data import Catalog
+
+    paths = args.paths or ["runs"]
+    if not args.paths and not Path("runs").exists():
+        raise ConfigError(
+            "no runs folder here: pass run folders or trace files, e.g. agot view runs/x"
+        )
+    catalog = Catalog(paths)
+    if args.export:
+        from agot.view.export import write_export
+
+        target = write_export(catalog, args.export)
+        print(f"wrote {target}", file=sys.stderr)
+        return 0
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+    import uvicorn
+
+    from agot.view.app import create_app
+
+    if args.host not in LOOPBACK:
+        print(
+            f"agot: warning: serving on {args.host}: anyone who can reach this address sees "
+            "every prompt and reply of these runs",
+            file=sys.stderr,
+        )
+    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    print(
+        f"agot view: {len(catalog.run_ids())} runs, {len(catalog.traces())} traces at {url}",
+        file=sys.stderr,
+    )
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        uvicorn.run(create_app(catalog), host=args.host, port=args.port, log_level="warning")
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {args.host}:{args.port}: {exc.strerror}") from None
+    return 0

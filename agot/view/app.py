@@ -1,0 +1,81 @@
+"""The ``agot view`` web app: Starlette routes over a :class:`~agot.view.data.Catalog`.
+
+Every request re-reads what it shows (a run in progress shows its newest rows). There are no
+write routes and no static files: each page is one HTML document with its CSS, script and
+pictures inline, which is also what makes the one-file export possible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from agot.view import pages
+from agot.view.data import Catalog
+from agot.view.render import Renderer, server_url
+
+
+def create_app(catalog: Catalog) -> Starlette:
+    """The ASGI app serving ``catalog`` (run it with uvicorn, or ``agot view``)."""
+    renderer = Renderer(server_url)
+
+    def html(page: str, content: dict[str, Any], status: int = 200) -> Response:
+        compare_all = (
+            server_url("compare", runs=catalog.run_ids()) if len(catalog.run_ids()) > 1 else None
+        )
+        body = renderer.page(page, content, compare_all=compare_all)
+        return HTMLResponse(body, status_code=status)
+
+    def missing(what: str) -> Response:
+        return html("missing", {"title": "not found", "what": what}, status=404)
+
+    async def runs(request: Request) -> Response:
+        return html("runs", pages.runs_page(catalog))
+
+    async def run(request: Request) -> Response:
+        run_id = request.path_params["run"]
+        try:
+            return html("run", pages.run_page(catalog.run(run_id)))
+        except KeyError:
+            return missing(f"no run {run_id!r}")
+
+    async def item(request: Request) -> Response:
+        run_id, index = request.path_params["run"], request.path_params["index"]
+        try:
+            found = catalog.run(run_id)
+        except KeyError:
+            return missing(f"no run {run_id!r}")
+        if not 0 <= index < len(found.rows):
+            return missing(f"run {run_id!r} has no item {index}")
+        return html("item", pages.item_page(found, index))
+
+    async def trace(request: Request) -> Response:
+        trace_id = request.path_params["trace"]
+        try:
+            return html("trace", pages.saved_trace_page(catalog.trace(trace_id)))
+        except KeyError:
+            return missing(f"no trace {trace_id!r}")
+
+    async def compare(request: Request) -> Response:
+        ids = request.query_params.getlist("run") or catalog.run_ids()
+        try:
+            chosen = [catalog.run(i) for i in ids]
+        except KeyError as exc:
+            return missing(f"no run {exc.args[0]!r}")
+        if not chosen:
+            return missing("no runs to compare")
+        return html("compare", pages.compare_page(chosen))
+
+    return Starlette(
+        routes=[
+            Route("/", runs),
+            Route("/run/{run}", run),
+            Route("/run/{run}/item/{index:int}", item),
+            Route("/trace/{trace}", trace),
+            Route("/compare", compare),
+        ]
+    )

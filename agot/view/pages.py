@@ -1,0 +1,234 @@
+"""The content of each viewer page, as plain data for the templates.
+
+The server and the static export render the same templates from these functions; only the
+``url`` function differs (paths on the server, ``#anchors`` in the one-file export).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agot.evals.run_folder import ResultRow
+from agot.view import plots
+from agot.view.data import Catalog, Run, SavedTrace
+
+Url = Callable[..., str]
+
+
+# -- runs list ------------------------------------------------------------------------------
+def runs_page(catalog: Catalog) -> dict[str, Any]:
+    return {"title": "Runs", "runs": catalog.runs(), "traces": catalog.traces()}
+
+
+# -- one run ----------------------------------------------------------------------------------
+@dataclass
+class ItemRow:
+    """One line of a run's item table."""
+
+    index: int
+    row: ResultRow
+    score: float | None
+    tokens: int
+
+
+def run_page(run: Run) -> dict[str, Any]:
+    items = [
+        ItemRow(i, r, run.score(r), r.usage.prompt_tokens + r.usage.completion_tokens)
+        for i, r in enumerate(run.rows)
+    ]
+    headline = run.headline or "score"
+    points = []
+    for g in run.groups:
+        est = g.metrics.get(headline)
+        value = est.value if est is not None else None
+        low = est.low if est is not None else None
+        high = est.high if est is not None else None
+        points.append((g.label, g.tokens_per_item, value, low, high))
+    latency = [
+        (g.label, [r.latency_s for r in run.rows if (r.strategy, r.model) == (g.strategy, g.model)])
+        for g in run.groups
+    ]
+    return {
+        "title": run.name,
+        "run": run,
+        "item_rows": items,
+        "metrics": sorted({m for g in run.groups for m in g.metrics}, key=_metric_order(headline)),
+        "tradeoff_svg": plots.score_vs_tokens(points, headline),
+        "latency_svg": plots.histogram(latency, "latency per item (s)"),
+    }
+
+
+def _metric_order(headline: str) -> Callable[[str], tuple[int, str]]:
+    return lambda name: (0 if name == headline else 1, name)
+
+
+# -- one item (a row of a run, or a saved trace) --------------------------------------------
+@dataclass
+class NestedGraph:
+    """A nested graph shown folded under its complex thought."""
+
+    node_id: str
+    title: str
+    svg: str
+    thoughts: int
+    children: list[NestedGraph] = field(default_factory=list)
+
+
+@dataclass
+class Call:
+    """One model call, for the call list."""
+
+    event: Any
+    offset_s: float
+    critical: bool
+
+
+def trace_view(trace: dict[str, Any] | None) -> dict[str, Any]:
+    """Graph pictures, timeline and calls of a saved trace (the object Result.save_trace
+    writes); an empty view when the run kept no trace."""
+    empty: dict[str, Any] = {
+        "has_trace": False,
+        "graph_svg": None,
+        "graph_full_svg": None,
+        "nested": [],
+        "thoughts": [],
+    }
+    if trace is None:
+        return empty
+    from agot.critical_path import critical_path, parallelism, span
+    from agot.render.timeline_svg import timeline_svg
+    from agot.result import Result
+
+    result = Result.model_validate(trace)
+    graph = result.thought_graph()
+    events = result.events
+    _, path = critical_path(events)
+    on_path = set(path)
+    t0 = min((e.start for e in events), default=0.0)
+    calls = [Call(e, e.start - t0, e.call_id in on_path) for e in events]
+    view: dict[str, Any] = {
+        **empty,
+        "has_trace": True,
+        "result": result,
+        "calls": calls,
+        "timeline_svg": timeline_svg(events),
+        "span_s": span(events),
+        "parallelism": parallelism(events),
+        "critical_calls": len(path),
+        "text_kept": any(e.messages is not None for e in events),
+    }
+    if graph is not None:
+        from agot.render.svg import graph_to_svg
+
+        view["graph_svg"] = graph_to_svg(_shallow(graph))
+        view["graph_full_svg"] = graph_to_svg(graph) if graph.subgraphs else None
+        view["nested"] = _nested(graph)
+        view["thoughts"] = [node for _, node in graph.walk()]
+    return view
+
+
+def _shallow(graph: Any) -> Any:
+    """``graph`` without its nested graphs (complex thoughts keep their thick border)."""
+    top = copy.copy(graph)
+    top.subgraphs = {}
+    return top
+
+
+def _nested(graph: Any) -> list[NestedGraph]:
+    from agot.render.svg import graph_to_svg
+
+    out = []
+    for node in graph.nodes():
+        sub = graph.subgraphs.get(node.id)
+        if sub is None:
+            continue
+        out.append(
+            NestedGraph(
+                node_id=node.id,
+                title=node.title,
+                svg=graph_to_svg(_shallow(sub)),
+                thoughts=sub.count_nodes(),
+                children=_nested(sub),
+            )
+        )
+    return out
+
+
+def item_page(run: Run, index: int) -> dict[str, Any]:
+    row = run.rows[index]
+    trace = run.trace(row)
+    siblings = [
+        (i, r) for i, r in enumerate(run.rows) if r.id == row.id and i != index
+    ]  # the same item under the run's other strategies and models
+    return {
+        "title": f"{row.id} · {row.strategy} @ {row.model}",
+        "run": run,
+        "row": row,
+        "index": index,
+        "score": run.score(row),
+        "question": (trace or {}).get("question"),
+        "siblings": siblings,
+        **trace_view(trace),
+    }
+
+
+def saved_trace_page(saved: SavedTrace) -> dict[str, Any]:
+    trace = saved.load()
+    return {
+        "title": saved.path.name,
+        "saved": saved,
+        "question": trace.get("question"),
+        **trace_view(trace),
+    }
+
+
+# -- several runs side by side -----------------------------------------------------------------
+@dataclass
+class Column:
+    """A (run, strategy, model) compared with the others."""
+
+    run: Run
+    strategy: str
+    model: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.run.name}: {self.strategy} @ {self.model}"
+
+
+@dataclass
+class CompareRow:
+    item: str
+    cells: list[tuple[float | None, int | None]]  # (score, row index in its run) per column
+    flipped: bool
+
+
+def compare_page(runs: Sequence[Run]) -> dict[str, Any]:
+    columns = [Column(run, g.strategy, g.model) for run in runs for g in run.groups]
+    lookup: dict[tuple[int, str], tuple[float | None, int | None]] = {}
+    order: list[str] = []
+    for c, column in enumerate(columns):
+        for index, row in enumerate(column.run.rows):
+            if (row.strategy, row.model) != (column.strategy, column.model):
+                continue
+            lookup[(c, row.id)] = (column.run.score(row), index)
+            if row.id not in order:
+                order.append(row.id)
+    rows = []
+    for item in order:
+        cells: list[tuple[float | None, int | None]] = []
+        for c in range(len(columns)):
+            cells.append(lookup.get((c, item), (None, None)))
+        scored = {s for s, _ in cells if s is not None}
+        rows.append(CompareRow(item, cells, flipped=len(scored) > 1))
+    flips = sum(1 for r in rows if r.flipped)
+    return {
+        "title": "Compare " + ", ".join(r.name for r in runs),
+        "runs": list(runs),
+        "columns": columns,
+        "rows": rows,
+        "flips": flips,
+    }

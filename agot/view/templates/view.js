@@ -1,0 +1,75 @@
+// Sorting, filtering and (in a one-file export) page switching. No dependencies.
+(function () {
+  function cellValue(row, index) {
+    var cell = row.cells[index];
+    if (!cell) return "";
+    var raw = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
+    var num = parseFloat(raw);
+    return raw !== "" && !isNaN(num) && /^-?[\d.]+(e-?\d+)?$/i.test(raw) ? num : raw.toLowerCase();
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    table.querySelectorAll("th[data-sort]").forEach(function (th) {
+      th.addEventListener("click", function () {
+        var index = Array.prototype.indexOf.call(th.parentNode.children, th);
+        var asc = !th.classList.contains("asc");
+        table.querySelectorAll("th").forEach(function (h) { h.classList.remove("asc", "desc"); });
+        th.classList.add(asc ? "asc" : "desc");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = cellValue(a, index), y = cellValue(b, index);
+          if (x === y) return 0;
+          if (x === "" || x === "n/a") return 1;
+          if (y === "" || y === "n/a") return -1;
+          return (x < y ? -1 : 1) * (asc ? 1 : -1);
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+  document.querySelectorAll("[data-filter-for]").forEach(function (box) {
+    var table = document.getElementById(box.getAttribute("data-filter-for"));
+    var text = box.querySelector("input[type=search]");
+    var flags = box.querySelectorAll("input[type=checkbox][data-flag]");
+    var count = box.querySelector(".count");
+    function apply() {
+      var needle = text ? text.value.toLowerCase() : "";
+      var shown = 0;
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        var ok = !needle || row.textContent.toLowerCase().indexOf(needle) >= 0;
+        flags.forEach(function (flag) {
+          if (flag.checked && row.getAttribute("data-" + flag.getAttribute("data-flag")) !== "1") ok = false;
+        });
+        row.style.display = ok ? "" : "none";
+        if (ok) shown += 1;
+      });
+      if (count) count.textContent = shown + " shown";
+    }
+    if (text) text.addEventListener("input", apply);
+    flags.forEach(function (flag) { flag.addEventListener("change", apply); });
+    apply();
+  });
+  // The one-file export holds every page as a <section>; the address's #hash picks one.
+  var pages = document.querySelectorAll("section.page");
+  if (pages.length) {
+    var show = function () {
+      var id = (location.hash || "#runs").slice(1);
+      var target = document.getElementById(id) || pages[0];
+      pages.forEach(function (p) { p.classList.toggle("active", p === target); });
+      document.title = (target.getAttribute("data-title") || "agot") + " · agot view";
+      window.scrollTo(0, 0);
+    };
+    window.addEventListener("hashchange", show);
+    show();
+  }
+  var form = document.getElementById("compare-form");
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.querySelectorAll("input[name=run]:checked").length < 2) {
+        event.preventDefault();
+        var note = document.getElementById("compare-note");
+        if (note) note.textContent = "pick at least two runs to compare";
+      }
+    });
+  }
+})();

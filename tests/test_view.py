@@ -1,0 +1,150 @@
+"""``agot view`` without a browser: the pages a server returns, runs without a summary yet,
+private datasets shown as stored (redacted), the one-file export and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from view_fixtures import FIXTURES, build_runs, cot_backend
+
+from agot.cli import main
+from agot.evals import load_dataset, run_eval
+from agot.view.app import create_app
+from agot.view.data import Catalog
+from agot.view.plots import LEFT, RIGHT, TOP, H, W, score_vs_tokens
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("runs")
+    asyncio.run(build_runs(root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(runs_root: Path) -> TestClient:
+    return TestClient(create_app(Catalog([runs_root])))
+
+
+def test_runs_list_shows_each_run_with_intervals_and_the_saved_trace(client):
+    page = client.get("/").text
+    assert 'data-run="agot-vs-cot"' in page and 'data-run="cot-again"' in page
+    assert "0.750 [0.250, 1.000]" in page  # headline with its bootstrap interval
+    assert (
+        'href="/trace/sky"' in page and 'href="/compare?run=agot-vs-cot&amp;run=cot-again"' in page
+    )
+
+
+def test_run_page_has_groups_comparison_plots_and_every_row(client):
+    page = client.get("/run/agot-vs-cot").text
+    assert 'data-group="agot"' in page and 'data-group="cot"' in page
+    assert 'id="paired-table"' in page and "cot − agot" in page
+    assert page.count('class="item-link"') == 8
+    points = re.findall(r'<circle class="point" data-series="([^"]+)" data-x="([\d.]+)"', page)
+    assert {name for name, _ in points} == {"agot @ scripted:scripted", "cot @ scripted:scripted"}
+
+
+def test_plot_points_stay_inside_the_axes():
+    svg = score_vs_tokens([("a", 6578.0, 0.75, 0.25, 1.0), ("b", 122.0, 0.5, None, None)], "em")
+    root = ET.fromstring(svg[: svg.index("</svg>") + 6])
+    for circle in root.iter("{http://www.w3.org/2000/svg}circle"):
+        x, y = float(circle.get("cx")), float(circle.get("cy"))
+        assert LEFT <= x <= W - RIGHT and TOP <= y <= H
+
+
+def test_item_page_shows_prompts_completions_and_the_nested_graph(client):
+    page = client.get("/run/agot-vs-cot/item/0").text
+    assert 'id="gold"' in page and 'details class="nested" data-node="2"' in page
+    assert 'class="prompt"' in page and 'class="completion"' in page
+    assert 'data-critical="true"' in page
+    assert client.get("/run/agot-vs-cot/item/99").status_code == 404
+    assert client.get("/run/nope").status_code == 404
+    assert client.get("/trace/nope").status_code == 404
+
+
+def test_compare_page_marks_flipped_items(client):
+    page = client.get("/compare?run=agot-vs-cot&run=cot-again").text
+    assert "2 of 4 items flipped" in page
+    flipped = re.findall(r'<tr data-flipped="1" class="flip"><td>(\w+)</td>', page)
+    assert sorted(flipped) == ["hp0001", "hp0003"]
+
+
+def test_markup_in_model_text_is_escaped(tmp_path):
+    async def build() -> None:
+        await run_eval(
+            "hotpotqa",
+            data=str(FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"),
+            strategies=["cot"],
+            models=[cot_backend(0).__class__({"*": "Answer: <script>alert(1)</script>"})],
+            out=str(tmp_path / "x"),
+            progress=False,
+            limit=1,
+        )
+
+    asyncio.run(build())
+    page = TestClient(create_app(Catalog([tmp_path]))).get("/run/x/item/0").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_a_run_without_summary_is_summarised_from_its_rows(runs_root, tmp_path):
+    import shutil
+
+    copy = tmp_path / "partial"
+    shutil.copytree(runs_root / "cot-again", copy)
+    (copy / "summary.json").unlink()
+    catalog = Catalog([copy])
+    (run,) = catalog.runs()
+    assert not run.finished and run.headline == "em"
+    (group,) = run.groups
+    est = group.metrics["em"]
+    assert est.value == 0.75 and est.low is not None and est.low <= 0.75 <= est.high
+    assert "(no summary yet)" in TestClient(create_app(catalog)).get("/").text
+
+
+def test_private_dataset_text_is_shown_as_stored_redacted(tmp_path):
+    records = load_dataset("gpqa", data=FIXTURES / "gpqa", seed=1)
+
+    async def build() -> None:
+        await run_eval(
+            "gpqa",
+            data=str(FIXTURES / "gpqa"),
+            seed=1,
+            strategies=["cot"],
+            models=[cot_backend(0).__class__({"*": "Answer: A"})],
+            out=str(tmp_path / "g"),
+            progress=False,
+        )
+
+    asyncio.run(build())
+    client = TestClient(create_app(Catalog([tmp_path / "g"])))
+    pages = client.get("/run/g").text + "".join(
+        client.get(f"/run/g/item/{i}").text for i in range(len(records))
+    )
+    for record in records:
+        assert record.question not in pages
+    assert "redacted" in pages or "withheld" in pages
+
+
+def test_cli_export_and_errors(runs_root, tmp_path, capsys):
+    target = tmp_path / "out" / "all.html"
+    assert main(["view", str(runs_root), "--export", str(target)]) == 0
+    html = target.read_text()
+    assert 'id="runs"' in html and 'id="run-agot-vs-cot"' in html and 'id="compare"' in html
+    assert 'id="item-agot-vs-cot-0"' in html and 'id="trace-sky"' in html
+    assert "<link" not in html and "src=" not in html  # self-contained
+    assert main(["view", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["view", str(runs_root), "--port", "70000"]) == 2
+    assert "--port must be between" in capsys.readouterr().err
+
+
+def test_view_binds_to_loopback_by_default():
+    from agot.cli import build_parser
+
+    args = build_parser().parse_args(["view", "runs"])
+    assert args.host == "127.0.0.1"

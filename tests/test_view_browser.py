@@ -1,0 +1,213 @@
+"""``agot view`` in a real browser: headless Chromium driven by Selenium clicks through the runs
+list, a run, an item with a nested graph, a saved trace and the compare page of a live server,
+then through the one-file export opened from disk, and asserts on what is on screen.
+
+Screenshots of every page go to a folder printed at the start (``AGOT_SCREENSHOTS`` picks it).
+The tests skip only when no Chromium binary is installed (``apt-get install chromium
+chromium-driver``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
+    None,
+)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium chromium-driver)"
+)
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import asyncio
+
+    from view_fixtures import build_runs
+
+    root = tmp_path_factory.mktemp("runs")
+    asyncio.run(build_runs(root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("AGOT_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nagot view screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(runs_root: Path) -> Iterator[str]:
+    import uvicorn
+
+    from agot.view.app import create_app
+    from agot.view.data import Catalog
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(Catalog([runs_root])), host="127.0.0.1", port=port, log_level="warning"
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "the viewer did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver_path = shutil.which("chromedriver")
+    service = Service(driver_path) if driver_path else Service()
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.implicitly_wait(2)
+    yield driver
+    driver.quit()
+
+
+def _shot(driver, folder: Path, name: str) -> None:
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1400, min(max(height + 40, 800), 6000))
+    driver.save_screenshot(str(folder / f"{name}.png"))
+    driver.set_window_size(1400, 1000)
+
+
+def test_click_through_runs_run_item_trace_and_compare(server, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(server + "/")
+    rows = d.find_elements(By.CSS_SELECTOR, "#runs-table tbody tr")
+    assert {r.get_attribute("data-run") for r in rows} == {"agot-vs-cot", "cot-again"}
+    first = d.find_element(By.CSS_SELECTOR, 'tr[data-run="agot-vs-cot"]').text
+    assert "hotpotqa/distractor" in first and "agot" in first and "cot" in first
+    assert "0.750 [0.250, 1.000]" in first  # scores carry their intervals
+    assert "sky.json" in d.find_element(By.ID, "trace-list").text
+    _shot(d, shots, "1-runs")
+
+    # a run: groups, paired comparison, plots, then sorting and filtering the item table
+    d.find_element(By.LINK_TEXT, "agot-vs-cot").click()
+    assert d.find_element(By.TAG_NAME, "h1").text == "agot-vs-cot"
+    groups = {
+        r.get_attribute("data-group")
+        for r in d.find_elements(By.CSS_SELECTOR, "#groups-table tbody tr")
+    }
+    assert groups == {"agot", "cot"}
+    assert "agot" in d.find_element(By.ID, "paired-table").text
+    assert len(d.find_elements(By.CSS_SELECTOR, "svg.plot-tradeoff circle.point")) == 2
+    assert len(d.find_elements(By.CSS_SELECTOR, "svg.plot-histogram path.series")) == 2
+    table = d.find_element(By.ID, "items-table")
+    assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == 8
+    em_header = table.find_elements(By.CSS_SELECTOR, "thead th")[5]
+    em_header.click()  # ascending: misses first
+    first_score = table.find_element(By.CSS_SELECTOR, "tbody tr td:nth-child(6)").text
+    em_header.click()  # descending: hits first
+    assert (first_score, table.find_element(By.CSS_SELECTOR, "tbody tr td:nth-child(6)").text) == (
+        "0.000",
+        "1.000",
+    )
+    search = d.find_element(By.CSS_SELECTOR, '[data-filter-for="items-table"] input[type=search]')
+    search.send_keys("hp0003")
+    visible = [r for r in table.find_elements(By.CSS_SELECTOR, "tbody tr") if r.is_displayed()]
+    assert len(visible) == 2 and all("hp0003" in r.text for r in visible)
+    _shot(d, shots, "2-run")
+
+    # an AGoT item: facts, the top graph, a nested graph unfolded, the timeline, a call's text
+    agot_row = next(r for r in visible if "\tagot" in "\t" + r.text.replace(" ", "\t"))
+    agot_row.find_element(By.CSS_SELECTOR, "a.item-link").click()
+    assert "hp0003" in d.find_element(By.TAG_NAME, "h1").text
+    assert "founder of Brightwater Press" in d.find_element(By.ID, "question").text
+    assert d.find_element(By.ID, "gold").text == "1877"
+    assert d.find_element(By.ID, "prediction").text == "1875"
+    assert "em = 0.000" in d.find_element(By.ID, "scores").text
+    top = d.find_element(By.ID, "graph-top")
+    assert top.find_elements(By.CSS_SELECTOR, "g#n_2") and not top.find_elements(
+        By.CSS_SELECTOR, "g#n_2_1"
+    )
+    nested = d.find_element(By.CSS_SELECTOR, 'details.nested[data-node="2"]')
+    inner = nested.find_element(By.CSS_SELECTOR, ".graph")
+    assert not inner.is_displayed()
+    nested.find_element(By.TAG_NAME, "summary").click()
+    assert inner.is_displayed() and inner.find_elements(By.CSS_SELECTOR, "g#n_2_1")
+    bars = d.find_elements(By.CSS_SELECTOR, "#timeline g.call")
+    critical = [b for b in bars if b.get_attribute("data-critical") == "true"]
+    assert len(bars) > 10 and 1 < len(critical) < len(bars)
+    call = d.find_element(By.CSS_SELECTOR, "details.call")
+    call.find_element(By.TAG_NAME, "summary").click()
+    prompts = call.find_elements(By.CSS_SELECTOR, "pre.prompt")
+    assert all(p.is_displayed() for p in prompts)
+    assert "Brightwater Press" in prompts[-1].text  # the user message holds the question
+    assert call.find_element(By.CSS_SELECTOR, "pre.completion").text.startswith("{")
+    _shot(d, shots, "3-item-nested")
+
+    # a saved trace from agot solve --trace
+    d.get(server + "/")
+    d.find_element(By.CSS_SELECTOR, "a.trace-link").click()
+    assert "Why is the sky blue?" in d.find_element(By.ID, "question").text
+    assert d.find_elements(By.CSS_SELECTOR, 'details.nested[data-node="2"]')
+    _shot(d, shots, "4-trace")
+
+    # compare two runs: pick both, see the flipped items
+    d.get(server + "/")
+    for box in d.find_elements(By.CSS_SELECTOR, 'input[name="run"]'):
+        box.click()
+    d.find_element(By.ID, "compare-button").click()
+    assert d.find_element(By.TAG_NAME, "h1").text == "Compare"
+    assert "2 of 4 items flipped" in d.find_element(By.ID, "flip-count").text
+    d.find_element(By.ID, "flipped-only").click()
+    shown = [
+        r.find_element(By.TAG_NAME, "td").text
+        for r in d.find_elements(By.CSS_SELECTOR, "#compare-table tbody tr")
+        if r.is_displayed()
+    ]
+    assert sorted(shown) == ["hp0001", "hp0003"]
+    _shot(d, shots, "5-compare")
+
+
+def test_the_export_works_from_a_file(runs_root, browser, shots, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from agot.cli import main
+
+    target = tmp_path / "share" / "runs.html"
+    assert main(["view", str(runs_root), "--export", str(target)]) == 0
+    html = target.read_text()
+    assert "http://" not in html.replace("http://www.w3.org", "")  # nothing fetched
+    d = browser
+    d.get(target.as_uri())
+    assert d.find_element(By.ID, "runs").is_displayed()
+    d.find_element(By.LINK_TEXT, "cot-again").click()
+    page = d.find_element(By.ID, "run-cot-again")
+    assert page.is_displayed() and not d.find_element(By.ID, "runs").is_displayed()
+    page.find_element(By.CSS_SELECTOR, "a.item-link").click()
+    assert d.current_url.endswith("#item-cot-again-0")
+    assert d.find_element(By.ID, "item-cot-again-0").is_displayed()
+    d.back()
+    assert d.find_element(By.ID, "run-cot-again").is_displayed()
+    d.find_element(By.ID, "nav-compare").click()
+    assert "items flipped" in d.find_element(By.CSS_SELECTOR, "#compare #flip-count").text
+    _shot(d, shots, "6-export-compare")

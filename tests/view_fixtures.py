@@ -1,0 +1,78 @@
+"""Eval run folders and a saved trace for the viewer's tests, made with scripted models.
+
+Two runs on the HotpotQA fixture: ``agot-vs-cot`` (AGoT with a nested graph under thought 2,
+and CoT) and ``cot-again`` (CoT answering differently), so a comparison has flipped items.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agot_scripts import agot_script
+
+import agot
+from agot.backends import ScriptedBackend
+from agot.evals import run_eval
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HOTPOT = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"
+
+#: Answers per question keyword: (first run, second run).
+ANSWERS = {
+    "river": ("the Amsel River", "the Rhine"),
+    "same city": ("no", "no"),
+    "founder": ("1875", "1877"),
+    "anthem": ("Marta Ellery", "Marta Ellery"),
+}
+
+
+def _answer(prompt: str, which: int) -> str:
+    for key, answers in ANSWERS.items():
+        if key in prompt:
+            return answers[which]
+    return "unknown"
+
+
+def agot_backend() -> ScriptedBackend:
+    base = agot_script(fanout=2, complex_if=lambda n: n == "2", title_words=4)
+
+    def script(request):
+        if request.role == "final" and request.node_id == "final":
+            text = "\n".join(m.content for m in request.messages)
+            return {"reasoning": "combined the thoughts", "answer": _answer(text, 0)}
+        return base(request)
+
+    return ScriptedBackend(script)
+
+
+def cot_backend(which: int) -> ScriptedBackend:
+    def script(request):
+        text = "\n".join(m.content for m in request.messages)
+        return f"Let me think step by step.\nAnswer: {_answer(text, which)}"
+
+    return ScriptedBackend(script)
+
+
+async def build_runs(root: Path) -> tuple[Path, Path, Path]:
+    """(first run folder, second run folder, saved trace file) under ``root``."""
+    first, second = root / "agot-vs-cot", root / "cot-again"
+    common = {"data": str(HOTPOT), "progress": False}
+    await run_eval(
+        "hotpotqa", strategies=["agot"], models=[agot_backend()], out=str(first), **common
+    )
+    await run_eval(
+        "hotpotqa",
+        strategies=["cot"],
+        models=[cot_backend(0)],
+        out=str(first),
+        resume=True,
+        **common,
+    )
+    await run_eval(
+        "hotpotqa", strategies=["cot"], models=[cot_backend(1)], out=str(second), **common
+    )
+    result = await agot.AGoT(max_depth=1, max_layers=3, max_nodes=2).solve(
+        "Why is the sky blue?", model=agot_backend()
+    )
+    trace = result.save_trace(root / "traces" / "sky.json")
+    return first, second, trace
