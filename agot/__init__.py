@@ -26,6 +26,7 @@ from agot.errors import (
     RunFailedError,
     SchemaError,
     TransientBackendError,
+    UnreachableBackendError,
 )
 from agot.limits import Limits
 from agot.result import Result
@@ -157,6 +158,7 @@ __all__ = [
     "Task",
     "TraceEvent",
     "TransientBackendError",
+    "UnreachableBackendError",
     "Usage",
     "__version__",
     "get_strategy",

@@ -15,6 +15,7 @@ sent to the backend (retries, cut attempts, hedges and failed calls included); s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import itertools
 import os
@@ -32,10 +33,21 @@ from tenacity import (
 )
 
 from agot.backends.base import Backend
-from agot.backends.registry import DEFAULT_MODEL, BackendOptions, resolve_backend
+from agot.backends.registry import (
+    DEFAULT_MODEL,
+    BackendOptions,
+    parse_model_string,
+    resolve_backend,
+)
 from agot.budget import Budget, BudgetTracker
 from agot.cache import ResponseCache
-from agot.errors import BackendError, BudgetExceeded, SchemaError, TransientBackendError
+from agot.errors import (
+    BackendError,
+    BudgetExceeded,
+    ConfigError,
+    SchemaError,
+    TransientBackendError,
+)
 from agot.latency import LatencyBook, adaptive_timeout
 from agot.limits import Gate, Limits
 from agot.structured import parse_structured, reask_messages
@@ -55,12 +67,14 @@ class _Slot:
     owned: bool
     wait: _Backoff
     latency: LatencyBook
+    #: Several replicas of this model (an :class:`agot.fleet.Fleet` of replica slots).
+    fleet: Any = None
 
 
 class _Tries:
     """Attempts made for one request, across retries and re-asks (kept when it fails)."""
 
-    __slots__ = ("admitted", "count", "cut", "held")
+    __slots__ = ("admitted", "count", "cut", "endpoint", "failed", "held")
 
     def __init__(self) -> None:
         #: Requests sent to the backend (each retry, hedge and extra backend request).
@@ -71,6 +85,9 @@ class _Tries:
         self.cut: float | None = None
         #: Tokens this call holds in its budgets (reservation, then the replies' actual tokens).
         self.held = 0
+        #: Fleets: the endpoint of the last attempt, and those that failed this request.
+        self.endpoint: str | None = None
+        self.failed: list[str] = []
 
 
 def _reserve(trackers: tuple[BudgetTracker, ...]) -> None:
@@ -109,6 +126,10 @@ class Dispatcher:
     per request. ``cache`` is a directory (or :class:`ResponseCache`); replies sampled at
     temperature > 0 are cached only with ``cache_sampled=True`` or a fixed ``seed``.
     ``budget`` caps everything this dispatcher does; each run may carry its own budget too.
+    ``endpoints`` (URLs, :class:`agot.fleet.Endpoint` s, a fleet file, or ``api_base`` with
+    several comma-separated URLs) serve the default model from several replicas, one picked
+    per call by ``routing`` (``"predictive"``, the default, ``"least-outstanding"``,
+    ``"round-robin"`` or a policy object); see :mod:`agot.fleet`.
     """
 
     def __init__(
@@ -123,6 +144,8 @@ class Dispatcher:
         router: Router | None = None,
         backend_options: BackendOptions | None = None,
         store_text: bool = True,
+        endpoints: Any = None,
+        routing: Any = None,
         **options: Any,
     ) -> None:
         self.limits = limits or Limits()
@@ -139,7 +162,13 @@ class Dispatcher:
         self._own = RunRecorder()
         self._slots: dict[str, _Slot] = {}
         self._ids = itertools.count(1)
-        if model is None or isinstance(model, str):
+        fleet = _fleet_spec(endpoints, self.backend_options.api_base, routing)
+        if fleet is not None:
+            self._add_fleet(_fleet_model(model, fleet.model), fleet)
+            # The endpoints belong to the fleet's model; other models a router names do not
+            # inherit a list of URLs as their address.
+            self.backend_options = self.backend_options.model_copy(update={"api_base": None})
+        elif model is None or isinstance(model, str):
             self.default_model = model or DEFAULT_MODEL
             # Resolve now so a bad model string or a missing key fails before any work starts.
             self._slot(self.default_model)
@@ -157,6 +186,29 @@ class Dispatcher:
         slot = _Slot(backend, gate, owned, _Backoff(limits), LatencyBook())
         self._slots[key] = slot
         return slot
+
+    def _add_fleet(self, key: str, spec: Any) -> None:
+        """One slot per replica (its own backend, limits and gate) behind a routing policy."""
+        from agot.fleet import Fleet, Replica
+
+        self.default_model = key
+        base = self.model_limits.get(key, self.limits)
+        replicas = []
+        for endpoint in spec.endpoints:
+            replica_key = f"{key}@{endpoint.label}"
+            self.model_limits[replica_key] = endpoint.limits(base)
+            options = self.backend_options.model_copy(update={"api_base": endpoint.api_base})
+            slot = self._add_slot(replica_key, resolve_backend(key, options=options), True)
+            replicas.append(Replica(endpoint.label, slot, slot.gate.concurrency, endpoint.weight))
+        # The model's own slot stands for the fleet: the first replica's backend and limits
+        # (backend(), cache keys, retry policy), owning nothing, with the fleet attached.
+        fleet = Fleet(key, replicas, spec.routing)
+        self._slots[key] = dataclasses.replace(replicas[0].target, owned=False, fleet=fleet)
+
+    def fleet(self, model: str | None = None) -> Any:
+        """The :class:`agot.fleet.Fleet` serving ``model`` (default model), or None."""
+        slot = self._slots.get(model or self.default_model)
+        return slot.fleet if slot is not None else None
 
     def _slot(self, key: str) -> _Slot:
         slot = self._slots.get(key)
@@ -208,7 +260,9 @@ class Dispatcher:
         try:
             call_id = f"c{next(self._ids)}"
             start, t0 = time.time(), time.perf_counter()
-            finish = functools.partial(self._finish, recorder, request, backend, call_id, start, t0)
+            finish = functools.partial(
+                self._finish, recorder, request, backend, call_id, start, t0, tries=tries
+            )
 
             cache_key = None
             if self.cache is not None and (
@@ -345,6 +399,17 @@ class Dispatcher:
         tries: _Tries,
         estimate: int,
     ) -> BackendReply:
+        if slot.fleet is not None:
+            # The policy picks a replica per attempt; a failed one is avoided on the retry.
+            async def on_replica(replica: _Slot, name: str) -> BackendReply:
+                tries.endpoint = name
+                return await self._gated_attempt(
+                    replica, request, recorder, trackers, tries, estimate
+                )
+
+            return await slot.fleet.call(
+                request, on_replica, failed=tries.failed, run_started=recorder.started
+            )
         # The token reservation is taken before queueing for a slot: a call that held a slot
         # while waiting for tokens could wait on one that needs the slot to finish.
         held = tries.held
@@ -518,6 +583,7 @@ class Dispatcher:
         error: str | None = None,
         admitted: float | None = None,
         discarded: bool = False,
+        tries: _Tries | None = None,
     ) -> Generation:
         # The event spans the backend's work: time queued for a concurrency slot or a rate
         # limiter is kept apart (queued_s), so call durations, the critical path and the
@@ -549,6 +615,8 @@ class Dispatcher:
             discarded=discarded,
             messages=list(request.messages) if self.store_text else None,
             completion=reply.text if self.store_text else None,
+            endpoint=tries.endpoint if tries else None,
+            failed_endpoints=list(tries.failed) if tries else [],
         )
         recorder.record(event, usage)
         self.tracker.add(usage)
@@ -568,6 +636,7 @@ class Dispatcher:
             finish_reason=reply.finish_reason,
             warnings=list(reply.warnings),
             mean_logprob=reply.mean_logprob,
+            endpoint=tries.endpoint if tries else None,
         )
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -606,6 +675,47 @@ class _Backoff:
     def __call__(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         return self.delay(error, state.attempt_number + 1)
+
+
+def _fleet_spec(endpoints: Any, api_base: str | None, routing: Any) -> Any:
+    """The fleet the arguments describe (None: one endpoint, the usual case).
+
+    ``endpoints`` wins; else an ``api_base`` listing several URLs (comma-separated) or naming
+    a fleet file (``.toml``/``.json``) makes one.
+    """
+    if endpoints is None and api_base is not None:
+        if "," in api_base or api_base.lower().endswith((".toml", ".json")):
+            endpoints = api_base
+    if endpoints is None:
+        return None
+    from agot.fleet import FleetSpec, load_fleet, parse_endpoints
+
+    if isinstance(endpoints, str) and endpoints.lower().endswith((".toml", ".json")):
+        spec = load_fleet(endpoints)
+    elif isinstance(endpoints, FleetSpec):
+        spec = endpoints
+    else:
+        spec = FleetSpec(endpoints=parse_endpoints(endpoints))
+    if routing is not None:
+        spec = spec.model_copy(update={"routing": routing})
+    return spec
+
+
+def _fleet_model(model: Any, from_file: str | None) -> str:
+    """The model string a fleet serves: ``model``, else the fleet file's ("local", the
+    default, never runs on endpoints)."""
+    key = model if isinstance(model, str) and model != DEFAULT_MODEL else from_file
+    if key is None or (model is not None and not isinstance(model, str)):
+        raise ConfigError(
+            "several endpoints need the model string they serve: pass --model "
+            "openai/<name> (or set model in the fleet file)"
+        )
+    if parse_model_string(key)[0] in ("local", "llamacpp", "transformers"):
+        raise ConfigError(
+            f"model {key!r} runs in-process, not on endpoints: serve it from several "
+            "servers and pass --model openai/<name> with their URLs"
+        )
+    return key
 
 
 def _exhausted(slot: _Slot, limits: Limits, error: TransientBackendError) -> BackendError:

@@ -46,6 +46,15 @@ class TransientBackendError(BackendError):
         self.retry_after = retry_after
 
 
+class UnreachableBackendError(BackendError):
+    """The server could not be reached at all: connection refused, unknown host.
+
+    Not retried against a single endpoint (a wrong address or a stopped server stays so for a
+    while), but where several replicas serve a model it says that replica is down, and the call
+    moves to another (see :mod:`agot.fleet`).
+    """
+
+
 class BudgetExceeded(AgotError):
     """A run hit one of its budget limits; strategies turn this into a partial result."""
 

@@ -46,6 +46,10 @@ class TraceEvent(BaseModel):
         None, description="the prompt sent (None when the run was told not to keep text)"
     )
     completion: str | None = Field(None, description="the text the model returned")
+    #: The replica that served the call (fleets: several endpoints for one model).
+    endpoint: str | None = None
+    #: Replicas whose attempts at this call failed before it was served elsewhere.
+    failed_endpoints: list[str] = Field(default_factory=list)
 
     @property
     def duration(self) -> float:

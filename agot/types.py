@@ -62,6 +62,8 @@ class GenerationRequest(BaseModel):
     speculative: bool = False
     #: Ask the backend for token log-probabilities (``BackendReply.mean_logprob``) where it can.
     logprobs: bool = False
+    #: Urgency hint for queues (higher first), e.g. calls on the critical path of a graph.
+    priority: int | None = None
 
     @classmethod
     def chat(
@@ -171,6 +173,8 @@ class Generation(BaseModel):
     finish_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
     mean_logprob: float | None = None
+    #: The replica that served the call, when the model runs on several endpoints.
+    endpoint: str | None = None
 
 
 def require_text(value: object, what: str = "question") -> str:

@@ -38,7 +38,12 @@ from urllib.parse import urlsplit
 
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions
-from agot.errors import BackendError, ConfigError, TransientBackendError
+from agot.errors import (
+    BackendError,
+    ConfigError,
+    TransientBackendError,
+    UnreachableBackendError,
+)
 from agot.types import BackendReply, GenerationRequest
 from agot.url_secrets import redact_text, redact_url
 
@@ -466,7 +471,8 @@ class LiteLLMBackend:
         cause = _client_side_cause(exc)
         if cause is not None:
             fix = "check --api-base and that the server is running" if self._api_base else ""
-            return BackendError(
+            unreachable = cause.startswith(("connection refused", "unknown host"))
+            return (UnreachableBackendError if unreachable else BackendError)(
                 f"cannot send the request to {where}: {cause}" + (f"; {fix}" if fix else ""),
                 backend=self.name,
             )

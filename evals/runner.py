@@ -43,6 +43,7 @@ from agot.evals.redaction import RunRedaction
 from agot.evals.run_folder import ResultRow, RunFolder, slug
 from agot.evals.scorers import Score, ScoreContext, Scorer, get_scorer, raw_text
 from agot.evals.summary import EvalSummary, summarize
+from agot.fleet.stats import endpoint_calls
 from agot.limits import Limits
 from agot.result import Result
 from agot.strategies import ALIASES, Strategy, failures_as_results, get_strategy
@@ -87,6 +88,8 @@ class EvalConfig(BaseModel):
     #: Per model key (as it appears in ``models`` and in result rows): the model string to run
     #: under that name (``model``), its own ``api_base``, and backend options (``-M k=v``).
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: Routing over several endpoints (``api_base`` listing URLs or naming a fleet file).
+    routing: str | None = None
     cache: str | None = None
     item_budget: Budget | None = None
     save_traces: bool = True
@@ -404,6 +407,7 @@ class _Run:
             "limits": self.config.limits,
             "cache": self.config.cache,
             "store_text": self.config.store_text,
+            "routing": self.config.routing,
             **options,
         }
         if routed and self.config.router:
@@ -455,6 +459,8 @@ class _Run:
             details.update(scored.details)
         if result.errors and not result.error:
             details["strategy_errors"] = result.errors
+        if any(e.endpoint for e in result.events):
+            details["endpoints"] = endpoint_calls(result.events)
         return self._row(unit, result, prediction, scores, details, error), result
 
     def _row(

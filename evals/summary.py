@@ -34,6 +34,7 @@ from agot.evals.stats import (
     paired_comparison,
     percentile,
 )
+from agot.fleet.stats import EndpointStat, endpoint_stats, endpoint_table
 from agot.types import Usage
 
 
@@ -99,6 +100,8 @@ class EvalSummary(BaseModel):
     wall_s: float | None = None
     notes: list[str] = Field(default_factory=list)
     preset: AppliedPreset | None = None
+    #: Per endpoint (models served by several replicas): calls, errors, latency percentiles.
+    endpoints: list[EndpointStat] = Field(default_factory=list)
 
     def group(self, strategy: str, model: str | None = None) -> GroupSummary:
         for g in self.groups:
@@ -173,6 +176,9 @@ class EvalSummary(BaseModel):
             out.append("")
             for g in judged:
                 out += _judge_lines(g)
+        if self.endpoints:
+            out.append("")
+            out += endpoint_table(self.endpoints)
         out += [f"note: {n}" for n in self.notes]
         return "\n".join(out)
 
@@ -257,6 +263,9 @@ def summarize(
         wall_s=wall_s,
         notes=list(notes),
         preset=preset,
+        endpoints=endpoint_stats(
+            r.details["endpoints"] for r in unique if isinstance(r.details.get("endpoints"), dict)
+        ),
     )
 
 

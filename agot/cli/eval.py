@@ -303,6 +303,7 @@ def build_config(args: argparse.Namespace) -> Any:
         limits=Limits(**limit_set) if limit_set else None,
         api_base=args.api_base,
         router=router_from_args(args),
+        routing=args.routing,
         cache=args.cache,
         item_budget=Budget(**budget_set) if budget_set else None,
         save_traces=not args.no_traces,

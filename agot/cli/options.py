@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+#: The routing policies of agot.fleet (kept here so building the parser imports nothing).
+ROUTING_CHOICES = ("round-robin", "least-outstanding", "predictive")
+
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
@@ -15,7 +18,18 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "hosted_vllm/<name>, transformers/<id>, scripted, ... (keys come from the provider's "
         "usual environment variable, e.g. OPENAI_API_KEY)",
     )
-    group.add_argument("--api-base", default=None, help="endpoint of an OpenAI-compatible server")
+    group.add_argument(
+        "--api-base",
+        default=None,
+        help="endpoint of an OpenAI-compatible server; several comma-separated URLs (or a fleet "
+        "file, .toml/.json) serve the model from several replicas",
+    )
+    group.add_argument(
+        "--routing",
+        default=None,
+        choices=ROUTING_CHOICES,
+        help="how calls are spread over several --api-base replicas (default: predictive)",
+    )
     group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
     group.add_argument("--max-tokens", type=int, default=None, help="max tokens per model call")
 
@@ -139,6 +153,7 @@ def dispatcher_from_args(args: argparse.Namespace) -> Any:
         cache=args.cache,
         api_base=args.api_base,
         router=router_from_args(args),
+        routing=getattr(args, "routing", None),
     )
 
 
