@@ -221,3 +221,21 @@ def test_fleet_file_through_api_base_and_model_checks(tmp_path) -> None:
     with pytest.raises(ConfigError, match="need the model string"):
         Dispatcher(endpoints="http://127.0.0.1:9/v1,http://127.0.0.1:10/v1")
     assert Dispatcher(MODEL, api_base="http://127.0.0.1:9/v1").fleet() is None
+
+
+async def test_model_routing_first_then_endpoint_routing() -> None:
+    """A router picks the model per call; only the fleet's model is spread over replicas."""
+    with ReplicaServer("a").start() as a, ReplicaServer("b").start() as b:
+        async with Dispatcher(
+            MODEL,
+            endpoints=[a.base_url, b.base_url],
+            router=lambda r: "scripted" if r.role == "judge" else None,
+            limits=LIMITS,
+        ) as d:
+            with recording(RunRecorder()) as recorder:
+                judged = await d.generate(GenerationRequest.chat("grade", role="judge"))
+                answered = await d.generate(GenerationRequest.chat("q", role="answer"))
+        served = len(a.served) + len(b.served)
+    assert judged.backend == "scripted" and judged.endpoint is None
+    assert answered.backend == "litellm" and answered.endpoint is not None and served == 1
+    assert [e.endpoint is None for e in recorder.events] == [True, False]
