@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
 from agot.controller import schemas
 from agot.controller.bounds import Bounds
+from agot.controller.speculation import discard, held_task
 from agot.controller.spending import Spending
 from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.graph import ThoughtGraph, ThoughtNode
@@ -46,7 +46,6 @@ from agot.strategies.base import RunContext
 from agot.types import Generation, SamplingParams
 
 RECOVERABLE = (BackendError, SchemaError)
-T = TypeVar("T")
 
 
 @dataclass
@@ -57,6 +56,17 @@ class Scope:
     lineage: list[tuple[ThoughtGraph, int]] = field(default_factory=list)
     known: str = ""
     depends_on: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Work:
+    """One thought being worked on: where it sits and the calls its prompts need."""
+
+    graph: ThoughtGraph
+    node: ThoughtNode
+    ancestors: list[ThoughtNode]
+    scope: Scope
+    upstream: list[str]
 
 
 @dataclass
@@ -234,25 +244,26 @@ class Engine:
         node.status, node.start = "running", time.time()
         ancestors = graph.ancestors(node.id)
         upstream = [node.created_by or "", *(a.answer_call or "" for a in ancestors)]
+        work = Work(graph, node, ancestors, scope, upstream)
         try:
             leaf = graph.depth >= self.bounds.max_depth
             if not self.spending.may_grow(calls=1 if leaf else 2):
                 raise BudgetExceeded(self.spending.reason or "budget exhausted")
             if leaf:
-                await self._answer(graph, node, ancestors, scope, upstream)
+                self._apply_answer(node, await self._answer_call(work))
             elif self.speculate and self._may_nest(calls=4):
-                await self._speculative(graph, node, ancestors, scope, upstream)
+                await self._speculative(work)
             else:
                 # Held through the assessment: the thought's answer, or its nested synthesis.
                 self.spending.hold(1)
-                verdict = await self._assess(graph, node, ancestors, scope, upstream)
+                verdict = await self._assess(work)
                 if verdict is not None:
-                    upstream = [verdict, *upstream]
+                    work.upstream = [verdict, *upstream]
                 if node.complex and self._may_nest(calls=1):
-                    await self._expand(graph, node, ancestors, scope, upstream, None)
+                    await self._expand(work, self._nested(work))
                 else:
                     self.spending.release(1)
-                    await self._answer(graph, node, ancestors, scope, upstream)
+                    self._apply_answer(node, await self._answer_call(work))
         except BudgetExceeded as exc:
             self.spending.stop(exc.reason)
             node.status, node.error = "skipped", exc.reason
@@ -262,109 +273,67 @@ class Engine:
         finally:
             node.end = time.time()
 
-    async def _speculative(
-        self,
-        graph: ThoughtGraph,
-        node: ThoughtNode,
-        ancestors: list[ThoughtNode],
-        scope: Scope,
-        upstream: list[str],
-    ) -> None:
+    async def _speculative(self, work: Work) -> None:
         """Assessment, answer and nested first proposal at once; the verdict keeps one."""
         # Held: the would-be nested graph's synthesis, plus the two speculative calls until the
         # dispatcher has reserved them (tasks start later; siblings must not take their budget).
         self.spending.hold(3)
-        sub, sub_scope = self._nested(graph, node, ancestors, scope, upstream)
-        solve = self._held_task(
-            self._answer_call(graph, node, ancestors, scope, upstream, speculative=True)
-        )
-        first = self._held_task(
+        sub, sub_scope = nested = self._nested(work)
+        solve = held_task(self.spending, self._answer_call(work, speculative=True))
+        first = held_task(
+            self.spending,
             self._propose(
                 sub,
                 0,
                 heritage_text(sub_scope.lineage, self.budget),
                 self._problem(sub, sub_scope.known),
-                upstream,
+                work.upstream,
                 speculative=True,
-            )
+            ),
         )
         try:
-            verdict = await self._assess(graph, node, ancestors, scope, upstream)
+            verdict = await self._assess(work)
         except BaseException:
             solve.cancel()  # now, before either task takes its first step
             first.cancel()
-            await asyncio.gather(self._discard(solve), self._discard(first))
+            await asyncio.gather(
+                discard(self.ctx.recorder, solve), discard(self.ctx.recorder, first)
+            )
             self.spending.release(1)
             raise
-        if node.complex:
-            await self._discard(solve)
+        if work.node.complex:
+            await discard(self.ctx.recorder, solve)
             if verdict is not None:
                 sub_scope.depends_on.append(verdict)
-            await self._expand(graph, node, ancestors, scope, upstream, first, sub, sub_scope)
+            await self._expand(work, nested, first)
             return
-        await self._discard(first)
+        await discard(self.ctx.recorder, first)
         self.spending.release(1)
-        self._apply_answer(node, await solve)
+        self._apply_answer(work.node, await solve)
 
-    def _held_task(self, call: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """A task for a speculative call holding one call of budget until it starts.
+    def _thought_fields(self, work: Work) -> dict[str, Any]:
+        """What the assessment and the answer of a thought see (the same context for both)."""
+        return {
+            "depends_on": work.upstream,
+            "heritage": heritage_text(work.scope.lineage, self.budget),
+            "problem": self._problem(work.graph, work.scope.known),
+            "known": known_text(work.ancestors, self.budget),
+            "local": work.node.local,
+            "title": work.node.title,
+            "content": work.node.question,
+        }
 
-        The hold ends in the same step in which the dispatcher reserves the call, so siblings
-        never see that budget as free; a task cancelled before it started releases its hold.
-        """
-
-        began = False
-
-        async def started() -> T:
-            nonlocal began
-            began = True
-            self.spending.release(1)
-            return await call
-
-        task = asyncio.create_task(started())
-
-        def done(_: asyncio.Task[T]) -> None:
-            if not began:
-                self.spending.release(1)
-                call.close()
-
-        task.add_done_callback(done)
-        return task
-
-    async def _discard(self, task: asyncio.Task[Any]) -> None:
-        """Cancel a speculative call, or mark its finished reply as wasted."""
-        if not task.done():
-            task.cancel()
-        outcome = (await asyncio.gather(task, return_exceptions=True))[0]
-        if isinstance(outcome, Generation):
-            for event in reversed(self.ctx.recorder.events):
-                if event.call_id == outcome.call_id:
-                    event.discarded = True
-                    break
-
-    async def _assess(
-        self,
-        graph: ThoughtGraph,
-        node: ThoughtNode,
-        ancestors: list[ThoughtNode],
-        scope: Scope,
-        upstream: list[str],
-    ) -> str | None:
+    async def _assess(self, work: Work) -> str | None:
         """Sets ``node.complex``; returns the call id. A failed assessment means 'answer it'."""
+        node = work.node
         try:
             gen = await self.call(
                 prompts.ASSESS,
                 schemas.ComplexityVerdict,
                 role="assess",
                 node_id=node.id,
-                depends_on=upstream,
-                heritage=heritage_text(scope.lineage, self.budget),
-                problem=self._problem(graph, scope.known),
-                graph=graph_text(graph, self.budget, layer=node.layer),
-                known=known_text(ancestors, self.budget),
-                local=node.local,
-                title=node.title,
-                content=node.question,
+                graph=graph_text(work.graph, self.budget, layer=node.layer),
+                **self._thought_fields(work),
             )
         except RECOVERABLE as exc:
             node.complex = False
@@ -376,40 +345,15 @@ class Engine:
         node.complex, node.justification = verdict.is_complex, verdict.justification
         return gen.call_id
 
-    async def _answer_call(
-        self,
-        graph: ThoughtGraph,
-        node: ThoughtNode,
-        ancestors: list[ThoughtNode],
-        scope: Scope,
-        upstream: list[str],
-        *,
-        speculative: bool = False,
-    ) -> Generation:
+    async def _answer_call(self, work: Work, *, speculative: bool = False) -> Generation:
         return await self.call(
             prompts.SOLVE,
             schemas.ThoughtAnswer,
             role="solve",
-            node_id=node.id,
-            depends_on=upstream,
+            node_id=work.node.id,
             speculative=speculative,
-            heritage=heritage_text(scope.lineage, self.budget),
-            problem=self._problem(graph, scope.known),
-            known=known_text(ancestors, self.budget),
-            local=node.local,
-            title=node.title,
-            content=node.question,
+            **self._thought_fields(work),
         )
-
-    async def _answer(
-        self,
-        graph: ThoughtGraph,
-        node: ThoughtNode,
-        ancestors: list[ThoughtNode],
-        scope: Scope,
-        upstream: list[str],
-    ) -> None:
-        self._apply_answer(node, await self._answer_call(graph, node, ancestors, scope, upstream))
 
     def _apply_answer(self, node: ThoughtNode, gen: Generation) -> None:
         self._charge(node, gen)
@@ -417,14 +361,9 @@ class Engine:
         node.answer, node.answer_call, node.status = answer.answer, gen.call_id, "answered"
         node.reasoning = answer.reasoning or None
 
-    def _nested(
-        self,
-        graph: ThoughtGraph,
-        node: ThoughtNode,
-        ancestors: list[ThoughtNode],
-        scope: Scope,
-        upstream: list[str],
-    ) -> tuple[ThoughtGraph, Scope]:
+    def _nested(self, work: Work) -> tuple[ThoughtGraph, Scope]:
+        """The graph that would answer a complex thought, and where it sits."""
+        graph, node = work.graph, work.node
         sub = ThoughtGraph(
             node.question,
             depth=graph.depth + 1,
@@ -432,27 +371,21 @@ class Engine:
             prefix=f"{node.id}.",
         )
         sub_scope = Scope(
-            lineage=[*scope.lineage, (graph, node.layer)],
-            known=known_text(ancestors, self.budget),
-            depends_on=list(upstream),
+            lineage=[*work.scope.lineage, (graph, node.layer)],
+            known=known_text(work.ancestors, self.budget),
+            depends_on=list(work.upstream),
         )
         return sub, sub_scope
 
     async def _expand(
         self,
-        graph: ThoughtGraph,
-        node: ThoughtNode,
-        ancestors: list[ThoughtNode],
-        scope: Scope,
-        upstream: list[str],
-        first: asyncio.Task[Generation | None] | None,
-        sub: ThoughtGraph | None = None,
-        sub_scope: Scope | None = None,
+        work: Work,
+        nested: tuple[ThoughtGraph, Scope],
+        first: asyncio.Task[Generation | None] | None = None,
     ) -> None:
-        """Answer ``node`` with a nested graph (one synthesis call is already held for it)."""
-        if sub is None or sub_scope is None:
-            sub, sub_scope = self._nested(graph, node, ancestors, scope, upstream)
-        graph.attach(node.id, sub)
+        """Answer a thought with a nested graph (one synthesis call is already held for it)."""
+        (sub, sub_scope), node = nested, work.node
+        work.graph.attach(node.id, sub)
         final_call = await self.solve_graph(sub, sub_scope, hold=1, first=first)
         node.answer, node.answer_call = sub.answer, final_call
         node.status = "answered" if sub.answer is not None else "failed"
