@@ -67,3 +67,44 @@ def normalize_answer(text: str) -> str:
     text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
     words = text.split()
     return " ".join([w for w in words if w not in _ARTICLES] or words)
+
+
+_LEADING_DEBRIS = re.compile(r"^[\s}\],:]+")
+_TRAILING_DEBRIS = re.compile(r"[\s{\[,:]+$")
+
+
+def strip_json_debris(text: str) -> str:
+    """``text`` without the JSON punctuation a small model leaves around a text answer.
+
+    A grammar-constrained reply can end up as ``} 8``, ``"8"}`` or ``{"answer": "8"}`` once
+    its fields are pulled apart; a person should read ``8``. Only debris goes: closers,
+    commas and colons at the start, openers at the end, brackets and quotes without a partner,
+    and a one-field JSON object around a plain value. Balanced structure (``[1, 2]``,
+    ``f(x) = {a}``) is an answer and stays. Text that would be emptied is returned unchanged.
+    """
+    s = text.strip()[-MAX_PARSE_CHARS:]
+    if s.startswith("{") and s.endswith("}"):
+        import json
+
+        try:
+            value = json.loads(s)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and len(value) == 1:
+            (inner,) = value.values()
+            if isinstance(inner, str | int | float) and not isinstance(inner, bool):
+                return str(inner).strip() or text
+    previous = None
+    while s != previous:
+        previous = s
+        s = _TRAILING_DEBRIS.sub("", _LEADING_DEBRIS.sub("", s))
+        for opener, closer in (("{", "}"), ("[", "]")):
+            if s.endswith(closer) and s.count(opener) < s.count(closer):
+                s = s[:-1].rstrip()
+            if s.startswith(opener) and s.count(opener) > s.count(closer):
+                s = s[1:].lstrip()
+        if s.count('"') % 2 == 1:
+            s = s[1:] if s.startswith('"') else s[:-1] if s.endswith('"') else s
+        if len(s) >= 2 and s[0] == s[-1] == '"' and s.count('"') == 2:
+            s = s[1:-1].strip()
+    return s or text

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from agot.cli.models import add_model_arg_option
 from agot.cli.options import add_limit_options
 
 
@@ -65,6 +66,13 @@ def add_parser(sub: Any) -> None:
         "repeat once per agent, or give once for all (default: local)",
     )
     group.add_argument("--api-base", default=None, help="endpoint of an OpenAI-compatible server")
+    add_model_arg_option(group)
+    group.add_argument(
+        "--no-store-text",
+        dest="store_text",
+        action="store_false",
+        help="keep counts and timings of each call in the trace, not its prompt and completion",
+    )
     group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
     group.add_argument("--max-tokens", type=int, default=None, help="max tokens per agent document")
     group.add_argument("--seed", type=int, default=None, help="agent i samples with seed+i")
@@ -98,6 +106,7 @@ def build_strategy(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agot.cli.models import parse_model_args
     from agot.cli.options import budget_from_args, limits_from_args
     from agot.cli.progress import run_with_status
     from agot.dispatcher import Dispatcher
@@ -107,7 +116,12 @@ def run(args: argparse.Namespace) -> int:
     strategy = build_strategy(args)
     models = args.model or ["local"]
     dispatcher = Dispatcher(
-        models[0], limits=limits_from_args(args), cache=args.cache, api_base=args.api_base
+        models[0],
+        limits=limits_from_args(args),
+        cache=args.cache,
+        api_base=args.api_base,
+        store_text=args.store_text,
+        **parse_model_args(args.model_args),
     )
     budget = budget_from_args(args)
 

@@ -89,10 +89,10 @@ def add_parser(sub: Any) -> None:
         "on classification sets also single, independent, kcs, kcs+ibc, kairanban",
     )
     run.add_argument(
-        "--concurrency",
+        "--items-in-flight",
         type=int,
-        default=8,
-        help="items (x strategy x model) in flight at once (default 8)",
+        default=None,
+        help="items (x strategy x model) run at once (default: --concurrency, else 8)",
     )
     run.add_argument(
         "--out",
@@ -151,7 +151,12 @@ def add_parser(sub: Any) -> None:
     add_routing_options(parser)
     limits = parser.add_argument_group("limits (per model) and budget (per item)")
     limits.add_argument(
-        "--calls-in-flight", type=int, default=None, help="max model calls in flight per model"
+        "--concurrency",
+        "--calls-in-flight",
+        dest="concurrency",
+        type=int,
+        default=None,
+        help="max model calls in flight per model (as in every agot command)",
     )
     limits.add_argument("--rpm", type=float, default=None, help="max requests per minute")
     limits.add_argument("--tpm", type=float, default=None, help="max tokens per minute")
@@ -222,6 +227,12 @@ def build_executor(args: argparse.Namespace) -> Any:
     return RayExecutor(args.ray or None, workers=args.ray_workers, model_actors=actors)
 
 
+def items_in_flight(args: argparse.Namespace) -> int:
+    """Items run at once: ``--items-in-flight``, else as many as model calls may be in flight
+    (``--concurrency``: each item has at least one call going), else 8."""
+    return args.items_in_flight or args.concurrency or 8
+
+
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
@@ -229,6 +240,7 @@ def _split(value: str | None) -> list[str]:
 def build_config(args: argparse.Namespace) -> Any:
     """The :class:`~agot.evals.runner.EvalConfig` the flags describe."""
     from agot.budget import Budget
+    from agot.cli.models import parse_model_args, parse_model_list
     from agot.cli.options import router_from_args, sampling_kwargs
     from agot.errors import ConfigError
     from agot.evals.runner import EvalConfig
@@ -264,7 +276,7 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.retry_errors and not args.resume:
         raise ConfigError("--retry-errors works with --resume (it re-runs failed items of OUT)")
     limit_fields = {
-        "max_concurrency": args.calls_in_flight,
+        "max_concurrency": args.concurrency,
         "requests_per_minute": args.rpm,
         "tokens_per_minute": args.tpm,
         "timeout_s": args.timeout,
@@ -278,6 +290,17 @@ def build_config(args: argparse.Namespace) -> Any:
     }
     limit_set = {k: v for k, v in limit_fields.items() if v is not None}
     budget_set = {k: v for k, v in budget_fields.items() if v is not None}
+    specs = parse_model_list(args.model)
+    backend_args = parse_model_args(args.model_args)
+    model_options: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        options: dict[str, Any] = dict(backend_args)
+        if spec.name != spec.model:
+            options["model"] = spec.model
+        if spec.api_base is not None:
+            options["api_base"] = spec.api_base
+        if options:
+            model_options[spec.name] = options
     scorers: list[Any] = [name for name in _split(args.scorer) if name.lower() != "judge"]
     if args.judge or any(name.lower() == "judge" for name in _split(args.scorer)):
         scorers.append(JudgeScorer(model=args.judge))
@@ -287,13 +310,15 @@ def build_config(args: argparse.Namespace) -> Any:
         subset=args.subset,
         split=args.split,
         strategies=strategies,
-        models=_split(args.model) or ["local"],
+        models=[spec.name for spec in specs],
+        model_options=model_options,
         limit=args.limit,
         sample=args.sample,
         sample_seed=args.sample_seed,
         preset=args.preset,
         seed=args.seed,
-        concurrency=args.concurrency,
+        concurrency=items_in_flight(args),
+        store_text=args.store_text,
         out=args.out,
         resume=args.resume,
         retry_errors=args.retry_errors,
@@ -315,7 +340,7 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def run_command(args: argparse.Namespace) -> int:
     if args.dataset.strip().lower() == "list":
-        return _list_datasets()
+        return _list_datasets(as_json=args.json)
     from pydantic import ValidationError
 
     from agot.config import describe_validation_error
@@ -327,8 +352,12 @@ def run_command(args: argparse.Namespace) -> int:
         raise ConfigError("--sample needs --limit N (the sample size)")
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
-    if args.concurrency < 1:
-        raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
+    for flag, value in (
+        ("--concurrency", args.concurrency),
+        ("--items-in-flight", args.items_in_flight),
+    ):
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out DIR (the folder of the run to continue)")
     if not args.out:
@@ -359,9 +388,25 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_datasets() -> int:
+def _list_datasets(*, as_json: bool = False) -> int:
     from agot.evals.datasets import dataset_names, get_dataset
 
+    if as_json:
+        import json
+
+        listing = []
+        for name in dataset_names():
+            spec = get_dataset(name)
+            listing.append(
+                {
+                    "name": name,
+                    "subsets": list(spec.subsets or []),
+                    "description": spec.description,
+                    "private": bool(getattr(spec, "private", False)),
+                }
+            )
+        print(json.dumps(listing, indent=1, ensure_ascii=False))
+        return 0
     for name in dataset_names():
         spec = get_dataset(name)
         subsets = f" [{'|'.join(spec.subsets)}]" if spec.subsets else ""

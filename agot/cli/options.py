@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from agot.cli.models import add_model_arg_option
+
 #: The routing policies of agot.fleet (kept here so building the parser imports nothing).
 ROUTING_CHOICES = ("round-robin", "least-outstanding", "predictive")
 
@@ -14,9 +16,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--model",
         default="local",
-        help="model string: local (embedded, default), llamacpp/<gguf>, openai/gpt-4o-mini, "
-        "hosted_vllm/<name>, transformers/<id>, scripted, ... (keys come from the provider's "
-        "usual environment variable, e.g. OPENAI_API_KEY)",
+        help="[NAME=]MODEL[@URL]: local (embedded, default), llamacpp/<gguf>, "
+        "openai/gpt-4o-mini, hosted_vllm/<name>, transformers/<id>, scripted, ...; @URL is the "
+        "model's own endpoint (keys come from the provider's usual environment variable, "
+        "e.g. OPENAI_API_KEY)",
     )
     group.add_argument(
         "--api-base",
@@ -29,6 +32,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         choices=ROUTING_CHOICES,
         help="how calls are spread over several --api-base replicas (default: predictive)",
+    )
+    add_model_arg_option(group)
+    group.add_argument(
+        "--no-store-text",
+        dest="store_text",
+        action="store_false",
+        help="keep counts and timings of each call in traces, not its prompt and completion",
     )
     group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
     group.add_argument("--max-tokens", type=int, default=None, help="max tokens per model call")
@@ -145,15 +155,19 @@ def budget_from_args(args: argparse.Namespace) -> Any:
 
 
 def dispatcher_from_args(args: argparse.Namespace) -> Any:
+    from agot.cli.models import parse_model_args, parse_model_spec
     from agot.dispatcher import Dispatcher
 
+    spec = parse_model_spec(args.model)
     return Dispatcher(
-        args.model,
+        spec.model,
         limits=limits_from_args(args),
         cache=args.cache,
-        api_base=args.api_base,
+        api_base=spec.api_base or args.api_base,
         router=router_from_args(args),
         routing=getattr(args, "routing", None),
+        store_text=getattr(args, "store_text", True),
+        **parse_model_args(getattr(args, "model_args", None)),
     )
 
 

@@ -1,7 +1,11 @@
-"""A status line on stderr for work that takes more than a second.
+"""A live status line on stderr for work that takes more than a second (rich on a terminal).
 
-On a terminal the line is rewritten in place; otherwise (logs, CI) a plain line is printed every
-few seconds, so piped output stays readable.
+On a terminal, rich draws one line with a spinner, rewritten in place and cut to the
+terminal's width with an ellipsis (it never wraps, so 80 columns stay one line). Anywhere else
+(logs, CI, a pipe) a plain line is printed every few seconds, so captured output stays
+readable. ``describe()`` supplies the text: items done and errored, tokens, cost and ETA for an
+eval (:mod:`agot.evals.progress`); the phase, calls, tokens and cost for ``solve`` and
+``classify``, which first show ``loading model`` while the embedded model loads.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any, TextIO, TypeVar
 
 T = TypeVar("T")
 
+_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
 
 class Progress:
     """Runs ``describe()`` periodically in a background task while the block runs."""
@@ -25,16 +31,22 @@ class Progress:
         stream: TextIO | None = None,
         delay_s: float = 1.0,
         enabled: bool = True,
+        width: int | None = None,
     ) -> None:
         self.describe = describe
         self.stream = stream or sys.stderr
         self.delay_s = delay_s
         self.enabled = enabled
         self.tty = self.stream.isatty()
-        self.interval_s = 0.5 if self.tty else 5.0
+        self.interval_s = 0.25 if self.tty else 5.0
+        self.width = width
         self._task: asyncio.Task[None] | None = None
+        self._live: Any = None
         self._shown = False
         self.started = time.monotonic()
+
+    def line(self) -> str:
+        return f"[{_clock(time.monotonic() - self.started)}] {self.describe()}"
 
     async def _loop(self) -> None:
         await asyncio.sleep(self.delay_s)
@@ -42,13 +54,32 @@ class Progress:
             self._emit()
             await asyncio.sleep(self.interval_s)
 
+    def _renderable(self) -> Any:
+        from rich.text import Text
+
+        # A spinner frame then the line, as one Text: rich's Spinner widget would wrap a long
+        # line onto more rows, while a no-wrap Text is cut at the width with an ellipsis.
+        frame = _FRAMES[int(time.monotonic() * 8) % len(_FRAMES)]
+        text = Text.assemble((frame, "cyan"), " ", self.line())
+        text.no_wrap, text.overflow = True, "ellipsis"
+        return text
+
     def _emit(self) -> None:
-        line = f"[{time.monotonic() - self.started:6.1f}s] {self.describe()}"
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        if not self.tty:
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
+            self._shown = True
+            return
+        if self._live is None:
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(file=self.stream, width=self.width, force_terminal=True)
+            self._live = Live(
+                self._renderable(), console=console, auto_refresh=False, transient=False
+            )
+            self._live.start()
+        self._live.update(self._renderable(), refresh=True)
         self._shown = True
 
     async def __aenter__(self) -> Progress:
@@ -63,26 +94,76 @@ class Progress:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        if self._shown and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._live is not None:
+            self._live.update(self._renderable(), refresh=True)
+            self._live.stop()
+            self._live = None
+
+
+class RunStatus:
+    """What ``solve``/``classify`` show: the phase, then calls, tokens and cost so far."""
+
+    def __init__(self, label: str, dispatcher: Any) -> None:
+        self.label = label
+        self.dispatcher = dispatcher
+        self.phase: str | None = None
+
+    def __call__(self) -> str:
+        if self.phase is not None:
+            return f"{self.label}: {self.phase}"
+        u = self.dispatcher.usage
+        parts = [f"{self.label}: {u.calls} calls"]
+        if u.cached_calls:
+            parts.append(f"{u.cached_calls} cached")
+        parts.append(f"{_tokens(u.total_tokens)} tokens")
+        if u.cost:
+            parts.append(f"${u.cost:.4f}")
+        return " · ".join(parts)
+
+
+async def load_models(dispatcher: Any, status: RunStatus) -> None:
+    """Load the default backend now if it loads weights on first use (the embedded model, a
+    local GGUF, a transformers model), so the status line can say so while it happens."""
+    backend = dispatcher.backend()
+    load = getattr(backend, "load", None)
+    if load is None or getattr(backend, "loaded", True):
+        return
+    status.phase = f"loading model {getattr(backend, 'model', '')}…".replace("  ", " ")
+    try:
+        await load()
+    finally:
+        status.phase = None
 
 
 def run_with_status(
-    label: str, dispatcher: Any, work: Callable[[], Awaitable[T]], *, enabled: bool = True
+    label: str,
+    dispatcher: Any,
+    work: Callable[[], Awaitable[T]],
+    *,
+    enabled: bool = True,
+    stream: TextIO | None = None,
 ) -> T:
-    """Run ``work()`` to completion with a calls/tokens status line, then close ``dispatcher``."""
+    """Run ``work()`` to completion with a status line, then close ``dispatcher``."""
     from agot.sync import run_sync
 
     async def go() -> T:
-        def status() -> str:
-            u = dispatcher.usage
-            return f"{label}: {u.calls} calls, {u.total_tokens} tokens"
-
+        status = RunStatus(label, dispatcher)
         try:
-            async with Progress(status, enabled=enabled):
+            async with Progress(status, enabled=enabled, stream=stream):
+                await load_models(dispatcher, status)
                 return await work()
         finally:
             await dispatcher.aclose()
 
     return run_sync(go())
+
+
+def _tokens(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def _clock(seconds: float) -> str:
+    seconds_int = int(seconds)
+    h, rest = divmod(seconds_int, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

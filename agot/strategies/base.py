@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from agot.answers import strip_json_debris
 from agot.backends.base import Backend
 from agot.budget import Budget
 from agot.dispatcher import Dispatcher
@@ -155,7 +156,7 @@ class Strategy(ABC):
             question=task.question,
             strategy=self.name,
             model=ctx.model,
-            answer=outcome.answer,
+            answer=strip_json_debris(outcome.answer) if outcome.answer is not None else None,
             parsed=outcome.parsed,
             usage=recorder.usage,
             events=recorder.events,

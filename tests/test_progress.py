@@ -1,0 +1,72 @@
+"""The live status line: rich on a terminal (one line, cut to the width, never wrapped), plain
+lines elsewhere, and the ``loading model`` phase before the first call of solve/classify."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+
+from agot.backends import ScriptedBackend
+from agot.cli.progress import Progress, run_with_status
+from agot.dispatcher import Dispatcher
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def _show(stream, describe, seconds: float, **options) -> None:
+    async with Progress(describe, stream=stream, delay_s=0.0, **options):
+        await asyncio.sleep(seconds)
+
+
+def test_terminal_line_is_cut_to_the_width_and_never_wraps():
+    stream = Terminal()
+    long = "items 17/200 | em cot 0.412, agot 0.533 | 1.2M tok | $3.1416 | 2 errors " * 4
+    asyncio.run(_show(stream, lambda: long, 0.6, width=80))
+    shown = [ANSI.sub("", part) for part in re.split(r"[\r\n]", stream.getvalue())]
+    shown = [line for line in shown if line.strip()]
+    assert shown, stream.getvalue()
+    assert all(len(line) <= 80 for line in shown), max(shown, key=len)
+    assert any(line.rstrip().endswith("…") for line in shown)
+    assert "\x1b[" in stream.getvalue()  # drawn in place, not appended
+
+
+def test_piped_output_stays_line_based():
+    stream = io.StringIO()
+    asyncio.run(_show(stream, lambda: "3/10 done", 0.1))
+    text = stream.getvalue()
+    assert text.endswith("3/10 done\n") and "\x1b" not in text and "\r" not in text
+
+
+class SlowLoading(ScriptedBackend):
+    """A backend that loads weights on first use, as the embedded model does."""
+
+    def __init__(self) -> None:
+        super().__init__({"*": "Answer: 4"})
+        self.loaded = False
+
+    async def load(self) -> None:
+        await asyncio.sleep(1.3)
+        self.loaded = True
+
+
+def test_solve_shows_a_loading_model_phase_first():
+    import agot
+
+    stream = io.StringIO()
+    backend = SlowLoading()
+    dispatcher = Dispatcher(backend)
+    result = run_with_status(
+        "cot",
+        dispatcher,
+        lambda: agot.CoT().solve("2+2?", dispatcher=dispatcher),
+        stream=stream,
+    )
+    assert result.answer == "4" and backend.loaded
+    first = stream.getvalue().splitlines()[0]
+    assert "cot: loading model" in first
