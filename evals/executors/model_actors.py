@@ -52,6 +52,9 @@ class ModelActors(Settings):
     retries: int = Field(3, ge=0)
     #: Seconds a replica that died is avoided while Ray restarts it (when another is up).
     down_s: float = Field(10.0, ge=0)
+    #: Options for the hosted backends (device, n_ctx, engine extras); the run's api_base
+    #: is added when these do not set one.
+    backend_options: BackendOptions | None = None
 
     def hosts(self, model: str) -> bool:
         return model in self.models if self.models is not None else is_local_model(model)

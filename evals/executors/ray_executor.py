@@ -159,7 +159,9 @@ class RayExecutor:
             for key, spec in specs.items():
                 if not isinstance(spec.model, str) or not hosting.hosts(spec.model):
                     continue
-                options = BackendOptions(api_base=spec.kwargs.get("api_base"))
+                options = hosting.backend_options or BackendOptions()
+                if options.api_base is None and spec.kwargs.get("api_base"):
+                    options = options.model_copy(update={"api_base": spec.kwargs["api_base"]})
                 handles = [
                     host_cls.options(
                         num_cpus=hosting.num_cpus,
