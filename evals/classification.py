@@ -17,11 +17,10 @@ name                   what runs (``--agents N``, ``--idobata-at K``; K = 0 mean
 =====================  ========================================================================
 
 K defaults to ``N // 2 + 1`` (3 of the paper's 5 agents). The Kairanban objects come from
-:func:`agot.kairanban.variants.variant_strategies`, so these rows are the rows of
-:func:`~agot.kairanban.variants.compare_variants`, run by the eval runner instead (resumable,
-one results line per item, bootstrap intervals). Every variant gets the run's ``--seed``, so
-agent ``i`` samples with the same seed in every variant. The two ``independent`` rows share one
-run (the same calls, so both rows report the same usage), as in the variants table.
+:func:`agot.kairanban.variants.variant_strategies`; this runner is the one way to score them
+on a labelled set (resumable, one results line per item, bootstrap intervals). Every variant
+gets the run's ``--seed``, so agent ``i`` samples with the same seed in every variant. The two
+``independent`` rows share one run (the same calls, so both rows report the same usage).
 
 :class:`ClassificationScorer` scores any strategy on such a set. Kairanban variants give a
 distribution; a text strategy's ``Answer: <label>`` counts as a one-hot distribution. Per row:

@@ -24,7 +24,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agot.errors import ConfigError
-from agot.evals.run_folder import find_results, headline_metric, latest_rows, read_results
+from agot.evals.run_folder import (
+    ResultRow,
+    find_results,
+    headline_metric,
+    latest_rows,
+    read_results,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -333,15 +339,13 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 
 def _trajectories(data: Any) -> list[tuple[str, list[dict[str, Any]]]]:
     """Normalise the accepted inputs of :func:`stage_frame` to (item name, stages) pairs."""
-    if hasattr(data, "items") and not isinstance(data, Mapping) and hasattr(data, "report"):
-        data = data.items  # a kairanban Evaluation
-    if isinstance(data, Mapping) or hasattr(data, "trajectory") or hasattr(data, "result"):
+    if isinstance(data, Mapping | ResultRow) or hasattr(data, "trajectory"):
         data = [data]
     out = []
     for index, item in enumerate(data):
         name = str(index)
-        if hasattr(item, "result") and hasattr(item, "gold"):  # an ItemResult
-            name, item = str(item.id), item.result
+        if isinstance(item, ResultRow):  # an eval row: the runner keeps the stages in details
+            name, item = item.id, {"trajectory": item.details.get("trajectory") or []}
         if hasattr(item, "trajectory"):
             stages = [_as_dict(s) for s in item.trajectory]
         elif isinstance(item, Mapping) and "trajectory" in item:
@@ -360,8 +364,9 @@ def stage_frame(data: Any) -> pd.DataFrame:
     """Per-stage entropy and variance as a DataFrame (columns ``item``, ``stage``, ``agent``,
     ``entropy``, ``variance``, ``after_idobata``).
 
-    ``data``: a KairanbanResult, a list of them, a kairanban ``Evaluation`` or its items, dicts
-    from ``KairanbanResult.summary()``, or plain lists of stage dicts (one list per item).
+    ``data``: a KairanbanResult, a list of them, eval result rows of a Kairanban strategy
+    (:class:`~agot.evals.run_folder.ResultRow`), dicts from ``KairanbanResult.summary()``, or
+    plain lists of stage dicts (one list per item).
     """
     import pandas as pd
 

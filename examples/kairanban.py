@@ -22,12 +22,12 @@ file by ``examples/build_notebooks.py``.
 # %%
 import os
 
-from _demo import demo_model, model_string, show
+from _demo import demo_model, model_string, output_dir, show
 
 import agot
+from agot.evals import RunFolder, evaluate
 from agot.evals.records import EvalRecord
 from agot.evals.runs import plot_reliability, plot_trajectory, stage_frame
-from agot.kairanban.evaluate import evaluate
 
 model = demo_model()
 kairanban = agot.Kairanban(
@@ -52,9 +52,10 @@ show(plot_trajectory(one), "kairanban_one")
 # %% [markdown]
 # ## A small labelled set
 #
-# Seven invented sentences with gold labels. `evaluate` classifies them concurrently over one
-# dispatcher and scores the run; the trajectory plot now shows the mean over texts with a
-# ±1 standard deviation band, and the shaded stages came after the idobata round.
+# Seven invented sentences with gold labels. `evaluate` (the eval runner, as `agot eval`)
+# classifies them concurrently over one dispatcher, writes one results row per text and scores
+# the run; the trajectory plot now shows the mean over texts with a ±1 standard deviation band,
+# and the shaded stages came after the idobata round.
 
 # %%
 texts = [
@@ -68,16 +69,26 @@ texts = [
 ]
 limit = int(os.environ.get("AGOT_LIMIT", "7" if model_string() == "scripted" else "3"))
 records = [
-    EvalRecord(id=f"s{i}", dataset="demo-sentiment", question=text, gold=gold)
+    EvalRecord(id=f"s{i}", dataset="tweet_eval", question=text, gold=gold)
     for i, (text, gold) in enumerate(texts[:limit])
 ]
-evaluation = agot.run_sync(evaluate(kairanban, records, model=model))
-report = evaluation.report
-print(f"{report.answered}/{report.n} answered")
-print({name: round(value, 3) for name, value in report.metrics.items()})
+out = output_dir() / f"kairanban-{model_string().replace('/', '_')}"
+summary = evaluate(
+    "tweet_eval",  # its labels and scorer; the records replace the data set's own
+    records=records,
+    strategies=[kairanban],
+    models=[model],
+    out=str(out),
+    resume=True,
+    progress=False,
+)
+group = summary.group("kairanban")
+print(f"{group.n - group.errors}/{group.n} answered")
+print({name: round(m.value, 3) for name, m in group.metrics.items() if m.value is not None})
+rows = RunFolder(out).rows()
 
 # %%
-show(plot_trajectory(evaluation), "kairanban_trajectory")
+show(plot_trajectory(rows), "kairanban_trajectory")
 
 # %% [markdown]
 # ## Calibration
@@ -88,11 +99,11 @@ show(plot_trajectory(evaluation), "kairanban_trajectory")
 # a handful of texts most bins are empty: run more texts for a meaningful picture.
 
 # %%
-answered = [item for item in evaluation.items if item.result.distribution is not None]
+answered = [row for row in rows if row.details.get("distribution") is not None]
 show(
     plot_reliability(
-        [item.gold for item in answered],
-        [item.result.distribution for item in answered],
+        [row.gold for row in answered],
+        [row.details["distribution"] for row in answered],
         list(kairanban.labels),
         n_bins=5,
     ),

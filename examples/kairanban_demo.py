@@ -6,10 +6,10 @@
 The first form runs one KCS+IBC chain and prints each agent's distribution, the entropy and
 variance after every stage, and the idobata dialogue. The second runs single agent,
 independent agents (majority vote and mean), KCS and KCS+IBC on the same items of a sentiment
-data set (``--dataset`` and ``--data``, see ``agot.evals.datasets.sentiment``) and prints a
-Markdown table of the metrics and of the calls and tokens each variant cost. Defaults suit the
-embedded model (``--model local``): three agents, short notes, small token limits. Pass
-``--model openai/gpt-4o-mini`` (or any model string) for a real model.
+data set (``--dataset`` and ``--data``, see ``agot.evals.datasets.sentiment``) through the eval
+runner and prints its summary: the metrics and the calls and tokens each variant cost.
+Defaults suit the embedded model (``--model local``): three agents, short notes, small token
+limits. Pass ``--model openai/gpt-4o-mini`` (or any model string) for a real model.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import agot
@@ -59,30 +58,33 @@ async def classify(args: argparse.Namespace) -> None:
 
 
 async def variants(args: argparse.Namespace) -> Any:
-    from agot.evals.datasets.sentiment import SENTIMENT_DATASETS, load_sentiment
-    from agot.kairanban.variants import compare_variants
+    """The four variants through the eval runner: the same run as ``agot eval DATASET
+    --strategy single,independent,kcs,kcs+ibc --agents N --idobata-at K``."""
+    from agot.evals import run_eval
 
-    labels = SENTIMENT_DATASETS[args.dataset].labels
-    records = list(load_sentiment(args.dataset, args.data, split=args.split, limit=args.limit))
-    limits = Limits(schema_retries=args.schema_retries)
     started = time.perf_counter()
-    async with Dispatcher(args.model, limits=limits) as dispatcher:
-        comparison = await compare_variants(
-            records,
-            labels=labels,
-            agents=args.agents,
-            idobata_at=args.idobata_at,
-            dispatcher=dispatcher,
-            concurrency=args.concurrency,
-            **options(args),
-        )
+    summary = await run_eval(
+        args.dataset,
+        data=args.data,
+        split=args.split,
+        limit=args.limit,
+        strategies=["single", "independent", "kcs", "kcs+ibc"],
+        models=[args.model],
+        per_strategy_params={
+            "kairanban": {"agents": args.agents, "idobata_at": args.idobata_at, **options(args)}
+        },
+        limits=Limits(schema_retries=args.schema_retries),
+        concurrency=args.concurrency,
+        out=args.out,
+        progress=False,
+    )
     print(
-        f"{len(records)} items of {args.dataset} from {args.data}, model {args.model}, "
+        f"{summary.items} items of {args.dataset} from {args.data}, model {args.model}, "
         f"{args.agents} agents, idobata after agent {args.idobata_at}, "
         f"{time.perf_counter() - started:.0f} s"
     )
-    print(comparison.table())
-    return comparison
+    print(summary.table())
+    return summary
 
 
 def main() -> None:
@@ -105,14 +107,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--schema-retries", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--out", default=None, help="write the full comparison JSON here")
+    parser.add_argument("--out", default=None, help="the run folder (default runs/eval-...)")
     args = parser.parse_args()
     if not args.variants:
         asyncio.run(classify(args))
         return
-    comparison = asyncio.run(variants(args))
-    if args.out:
-        Path(args.out).write_text(comparison.model_dump_json(indent=1))
+    asyncio.run(variants(args))
 
 
 if __name__ == "__main__":

@@ -23,12 +23,10 @@ from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.budget import Budget
 from agot.cli import main as cli_main
 from agot.dispatcher import Dispatcher
-from agot.errors import BackendError, ConfigError, DatasetError
+from agot.errors import BackendError, ConfigError
 from agot.evals.records import EvalRecord
 from agot.kairanban import Kairanban, metrics
-from agot.kairanban.evaluate import evaluate, summarise
 from agot.kairanban.schemas import document_model, normalise
-from agot.kairanban.variants import compare_variants
 from agot.limits import Limits
 from agot.prompts import kairanban as prompts
 from agot.strategies import failures_as_results
@@ -428,12 +426,28 @@ async def test_solve_gives_a_plain_result_for_the_eval_runner():
 
 def _records(golds: list[str]) -> list[EvalRecord]:
     return [
-        EvalRecord(id=f"r{n}", dataset="toy", question=f"text {n} {g}", gold=g)
+        EvalRecord(id=f"r{n}", dataset="tweet_eval", question=f"text {n} {g}", gold=g)
         for n, g in enumerate(golds)
     ]
 
 
-async def test_evaluate_and_summarise_score_every_aggregate():
+async def _run_eval(tmp_path, records, strategies, backend, **kairanban):
+    """Kairanban on a labelled set goes through the one eval runner, as ``agot eval`` does."""
+    from agot.evals import run_eval
+
+    return await run_eval(
+        "tweet_eval",  # negative, neutral, positive: its labels and classification scorer
+        records=records,
+        strategies=strategies,
+        models=[backend],
+        per_strategy_params={"kairanban": kairanban},
+        out=str(tmp_path / "-".join(strategies)),
+        progress=False,
+        resamples=100,
+    )
+
+
+async def test_the_eval_runner_scores_every_aggregate(tmp_path):
     def reply(request):
         prompt = "\n".join(m.content for m in request.messages)
         if request.role == "chat":
@@ -443,32 +457,39 @@ async def test_evaluate_and_summarise_score_every_aggregate():
         return doc(1, (0.1, 0.2, 0.7))
 
     records = _records(["negative", "positive", "neutral"])
-    run = await evaluate(Kairanban(agents=2), records, model=ScriptedBackend(reply))
-    r = run.report
-    assert (r.n, r.answered, r.failed) == (3, 3, 0)
-    assert r.metrics["accuracy"] == pytest.approx(2 / 3)
-    assert r.metrics["brier"] == pytest.approx((0.14 + 0.14 + (0.01 + 0.64 + 0.49)) / 3)
-    assert r.metrics["log_loss"] == pytest.approx(-(2 * math.log(0.7) + math.log(0.2)) / 3)
-    assert [s.stage for s in r.stages] == [1, 2] and r.stages[1].mean_variance == 0.0
-    assert r.usage.calls == 6
-    vote = summarise(run.items, aggregate="vote", name="vote")
-    assert vote.metrics["accuracy"] == pytest.approx(2 / 3)
+    summary = await _run_eval(
+        tmp_path, records, ["kcs", "independent-vote"], ScriptedBackend(reply), agents=2
+    )
+    kcs = summary.group("kcs")
+    assert (kcs.n, kcs.errors) == (3, 0)
+    assert kcs.metrics["accuracy"].value == pytest.approx(2 / 3)
+    assert kcs.metrics["brier"].value == pytest.approx((0.14 + 0.14 + (0.01 + 0.64 + 0.49)) / 3)
+    assert kcs.metrics["log_loss"].value == pytest.approx(-(2 * math.log(0.7) + math.log(0.2)) / 3)
+    assert [s.stage for s in kcs.stages] == [1, 2] and kcs.stages[1].mean_variance == 0.0
+    assert kcs.calls == 6
+    vote = summary.group("independent-vote")
+    assert vote.metrics["accuracy"].value == pytest.approx(2 / 3)
 
-    with pytest.raises(DatasetError, match="not one of the labels"):
-        await evaluate(Kairanban(agents=1), _records(["joy"]), model=ScriptedBackend(reply))
+    from agot.evals import RunFolder
+
+    summary = await _run_eval(tmp_path, _records(["joy"]), ["single"], ScriptedBackend(reply))
+    (row,) = RunFolder(summary.out).rows()
+    assert row.error and "not one of" in row.error  # recorded on the item, never fatal
 
 
-async def test_compare_variants_runs_each_variant_on_the_same_items():
+async def test_the_four_variants_run_on_the_same_items(tmp_path):
     backend = ScriptedBackend(marker_script())
-    comparison = await compare_variants(
+    summary = await _run_eval(
+        tmp_path,
         _records(["positive", "negative"]),
+        ["single", "independent", "kcs", "kcs+ibc"],
+        backend,
         agents=3,
         idobata_at=2,
-        dispatcher=Dispatcher(backend),
     )
-    rows = {row.variant: row.report for row in comparison.rows}
-    assert list(rows) == ["single", "independent-vote", "independent-mean", "kcs", "kcs+ibc"]
-    calls = {name: report.usage.calls for name, report in rows.items()}
+    variants = ["single", "independent-vote", "independent-mean", "kcs", "kcs+ibc"]
+    assert [g.strategy for g in summary.groups] == variants
+    calls = {g.strategy: g.calls for g in summary.groups}
     assert calls == {
         "single": 2,
         "independent-vote": 6,
@@ -476,9 +497,10 @@ async def test_compare_variants_runs_each_variant_on_the_same_items():
         "kcs": 6,
         "kcs+ibc": 12,
     }
-    assert all(report.metrics["accuracy"] == 0.5 for report in rows.values())
-    table = comparison.table()
-    assert table.count("\n") == 6 and "| kcs+ibc |" in table
+    assert len(backend.calls) == 2 + 6 + 6 + 12  # the independent rows share one run
+    assert all(g.metrics["accuracy"].value == 0.5 for g in summary.groups)
+    table = summary.table()
+    assert all(f"{name} " in table for name in variants)
 
 
 # -- CLI ------------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@
 >>> r.label, r.distribution, [(s.entropy, s.variance) for s in r.trajectory], r.dialogue
 
 See :mod:`agot.kairanban.chain` for the exact information flow, :mod:`agot.kairanban.metrics`
-for the per-stage measures, :mod:`agot.kairanban.evaluate` for dataset scoring and
-:mod:`agot.kairanban.variants` for the single / independent / KCS / KCS+IBC comparison.
+for the per-stage measures and :mod:`agot.kairanban.variants` for the single / independent /
+KCS / KCS+IBC configurations. Scoring on a labelled dataset goes through the one eval runner
+(:mod:`agot.evals.classification`).
 """
 
 from agot.kairanban.chain import AGGREGATES, Kairanban
