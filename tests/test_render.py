@@ -87,7 +87,9 @@ def test_dot_has_every_node_edge_cluster_and_layer_rank(nested):
     dot = graph_to_dot(graph)
     assert dot.startswith("digraph agot {") and "rankdir=LR" in dot
     for node_id in all_nodes(graph):
-        assert re.search(rf'^\s*"{node_key(node_id)}" \[id="{node_key(node_id)}", label=<', dot, re.M), node_id
+        assert re.search(
+            rf'^\s*"{node_key(node_id)}" \[id="{node_key(node_id)}", label=<', dot, re.M
+        ), node_id
     for source, target in all_edges(graph):
         assert f'"{node_key(source)}" -> "{node_key(target)}";' in dot
     for final_id, node_id in nested_links(graph):
@@ -384,7 +386,7 @@ def test_mermaid_and_dot_share_ids_and_colours(nested):
     for status, (fill, border) in STATUS_COLOURS.items():
         assert f"classDef {status} fill:{fill},stroke:{border}" in mermaid
     for node_id in all_nodes(graph):
-        assert f"\"{node_key(node_id)}\" [id=" in dot and f"{node_key(node_id)}[" in mermaid
+        assert f'"{node_key(node_id)}" [id=' in dot and f"{node_key(node_id)}[" in mermaid
 
 
 def test_svg_of_mixed_statuses_carries_status_classes(mixed):
