@@ -7,8 +7,13 @@ different runs, or resumed ones, combine consistently, and the interval uses one
 
 Conventions, so a cell means the same thing everywhere:
 
-* the latest row wins (:func:`agot.evals.run_folder.latest_rows`; folders are read in the
-  order given, lines in file order);
+* within a folder the latest row wins (:func:`agot.evals.run_folder.latest_rows`);
+* folders that measured the same setup (data set, strategy and model) stay apart: each gets
+  its own row, named by its folder, so two runs of one setup are never silently folded into
+  one number. ``merge=True`` (``--merge``) folds them instead, the folder given last winning
+  for items both hold;
+* tokens are the tokens paid for; calls answered from the cache cost none and are counted
+  apart (``cached_calls``);
 * an item that failed (``error`` set) without the metric counts as 0 (a failure is a miss);
   an item without the metric and without an error (e.g. a failed judge call) is left out,
   and ``n`` says how many items the cell covers;
@@ -53,12 +58,20 @@ class Cell(BaseModel):
     stopped: int = 0
     tokens_per_item: float | None = None
     cost_per_item: float | None = None
+    calls: int = 0
+    cached_calls: int = 0
 
 
 class ReportRow(BaseModel):
     strategy: str
     model: str
+    #: The folder this row comes from, when another folder measured the same setup.
+    run: str | None = None
     cells: dict[str, Cell] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.strategy if self.run is None else f"{self.strategy} [{self.run}]"
 
 
 class Report(BaseModel):
@@ -133,6 +146,8 @@ def make_cell(
         stopped=stopped,
         tokens_per_item=sum(r.usage.total_tokens for r in rows) / len(rows) if rows else None,
         cost_per_item=sum(r.usage.cost for r in rows) / len(rows) if rows else None,
+        calls=sum(r.usage.calls for r in rows),
+        cached_calls=sum(r.usage.cached_calls for r in rows),
     )
 
 
@@ -148,24 +163,37 @@ def build_report(
     metric: str | None = None,
     seed: int = 0,
     resamples: int = 2000,
+    merge: bool = False,
 ) -> Report:
     """Read every folder and compute the table (see the module docstring for the rules)."""
     if not folders:
         raise ConfigError("agot report needs at least one results folder")
-    rows_final = latest_rows(row for folder in folders for row in read_rows(folder))
-    if not rows_final:
+    per_folder = [(label, latest_rows(read_rows(f))) for label, f in _labelled(folders)]
+    if merge:
+        tagged = [(None, row) for row in latest_rows(r for _, rows in per_folder for r in rows)]
+    else:
+        owners: dict[tuple[str, str, str], set[str]] = {}
+        for label, rows in per_folder:
+            for row in rows:
+                owners.setdefault((row.dataset_label, row.strategy, row.model), set()).add(label)
+        tagged = [
+            (label if len(owners[(r.dataset_label, r.strategy, r.model)]) > 1 else None, r)
+            for label, rows in per_folder
+            for r in rows
+        ]
+    if not tagged:
         raise ConfigError("the results folders hold no rows yet: run 'agot eval' first")
 
     datasets: list[str] = []
-    order: dict[tuple[str, str], int] = {}
-    for row in rows_final:
+    order: dict[tuple[str, str, str | None], int] = {}
+    for run, row in tagged:
         if row.dataset_label not in datasets:
             datasets.append(row.dataset_label)
-        order.setdefault((row.strategy, row.model), len(order))
+        order.setdefault((row.strategy, row.model, run), len(order))
 
     metrics: dict[str, str] = {}
     for label in datasets:
-        scored = (name for r in rows_final if r.dataset_label == label for name in r.scores)
+        scored = (name for _, r in tagged if r.dataset_label == label for name in r.scores)
         chosen = headline_metric(scored, metric)
         if chosen is not None:
             metrics[label] = chosen
@@ -173,13 +201,16 @@ def build_report(
         raise ConfigError(f"no result row has the metric {metric!r}")
 
     report_rows = []
-    for strategy, model in sorted(order, key=lambda k: _strategy_key(k[0], order[k])):
-        entry = ReportRow(strategy=strategy, model=model)
+    for strategy, model, run in sorted(order, key=lambda k: _strategy_key(k[0], order[k])):
+        entry = ReportRow(strategy=strategy, model=model, run=run)
         for label, name in metrics.items():
             mine = [
                 r
-                for r in rows_final
-                if r.dataset_label == label and r.strategy == strategy and r.model == model
+                for tag, r in tagged
+                if tag == run
+                and r.dataset_label == label
+                and r.strategy == strategy
+                and r.model == model
             ]
             if mine:
                 entry.cells[label] = make_cell(label, name, mine, seed, resamples)
@@ -191,8 +222,21 @@ def build_report(
         rows=report_rows,
         sources=[str(Path(f)) for f in folders],
         seed=seed,
-        agreement=_agreements(rows_final),
+        agreement=_agreements([r for _, r in tagged]),
     )
+
+
+def _labelled(folders: Sequence[str | os.PathLike[str]]) -> list[tuple[str, Path]]:
+    """Each folder with a short unique name (its own name, or its parent/name when two
+    folders share a name)."""
+    paths = [Path(f).expanduser() for f in folders]
+    names = [p.name or str(p) for p in paths]
+    out = []
+    for path, name in zip(paths, names, strict=True):
+        if names.count(name) > 1:
+            name = f"{path.parent.name}/{name}"
+        out.append((name, path))
+    return out
 
 
 def _agreements(rows: Sequence[ResultRow]) -> dict[str, dict[str, Any]]:
@@ -230,6 +274,8 @@ def cell_text(cell: Cell | None) -> str:
         text += f" · {tokens}"
     if cell.cost_per_item:
         text += f" · ${cell.cost_per_item:.4f}"
+    if cell.cached_calls:
+        text += f" · {cell.cached_calls}/{cell.calls} calls cached"
     return text
 
 
@@ -241,17 +287,27 @@ def to_markdown(report: Report) -> str:
     ]
     for row in report.rows:
         cells = [cell_text(row.cells.get(d)) for d in report.datasets]
-        lines.append("| " + " | ".join([row.strategy, row.model, *cells]) + " |")
+        lines.append("| " + " | ".join([row.label, row.model, *cells]) + " |")
     counts = sorted({c.n for row in report.rows for c in row.cells.values()})
+    apart = [row for row in report.rows if row.run is not None]
+    notes = []
+    if apart:
+        notes = [
+            "",
+            "Rows marked [folder] are runs of the same setup kept apart (pass --merge to fold "
+            "them into one row, the folder given last winning for shared items).",
+        ]
     lines += [
         "",
         "Cells: headline metric in % with its bootstrap 95% interval (seed "
-        f"{report.seed}), then mean tokens per item (prompt + completion) and, where the "
-        f"backend reported one, mean cost per item. Items per cell: "
+        f"{report.seed}), then mean paid tokens per item (prompt + completion; calls answered "
+        f"from the cache cost none and are counted apart) and, where the backend reported "
+        f"one, mean cost per item. Items per cell: "
         f"{', '.join(str(n) for n in counts) or 'none'}. Sources: {', '.join(report.sources)}.",
     ]
+    lines += notes
     troubled = [
-        f"{row.strategy}/{row.model} on {cell.dataset}: {cell.errors} failed, "
+        f"{row.label}/{row.model} on {cell.dataset}: {cell.errors} failed, "
         f"{cell.stopped} stopped by a budget"
         for row in report.rows
         for cell in row.cells.values()
@@ -292,10 +348,14 @@ def to_csv(report: Report) -> str:
         "stopped",
         "tokens_per_item",
         "cost_per_item",
+        "calls",
+        "cached_calls",
     )
-    writer.writerow(["strategy", "model", *(f"{d}:{f}" for d in report.datasets for f in fields)])
+    writer.writerow(
+        ["strategy", "model", "run", *(f"{d}:{f}" for d in report.datasets for f in fields)]
+    )
     for row in report.rows:
-        out: list[str] = [row.strategy, row.model]
+        out: list[str] = [row.strategy, row.model, row.run or ""]
         for dataset in report.datasets:
             cell = row.cells.get(dataset)
             if cell is None:
@@ -311,6 +371,8 @@ def to_csv(report: Report) -> str:
                 str(cell.stopped),
                 _number(cell.tokens_per_item, 1),
                 _number(cell.cost_per_item, 6),
+                str(cell.calls),
+                str(cell.cached_calls),
             ]
         writer.writerow(out)
     return buffer.getvalue()

@@ -125,17 +125,52 @@ def test_repeated_items_keep_the_last_row_and_models_split_rows(tmp_path: Path) 
     second = _folder(
         tmp_path / "b",
         [
-            _row(0, "cot", "gpqa", {"accuracy": 1.0}),  # same item, rerun: wins
+            _row(0, "cot", "gpqa", {"accuracy": 1.0}),  # same item, rerun: wins with --merge
             _row(0, "cot", "gpqa", {"accuracy": 0.0}, model="m2"),
             _row(0, "cot", "gpqa", {"accuracy": 1.0}, subset="diamond"),
         ],
     )
-    report = build_report([first, second])
+    report = build_report([first, second], merge=True)
     assert report.datasets == ["gpqa", "gpqa/diamond"]
     by_model = {r.model: r for r in report.rows}
     assert by_model["m1"].cells["gpqa"].value == 1.0 and by_model["m1"].cells["gpqa"].n == 1
     assert by_model["m2"].cells["gpqa"].value == 0.0
     assert "gpqa/diamond" not in by_model["m2"].cells
+
+
+def test_runs_of_the_same_setup_stay_apart_unless_merged(tmp_path: Path) -> None:
+    first = _folder(
+        tmp_path / "monday", [_row(i, "cot", "gpqa", {"accuracy": 0.0}) for i in range(4)]
+    )
+    second = _folder(
+        tmp_path / "tuesday",
+        [_row(i, "cot", "gpqa", {"accuracy": 1.0}) for i in range(4)]
+        + [_row(i, "agot", "gpqa", {"accuracy": 1.0}) for i in range(4)],
+    )
+    report = build_report([first, second])
+    rows = {(r.strategy, r.run): r.cells["gpqa"].value for r in report.rows}
+    assert rows == {("cot", "monday"): 0.0, ("cot", "tuesday"): 1.0, ("agot", None): 1.0}
+    table = to_markdown(report)
+    assert "| cot [monday] | m1 | 0.0" in table and "| cot [tuesday] | m1 | 100.0" in table
+    assert "--merge" in table
+    merged = build_report([first, second], merge=True)
+    assert {(r.strategy, r.run): r.cells["gpqa"].value for r in merged.rows} == {
+        ("cot", None): 1.0,
+        ("agot", None): 1.0,
+    }
+
+
+def test_cached_calls_are_counted_apart_from_paid_tokens(tmp_path: Path) -> None:
+    rows = [_row(i, "cot", "gpqa", {"accuracy": 1.0}, tokens=(100, 20)) for i in range(2)]
+    rows.append(_row(2, "cot", "gpqa", {"accuracy": 1.0}, tokens=(0, 0)))
+    rows[2]["usage"]["cached_calls"] = 1
+    report = build_report([_folder(tmp_path / "r", rows)])
+    cell = report.rows[0].cells["gpqa"]
+    assert (cell.calls, cell.cached_calls) == (3, 1)
+    assert cell.tokens_per_item == pytest.approx(80.0)  # paid tokens only
+    assert "1/3 calls cached" in cell_text(cell)
+    line = list(csv.DictReader(io.StringIO(to_csv(report))))[0]
+    assert (line["gpqa:calls"], line["gpqa:cached_calls"]) == ("3", "1")
 
 
 def test_markdown_layout(folders: list[Path]) -> None:
@@ -200,7 +235,7 @@ def test_cli_prints_markdown_and_writes_both_files(
     assert out.startswith("| Strategy | Model | game24 (success) | hotpotqa (judge) |")
 
     assert main(["report", *map(str, folders), "--format", "csv"]) == 0
-    assert capsys.readouterr().out.startswith("strategy,model,game24:metric")
+    assert capsys.readouterr().out.startswith("strategy,model,run,game24:metric")
 
     assert main(["report", *map(str, folders), "--out", str(tmp_path / "tables")]) == 0
     assert (tmp_path / "tables" / "report.md").read_text().startswith("| Strategy")

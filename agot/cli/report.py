@@ -38,6 +38,12 @@ def add_parser(sub: Any) -> None:
         help="metric for every column (default: judge, accuracy, success, word_acc, ... "
         "whichever a data set's rows carry first)",
     )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="fold folders that ran the same setup (data set, strategy, model) into one row; "
+        "by default each such folder keeps its own row",
+    )
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.set_defaults(handler=run)
 
@@ -45,7 +51,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from agot.evals.report import build_report, to_csv, to_markdown, write_report
 
-    report = build_report(args.dirs, metric=args.metric, seed=args.seed)
+    report = build_report(args.dirs, metric=args.metric, seed=args.seed, merge=args.merge)
     if args.out:
         for path in write_report(report, args.out):
             print(f"wrote {path}")
