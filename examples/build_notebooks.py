@@ -3,8 +3,12 @@
 Each example is written once, as a plain Python script in the "percent" cell format that
 Jupyter, VS Code and jupytext all read: ``# %%`` starts a code cell, ``# %% [markdown]`` a
 markdown cell whose lines are comments. Run ``python examples/build_notebooks.py`` after editing
-a script; the test suite fails when a notebook is out of date. Notebooks are stored without
-outputs (the tests execute them; a user's run fills them in).
+a script; the test suite fails when a notebook is out of date.
+
+Notebooks are committed *executed* (``--execute``, the default when writing), on the scripted
+model (``AGOT_MODEL=scripted``: no weights, no network, the same output every time), so a reader
+on GitHub sees the graphs, tables and plots without running anything. ``--check`` compares the
+cells' sources only, since outputs hold timings.
 """
 
 from __future__ import annotations
@@ -63,17 +67,64 @@ def render(nb: nbformat.NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
+    """What a notebook says, without what running it printed: (kind, id, source) per cell."""
+    return [(c.cell_type, c.get("id", ""), c.source) for c in nb.cells]
+
+
+def execute(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Run ``nb`` on the scripted model in a scratch folder (files it saves go there)."""
+    import os
+    import tempfile
+
+    from nbclient import NotebookClient
+
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = {k: os.environ.get(k) for k in ("AGOT_MODEL", "AGOT_EXAMPLES_OUT", "MPLBACKEND")}
+        os.environ.update(
+            AGOT_MODEL="scripted",
+            AGOT_EXAMPLES_OUT=os.path.join(scratch, "example-output"),
+            MPLBACKEND="module://matplotlib_inline.backend_inline",
+        )
+        try:
+            sys.path.insert(0, str(HERE))
+            client = NotebookClient(
+                nb,
+                kernel_name="python3",
+                timeout=300,
+                record_timing=False,
+                resources={"metadata": {"path": str(HERE)}},
+            )
+            client.execute()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    return nb
+
+
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
     for name in EXAMPLES:
         target = HERE / f"{name}.ipynb"
-        text = render(build(name))
+        nb = build(name)
         if check:
-            if not target.exists() or target.read_text(encoding="utf-8") != text:
+            stored = (
+                nbformat.reads(target.read_text(encoding="utf-8"), as_version=4)
+                if target.exists()
+                else None
+            )
+            if stored is None or sources(stored) != sources(nb):
                 stale.append(target.name)
         else:
-            target.write_text(text, encoding="utf-8")
+            if "--no-execute" not in argv:
+                nb = execute(nb)
+            target.write_text(render(nb), encoding="utf-8")
             print(f"wrote {target}")
     if stale:
         print("out of date (run python examples/build_notebooks.py): " + ", ".join(stale))

@@ -95,8 +95,9 @@ show(plot_trajectory(rows), "kairanban_trajectory")
 #
 # Does a confidence of 0.8 mean right 80% of the time? Items are binned by the probability of
 # their top label; bars show the accuracy in each bin, the hatched part the gap to the bin's
-# mean confidence, the diagonal perfect calibration. ECE is the count-weighted mean gap. With
-# a handful of texts most bins are empty: run more texts for a meaningful picture.
+# mean confidence, the diagonal perfect calibration. ECE is the count-weighted mean gap; the
+# diagram uses the report's ten bins, so its title shows the ECE printed above. With a handful
+# of texts most bins are empty: run more texts for a meaningful picture.
 
 # %%
 answered = [row for row in rows if row.details.get("distribution") is not None]
@@ -105,7 +106,7 @@ show(
         [row.gold for row in answered],
         [row.details["distribution"] for row in answered],
         list(kairanban.labels),
-        n_bins=5,
+        n_bins=10,  # the bins of report.metrics["ece"]
     ),
     "kairanban_reliability",
 )
