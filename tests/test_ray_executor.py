@@ -193,7 +193,7 @@ async def test_sigkilled_worker_still_gives_exactly_once_results(cluster, data, 
 async def test_model_actors_serve_calls_and_a_killed_actor_is_retried(cluster, data, tmp_path):
     model = table(data, "hosted.json", 0.1)
     out = tmp_path / "hosted"
-    actors = ModelActors(replicas=2, num_cpus=0, models=(model,), down_s=30)
+    actors = ModelActors(replicas=2, num_cpus=0, models=(model,), routing="least-outstanding")
     executor = RayExecutor(workers=1, model_actors=actors)
 
     async def host_pids() -> list[int]:
@@ -359,6 +359,21 @@ def test_cli_ray_flag_errors(flags, message, data, tmp_path, monkeypatch, capsys
     code = agot.cli.main([*argv, "--out", str(tmp_path / "x"), "--quiet", *flags])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_model_actor_settings_are_checked_before_any_actor_starts():
+    from agot.backends.registry import BackendOptions
+    from agot.errors import ConfigError
+    from agot.evals.executors.ray_executor import _host_options
+
+    with pytest.raises(ConfigError, match="unknown routing policy 'fastest'"):
+        ModelActors(routing="fastest")
+    with pytest.raises(ConfigError, match="num_gpus"):
+        ModelActors(num_gpus=-1)
+    # The run's options for the model, with those given for the actors laid over them.
+    run = {"api_base": "http://127.0.0.1:9/v1", "n_ctx": 2048, "limits": None, "routing": None}
+    options = _host_options(run, BackendOptions(n_ctx=4096, device="cpu"))
+    assert (options.api_base, options.n_ctx, options.device) == (run["api_base"], 4096, "cpu")
 
 
 def test_missing_ray_is_a_clear_error(monkeypatch):

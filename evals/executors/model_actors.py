@@ -7,10 +7,10 @@ share a GPU) and ``num_cpus``, and every worker's dispatcher talks to them throu
 :class:`ActorBackend`. The dispatcher's limits, retries, re-asks and cache stay where they are;
 only the model's forward pass moves.
 
-Routing picks a replica per call through a :class:`Picker` (least outstanding calls by
-default), the same small interface a fleet-routing policy fills. A replica that dies is
-restarted by Ray (``max_restarts``) and the call that was on it is sent again, to another
-replica when one is up, so a lost actor costs time, not results.
+The actors of a model are the replicas of an :class:`agot.fleet.Fleet`, so its routing
+policies (round-robin, least-outstanding, predictive) choose an actor per call, as they choose
+a server. A replica that dies is restarted by Ray (``max_restarts``) and the calls that were on
+it go to another replica, so a lost actor costs time, not results.
 
 No Ray import at module level: this module is only loaded on the Ray path.
 """
@@ -18,9 +18,8 @@ No Ray import at module level: this module is only loaded on the Ray path.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import Field
 
@@ -28,6 +27,7 @@ from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions, resolve_backend
 from agot.config import Settings
 from agot.errors import AgotError, BackendError, TransientBackendError
+from agot.fleet import Fleet, Replica, RoutingPolicy, make_policy
 from agot.types import BackendReply, GenerationRequest
 
 #: Model-string prefixes that run in-process and so gain from being hosted as actors.
@@ -48,13 +48,15 @@ class ModelActors(Settings):
     #: Which model strings to host (None: every local one under test: local, llamacpp/,
     #: transformers/). Naming others (e.g. scripted/...) hosts them too.
     models: tuple[str, ...] | None = None
-    #: Times a call is sent again after the replica serving it died.
-    retries: int = Field(3, ge=0)
-    #: Seconds a replica that died is avoided while Ray restarts it (when another is up).
-    down_s: float = Field(10.0, ge=0)
+    #: The fleet routing policy choosing an actor per call: round-robin, least-outstanding
+    #: or predictive (None: the fleet's default).
+    routing: str | None = None
     #: Options for the hosted backends (device, n_ctx, engine extras); the run's api_base
     #: is added when these do not set one.
     backend_options: BackendOptions | None = None
+
+    def model_post_init(self, context: Any) -> None:
+        make_policy(self.routing)  # an unknown name is a ConfigError now, not in a worker
 
     def hosts(self, model: str) -> bool:
         return model in self.models if self.models is not None else is_local_model(model)
@@ -102,87 +104,65 @@ class ModelHost:
         await self.backend.aclose()
 
 
-class Picker(Protocol):
-    """Chooses a replica for the next call from the calls each has outstanding."""
-
-    def pick(self, outstanding: Sequence[int], up: Sequence[bool]) -> int: ...
-
-
-class LeastOutstanding:
-    """Fewest outstanding calls among the replicas that are up; ties go round the ring."""
-
-    def __init__(self) -> None:
-        self._turn = 0
-
-    def pick(self, outstanding: Sequence[int], up: Sequence[bool]) -> int:
-        candidates = [i for i in range(len(outstanding)) if up[i]] or list(range(len(up)))
-        n = len(outstanding)
-        start = self._turn % n
-        self._turn += 1
-        order = sorted(candidates, key=lambda i: (outstanding[i], (i - start) % n))
-        return order[0]
-
-
 class ActorBackend:
-    """A backend whose calls go to model actors; ``name``/``model`` are the hosted backend's,
-    so traces, result rows and cache keys read the same as a local run's."""
+    """A backend whose calls go to model actors, routed by a fleet policy.
+
+    ``name``/``model`` are the hosted backend's, so traces, result rows and cache keys read
+    the same as a local run's. The actors are the replicas of an :class:`agot.fleet.Fleet`:
+    its policy picks one per call, its router queues calls beyond each replica's batch size,
+    and a replica whose actor died counts as a failed endpoint, so the call goes straight to
+    another replica (and the breaker keeps new calls off it until Ray has restarted it).
+    When every replica failed, the error reaches the dispatcher, which backs off and retries.
+    """
 
     def __init__(
         self,
         handles: Sequence[Any],
         description: dict[str, Any],
         *,
-        retries: int = 3,
-        down_s: float = 10.0,
-        picker: Picker | None = None,
+        routing: str | RoutingPolicy | None = None,
     ) -> None:
-        self.handles = list(handles)
         self.name = str(description["name"])
         self.model = str(description["model"])
         capabilities = Capabilities(**description["capabilities"])
+        per_replica = capabilities.default_concurrency
         self.capabilities = capabilities.model_copy(
-            update={"default_concurrency": capabilities.default_concurrency * len(self.handles)}
+            update={"default_concurrency": per_replica * len(handles)}
         )
-        self.retries = retries
-        self.down_s = down_s
-        self.picker: Picker = picker or LeastOutstanding()
-        self.outstanding = [0] * len(self.handles)
-        self._down_until = [0.0] * len(self.handles)
-        #: Replies received, and calls sent again because their replica died.
+        replicas = [
+            Replica(name=f"actor{i}", target=handle, capacity=per_replica)
+            for i, handle in enumerate(handles)
+        ]
+        self.fleet: Fleet[Any] = Fleet(self.model, replicas, routing)
+        #: Replies received, and calls sent again because their actor died.
         self.served = 0
         self.resent = 0
 
     async def generate(self, request: GenerationRequest) -> BackendReply:
         from ray.exceptions import ActorUnavailableError, RayActorError
 
-        for attempt in range(self.retries + 1):
-            now = time.monotonic()
-            up = [until <= now for until in self._down_until]
-            index = self.picker.pick(self.outstanding, up)
-            self.outstanding[index] += 1
+        async def attempt(handle: Any, name: str) -> BackendReply:
             try:
-                reply = await self.handles[index].generate.remote(request)
+                reply = await handle.generate.remote(request)
             except (RayActorError, ActorUnavailableError) as exc:
-                self._down_until[index] = time.monotonic() + self.down_s
-                if attempt == self.retries:
-                    raise TransientBackendError(
-                        f"model actor for {self.model!r} died {attempt + 1} times: {exc}",
-                        backend=self.name,
-                    ) from None
                 self.resent += 1
-                continue
-            finally:
-                self.outstanding[index] -= 1
-            self._down_until[index] = 0.0
-            self.served += 1
+                raise TransientBackendError(
+                    f"model actor {name} of {self.model!r} is down: {type(exc).__name__}",
+                    backend=self.name,
+                ) from None
             if isinstance(reply, dict):
-                error_type = TransientBackendError if reply["transient"] else BackendError
-                kwargs: dict[str, Any] = {"backend": self.name, "status": reply["status"]}
                 if reply["transient"]:
-                    kwargs["retry_after"] = reply["retry_after"]
-                raise error_type(reply["error"], **kwargs)
+                    raise TransientBackendError(
+                        reply["error"],
+                        backend=self.name,
+                        status=reply["status"],
+                        retry_after=reply["retry_after"],
+                    )
+                raise BackendError(reply["error"], backend=self.name, status=reply["status"])
+            self.served += 1
             return reply
-        raise AssertionError("unreachable")
+
+        return await self.fleet.call(request, attempt, failed=[])
 
     async def aclose(self) -> None:
         """The actors belong to the executor, which stops them when the run ends."""

@@ -35,7 +35,7 @@ from agot.backends.registry import BackendOptions
 from agot.budget import Budget
 from agot.errors import AgotError, ConfigError
 from agot.evals.executors.base import Deliver, UnitWork
-from agot.evals.executors.model_actors import LeastOutstanding, ModelActors, Picker
+from agot.evals.executors.model_actors import ModelActors
 
 #: Seconds a worker that died is passed over while Ray restarts it (when another is up).
 _DOWN_S = 10.0
@@ -54,7 +54,6 @@ class RayExecutor:
         model_actors: ModelActors | None = None,
         unit_retries: int = 3,
         runtime_env: dict[str, Any] | None = None,
-        picker: Picker | None = None,
     ) -> None:
         if workers is not None and workers < 1:
             raise ConfigError(f"RayExecutor: workers must be at least 1, got {workers}")
@@ -67,7 +66,7 @@ class RayExecutor:
         self.model_actors = model_actors
         self.unit_retries = unit_retries
         self.runtime_env = runtime_env
-        self.picker: Picker = picker or LeastOutstanding()
+        self._turn = 0
         #: Handles of the running worker actors and model actors (by model key), e.g. to
         #: find their pids; empty outside a run.
         self.handles: list[Any] = []
@@ -159,9 +158,7 @@ class RayExecutor:
             for key, spec in specs.items():
                 if not isinstance(spec.model, str) or not hosting.hosts(spec.model):
                     continue
-                options = hosting.backend_options or BackendOptions()
-                if options.api_base is None and spec.kwargs.get("api_base"):
-                    options = options.model_copy(update={"api_base": spec.kwargs["api_base"]})
+                options = _host_options(spec.kwargs, hosting.backend_options)
                 handles = [
                     host_cls.options(
                         num_cpus=hosting.num_cpus,
@@ -176,11 +173,8 @@ class RayExecutor:
                 description = await handles[0].describe.remote()
                 if "error" in description:
                     raise ConfigError(f"model actor for {key!r}: {description['error']}")
-                hosts[key] = (
-                    handles,
-                    description,
-                    {"retries": hosting.retries, "down_s": hosting.down_s},
-                )
+                routing = hosting.routing or spec.kwargs.get("routing")
+                hosts[key] = (handles, description, {"routing": routing})
 
         count = self.workers or max(1, int(ray.available_resources().get("CPU", 1)))
         worker_cls = ray.remote(EvalWorker).options(
@@ -197,6 +191,13 @@ class RayExecutor:
         await asyncio.gather(*(h.aclose.remote() for h in self.handles))
         if bank is not None:
             self.bank_totals = await bank.snapshot.remote()
+
+    def _pick(self, outstanding: Sequence[int], up: Sequence[bool]) -> int:
+        """The worker with the fewest units outstanding among those up; ties take turns."""
+        self._turn += 1
+        n = len(outstanding)
+        candidates = [i for i in range(n) if up[i]] or list(range(n))
+        return min(candidates, key=lambda i: (outstanding[i], (i - self._turn) % n))
 
     async def _ready(self) -> None:
         """Wait until every worker is built; a bad setting is one clear error, not N dead
@@ -235,7 +236,7 @@ class RayExecutor:
                 while pending and len(inflight) < concurrency:
                     unit = pending.popleft()
                     now = time.monotonic()
-                    index = self.picker.pick(outstanding, [u <= now for u in down_until])
+                    index = self._pick(outstanding, [u <= now for u in down_until])
                     ref = self.handles[index].run.remote(unit)
                     inflight[asyncio.wrap_future(ref.future())] = (unit, index)
                     outstanding[index] += 1
@@ -269,3 +270,12 @@ class RayExecutor:
                 await asyncio.gather(*writes, return_exceptions=True)
         if failure is not None:
             raise failure
+
+
+def _host_options(kwargs: dict[str, Any], given: BackendOptions | None) -> BackendOptions:
+    """A hosted model's backend options: the run's for that model (``-M``, ``api_base``),
+    with those set on :class:`ModelActors` laid over them."""
+    fields = {k: v for k, v in kwargs.items() if k in BackendOptions.model_fields and v is not None}
+    if given is not None:
+        fields.update({k: getattr(given, k) for k in given.model_fields_set})
+    return BackendOptions(**fields)
