@@ -67,9 +67,19 @@ class Result(BaseModel):
         return self.model_dump(mode="json")
 
     def save_trace(self, path: str | os.PathLike[str]) -> Path:
+        """Write the trace to ``path``; ConfigError (naming the path) when it cannot."""
+        from agot.errors import ConfigError
+
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.trace(), indent=1, ensure_ascii=False))
+        if target.is_dir():
+            raise ConfigError(f"cannot write the trace to {str(path)!r}: it is a folder")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(self.trace(), indent=1, ensure_ascii=False))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the trace to {str(path)!r}: {exc.strerror or exc}"
+            ) from None
         return target
 
     @classmethod
@@ -80,6 +90,12 @@ class Result(BaseModel):
             return cls.model_validate_json(Path(path).read_bytes())
         except FileNotFoundError:
             raise ConfigError(f"trace file {str(path)!r} not found") from None
+        except IsADirectoryError:
+            raise ConfigError(
+                f"{str(path)!r} is a folder: give a trace file written by --trace"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise ConfigError(
                 f"{str(path)!r} is not an agot trace: {str(exc).splitlines()[0]}"

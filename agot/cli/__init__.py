@@ -3,7 +3,8 @@
 Each subcommand lives in its own module exposing ``add_parser(subparsers)``, which registers
 arguments and sets ``handler`` (a function ``args -> int``). Modules import only argparse at
 load time and pull in heavy dependencies inside the handler, so ``agot --help`` starts fast.
-Every :class:`~agot.errors.AgotError` becomes a one-line message and exit code 2.
+Every :class:`~agot.errors.AgotError` (and any OSError on a file agot was pointed at) becomes a
+one-line message and exit code 2.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
+    except OSError as exc:  # a file agot was pointed at could not be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"agot: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("agot: interrupted", file=sys.stderr)
         return 130

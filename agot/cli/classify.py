@@ -113,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     from agot.types import require_text
 
     require_text(args.text, "text to classify")
+    if args.trace:
+        from agot.cli.paths import check_output_file
+
+        check_output_file(args.trace, "--trace")
     strategy = build_strategy(args)
     models = args.model or ["local"]
     dispatcher = Dispatcher(
@@ -131,16 +135,15 @@ def run(args: argparse.Namespace) -> int:
         lambda: strategy.predict(args.text, dispatcher=dispatcher, budget=budget),
         enabled=not args.quiet and not args.json,
     )
-    if args.trace:
-        from pathlib import Path
-
-        target = Path(args.trace)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(result.model_dump_json(indent=1))
+    # The prediction goes out first: if writing the trace fails anyway, it is not lost.
     if args.json:
-        print(json.dumps(result.summary(), ensure_ascii=False))
+        print(json.dumps(result.summary(), ensure_ascii=False), flush=True)
     else:
-        print(render_text(result))
+        print(render_text(result), flush=True)
+    if args.trace:
+        from agot.cli.paths import write_text
+
+        write_text(args.trace, result.model_dump_json(indent=1), "--trace")
     for warning in result.warnings:
         print(f"agot: warning: {warning}", file=sys.stderr)
     if result.stopped:

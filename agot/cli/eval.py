@@ -362,6 +362,9 @@ def run_command(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --out DIR (the folder of the run to continue)")
     if not args.out:
         args.out = default_out_dir(args.dataset)
+    from agot.cli.paths import check_output_dir
+
+    check_output_dir(args.out, "--out", create=True)
     try:
         config = build_config(args)
         executor = build_executor(args)

@@ -51,6 +51,10 @@ def _text(result: Any, graph: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from agot.result import Result
 
+    if args.out:
+        from agot.cli.paths import check_output_file
+
+        check_output_file(args.out, "--out")
     result = Result.load_trace(args.trace)
     graph = result.thought_graph()
     if args.format == "text":
@@ -75,16 +79,9 @@ def run(args: argparse.Namespace) -> int:
 
             output = graph_to_svg(graph, direction=args.direction)
     if args.out:
-        from pathlib import Path
+        from agot.cli.paths import write_text
 
-        from agot.errors import ConfigError
-
-        try:
-            target = Path(args.out)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(output.rstrip("\n") + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write {args.out!r}: {exc.strerror}") from None
+        write_text(args.out, output.rstrip("\n") + "\n", "--out")
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         print(output.rstrip("\n"))

@@ -70,9 +70,15 @@ def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from agot.cli.options import budget_from_args, dispatcher_from_args
+    from agot.cli.paths import check_output_file
     from agot.cli.progress import run_with_status
     from agot.strategies import get_strategy
+    from agot.types import require_text
 
+    # Everything that can be checked is checked before the first (paid) call.
+    require_text(args.question)
+    if args.trace:
+        check_output_file(args.trace, "--trace")
     strategy = get_strategy(args.strategy, **strategy_params(args))
     budget = budget_from_args(args)
     dispatcher = dispatcher_from_args(args)
@@ -83,12 +89,13 @@ def run(args: argparse.Namespace) -> int:
         lambda: strategy.solve(args.question, dispatcher=dispatcher, budget=budget),
         enabled=not args.quiet,
     )
+    # The answer goes out first: if writing the trace fails anyway, it is not lost.
+    if args.json:
+        print(json.dumps(summary_json(result), ensure_ascii=False), flush=True)
+    elif result.answer is not None:
+        print(result.answer, flush=True)
     if args.trace:
         result.save_trace(args.trace)
-    if args.json:
-        print(json.dumps(summary_json(result), ensure_ascii=False))
-    elif result.answer is not None:
-        print(result.answer)
     if result.stopped:
         print(f"agot: stopped early: {result.stopped} (partial answer)", file=sys.stderr)
     if result.error:

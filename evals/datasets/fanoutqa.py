@@ -25,11 +25,11 @@ from agot.evals.datasets import register_dataset
 from agot.evals.datasets.sources import (
     RowRef,
     convert_rows,
-    field,
     file_split_names,
     find_file,
     local_path,
     read_rows,
+    text_field,
     text_id,
 )
 from agot.evals.records import EvalRecord
@@ -73,7 +73,7 @@ def row_to_record(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
     return EvalRecord(
         id=text_id(row, where),
         dataset="fanoutqa",
-        question=str(field(row, "question", where=where)),
+        question=text_field(row, "question", where=where),
         gold=row["answer"],
         metadata={
             "categories": row.get("categories") or [],

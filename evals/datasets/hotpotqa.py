@@ -31,6 +31,7 @@ from agot.evals.datasets.sources import (
     load_hub,
     local_path,
     read_rows,
+    text_field,
     text_id,
 )
 from agot.evals.records import EvalRecord
@@ -52,7 +53,7 @@ def row_to_record(
     return EvalRecord(
         id=text_id(row, where),
         dataset=dataset,
-        question=str(field(row, "question", where=where)),
+        question=text_field(row, "question", where=where),
         gold=str(field(row, "answer", where=where)),
         context=render_passages(passages) or None,
         metadata={

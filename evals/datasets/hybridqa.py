@@ -29,6 +29,7 @@ from agot.evals.datasets.sources import (
     load_hub,
     local_path,
     read_rows,
+    text_field,
 )
 from agot.evals.records import EvalRecord
 
@@ -105,7 +106,7 @@ def row_to_record(row: Mapping[str, Any], table: Table, where: RowRef) -> EvalRe
     return EvalRecord(
         id=str(field(row, "question_id", "id", where=where)),
         dataset="hybridqa",
-        question=str(field(row, "question", where=where)),
+        question=text_field(row, "question", where=where),
         gold=str(field(row, "answer-text", "answer_text", where=where)),
         context=table.render(),
         metadata={

@@ -26,6 +26,7 @@ from agot.evals.datasets.sources import (
     find_file,
     local_path,
     read_rows,
+    text_field,
     text_id,
 )
 from agot.evals.records import EvalRecord
@@ -38,7 +39,7 @@ def row_to_record(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
     return EvalRecord(
         id=text_id(row, where),
         dataset="morehopqa",
-        question=str(field(row, "question", where=where)),
+        question=text_field(row, "question", where=where),
         gold=str(field(row, "answer", where=where)),
         context=render_passages(parse_context(row.get("context"))) or None,
         metadata={

@@ -30,6 +30,7 @@ from agot.evals.datasets.sources import (
     load_hub,
     local_path,
     read_rows,
+    text_field,
     text_id,
 )
 from agot.evals.records import EvalRecord
@@ -55,7 +56,7 @@ def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str) -> Eval
     return EvalRecord(
         id=group if answerable else f"{group}{UNANSWERABLE_SUFFIX}",
         dataset="musique",
-        question=str(field(row, "question", where=where)),
+        question=text_field(row, "question", where=where),
         gold=[answer, *[a for a in aliases if a != answer]] if aliases else answer,
         context=render_passages(parse_context(paragraphs)) or None,
         metadata={

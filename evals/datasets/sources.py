@@ -220,6 +220,18 @@ def field(row: Mapping[str, Any], *names: str, where: RowRef, default: Any = ...
     raise DatasetError(f"{where}: missing field {wanted}")
 
 
+def text_field(row: Mapping[str, Any], *names: str, where: RowRef) -> str:
+    """:func:`field` for text the model reads (a question): a non-empty string, or a
+    DatasetError naming the row. A number where a question belongs means a wrong column or a
+    wrong file, which ``str()`` would hide."""
+    value = field(row, *names, where=where)
+    if not isinstance(value, str):
+        raise DatasetError(f"{where}: field {names[0]!r} must be text, got {type(value).__name__}")
+    if not value.strip():
+        raise DatasetError(f"{where}: field {names[0]!r} is empty")
+    return value
+
+
 def convert_rows(
     rows: Iterable[Any],
     convert: Callable[[Mapping[str, Any], RowRef], EvalRecord | Iterable[EvalRecord]],

@@ -26,6 +26,7 @@ from agot.evals.datasets.sources import (
     load_hub,
     local_path,
     read_rows,
+    text_field,
     text_id,
 )
 from agot.evals.records import EvalRecord
@@ -55,7 +56,7 @@ def row_to_record(
     return EvalRecord(
         id=text_id(row, where),
         dataset="2wikimultihopqa",
-        question=str(field(row, "question", where=where)),
+        question=text_field(row, "question", where=where),
         gold=golds if len(golds) > 1 else answer,
         context=render_passages(passages) or None,
         metadata={

@@ -116,6 +116,11 @@ def read_csv(path: Path) -> list[EvalRecord]:
             raise DatasetError(
                 f"{str(path)!r} line {line}: a puzzle has four numbers, got {row['Puzzles']!r}"
             )
+        if any(n < 1 for n in numbers) or rank < 1:
+            raise DatasetError(
+                f"{str(path)!r} line {line}: Game of 24 numbers and ranks are positive "
+                f"integers, got rank {rank} and puzzle {row['Puzzles']!r}"
+            )
         extra = {
             "human_time_s": _number(row.get("AMT (s)")),
             "human_solved_rate": _number(row.get("Solved rate")),
