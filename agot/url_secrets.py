@@ -27,15 +27,11 @@ def redact_url(url: str) -> str:
     """``url`` with user-info and credential-like query values replaced by ``***``."""
     try:
         parts = urlsplit(url)
-        port = parts.port
     except ValueError:
         return "<invalid URL>"
     netloc = parts.netloc
-    if parts.username is not None or parts.password is not None:
-        host = parts.hostname or ""
-        if ":" in host:  # IPv6
-            host = f"[{host}]"
-        netloc = f"{MASK}@{host}" + (f":{port}" if port else "")
+    if "@" in netloc:  # user-info; the host and port after it are kept as written
+        netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)

@@ -39,6 +39,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agot.errors import ConfigError
+from agot.evals.run_lock import RunLock, fingerprint, fingerprint_mismatch
+from agot.output_paths import check_output_dir
 from agot.types import Usage
 
 RESULTS_FILE = "results.jsonl"
@@ -270,10 +272,29 @@ def find_results(source: str | os.PathLike[str]) -> list[Path]:
 
 
 class RunFolder:
-    """One run folder: where each of its files lives, and how each is read and written."""
+    """One run folder: where each of its files lives, and how each is read and written.
+
+    A run writes the folder under an exclusive lock (:mod:`agot.evals.run_lock`): taken by
+    :meth:`acquire` (or :meth:`start`), held until :meth:`release`.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
+        self._lock = RunLock(self.path)
+
+    def acquire(self) -> None:
+        """Create the folder if needed and take its lock (ConfigError when another run holds
+        it, or when the folder cannot be created or written)."""
+        check_output_dir(self.path, "run folder", create=True)
+        try:
+            self._lock.acquire()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot lock run folder {str(self.path)!r}: {exc.strerror or exc}"
+            ) from None
+
+    def release(self) -> None:
+        self._lock.release()
 
     @property
     def results_path(self) -> Path:
@@ -295,16 +316,23 @@ class RunFolder:
         return read_results(self.results_path, repair=repair)
 
     def start(
-        self, info: dict[str, Any], *, resume: bool = False, retry_errors: bool = False
+        self,
+        info: dict[str, Any],
+        *,
+        resume: bool = False,
+        retry_errors: bool = False,
+        data: str | os.PathLike[str] | None = None,
     ) -> list[ResultRow]:
-        """Make the folder ready for a run described by ``info`` (run.json) and return the rows
-        already finished there.
+        """Lock the folder, make it ready for a run described by ``info`` (run.json) and
+        return the rows already finished there.
 
         A folder with results is continued only with ``resume`` and only when run.json agrees
-        on :data:`RUN_IDENTITY`; ``retry_errors`` drops the failed rows so they run again. A
-        torn last line (a kill mid-write) is cut off either way, so appends start clean.
+        on :data:`RUN_IDENTITY` and on the inputs' fingerprint (``data`` is the data file or
+        folder, hashed); ``retry_errors`` drops the failed rows so they run again. A torn last
+        line (a kill mid-write) is cut off either way, so appends start clean.
         """
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.acquire()
+        info = {**info, "fingerprint": fingerprint(info, data)}
         rows = self.read_results(repair=True)
         if rows and not resume:
             raise ConfigError(
@@ -319,6 +347,13 @@ class RunFolder:
                         f"--resume: {self.path} was run with {key}={previous.get(key)!r}, not "
                         f"{info[key]!r}; pass the same {key} or choose another --out"
                     )
+            before = previous.get("fingerprint")
+            differs = fingerprint_mismatch(before, info["fingerprint"]) if before else None
+            if differs:
+                raise ConfigError(
+                    f"--resume: {self.path} was run with other inputs: {differs}; pass the "
+                    "same inputs or choose another --out"
+                )
         if retry_errors and any(r.error for r in rows):
             rows = [r for r in latest_rows(rows) if not r.error]
             self.rewrite_results(rows)

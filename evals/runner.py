@@ -53,7 +53,8 @@ from agot.task import Task
 class EvalConfig(BaseModel):
     """Everything that defines an eval run (the CLI flags, as a model)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # extra="forbid": a misspelt option (``concurency=3``) is an error, not silently ignored.
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     dataset: str
     data: str | None = None
@@ -61,7 +62,7 @@ class EvalConfig(BaseModel):
     split: str | None = None
     #: None: the preset's strategies, else ``["cot"]``.
     strategies: list[Any] | None = None
-    models: list[Any] = Field(default_factory=lambda: ["local"])
+    models: list[Any] = Field(default_factory=lambda: ["local"], min_length=1)
     limit: int | None = Field(None, ge=1)
     #: With ``limit``: a seeded random sample of that many items (kept in dataset order)
     #: rather than the first ``limit``; the seed is ``sample_seed``, else ``seed``. ``None``
@@ -306,10 +307,22 @@ class _Run:
 
     # -- the run ------------------------------------------------------------------------------
     async def run(self) -> EvalSummary:
+        # One writer per folder: the lock is taken before anything is read or loaded, and
+        # held until the summary is written (the kernel drops it if the process dies).
+        self.folder.acquire()
+        try:
+            return await self._run()
+        finally:
+            self.folder.release()
+
+    async def _run(self) -> EvalSummary:
         records = self.redaction.prepare(await asyncio.to_thread(self._load))
         info = self._run_info(records)
         existing = self.folder.start(
-            info, resume=self.config.resume, retry_errors=self.config.retry_errors
+            info,
+            resume=self.config.resume,
+            retry_errors=self.config.retry_errors,
+            data=self.config.data if self.given_records is None else None,
         )
         done = {(row.id, row.strategy, row.model) for row in existing}
         models = [_model_key(m) for m in self.config.models]
@@ -447,6 +460,11 @@ class _Run:
         details: dict[str, Any] = {}
         prediction: str | None = None
         error = result.error
+        if error is None and result.errors:
+            # Failed thoughts (or samples, or agents) with an answer anyway: the answer is kept
+            # and scored, and the item counts as errored so --retry-errors runs it again.
+            more = f" (+{len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+            error = f"{len(result.errors)} failed step(s), answer kept: {result.errors[0]}{more}"
         for index, scorer in enumerate(self.scorers):
             try:
                 scored = await scorer.score(record, result, ctx)

@@ -153,7 +153,8 @@ def test_planted_keys_are_written_nowhere(stub: OpenAIStubServer, tmp_path: Path
         )  # fmt: skip
         files += [p for p in [trace, *out.rglob("*")] if p.is_file()]
     assert stub.requests, "the requests with keys in the query must reach the server"
-    assert runs[0].returncode == runs[2].returncode == 2
+    assert runs[0].returncode == runs[2].returncode == 2  # solve: the call failed
+    assert runs[1].returncode == runs[3].returncode == 1  # eval: every item failed
     written = [run.stdout for run in runs] + [run.stderr for run in runs]
     written += [p.read_text() for p in files]
     assert len(files) >= 4 and "***" in runs[0].stderr

@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
     require_text(args.text, "text to classify")
     if args.trace:
-        from agot.cli.paths import check_output_file
+        from agot.output_paths import check_output_file
 
         check_output_file(args.trace, "--trace")
     strategy = build_strategy(args)
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(result), flush=True)
     if args.trace:
-        from agot.cli.paths import write_text
+        from agot.output_paths import write_text
 
         write_text(args.trace, result.model_dump_json(indent=1), "--trace")
     for warning in result.warnings:

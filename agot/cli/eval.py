@@ -2,7 +2,13 @@
 
 Results go to ``OUT/results.jsonl`` (one line per item x strategy x model, written as each
 finishes), traces to ``OUT/traces/``, and the summary to ``OUT/summary.json`` and stdout.
-``agot eval list`` names the datasets.
+``agot eval list`` names the datasets. One run at a time may write OUT (a second one fails at
+once, naming the first one's PID), and ``--resume`` refuses a folder run with other inputs.
+
+Exit status: 0 when the run finished (items that errored are counted in the table and named
+on stderr with ``--retry-errors`` to rerun them; an AGoT item whose thoughts failed keeps its
+answer and counts as errored), 1 when every item errored (a wrong key, a dead endpoint: the
+most common error is printed), 2 for bad input, 130 when interrupted.
 
 ``--judge MODEL`` adds LLM-judge accuracy (``judge``) to every row beside the dataset's own
 metrics, and the summary then shows how often judge and EM disagree. ``--preset agot-paper``
@@ -362,7 +368,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --out DIR (the folder of the run to continue)")
     if not args.out:
         args.out = default_out_dir(args.dataset)
-    from agot.cli.paths import check_output_dir
+    from agot.output_paths import check_output_dir
 
     check_output_dir(args.out, "--out", create=True)
     try:
@@ -388,6 +394,36 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         print(summary.table())
         print(f"results: {args.out}/results.jsonl · summary: {args.out}/summary.json")
+    return _exit_status(args.out)
+
+
+def _exit_status(out: str) -> int:
+    """1 with a one-line reason when every item of the folder errored; else 0, with the error
+    rate on stderr when some did."""
+    from collections import Counter
+
+    from agot.evals.run_folder import RunFolder
+
+    rows = RunFolder(out).rows()
+    errors = [row.error for row in rows if row.error]
+    if not errors:
+        return 0
+    if len(errors) == len(rows):
+        common, times = Counter(errors).most_common(1)[0]
+        if len(common) > 240:
+            common = common[:239] + "…"
+        print(
+            f"agot: error: every item failed ({len(rows)} of {len(rows)}); most common "
+            f"({times}x): {common}",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"agot: warning: {len(errors)} of {len(rows)} items errored "
+        f"({100 * len(errors) / len(rows):.1f}%); run them again with --resume --retry-errors "
+        f"--out {out}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -49,7 +49,18 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agot.errors import ConfigError
     from agot.evals.report import build_report, to_csv, to_markdown, write_report
+
+    for folder in args.dirs:
+        path = Path(folder)
+        if path.is_file() and path.suffix != ".jsonl":
+            raise ConfigError(
+                f"{folder!r} is a file, not a results folder: pass folders written by "
+                "'agot eval --out DIR' (or their results.jsonl)"
+            )
 
     report = build_report(args.dirs, metric=args.metric, seed=args.seed, merge=args.merge)
     if args.out:

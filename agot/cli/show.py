@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from agot.result import Result
 
     if args.out:
-        from agot.cli.paths import check_output_file
+        from agot.output_paths import check_output_file
 
         check_output_file(args.out, "--out")
     result = Result.load_trace(args.trace)
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
             output = graph_to_svg(graph, direction=args.direction)
     if args.out:
-        from agot.cli.paths import write_text
+        from agot.output_paths import write_text
 
         write_text(args.out, output.rstrip("\n") + "\n", "--out")
         print(f"wrote {args.out}", file=sys.stderr)

@@ -70,8 +70,8 @@ def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from agot.cli.options import budget_from_args, dispatcher_from_args
-    from agot.cli.paths import check_output_file
     from agot.cli.progress import run_with_status
+    from agot.output_paths import check_output_file
     from agot.strategies import get_strategy
     from agot.types import require_text
 
