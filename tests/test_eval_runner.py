@@ -629,9 +629,11 @@ async def test_judge_scorer_adds_a_metric(tmp_path):
 JUDGE_SAYS = {"Amsel River": True, "yes": True}
 
 
-def judge_reply(request) -> dict:
+def judge_reply(request) -> dict | str:
     import re
 
+    if request.role != "judge":  # the judge's model also answers when it is under test
+        return "Answer: yes"
     prediction = re.search(r"Predicted answer: (.*)", request.messages[-1].content).group(1)
     same = JUDGE_SAYS.get(prediction.strip(), False)
     return {"equivalent": same, "reason": f"scripted: {prediction.strip()}"}
