@@ -166,7 +166,7 @@ CLI_CASES: list[tuple[str, list[str], int, str]] = [
     ("eval-kairanban-qa", ["eval", "hotpotqa", "--data", HOTPOT, "--strategy", "single", "--model", "scripted", "--out", "{root}/r9"], 2,
      r"agot: error: strategy 'single' classifies texts into labels"),
     ("eval-calls-in-flight", ["eval", "hotpotqa", "--data", HOTPOT, "--calls-in-flight", "0", "--out", "{root}/r10"], 2,
-     r"agot: error: invalid Limits setting: max_concurrency=0"),
+     r"agot: error: (--concurrency must be at least 1|invalid Limits setting: max_concurrency=0)"),
     ("eval-timeout", ["eval", "hotpotqa", "--data", HOTPOT, "--timeout", "-1", "--out", "{root}/r11"], 2,
      r"agot: error: invalid Limits setting: timeout_s"),
     ("eval-max-calls", ["eval", "hotpotqa", "--data", HOTPOT, "--max-calls", "0", "--out", "{root}/r12"], 2,
