@@ -158,7 +158,7 @@ class _Unit:
 class _Run:
     """One eval run. It is also the run's :class:`~agot.evals.executors.UnitWork`: executors
     call :meth:`dispatcher_specs` and :meth:`run_unit`, a Ray worker on its own pickled copy
-    (which leaves the output stream and the loaded items behind)."""
+    (see ``__getstate__`` for what it leaves behind)."""
 
     def __init__(
         self,
@@ -400,7 +400,10 @@ class _Run:
 
     # -- the unit work (what executors run) ---------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "stream": None, "given_records": None, "executor": None}
+        # A worker's copy needs the unit work only: not the stream, the loaded items, the
+        # executor, nor the run folder (whose lock belongs to this process alone).
+        dropped = {"stream": None, "given_records": None, "executor": None, "folder": None}
+        return {**self.__dict__, **dropped}
 
     def dispatcher_specs(self) -> dict[str, DispatcherSpec]:
         """One dispatcher per model under test (routed when the run has a router), then one
