@@ -1,7 +1,12 @@
 """Model backends, resolved from litellm-style model strings (see :func:`resolve_backend`)."""
 
 from agot.backends.base import Backend, Capabilities
-from agot.backends.registry import BackendOptions, parse_model_string, resolve_backend
+from agot.backends.registry import (
+    BackendOptions,
+    parse_model_string,
+    register_backend,
+    resolve_backend,
+)
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 
 __all__ = [
@@ -11,5 +16,6 @@ __all__ = [
     "LatencyModel",
     "ScriptedBackend",
     "parse_model_string",
+    "register_backend",
     "resolve_backend",
 ]
