@@ -169,7 +169,7 @@ def test_cached_calls_are_counted_apart_from_paid_tokens(tmp_path: Path) -> None
     assert (cell.calls, cell.cached_calls) == (3, 1)
     assert cell.tokens_per_item == pytest.approx(80.0)  # paid tokens only
     assert "1/3 calls cached" in cell_text(cell)
-    line = list(csv.DictReader(io.StringIO(to_csv(report))))[0]
+    line = next(iter(csv.DictReader(io.StringIO(to_csv(report)))))
     assert (line["gpqa:calls"], line["gpqa:cached_calls"]) == ("3", "1")
 
 
