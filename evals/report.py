@@ -169,6 +169,7 @@ def build_report(
     if not folders:
         raise ConfigError("agot report needs at least one results folder")
     per_folder = [(label, latest_rows(read_rows(f))) for label, f in _labelled(folders)]
+    tagged: list[tuple[str | None, ResultRow]]
     if merge:
         tagged = [(None, row) for row in latest_rows(r for _, rows in per_folder for r in rows)]
     else:
