@@ -36,7 +36,11 @@ MIN_SECRET_CHARS = 12
 #: Characters of the SHA-256 hex digest in a placeholder.
 HASH_CHARS = 10
 
-_WORD = re.compile(r"\w+")
+# Words are runs of \w, except that a JSON escape's letter (``\n``, ``\t``, ``\r`` in text
+# that holds JSON, such as a structured reply) does not join the word after it: "\nFixture"
+# reads "Fixture", as the unescaped text would. The first branch skips an escape that stands
+# alone; group 1 holds the word.
+_WORD = re.compile(r"(?<=\\)[ntr](?!\w)|(?:(?<=\\)[ntr])?(\w+)")
 
 
 def text_hash(text: str) -> str:
@@ -129,7 +133,7 @@ class Redactor:
                 runs[-1][1] = max(runs[-1][1], i + w - 1)
             else:
                 runs.append([i, i + w - 1, label])
-        spans = [m.span() for m in _WORD.finditer(text)]
+        spans = [m.span(1) for m in _WORD.finditer(text) if m.group(1)]
         out: list[str] = []
         cursor = 0
         for start, end, label in runs:
@@ -163,8 +167,8 @@ def _words(text: str) -> list[str]:
     """The words of ``text``, lower-cased, in the order of ``_WORD``'s spans over ``text``."""
     low = text.lower()
     if len(low) == len(text):  # nearly always: then lower-casing keeps the word boundaries
-        return _WORD.findall(low)
-    return [word.lower() for word in _WORD.findall(text)]
+        return [word for word in _WORD.findall(low) if word]
+    return [word.lower() for word in _WORD.findall(text) if word]
 
 
 def _key(text: str) -> str:

@@ -63,8 +63,19 @@ def adversary(monkeypatch):
     monkeypatch.setattr(ScriptedBackend, "from_spec", classmethod(from_spec))
 
 
+#: Phrases of the fixture's questions and options besides the markers (checked case-blind).
+PHRASES = (
+    "sealed flask holds",
+    "which product dominates",
+    "expands freely into a vacuum",
+    "head to tail coupling",
+    "entropy per particle",
+)
+
+
 def _leaks(text: str) -> list[str]:
-    return [m for m in MARKERS if m in text]
+    low = text.lower()
+    return [m for m in MARKERS if m in text] + [p for p in PHRASES if p in low]
 
 
 def test_gpqa_eval_writes_no_question_or_option_text(tmp_path, adversary, monkeypatch, capsys):
@@ -169,6 +180,15 @@ def test_redactor_replaces_echoes_slices_and_case_changes():
     assert r.redact_text("4 eV") == "4 eV"
     # other text is untouched, including fewer than a window's words of the question
     assert r.redact_text("the double helix is famous") == "the double helix is famous"
+
+
+def test_redactor_reads_json_escaped_text_as_its_words():
+    secret = "Consider the reaction below.\nMARKERWORD reagent is heated to 400 K with \\theta = 3"
+    r = Redactor([secret], namespace="gpqa", item_id="rec1")
+    escaped = json.dumps({"answer": f"Restating: {secret}"})  # a structured reply, as sent
+    cleaned = r.redact_text(escaped)
+    assert "MARKERWORD" not in cleaned and "heated" not in cleaned
+    assert "[redacted gpqa:rec1:" in cleaned and cleaned.startswith('{"answer": "Restating: ')
 
 
 def test_redact_walks_every_string_and_key_of_any_json_object():
