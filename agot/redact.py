@@ -13,7 +13,9 @@ sensitive string of :data:`WINDOW` words or more is cut into overlapping word wi
 it occurs is replaced, from the first to the last word of the run. Shorter strings are
 matched whole (case-insensitive, any white space). Strings shorter than
 :data:`MIN_SECRET_CHARS` are left alone: texts such as ``4`` or ``Yes`` occur everywhere and
-identify nothing.
+identify nothing. Words are read the same way in JSON text (a structured reply keeps its
+newline escapes), except words with non-ASCII letters written as unicode escapes, which
+break a window where they stand.
 
 Each replaced run becomes a stable placeholder, ``[redacted gpqa:<item id>:<hash>]``, where
 the hash is a SHA-256 prefix of the sensitive string it came from: the same text always

@@ -137,7 +137,8 @@ def _answer_part(text: str) -> str:
 def parse_grid(text: str) -> tuple[str | None, str]:
     """The 25 letters of the grid in a reply, upper case, or ``(None, reason)``.
 
-    Reads the part after the last ``Answer:`` (the whole text without one). A grid is the
+    Reads the part after the last ``Answer:`` (the whole text without one) within the reply's
+    last :data:`MAX_READ_CHARS` characters. A grid is the
     last five lines that each hold exactly five letters (spaces, ``|`` and labels such as
     ``h1.`` or ``Row 1:`` ignored), or one line of exactly 25 letters.
     """

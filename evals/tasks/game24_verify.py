@@ -125,7 +125,7 @@ def extract_expression(text: str) -> str | None:
 
     The last ``Answer:`` line wins (its rest, or the next non-empty line when the rest is
     empty); without one, the last line that holds a digit and an operator. None when neither
-    exists.
+    exists. Only the reply's last :data:`MAX_READ_CHARS` characters are read.
     """
     if not text or not text.strip():
         return None
