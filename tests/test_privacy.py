@@ -118,9 +118,25 @@ def test_gpqa_eval_writes_no_question_or_option_text(tmp_path, adversary, monkey
         shown = capsys.readouterr()
         assert not _leaks(shown.out + shown.err), fmt
         assert "redacted" in shown.out  # labels may wrap or re-bracket the placeholder
+    _assert_viewer_pages_hold_no_text(out)
     summary = json.loads((out / "summary.json").read_text())
     assert any("simple-evals" in note for note in summary["notes"])
     assert any("lenient" in note for note in summary["notes"])
+
+
+def _assert_viewer_pages_hold_no_text(out: Path) -> None:
+    """``agot view`` reads the run folder: its run and item pages show only placeholders."""
+    testclient = pytest.importorskip("starlette.testclient")
+    from agot.view.app import create_app
+    from agot.view.data import Catalog
+
+    client = testclient.TestClient(create_app(Catalog([out.parent])))
+    pages = [client.get("/"), client.get(f"/run/{out.name}")]
+    pages += [client.get(f"/run/{out.name}/item/{i}") for i in range(2)]
+    assert all(page.status_code == 200 for page in pages)
+    for page in pages:
+        assert not _leaks(page.text), page.url
+    assert any("redacted" in page.text for page in pages[2:])
 
 
 async def test_redact_switch_covers_user_data(tmp_path):
