@@ -12,6 +12,7 @@ from agot_scripts import agot_script
 
 import agot
 from agot.backends import ScriptedBackend
+from agot.backends.scripted import LatencyModel
 from agot.evals import run_eval
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -42,7 +43,8 @@ def agot_backend() -> ScriptedBackend:
             return {"reasoning": "combined the thoughts", "answer": _answer(text, 0)}
         return base(request)
 
-    return ScriptedBackend(script)
+    # A little latency per token, so timelines show overlapping calls and a critical path.
+    return ScriptedBackend(script, latency=LatencyModel(fixed_s=0.01, per_token_s=0.0004))
 
 
 def cot_backend(which: int) -> ScriptedBackend:
