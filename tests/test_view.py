@@ -43,7 +43,7 @@ def test_runs_list_shows_each_run_with_intervals_and_the_saved_trace(client):
 def test_run_page_has_groups_comparison_plots_and_every_row(client):
     page = client.get("/run/agot-vs-cot").text
     assert 'data-group="agot"' in page and 'data-group="cot"' in page
-    assert 'id="paired-table"' in page and "cot − agot" in page
+    assert 'id="paired-table"' in page and ("cot − agot" in page or "agot − cot" in page)
     assert page.count('class="item-link"') == 8
     points = re.findall(r'<circle class="point" data-series="([^"]+)" data-x="([\d.]+)"', page)
     assert {name for name, _ in points} == {"agot @ scripted:scripted", "cot @ scripted:scripted"}
@@ -57,8 +57,10 @@ def test_plot_points_stay_inside_the_axes():
         assert LEFT <= x <= W - RIGHT and TOP <= y <= H
 
 
-def test_item_page_shows_prompts_completions_and_the_nested_graph(client):
-    page = client.get("/run/agot-vs-cot/item/0").text
+def test_item_page_shows_prompts_completions_and_the_nested_graph(client, runs_root):
+    run = Catalog([runs_root]).run("agot-vs-cot")
+    index = next(i for i, row in enumerate(run.rows) if row.strategy == "agot")
+    page = client.get(f"/run/agot-vs-cot/item/{index}").text
     assert 'id="gold"' in page and 'details class="nested" data-node="2"' in page
     assert 'class="prompt"' in page and 'class="completion"' in page
     assert 'data-critical="true"' in page

@@ -35,9 +35,13 @@ def _answer(prompt: str, which: int) -> str:
 
 
 def agot_backend() -> ScriptedBackend:
+    """AGoT steps (they name a node) from the AGoT script; single calls (CoT) answer directly."""
     base = agot_script(fanout=2, complex_if=lambda n: n == "2", title_words=4)
 
     def script(request):
+        if request.node_id in (None, "answer"):
+            text = "\n".join(m.content for m in request.messages)
+            return f"Let me think step by step.\nAnswer: {_answer(text, 0)}"
         if request.role == "final" and request.node_id == "final":
             text = "\n".join(m.content for m in request.messages)
             return {"reasoning": "combined the thoughts", "answer": _answer(text, 0)}
@@ -60,15 +64,7 @@ async def build_runs(root: Path) -> tuple[Path, Path, Path]:
     first, second = root / "agot-vs-cot", root / "cot-again"
     common = {"data": str(HOTPOT), "progress": False}
     await run_eval(
-        "hotpotqa", strategies=["agot"], models=[agot_backend()], out=str(first), **common
-    )
-    await run_eval(
-        "hotpotqa",
-        strategies=["cot"],
-        models=[cot_backend(0)],
-        out=str(first),
-        resume=True,
-        **common,
+        "hotpotqa", strategies=["agot", "cot"], models=[agot_backend()], out=str(first), **common
     )
     await run_eval(
         "hotpotqa", strategies=["cot"], models=[cot_backend(1)], out=str(second), **common
