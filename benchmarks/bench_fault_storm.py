@@ -96,6 +96,7 @@ def storm(items: int, concurrency: int, hang_s: float, extra: list[str], seed: i
         "attempts": sum(r["usage"].get("attempts", 0) for r in rows),
         "outcomes": dict(plan.seen),
         "stderr": proc.stderr.strip().splitlines()[-1:] if proc.returncode else [],
+        "error_texts": sorted({r["error"][:160] for r in rows if r.get("error")}),
     }
 
 
@@ -117,7 +118,8 @@ def main() -> None:
             f"{name:9s}: wall {r['wall_s']:.1f} s, exit {r['exit']}, rows {r['rows']} "
             f"({r['unique']} unique), errors {r['errors']}, server saw {r['server_requests']} "
             f"requests, usage calls {r['calls']} attempts {r['attempts']}; storm {r['outcomes']}"
-            + (f"; {r['stderr']}" if r["stderr"] else ""),
+            + (f"; {r['stderr']}" if r["stderr"] else "")
+            + "".join(f"\n    error: {text}" for text in r["error_texts"]),
             flush=True,
         )
     if len(results) == 2:

@@ -5,9 +5,9 @@
   <= 1.1), and the per-minute rate held.
 * ``tokens``: a token budget of 3,000 with 8 calls in flight, each reply 60 tokens: tokens
   used over the budget (target: overshoot at most one call's reservation).
-* ``accounting``: 40 requests through a storm (10% 429, 5% 500, 5% malformed, no hangs) with a
-  3 s wall budget: the client's ``usage.calls`` and ``usage.attempts`` against the requests the
-  server saw (attempts should equal them).
+* ``accounting``: 40 requests through a storm (10% 429, 5% 500, 10% hung, 5% malformed) with a
+  3 s wall budget that cuts the hung ones: the client's ``usage.calls`` and ``usage.attempts``
+  against the requests the server saw (attempts should equal them).
 * ``resume``: two ``agot eval --resume`` launched together on one ``--out`` (200 items): rows
   written, and the second run's exit code and message.
 
@@ -97,14 +97,14 @@ async def bench_tokens() -> str:
 
 
 async def bench_accounting() -> str:
-    plan = FaultPlan(rate_hang=0, latency_s=0.05, retry_after_s=0.2, seed=3)
+    plan = FaultPlan(rate_hang=0.1, hang_s=30, latency_s=0.05, retry_after_s=0.2, seed=3)
     with FaultServer(plan) as server:
-        recorder = RunRecorder(Budget(max_wall_s=3.0))
         async with Dispatcher(
             MODEL,
             api_base=server.base_url,
             limits=Limits(max_concurrency=4, backoff_initial_s=0.1),
         ) as d:
+            recorder = RunRecorder(Budget(max_wall_s=3.0))  # after litellm's import
 
             async def one(i: int) -> None:
                 try:
@@ -118,7 +118,7 @@ async def bench_accounting() -> str:
         seen = len(server.chat_requests)
     u = recorder.usage
     return (
-        f"storm, 40 requests, 3 s wall budget: usage.calls {u.calls}, usage.attempts "
+        f"storm with hangs, 40 requests, 3 s wall budget: usage.calls {u.calls}, usage.attempts "
         f"{getattr(u, 'attempts', 'n/a')}, server saw {seen} requests"
     )
 
