@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
@@ -72,7 +73,7 @@ async def test_attempts_cut_by_the_wall_budget_are_counted() -> None:
     assert recorder.usage.calls == 0
 
 
-async def test_cached_replies_are_calls_but_no_attempts(tmp_path: object) -> None:
+async def test_cached_replies_are_calls_but_no_attempts(tmp_path: Path) -> None:
     backend = ScriptedBackend()
     dispatcher = Dispatcher(backend, cache=str(tmp_path))
     await dispatcher.generate(req())
@@ -244,3 +245,22 @@ async def test_hedge_is_off_by_default_and_for_embedded_backends() -> None:
     dispatcher = Dispatcher(backend, limits=Limits(hedge=True))
     await warm(dispatcher)
     assert dispatcher.usage.attempts == dispatcher.usage.calls == len(backend.calls)
+
+
+# -- the cache never fails a run --------------------------------------------------------------
+
+
+async def test_a_cache_entry_that_is_a_folder_is_a_miss_and_is_skipped(tmp_path: Path) -> None:
+    from agot.cache import ResponseCache
+
+    cache = ResponseCache(tmp_path / "cache")
+    backend = ScriptedBackend({"*": "Answer: fresh"})
+    dispatcher = Dispatcher(backend, cache=cache)
+    request = req("cached question")
+    key = ResponseCache.key(backend.name, backend.model, request)
+    (tmp_path / "cache" / key[:2] / f"{key}.json").mkdir(parents=True)  # in the entry's place
+    first = await dispatcher.generate(request)
+    second = await dispatcher.generate(request)
+    assert first.text == second.text == "Answer: fresh"
+    assert not first.cached and not second.cached  # neither read nor written: both called
+    assert len(backend.calls) == 2 and cache.write_errors == 2
