@@ -197,6 +197,20 @@ async def test_eval_summary_reports_each_endpoint(tmp_path) -> None:
         assert stat.latency_p50_s is not None and stat.latency_p99_s >= stat.latency_p50_s
     table = summary.table()
     assert "endpoint" in table and all(s.endpoint in table for s in summary.endpoints)
+    # The viewer shows the same per-endpoint figures, computed from the rows.
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from agot.view.app import create_app
+    from agot.view.data import Catalog
+
+    catalog = Catalog([tmp_path])
+    (run,) = catalog.runs()
+    assert [(e.endpoint, e.calls) for e in run.endpoints] == [
+        (e.endpoint, e.calls) for e in summary.endpoints
+    ]
+    page = TestClient(create_app(catalog)).get(f"/run/{run.id}").text
+    assert 'id="endpoint-table"' in page and all(e.endpoint in page for e in summary.endpoints)
 
 
 def test_fleet_file_through_api_base_and_model_checks(tmp_path) -> None:

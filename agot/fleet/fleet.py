@@ -146,7 +146,7 @@ class Fleet(Generic[T]):
             role=request.role,
             kind=_kind(request),
             max_tokens=request.params.max_tokens,
-            priority=float(getattr(request, "priority", None) or 0.0),
+            priority=_priority(request),
             run_started=run_started,
         )
         try:
@@ -198,6 +198,13 @@ class Fleet(Generic[T]):
             ticket, ok=True, latency_s=self.clock() - t0, tokens=reply.completion_tokens
         )
         return reply
+
+
+def _priority(request: GenerationRequest) -> float:
+    """The request's own hint; else speculative calls (which may be thrown away) go last."""
+    if request.priority is not None:
+        return float(request.priority)
+    return -1.0 if request.speculative else 0.0
 
 
 def _kind(request: GenerationRequest) -> Any:

@@ -24,6 +24,7 @@ from agot.evals.run_folder import (
     headline_metric,
     slug,
 )
+from agot.fleet.stats import EndpointStat, endpoint_stats
 
 
 @dataclass
@@ -127,6 +128,12 @@ class Run:
     @property
     def calls(self) -> int:
         return sum(r.usage.calls for r in self.rows)
+
+    @property
+    def endpoints(self) -> list[EndpointStat]:
+        """Per endpoint of a model served by several replicas (empty otherwise)."""
+        per_item = (r.details.get("endpoints") for r in self.rows)
+        return endpoint_stats(d for d in per_item if isinstance(d, dict))
 
     @property
     def cached_calls(self) -> int:
