@@ -26,6 +26,7 @@ class ReplicaServer:
         ttft_s: float = 0.01,
         tpot_s: float = 0.001,
         tokens: int = 20,
+        hang_after: int | None = None,
     ) -> None:
         self.name, self.ttft_s, self.tpot_s, self.tokens = name, ttft_s, tpot_s, tokens
         self._slots = threading.BoundedSemaphore(slots)
@@ -34,6 +35,9 @@ class ReplicaServer:
         self.served: list[tuple[float, str]] = []  # (Unix time answered, prompt)
         self.received: list[float] = []
         self.killed_at: float | None = None
+        #: After this many replies, requests hang until the kill (so some are surely in flight).
+        self.hang_after = hang_after
+        self._killed = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -54,6 +58,7 @@ class ReplicaServer:
     def kill(self) -> None:
         """Crash: refuse new connections and drop the ones in progress."""
         self.killed_at = time.time()
+        self._killed.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -80,6 +85,9 @@ class ReplicaServer:
         prompt = str(body["messages"][-1]["content"])
         with self._slots:
             if self.killed_at is not None:
+                return None
+            if self.hang_after is not None and len(self.served) >= self.hang_after:
+                self._killed.wait(timeout=30)
                 return None
             time.sleep(self.ttft_s + self.tpot_s * self.tokens)
             if self.killed_at is not None:

@@ -40,11 +40,19 @@ async def run_items(
 @pytest.mark.parametrize("routing", ["predictive", "least-outstanding", "round-robin"])
 async def test_killed_replica_every_item_once_and_calls_shift(routing: str) -> None:
     speeds = {"fast": 1.0, "mid": 1.5, "slow": 3.0}
+    doomed = "fast" if routing != "round-robin" else "mid"
     servers = {
-        name: ReplicaServer(name, slots=2, ttft_s=0.01 * s, tpot_s=0.002 * s, tokens=20).start()
+        name: ReplicaServer(
+            name,
+            slots=2,
+            ttft_s=0.01 * s,
+            tpot_s=0.002 * s,
+            tokens=20,
+            hang_after=6 if name == doomed else None,  # then it stalls until it dies
+        ).start()
         for name, s in speeds.items()
     }
-    victim = servers["fast"] if routing != "round-robin" else servers["mid"]
+    victim = servers[doomed]
     try:
         dispatcher = Dispatcher(
             MODEL,
@@ -56,9 +64,11 @@ async def test_killed_replica_every_item_once_and_calls_shift(routing: str) -> N
         loop = asyncio.get_running_loop()
 
         async def kill_when_busy() -> None:
-            # Server threads change these; polling is the simple way to watch them.
+            # Server threads change these; polling is the simple way to watch them. Calls
+            # hang on the victim after its sixth reply, so some are in flight when it dies.
             while len(victim.served) < 6 or not victim._active:  # noqa: ASYNC110
                 await asyncio.sleep(0.002)
+            await asyncio.sleep(0.05)
             await loop.run_in_executor(None, victim.kill)
 
         killer = asyncio.create_task(kill_when_busy())

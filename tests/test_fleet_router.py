@@ -322,3 +322,18 @@ def test_only_predictive_moves_a_queued_call_to_a_replica_that_freed_early(polic
     else:
         assert all(t.state == "waiting" and t.endpoint is fast for t in queued)
         assert slow.running == {}
+
+
+def test_a_replica_starts_from_the_fleets_pooled_speed_not_a_far_off_prior() -> None:
+    # The default prior (0.5 s + 20 ms/token) is 40x slower than these replicas.
+    r, _ = router("predictive", n=2, capacity=4)
+    fast, other = r.endpoints
+    for _ in range(30):
+        t = r.submit(CallInfo(tokens=100), avoid={"r1"})
+        r.finish(t, ok=True, latency_s=0.005 + 0.0005 * 100, tokens=100)
+    # Never measured, the other replica is predicted at the fleet's speed, not the prior's ...
+    assert other.model.predict(100) == pytest.approx(fast.model.predict(100), rel=0.1)
+    # ... so after one ordinary reply it still looks like a replica worth calls.
+    t = r.submit(CallInfo(tokens=100), avoid={"r0"})
+    r.finish(t, ok=True, latency_s=0.005 + 0.00075 * 100, tokens=100)
+    assert other.model.predict(100) < 2 * (0.005 + 0.00075 * 100)

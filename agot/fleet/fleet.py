@@ -120,10 +120,10 @@ class Fleet(Generic[T]):
             try:
                 return await self._once(request, attempt, failed, run_started)
             except BackendError as exc:
-                if not is_endpoint_failure(exc) or self.router.available(set(failed)):
-                    if not is_endpoint_failure(exc):
-                        raise
-                    continue
+                if not is_endpoint_failure(exc):
+                    raise  # the request's fault: another replica would fail it alike
+                if self.router.available(set(failed)):
+                    continue  # a replica this call has not failed on is in service
                 if isinstance(exc, TransientBackendError):
                     raise  # the dispatcher backs off and tries the fleet again
                 tried = ", ".join(dict.fromkeys(failed))

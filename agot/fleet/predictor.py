@@ -74,6 +74,14 @@ class LatencyModel:
         """Seconds one call producing ``tokens`` output tokens takes once it has a slot."""
         return self.a + self.b * max(tokens, 0.0)
 
+    def reprior(self, ttft: float, tpot: float) -> None:
+        """Move the prior (a replica's starts at what the whole fleet has shown, see Router)."""
+        self._a0, self._b0 = max(ttft, 0.0), max(tpot, 1e-6)
+        if self.n:
+            self._solve()
+        else:
+            self.a, self.b = self._a0, self._b0
+
     def observe(self, latency_s: float, tokens: float) -> None:
         """Fold in one reply: ``latency_s`` seconds for ``tokens`` output tokens."""
         if latency_s < 0:

@@ -157,6 +157,11 @@ class Router:
             for i, r in enumerate(replicas)
         ]
         self._seq = itertools.count()
+        #: Every reply of every replica: the prior of each replica's own model. A prior in
+        #: absolute seconds would be far off for most hardware, and a replica judged slow on
+        #: a bad prior would never get the calls that could correct it; the fleet's pooled
+        #: speed is close, and errs fast for the slower replicas, so each gets tried.
+        self.pooled = LatencyModel(replicas[0].ttft_s, replicas[0].tpot_s)
 
     def by_name(self, name: str) -> EndpointState:
         for e in self.endpoints:
@@ -214,6 +219,9 @@ class Router:
         self._release(ticket)
         endpoint.calls += 1
         if ok:
+            self.pooled.observe(latency_s, tokens)
+            for e in self.endpoints:
+                e.model.reprior(self.pooled.ttft, self.pooled.tpot / e.weight)
             endpoint.model.observe(latency_s, tokens)
             self.tokens.observe(ticket.call.role, ticket.call.kind, tokens)
             endpoint.breaker.on_success()
