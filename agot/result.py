@@ -63,7 +63,8 @@ class Result(BaseModel):
         return self.answer is not None and self.error is None
 
     def trace(self) -> dict[str, Any]:
-        """The trace object that ``--trace FILE`` writes (see DESIGN.md, section Trace)."""
+        """The trace object that ``--trace FILE`` writes: question, strategy, model, answer,
+        usage, the graph (node-link JSON) and one event per model call."""
         return self.model_dump(mode="json")
 
     def save_trace(self, path: str | os.PathLike[str]) -> Path:

@@ -20,7 +20,8 @@ from agot.types import Message, Usage
 
 
 class TraceEvent(BaseModel):
-    """One model call, as recorded in a trace (see DESIGN.md, section Trace)."""
+    """One model call, as recorded in a trace: enough, with ``depends_on``, to recompute the
+    run's critical path from the events alone."""
 
     call_id: str
     node_id: str | None = None

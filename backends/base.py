@@ -21,8 +21,6 @@ class Capabilities(BaseModel):
 
     #: Enforces ``output_schema`` during decoding (grammar, json_schema response_format, ...).
     native_schema: bool = False
-    #: Serves concurrent requests in one batch (so concurrency means batch size).
-    batching: bool = False
     #: Context window in tokens, when known.
     max_context: int | None = None
     #: Concurrency that suits the backend when the user sets none.

@@ -338,7 +338,7 @@ class LlamaCppBackend:
         )
         self.n_threads = self.options.n_threads or _usable_cpus()
         self.capabilities = Capabilities(
-            native_schema=True, batching=False, max_context=self.n_ctx, default_concurrency=1
+            native_schema=True, max_context=self.n_ctx, default_concurrency=1
         )
         extra = dict(self.options.extra)
         self._llama_kwargs: dict[str, Any] = dict(extra.get("llama_kwargs") or {})

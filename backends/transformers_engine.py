@@ -270,7 +270,6 @@ class TransformersBackend:
         self.native_schema = schema_decoding_available()
         self.capabilities = Capabilities(
             native_schema=self.native_schema,
-            batching=True,
             max_context=self.max_context,
             default_concurrency=self.engine_config.max_batch,
         )

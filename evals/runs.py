@@ -324,7 +324,6 @@ def plot_paired(
     )
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.agot_comparison = cmp  # type: ignore[attr-defined]
     return fig
 
 
@@ -512,5 +511,4 @@ def plot_reliability(
     ax.legend(handles=handles, fontsize=8, loc="upper left")
     ax.set_title(title or f"reliability diagram: ECE {ece:.3f}, n={total}", fontsize=10)
     fig.tight_layout()
-    fig.agot_ece = ece  # type: ignore[attr-defined]
     return fig

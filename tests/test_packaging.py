@@ -1,4 +1,5 @@
-"""Packaging: what a non-editable install puts into site-packages, and safe dependency pins.
+"""Packaging: what a non-editable install puts into site-packages (dependency safety lives in
+test_supply_chain.py).
 
 The slow test builds a wheel from the project's own files (what a fresh clone has: tracked and
 not-ignored files), installs it into a fresh venv without dependencies and compares
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.requirements import Requirement
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,10 +27,6 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 #: Source folder -> import name of the package it ships as.
 SOURCE_ROOTS = {"agot": "agot", "backends": "agot.backends", "evals": "agot.evals"}
-
-#: Compromised litellm releases (supply-chain incidents) that no pin may allow.
-COMPROMISED_LITELLM = ("1.82.7", "1.82.8", "1.107.0", "1.107.5")
-SAFE_LITELLM = "1.110.2"
 
 _IGNORED_IN_COPY = shutil.ignore_patterns(
     ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
@@ -82,56 +78,6 @@ def test_py_typed_is_shipped() -> None:
     assert (ROOT / "agot" / "py.typed").exists()
     package_data = PYPROJECT["tool"]["setuptools"]["package-data"]
     assert any("py.typed" in patterns for patterns in package_data.values())
-
-
-# -- litellm safety ---------------------------------------------------------------------------
-
-
-def litellm_requirements() -> list[Requirement]:
-    project = PYPROJECT["project"]
-    specs = list(project.get("dependencies", []))
-    for extra in project.get("optional-dependencies", {}).values():
-        specs.extend(extra)
-    return [r for r in map(Requirement, specs) if r.name.lower() == "litellm"]
-
-
-def test_pyproject_excludes_compromised_litellm() -> None:
-    requirements = litellm_requirements()
-    assert requirements, "pyproject.toml declares no litellm requirement"
-    for requirement in requirements:
-        for bad in COMPROMISED_LITELLM:
-            assert not requirement.specifier.contains(bad), f"{requirement} allows {bad}"
-        assert requirement.specifier.contains(SAFE_LITELLM), f"{requirement} refuses {SAFE_LITELLM}"
-
-
-def _constraint_pins() -> list[tuple[Path, Requirement]]:
-    pins = []
-    for path in sorted((ROOT / "constraints").glob("*.txt")):
-        for line in path.read_text().splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line and not line.startswith("-"):
-                pins.append((path, Requirement(line)))
-    return pins
-
-
-def test_constraints_pin_a_safe_litellm() -> None:
-    pins = [(p, r) for p, r in _constraint_pins() if r.name.lower() == "litellm"]
-    if not pins:
-        pytest.skip("no constraints/*.txt pins litellm yet")
-    for path, requirement in pins:
-        for bad in COMPROMISED_LITELLM:
-            assert not requirement.specifier.contains(bad), f"{path.name}: {requirement}"
-
-
-def test_installed_litellm_is_safe() -> None:
-    try:
-        version = Version(importlib.metadata.version("litellm"))
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip("litellm is not installed")
-    assert str(version) not in ("1.82.7", "1.82.8")
-    assert version.release[:2] != (1, 107)
-    for entry in map(Path, sys.path):
-        assert not (entry / "litellm_init.pth").exists(), f"litellm_init.pth found in {entry}"
 
 
 # -- a real, non-editable install ---------------------------------------------------------------

@@ -165,9 +165,7 @@ def test_paired_comparison_aligns_items(run_dir):
     assert len(pairs) == 6
     assert pairs["diff"].tolist() == [0, 0, 1, 0, 0, 0]
     fig = plot_paired(frame, "agot", "cot")
-    cmp = fig.agot_comparison
-    assert (cmp.wins, cmp.losses, cmp.ties) == (1, 0, 5)
-    assert "agot better on 1" in fig.axes[0].get_title()
+    assert "agot better on 1, cot on 0, ties 5 (n=6)" in fig.axes[0].get_title()
     with pytest.raises(ConfigError, match="no rows for strategy 'tot'"):
         paired_items(frame, "agot", "tot")
 
@@ -244,13 +242,14 @@ def test_reliability_diagram_matches_the_ece():
         {"neg": 0.3, "neu": 0.2, "pos": 0.5},
     ]
     fig = plot_reliability(gold, probs, labels, n_bins=5)
-    assert fig.agot_ece == pytest.approx(expected_calibration_error(gold, probs, labels, n_bins=5))
-    assert f"ECE {fig.agot_ece:.3f}, n=6" in fig.axes[0].get_title()
+    ece = expected_calibration_error(gold, probs, labels, n_bins=5)
+    assert not math.isnan(ece)
+    title = fig.axes[0].get_title()
+    assert title == f"reliability diagram: ECE {ece:.3f}, n=6"
     from agot.evals.classification_metrics import calibration_bins
 
     bins = calibration_bins(gold, probs, labels, n_bins=5)
     again = plot_reliability(bins=[b.model_dump() for b in bins])
-    assert again.agot_ece == pytest.approx(fig.agot_ece)
+    assert again.axes[0].get_title() == title
     with pytest.raises(ConfigError, match="needs gold"):
         plot_reliability(gold, None, labels)
-    assert not math.isnan(fig.agot_ece)

@@ -1,4 +1,8 @@
-"""Compromised litellm releases (1.82.7, 1.82.8, 1.107.x) can be neither installed nor locked."""
+"""Compromised litellm releases (1.82.7, 1.82.8, 1.107.x) can be neither installed nor locked.
+
+The one place for these checks: every requirement in pyproject.toml, every pin in
+constraints/*.txt, the installed distribution, and the ``litellm_init.pth`` those releases drop.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import importlib.metadata
 import site
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,12 +18,18 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
-BAD = ["1.82.7", "1.82.8", "1.107.0", "1.107.3", "1.107.9"]
+#: Releases no requirement or pin may admit (the whole 1.107 series is bad; samples of it).
+BAD = ["1.82.7", "1.82.8", "1.107.0", "1.107.3", "1.107.5", "1.107.9"]
+SAFE = "1.110.2"
 
 
 def _bad(version: str) -> bool:
     v = Version(version)
     return str(v) in ("1.82.7", "1.82.8") or (v.major, v.minor) == (1, 107)
+
+
+def test_the_rule_and_the_list_agree():
+    assert all(_bad(v) for v in BAD) and not _bad(SAFE)
 
 
 def test_installed_litellm_is_not_a_compromised_release():
@@ -39,23 +50,28 @@ def test_no_litellm_init_pth_anywhere_on_the_path():
 
 
 def test_pyproject_requirement_excludes_compromised_releases():
-    import tomllib
-
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    reqs = [
-        Requirement(r)
-        for group in data["project"]["optional-dependencies"].values()
-        for r in group
-        if r.startswith("litellm")
-    ]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = [*project.get("dependencies", [])]
+    for group in project.get("optional-dependencies", {}).values():
+        specs.extend(group)
+    reqs = [r for r in map(Requirement, specs) if r.name.lower() == "litellm"]
     assert reqs, "pyproject must declare litellm with its exclusions"
     for req in reqs:
         for bad in BAD:
             assert not req.specifier.contains(bad), f"{req} admits compromised {bad}"
-        assert req.specifier.contains("1.110.2")
+        assert req.specifier.contains(SAFE), f"{req} refuses {SAFE}"
 
 
-def test_ci_constraints_pin_a_safe_litellm():
-    lines = (ROOT / "constraints" / "ci.txt").read_text().splitlines()
-    pins = [line.split("==")[1].strip() for line in lines if line.lower().startswith("litellm==")]
-    assert len(pins) == 1 and not _bad(pins[0])
+def test_every_constraints_file_pins_a_safe_litellm():
+    pins = []
+    for path in sorted((ROOT / "constraints").glob("*.txt")):
+        for line in path.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-"):
+                requirement = Requirement(line)
+                if requirement.name.lower() == "litellm":
+                    pins.append((path.name, requirement))
+    assert [name for name, _ in pins].count("ci.txt") == 1, "constraints/ci.txt must pin litellm"
+    for name, requirement in pins:
+        for bad in BAD:
+            assert not requirement.specifier.contains(bad), f"{name}: {requirement}"

@@ -184,7 +184,6 @@ def test_bad_settings_are_config_errors(tiny_model_dir):
 def test_capabilities_follow_the_batch_size(tiny_model_dir):
     backend = _backend(tiny_model_dir, max_batch=5)
     assert backend.name == "transformers"
-    assert backend.capabilities.batching is True
     assert backend.capabilities.default_concurrency == 5
     assert backend.capabilities.max_context == 2048
     assert backend.engine is None  # weights load on first use, off the event loop

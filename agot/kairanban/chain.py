@@ -255,7 +255,7 @@ class Kairanban(Strategy):
         """The typed result of a ``solve()`` run of this strategy."""
         data = dict(result.details.get("kairanban") or {})
         if not data:  # the run ended before the strategy could report (budget spent at once)
-            data = self._report(result.question, [], [], [], None)
+            data = self._report(result.question, [], [], None)
         data.update(
             usage=result.usage,
             events=result.events,
@@ -283,7 +283,7 @@ class Kairanban(Strategy):
                 stopped = await self._chain(ctx, text, documents, dialogue)
         except BudgetExceeded as exc:
             stopped = exc.reason
-        report = self._report(text, documents, dialogue, [], stopped)
+        report = self._report(text, documents, dialogue, stopped)
         return Outcome(
             answer=report["label"],
             details={"kairanban": report, "distribution": report["distribution"]},
@@ -498,7 +498,6 @@ class Kairanban(Strategy):
         text: str,
         documents: Sequence[AgentDocument],
         dialogue: Sequence[Comment],
-        extra_errors: Sequence[str],
         stopped: str | None,
     ) -> dict[str, Any]:
         aggregates = metrics.aggregates(documents, self.labels)
@@ -513,7 +512,6 @@ class Kairanban(Strategy):
             )
         errors = [f"agent {d.agent}: {d.error}" for d in documents if d.error]
         errors += [f"idobata comment of agent {c.agent}: {c.error}" for c in dialogue if c.error]
-        errors += list(extra_errors)
         error = None
         if distribution is None and not stopped:
             first = next((d.error for d in documents if d.error), "no agent ran")
