@@ -37,17 +37,12 @@ _EXPORTS = {
     "paired_comparison": "agot.evals.stats",
     "bootstrap_mean": "agot.evals.stats",
     **{
-        name: "agot.evals.runs"
-        for name in (
-            "load_runs",
-            "summary_table",
-            "plot_cost_tradeoff",
-            "paired_items",
-            "plot_paired",
-            "stage_frame",
-            "plot_trajectory",
-            "plot_reliability",
-        )
+        name: "agot.evals.frames"
+        for name in ("load_runs", "summary_table", "paired_items", "stage_frame")
+    },
+    **{
+        name: "agot.evals.plots"
+        for name in ("plot_cost_tradeoff", "plot_paired", "plot_trajectory", "plot_reliability")
     },
 }
 

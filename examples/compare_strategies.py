@@ -23,7 +23,8 @@ import os
 from _demo import DATA, demo_model, model_string, output_dir, show
 
 from agot.evals import evaluate
-from agot.evals.runs import load_runs, plot_cost_tradeoff, plot_paired, summary_table
+from agot.evals.frames import load_runs, summary_table
+from agot.evals.plots import plot_cost_tradeoff, plot_paired
 
 model = demo_model()
 limit = int(os.environ.get("AGOT_LIMIT", "6" if model_string() == "scripted" else "3"))

@@ -26,8 +26,9 @@ from _demo import demo_model, model_string, output_dir, show
 
 import agot
 from agot.evals import RunFolder, evaluate
+from agot.evals.frames import stage_frame
+from agot.evals.plots import plot_reliability, plot_trajectory
 from agot.evals.records import EvalRecord
-from agot.evals.runs import plot_reliability, plot_trajectory, stage_frame
 
 model = demo_model()
 kairanban = agot.Kairanban(

@@ -1,4 +1,4 @@
-"""Eval runs in pandas (agot.evals.runs): loading, the summary table and the plots."""
+"""Eval runs in pandas (agot.evals.frames) and their pictures (agot.evals.plots)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ import pytest
 
 from agot.errors import ConfigError
 from agot.evals.classification_metrics import expected_calibration_error
-from agot.evals.run_folder import ResultRow, ResultsWriter
-from agot.evals.runs import (
-    load_runs,
-    paired_items,
+from agot.evals.frames import load_runs, paired_items, stage_frame, summary_table
+from agot.evals.plots import (
     plot_cost_tradeoff,
     plot_paired,
     plot_reliability,
     plot_trajectory,
-    stage_frame,
-    summary_table,
 )
+from agot.evals.run_folder import ResultRow, ResultsWriter
 from agot.evals.stats import bootstrap_mean
 from agot.types import Usage
 
