@@ -24,6 +24,7 @@ from openai_stub_server import OpenAIStubServer, StubResponse
 from agot import Dispatcher, GenerationRequest, Limits
 from agot.backends import resolve_backend
 from agot.errors import BackendError, ConfigError
+from agot.latency import MIN_SAMPLES
 from agot.trace import RunRecorder, recording
 from agot.url_secrets import redact_text, redact_url
 
@@ -161,3 +162,41 @@ def test_planted_keys_are_written_nowhere(stub: OpenAIStubServer, tmp_path: Path
     for text in written:
         for secret in (*SECRETS, "SECRET-ENV-KEY"):
             assert secret not in text
+
+
+# -- adaptive timeout and hedging over real HTTP ----------------------------------------------
+
+
+async def warmed(d: Dispatcher) -> None:
+    import asyncio
+
+    await asyncio.gather(*(d.generate(GenerationRequest.chat(f"w{i}")) for i in range(MIN_SAMPLES)))
+
+
+async def test_a_hung_request_is_cut_at_the_learned_timeout(stub: OpenAIStubServer) -> None:
+    limits = Limits(timeout_s=120, timeout_floor_s=0.5, backoff_initial_s=0.01)
+    async with Dispatcher(MODEL, limits=limits, api_base=stub.base_url) as d:
+        await warmed(d)
+        hung = StubResponse.chat("late")
+        hung.delay_s = 60
+        stub.enqueue(hung)
+        generation = await d.generate(GenerationRequest.chat("stuck"))
+    assert generation.text == "stub reply" and generation.usage.attempts == 2
+    assert generation.latency_s < 30  # cut near 0.5 s, not at the 120 s ceiling
+    assert len(stub.chat_requests) == MIN_SAMPLES + 2
+
+
+async def test_hedge_duplicates_a_straggler_and_keeps_the_first_reply(
+    stub: OpenAIStubServer,
+) -> None:
+    limits = Limits(hedge=True, timeout_s=120)
+    async with Dispatcher(MODEL, limits=limits, api_base=stub.base_url) as d:
+        await warmed(d)
+        straggler = StubResponse.chat("late")
+        straggler.delay_s = 60
+        stub.enqueue(straggler)
+        generation = await d.generate(GenerationRequest.chat("slow one"))
+    assert generation.text == "stub reply"  # the duplicate's reply
+    assert generation.usage.calls == 1 and generation.usage.attempts == 2
+    assert generation.latency_s < 30
+    assert len(stub.chat_requests) == MIN_SAMPLES + 2
