@@ -83,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    runs, traces = len(catalog.run_ids()), len(catalog.traces())
     print(
-        f"agot view: {len(catalog.run_ids())} runs, {len(catalog.traces())} traces at {url}",
+        f"agot view: {runs} run{'s' * (runs != 1)}, {traces} trace{'s' * (traces != 1)} at {url}",
         file=sys.stderr,
     )
     if args.open:
