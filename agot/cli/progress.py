@@ -82,6 +82,12 @@ class Progress:
         self._live.update(self._renderable(), refresh=True)
         self._shown = True
 
+    def announce(self) -> None:
+        """Show the line now, before the usual delay: for a phase worth seeing at once (a
+        model loading can hold the event loop, so the periodic task may not get to run)."""
+        if self.enabled:
+            self._emit()
+
     async def __aenter__(self) -> Progress:
         if self.enabled:
             self._task = asyncio.create_task(self._loop())
@@ -121,7 +127,7 @@ class RunStatus:
         return " · ".join(parts)
 
 
-async def load_models(dispatcher: Any, status: RunStatus) -> None:
+async def load_models(dispatcher: Any, status: RunStatus, progress: Progress | None = None) -> None:
     """Load the default backend now if it loads weights on first use (the embedded model, a
     local GGUF, a transformers model), so the status line can say so while it happens."""
     backend = dispatcher.backend()
@@ -129,6 +135,8 @@ async def load_models(dispatcher: Any, status: RunStatus) -> None:
     if load is None or getattr(backend, "loaded", True):
         return
     status.phase = f"loading model {getattr(backend, 'model', '')}…".replace("  ", " ")
+    if progress is not None:
+        progress.announce()
     try:
         await load()
     finally:
@@ -149,8 +157,8 @@ def run_with_status(
     async def go() -> T:
         status = RunStatus(label, dispatcher)
         try:
-            async with Progress(status, enabled=enabled, stream=stream):
-                await load_models(dispatcher, status)
+            async with Progress(status, enabled=enabled, stream=stream) as progress:
+                await load_models(dispatcher, status, progress)
                 return await work()
         finally:
             await dispatcher.aclose()
