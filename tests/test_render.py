@@ -521,3 +521,16 @@ def test_show_svg_of_a_graphless_run_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("agot: error:") and "has no graph" in err
     assert main(["show", str(path)]) == 0  # text still works
+
+
+def test_pictures_drop_json_debris_from_model_text():
+    graph = ThoughtGraph("q")
+    node = graph.add_node(layer=0, title="} {", question="x")
+    node.answer, node.status = "17 sheep }", "answered"
+    for text in (
+        graph_to_dot(graph),
+        graph_to_svg(graph, engine="python"),
+        graph_to_mermaid(graph),
+    ):
+        assert "1. (empty)" in text and "= 17 sheep" in text
+        assert "1. } {" not in text and "= 17 sheep }" not in text

@@ -83,15 +83,27 @@ def wrap(text: str | None, width: int, max_lines: int) -> list[str]:
     return kept
 
 
+def display_text(text: str | None) -> str:
+    """Model text as a picture shows it: one line, without the JSON debris a small model leaves
+    around a field (``} {``), and ``(empty)`` when nothing else is left."""
+    from agot.answers import strip_json_debris
+
+    flat = " ".join((text or "").split())
+    cleaned = strip_json_debris(flat)
+    if not any(ch.isalnum() for ch in cleaned):
+        return "(empty)"
+    return cleaned
+
+
 def node_title(node: ThoughtNode) -> str:
     """The bold first part of a label: ``FINAL`` or ``<id>. <title>``."""
-    return "FINAL" if node.final else f"{node.id}. {' '.join(node.title.split())}"
+    return "FINAL" if node.final else f"{node.id}. {display_text(node.title)}"
 
 
 def node_detail(node: ThoughtNode) -> str:
     """The second part of a label: the answer, or why there is none."""
     if node.answer:
-        return "= " + " ".join(node.answer.split())
+        return "= " + display_text(node.answer)
     if node.status == "failed":
         return "failed" + (": " + " ".join(node.error.split()) if node.error else "")
     if node.status == "skipped":

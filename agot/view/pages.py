@@ -138,6 +138,7 @@ def _shallow(graph: Any) -> Any:
 
 
 def _nested(graph: Any) -> list[NestedGraph]:
+    from agot.render.style import display_text
     from agot.render.svg import graph_to_svg
 
     out = []
@@ -148,7 +149,7 @@ def _nested(graph: Any) -> list[NestedGraph]:
         out.append(
             NestedGraph(
                 node_id=node.id,
-                title=node.title,
+                title=display_text(node.title),
                 svg=graph_to_svg(_shallow(sub)),
                 thoughts=sub.count_nodes(),
                 children=_nested(sub),
