@@ -18,12 +18,8 @@ import pytest
 from pydantic import BaseModel
 
 import agot
-from agot.backends.llamacpp import (
-    INSTALL_HINT,
-    LlamaCppBackend,
-    default_model_path,
-    gguf_context_length,
-)
+from agot.backends.gguf import gguf_context_length
+from agot.backends.llamacpp import INSTALL_HINT, LlamaCppBackend, default_model_path
 from agot.backends.registry import BackendOptions, resolve_backend
 from agot.dispatcher import Dispatcher
 from agot.errors import BackendError, ConfigError

@@ -29,7 +29,6 @@ shows the chain (and the dialogue) as a DAG.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,7 +36,14 @@ from agot.backends.base import Backend
 from agot.budget import Budget
 from agot.dispatcher import Dispatcher
 from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
-from agot.kairanban import metrics
+from agot.kairanban.options import (
+    AGGREGATES,
+    MAX_COMMENT_CHARS,
+    fitted_note_chars,
+    per_agent,
+    positive_int,
+)
+from agot.kairanban.report import build_report
 from agot.kairanban.schemas import (
     DEFAULT_LABELS,
     DEFAULT_NOTE_CHARS,
@@ -54,54 +60,6 @@ from agot.result import Result
 from agot.strategies.base import Outcome, RunContext, Strategy, failures_as_results
 from agot.task import Task
 from agot.types import GenerationRequest, SamplingParams, require_text
-
-AGGREGATES = ("last", "mean", "vote")
-#: Tokens of JSON syntax and keys of a document, and per label of its distribution.
-DOCUMENT_OVERHEAD_TOKENS = 12
-LABEL_OVERHEAD_TOKENS = 6
-#: Smallest note cap we shrink to.
-MIN_NOTE_CHARS = 16
-#: Longest idobata comment kept (characters); the rest is cut.
-MAX_COMMENT_CHARS = 500
-
-
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{what} must be an integer >= 1, got {value!r}")
-    return value
-
-
-def fitted_note_chars(note_chars: int, max_tokens: int, labels: int) -> int:
-    """The notes' ``maxLength`` lowered so a grammar-bound reply can close within ``max_tokens``.
-
-    A cap the token budget cannot hold makes the grammar write notes until ``max_tokens`` cuts
-    the JSON, and the dispatcher re-asks in vain. The distribution needs about
-    ``LABEL_OVERHEAD_TOKENS`` per label plus ``DOCUMENT_OVERHEAD_TOKENS`` of syntax; the rest,
-    at an assumed two characters per token shared by two notes, caps each note (at least
-    ``MIN_NOTE_CHARS``). With ``max_tokens=64`` and three labels a note gets 34 characters.
-    """
-    room = max_tokens - DOCUMENT_OVERHEAD_TOKENS - LABEL_OVERHEAD_TOKENS * labels
-    return min(note_chars, max(MIN_NOTE_CHARS, room))
-
-
-def _per_agent(values: Any, agents: int, what: str) -> list[Any] | None:
-    """None, one value for every agent, or exactly one per agent."""
-    if values is None:
-        return None
-    if isinstance(values, str):
-        values = [values]
-    try:
-        items = list(values)
-    except TypeError:
-        raise ConfigError(f"{what} must be a list (one per agent, or one for all)") from None
-    if len(items) == 1:
-        return items * agents
-    if len(items) != agents:
-        raise ConfigError(
-            f"got {len(items)} {what} for {agents} agents: give one for all agents or "
-            f"exactly one per agent"
-        )
-    return items
 
 
 class Kairanban(Strategy):
@@ -140,7 +98,7 @@ class Kairanban(Strategy):
         budget: Budget | None = None,
     ) -> None:
         self.labels = check_labels(labels)
-        self.agents = _positive_int(agents, "agents")
+        self.agents = positive_int(agents, "agents")
         if idobata_at is not None:
             if isinstance(idobata_at, bool) or not isinstance(idobata_at, int):
                 raise ConfigError(f"idobata_at must be an integer or None, got {idobata_at!r}")
@@ -154,12 +112,12 @@ class Kairanban(Strategy):
                     "drop idobata_at or independent"
                 )
         self.idobata_at = idobata_at
-        self.models = _per_agent(models, self.agents, "models")
+        self.models = per_agent(models, self.agents, "models")
         if self.models is not None:
             for m in self.models:
                 if not isinstance(m, str) or not m.strip():
                     raise ConfigError(f"every model must be a non-empty model string, got {m!r}")
-        self.personas = _per_agent(personas, self.agents, "personas")
+        self.personas = per_agent(personas, self.agents, "personas")
         if self.personas is not None:
             for p in self.personas:
                 if p is not None and not isinstance(p, str):
@@ -172,10 +130,10 @@ class Kairanban(Strategy):
         self.independent = bool(independent)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
             raise ConfigError(f"temperature must be between 0 and 2, got {temperature!r}")
-        _positive_int(max_tokens, "max_tokens")
-        self.comment_max_tokens = _positive_int(comment_max_tokens, "comment_max_tokens")
+        positive_int(max_tokens, "max_tokens")
+        self.comment_max_tokens = positive_int(comment_max_tokens, "comment_max_tokens")
         self.note_chars = fitted_note_chars(
-            _positive_int(note_chars, "note_chars"), max_tokens, len(self.labels)
+            positive_int(note_chars, "note_chars"), max_tokens, len(self.labels)
         )
         if not isinstance(sum_tolerance, int | float) or not 0 <= sum_tolerance < 1:
             raise ConfigError(f"sum_tolerance must be in [0, 1), got {sum_tolerance!r}")
@@ -231,7 +189,7 @@ class Kairanban(Strategy):
         whole batch belongs on the dispatcher (``Dispatcher(budget=...)``).
         """
         items = [require_text(t, "text to classify") for t in texts]
-        _positive_int(concurrency, "concurrency")
+        positive_int(concurrency, "concurrency")
         own = dispatcher is None
         if dispatcher is None:
             dispatcher = Dispatcher(model, **dispatcher_options)
@@ -255,7 +213,7 @@ class Kairanban(Strategy):
         """The typed result of a ``solve()`` run of this strategy."""
         data = dict(result.details.get("kairanban") or {})
         if not data:  # the run ended before the strategy could report (budget spent at once)
-            data = self._report(result.question, [], [], None)
+            data = build_report(self, result.question, [], [], None)
         data.update(
             usage=result.usage,
             events=result.events,
@@ -283,7 +241,7 @@ class Kairanban(Strategy):
                 stopped = await self._chain(ctx, text, documents, dialogue)
         except BudgetExceeded as exc:
             stopped = exc.reason
-        report = self._report(text, documents, dialogue, stopped)
+        report = build_report(self, text, documents, dialogue, stopped)
         return Outcome(
             answer=report["label"],
             details={"kairanban": report, "distribution": report["distribution"]},
@@ -357,40 +315,6 @@ class Kairanban(Strategy):
             "persona": f"\nYour persona: {persona}" if persona else "",
         }
 
-    def _board_text(self, board: AgentDocument | None) -> str:
-        if board is None or board.distribution is None:
-            zeros = ", ".join(f"{label}=0.00" for label in self.labels)
-            return (
-                f"{prompts.EMPTY_BOARD_HEADING}\n"
-                f"analysis: {prompts.NO_NOTE}\nreasoning: {prompts.NO_NOTE}\n"
-                f"distribution: {zeros}"
-            )
-        dist = ", ".join(f"{label}={board.distribution[label]:.2f}" for label in self.labels)
-        return (
-            f"{prompts.BOARD_HEADING.format(agent=board.agent)}\n"
-            f"analysis: {board.analysis.strip() or prompts.NO_NOTE}\n"
-            f"reasoning: {board.reasoning.strip() or prompts.NO_NOTE}\n"
-            f"distribution: {dist}"
-        )
-
-    def _dialogue_text(self, dialogue: Sequence[Comment]) -> str:
-        spoken = [c for c in dialogue if not c.error and c.text]
-        if not spoken:
-            return ""
-        lines = "\n".join(f"- agent {c.agent}: {c.text}" for c in spoken)
-        return f"{prompts.DIALOGUE_HEADING.format(agent=self.idobata_at)}\n{lines}\n\n"
-
-    def _schema_hint(self) -> str:
-        # Described, not shown as a filled-in example: small models copy example values (and
-        # placeholder text) verbatim. Grammar-enforcing backends get the exact shape anyway,
-        # and a re-ask quotes the JSON schema.
-        labels = ", ".join(json.dumps(label) for label in self.labels)
-        return (
-            'a JSON object with three keys: "analysis" (a short note), "reasoning" (a short '
-            'note) and "distribution" (an object giving each of the labels '
-            f"{labels} a probability between 0 and 1, summing to 1)"
-        )
-
     async def _agent(
         self,
         ctx: RunContext,
@@ -404,9 +328,9 @@ class Kairanban(Strategy):
         user = prompts.AGENT.user.format(
             labels=", ".join(self.labels),
             text=text,
-            board=self._board_text(board),
-            dialogue=self._dialogue_text(dialogue),
-            schema_hint=self._schema_hint(),
+            board=prompts.board_text(board, self.labels),
+            dialogue=prompts.dialogue_text(dialogue, self.idobata_at),
+            schema_hint=prompts.schema_hint(self.labels),
         )
         depends = [board.call_id] if board is not None and board.call_id else []
         depends += [c.call_id for c in dialogue if c.call_id and not c.error]
@@ -455,13 +379,13 @@ class Kairanban(Strategy):
         dialogue: list[Comment],
     ) -> None:
         """The idobata round: each agent in turn adds one comment, seeing those before it."""
-        board_text = self._board_text(board)
+        board_text = prompts.board_text(board, self.labels)
         for j in range(1, self.agents + 1):
             user = prompts.COMMENT.user.format(
                 labels=", ".join(self.labels),
                 text=text,
                 board=board_text,
-                dialogue=self._dialogue_text(dialogue),
+                dialogue=prompts.dialogue_text(dialogue, self.idobata_at),
             )
             depends = [board.call_id] if board is not None and board.call_id else []
             depends += [c.call_id for c in dialogue if c.call_id and not c.error]
@@ -491,50 +415,6 @@ class Kairanban(Strategy):
                     call_id=generation.call_id,
                 )
             )
-
-    # -- reporting ----------------------------------------------------------------------------
-    def _report(
-        self,
-        text: str,
-        documents: Sequence[AgentDocument],
-        dialogue: Sequence[Comment],
-        stopped: str | None,
-    ) -> dict[str, Any]:
-        aggregates = metrics.aggregates(documents, self.labels)
-        distribution = aggregates.get(self.aggregate)
-        label = None
-        if distribution is not None:
-            valid = [d.distribution for d in documents if d.distribution is not None]
-            label = (
-                metrics.vote_winner(valid, self.labels)
-                if self.aggregate == "vote"
-                else metrics.top_label(distribution, self.labels)
-            )
-        errors = [f"agent {d.agent}: {d.error}" for d in documents if d.error]
-        errors += [f"idobata comment of agent {c.agent}: {c.error}" for c in dialogue if c.error]
-        error = None
-        if distribution is None and not stopped:
-            first = next((d.error for d in documents if d.error), "no agent ran")
-            error = f"no agent produced a valid distribution ({first})"
-        result = KairanbanResult(
-            text=text,
-            labels=list(self.labels),
-            mode=self.mode,
-            aggregate=self.aggregate,
-            agents=self.agents,
-            idobata_at=self.idobata_at,
-            distribution=distribution,
-            label=label,
-            aggregates=aggregates,
-            documents=list(documents),
-            trajectory=metrics.trajectory(documents, self.labels, self.idobata_at),
-            dialogue=list(dialogue),
-            warnings=[w for d in documents for w in d.warnings],
-            errors=errors,
-            stopped=stopped,
-            error=error,
-        )
-        return result.model_dump(mode="json", exclude={"usage", "events", "prompts", "wall_s"})
 
 
 def _clean_comment(text: str) -> str:

@@ -13,7 +13,14 @@ Fields of :data:`AGENT` — system: ``agent``, ``agents``, ``persona``; user: ``
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from agot.prompts.template import PromptTemplate
+
+if TYPE_CHECKING:
+    from agot.kairanban.schemas import AgentDocument, Comment
 
 AGENT = PromptTemplate(
     name="kairanban-agent",
@@ -60,3 +67,43 @@ BOARD_HEADING = "Notice board (document of agent {agent}):"
 EMPTY_BOARD_HEADING = "Notice board (empty: you are the first agent):"
 DIALOGUE_HEADING = "Idobata conversation (held after agent {agent}):"
 NO_NOTE = "(none yet)"
+
+
+def board_text(board: AgentDocument | None, labels: Sequence[str]) -> str:
+    """The notice board as an agent reads it (the empty board before agent 1)."""
+    if board is None or board.distribution is None:
+        zeros = ", ".join(f"{label}=0.00" for label in labels)
+        return (
+            f"{EMPTY_BOARD_HEADING}\n"
+            f"analysis: {NO_NOTE}\nreasoning: {NO_NOTE}\n"
+            f"distribution: {zeros}"
+        )
+    dist = ", ".join(f"{label}={board.distribution[label]:.2f}" for label in labels)
+    return (
+        f"{BOARD_HEADING.format(agent=board.agent)}\n"
+        f"analysis: {board.analysis.strip() or NO_NOTE}\n"
+        f"reasoning: {board.reasoning.strip() or NO_NOTE}\n"
+        f"distribution: {dist}"
+    )
+
+
+def dialogue_text(dialogue: Sequence[Comment], idobata_at: int | None) -> str:
+    """The idobata comments so far (empty when nobody has spoken)."""
+    spoken = [c for c in dialogue if not c.error and c.text]
+    if not spoken:
+        return ""
+    lines = "\n".join(f"- agent {c.agent}: {c.text}" for c in spoken)
+    return f"{DIALOGUE_HEADING.format(agent=idobata_at)}\n{lines}\n\n"
+
+
+def schema_hint(labels: Sequence[str]) -> str:
+    """The reply's shape in words."""
+    # Described, not shown as a filled-in example: small models copy example values (and
+    # placeholder text) verbatim. Grammar-enforcing backends get the exact shape anyway,
+    # and a re-ask quotes the JSON schema.
+    quoted = ", ".join(json.dumps(label) for label in labels)
+    return (
+        'a JSON object with three keys: "analysis" (a short note), "reasoning" (a short '
+        'note) and "distribution" (an object giving each of the labels '
+        f"{quoted} a probability between 0 and 1, summing to 1)"
+    )
