@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from agot.cli.progress import clock_text, tokens_text
 from agot.evals.run_folder import ResultRow
 
 
@@ -53,14 +54,14 @@ class EvalProgress:
         scores = [f"{label} {s / n:.3f}" for label, (s, n) in self.sums.items() if n]
         if scores:
             parts.append(f"{self.headline} " + ", ".join(scores))
-        parts.append(f"{_tokens(self.tokens)} tok")
+        parts.append(f"{tokens_text(self.tokens)} tok")
         parts.append(f"${self.cost:.4f}")
         if self.errors:
             parts.append(f"{self.errors} errors")
         elapsed = time.monotonic() - self.started
         remaining = self.total - finished
         if self.done and remaining:
-            parts.append(f"ETA {_clock(elapsed / self.done * remaining)}")
+            parts.append(f"ETA {clock_text(elapsed / self.done * remaining)}")
         return " | ".join(parts)
 
     async def __aenter__(self) -> EvalProgress:
@@ -69,14 +70,3 @@ class EvalProgress:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._progress.__aexit__(*exc)
-
-
-def _tokens(n: int) -> str:
-    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

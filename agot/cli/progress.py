@@ -46,7 +46,7 @@ class Progress:
         self.started = time.monotonic()
 
     def line(self) -> str:
-        return f"[{_clock(time.monotonic() - self.started)}] {self.describe()}"
+        return f"[{clock_text(time.monotonic() - self.started)}] {self.describe()}"
 
     async def _loop(self) -> None:
         await asyncio.sleep(self.delay_s)
@@ -121,7 +121,7 @@ class RunStatus:
         parts = [f"{self.label}: {u.calls} calls"]
         if u.cached_calls:
             parts.append(f"{u.cached_calls} cached")
-        parts.append(f"{_tokens(u.total_tokens)} tokens")
+        parts.append(f"{tokens_text(u.total_tokens)} tokens")
         if u.cost:
             parts.append(f"${u.cost:.4f}")
         return " · ".join(parts)
@@ -166,11 +166,13 @@ def run_with_status(
     return run_sync(go())
 
 
-def _tokens(n: int) -> str:
+def tokens_text(n: int) -> str:
+    """``1.2k`` for 1,234 tokens, ``999`` below a thousand."""
     return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
 
 
-def _clock(seconds: float) -> str:
+def clock_text(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour on."""
     seconds_int = int(seconds)
     h, rest = divmod(seconds_int, 3600)
     m, s = divmod(rest, 60)
