@@ -36,7 +36,9 @@ class TaskScore(BaseModel):
 
 
 Loader = Callable[..., list[EvalRecord]]
-Scorer = Callable[[str, EvalRecord], TaskScore]
+#: Checks a model's raw answer text against a record (not a :class:`agot.evals.Scorer`: the
+#: registry wraps a task's verifier in an ``ExactTaskScorer``).
+Verifier = Callable[[str, EvalRecord], TaskScore]
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class ExactTask:
     headline: str
     default_split: str
     load: Loader
-    score: Scorer
+    score: Verifier
 
     def to_task(self, record: EvalRecord) -> Task:
         """The Task a strategy solves for ``record`` (question plus this task's answer format)."""
