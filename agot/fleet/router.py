@@ -8,7 +8,9 @@ A call is *submitted* (the policy picks a replica among those whose breaker admi
 waits there in priority order), *started* when the replica has a free slot (``on_start``),
 and *finished*, *failed* or *abandoned*. When a replica's breaker opens, its waiting calls move
 to other replicas and its running calls are *aborted* (``on_abort``) so the caller can retry
-them elsewhere instead of waiting on a dead server.
+them elsewhere instead of waiting on a dead server. Under a policy that ``rebalances``
+(predictive), a replica whose slot frees takes a call queued elsewhere if it would finish
+sooner there.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class ReplicaSpec:
     name: str
     capacity: int = 8
     weight: float = 1.0
-    #: Prior speed; a replica of weight w starts at ``tpot / w``.
+    #: Speed assumed before any reply (replicas of weight w: ``tpot / w``); once replies come,
+    #: each replica's prior is the speed the whole fleet has shown (``Router.pooled``).
     ttft_s: float = 0.5
     tpot_s: float = 0.02
 
