@@ -352,6 +352,8 @@ class LiteLLMBackend:
             kwargs["seed"] = params.seed
         if params.stop:
             kwargs["stop"] = list(params.stop)
+        if request.logprobs:  # OpenAI-style token log-probabilities (vLLM, llama-server too)
+            kwargs["logprobs"] = True
         if self._api_base:
             kwargs["api_base"] = self._api_base
         if self._api_key is not None:
@@ -417,6 +419,7 @@ class LiteLLMBackend:
             cost=self._cost(response) if usage is not None else 0.0,
             finish_reason=finish,
             warnings=warnings,
+            mean_logprob=_mean_logprob(getattr(choice, "logprobs", None)),
         )
 
     def _cost(self, response: Any) -> float:
@@ -577,3 +580,20 @@ class LiteLLMBackend:
             await asyncio.wait_for(GLOBAL_LOGGING_WORKER.flush(), timeout=2.0)
         except Exception:
             pass
+
+
+def _mean_logprob(logprobs: Any) -> float | None:
+    """Mean of the per-token log-probabilities of an OpenAI-style ``choice.logprobs``."""
+    content = (
+        logprobs.get("content")
+        if isinstance(logprobs, dict)
+        else (getattr(logprobs, "content", None))
+    )
+    if not content:
+        return None
+    values = [
+        token.get("logprob") if isinstance(token, dict) else getattr(token, "logprob", None)
+        for token in content
+    ]
+    numbers = [float(v) for v in values if isinstance(v, int | float)]
+    return sum(numbers) / len(numbers) if numbers else None

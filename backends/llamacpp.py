@@ -111,6 +111,34 @@ class LlamaCppStats:
         return self.reused_prompt_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
 
+# -- token log-probabilities -----------------------------------------------------------------
+class _TokenLogprobs:
+    """Log-probabilities of the sampled tokens, read from the logits as they are produced.
+
+    llama-cpp-python returns ``logprobs`` only for a model loaded with ``logits_all=True`` (an
+    ``n_ctx x n_vocab`` float buffer, and logits computed for every prompt token too). As a
+    logits processor this sees the raw logits of each next token instead; the token sampled
+    from them is the last input id of the following call, so every token but the final one is
+    scored, under the model's distribution before any grammar mask.
+    """
+
+    def __init__(self) -> None:
+        self._pending: Any = None
+        self.values: list[float] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import numpy as np
+
+        if self._pending is not None and len(input_ids):
+            self.values.append(float(self._pending[int(input_ids[-1])]))
+        shifted = scores - np.max(scores)
+        self._pending = shifted - np.log(np.sum(np.exp(shifted)))
+        return scores
+
+    def mean(self) -> float | None:
+        return sum(self.values) / len(self.values) if self.values else None
+
+
 # -- the backend ------------------------------------------------------------------------------
 @dataclass
 class _Plan:
@@ -329,6 +357,11 @@ class LlamaCppBackend:
             "stop": list(params.stop or ()),
             **self._completion_kwargs,
         }
+        token_logprobs = _TokenLogprobs() if request.logprobs else None
+        if token_logprobs is not None:
+            from llama_cpp import LogitsProcessorList
+
+            kwargs["logits_processor"] = LogitsProcessorList([token_logprobs])
         if request.output_schema is not None:
             grammar, warning = self._grammar(request)
             kwargs["grammar"] = grammar
@@ -370,6 +403,7 @@ class LlamaCppBackend:
             cost=0.0,
             finish_reason=out["choices"][0].get("finish_reason"),
             warnings=plan.warnings,
+            mean_logprob=token_logprobs.mean() if token_logprobs is not None else None,
         )
 
     def _grammar(self, request: GenerationRequest) -> tuple[Any, str | None]:

@@ -234,3 +234,50 @@ async def test_self_signal_on_free_text_steps_reads_a_confidence_line():
     result = await agot.CoT(router=router).solve("2+2?", model=large)
     assert result.answer == "5"
     assert "Confidence: P" in small.calls[0].request.messages[-1].content
+
+
+async def test_logprob_signal_over_http_reads_openai_token_logprobs():
+    """litellm asks an OpenAI-compatible server for logprobs and the cascade uses their mean."""
+    from openai_stub_server import OpenAIStubServer, StubResponse
+
+    def reply(probability: float) -> StubResponse:
+        response = StubResponse.chat(json.dumps({"answer": "4"}))
+        response.body["choices"][0]["logprobs"] = {
+            "content": [
+                {"token": t, "logprob": math.log(probability), "bytes": None, "top_logprobs": []}
+                for t in ('{"', "answer", '":"', "4", '"}')
+            ]
+        }
+        return response
+
+    with OpenAIStubServer(reply(0.95)) as sure, OpenAIStubServer(reply(0.4)) as unsure:
+        large = ScriptedBackend({"answer": "Answer: 5"}, model="large")
+        for server, kept in ((sure, "small"), (unsure, "large")):
+            router = Router(
+                {"solve": f"openai/small@{server.base_url}"},
+                escalate_to=large,
+                signal="logprob",
+                escalate_below=0.6,
+            )
+            async with Dispatcher(large, router=router) as dispatcher:
+                ctx_request = GenerationRequest.chat("2+2?", role="solve")
+                gen = await router.generate(dispatcher, ctx_request)
+            assert (gen.model == "openai/small") == (kept == "small")
+            (body,) = [r.body for r in server.chat_requests[-1:]]
+            assert body["logprobs"] is True
+
+
+def test_llamacpp_token_logprobs_score_each_sampled_token_under_the_raw_logits():
+    import numpy as np
+
+    from agot.backends.llamacpp import _TokenLogprobs
+
+    record = _TokenLogprobs()
+    first = np.log(np.array([0.7, 0.2, 0.1], dtype=np.single))
+    second = np.log(np.array([0.1, 0.1, 0.8], dtype=np.single)) + 5.0  # unnormalised logits
+    record(np.array([9, 9], dtype=np.intc), first)  # prompt ends; token 0 gets sampled
+    record(np.array([9, 9, 0], dtype=np.intc), second)  # token 2 gets sampled next
+    record(np.array([9, 9, 0, 2], dtype=np.intc), first)
+    assert record.values == pytest.approx([math.log(0.7), math.log(0.8)], abs=1e-5)
+    assert record.mean() == pytest.approx((math.log(0.7) + math.log(0.8)) / 2, abs=1e-5)
+    assert _TokenLogprobs().mean() is None

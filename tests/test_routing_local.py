@@ -93,3 +93,34 @@ async def test_local_steps_of_one_question_reuse_their_prompt_prefix():
     # sibling assess/solve prompts share the system prompt and the question: reused, not recomputed
     print(f"local prefix hit rate: {stats.prefix_hit_rate:.1%} of {stats.prompt_tokens} tokens")
     assert stats.prefix_hit_rate > 0.3
+
+
+async def test_logprob_cascade_on_the_embedded_model():
+    """llama.cpp scores its own tokens; the threshold decides whether the stub gets the step."""
+    from agot.controller import schemas
+
+    request = agot.GenerationRequest.chat(
+        "What is 3 + 4? Reply with the number.",
+        role="solve",
+        output_schema=schemas.ThoughtAnswer,
+        params=agot.SamplingParams(max_tokens=32),
+    )
+    with OpenAIStubServer(StubResponse.chat(json.dumps({"answer": "7"}))) as remote:
+        served = {}
+        for below in (0.0, 1.0):
+            router = agot.routing.Router(
+                default="local",
+                escalate_to=f"openai/remote-stand-in@{remote.base_url}",
+                signal="logprob",
+                escalate_below=below,
+            )
+            log = agot.routing.RouteLog()
+            async with Dispatcher("local", router=router) as dispatcher:
+                gen = await router.generate(dispatcher, request, log=log)
+            served[below] = (gen.model, log)
+    model, log = served[0.0]
+    assert model == "local" and log.trusted == 1  # any probability clears 0
+    model, log = served[1.0]
+    assert model == "openai/remote-stand-in"  # no reply is certain
+    (escalation,) = log.escalations
+    assert escalation.reason == "low confidence" and 0.0 < escalation.confidence < 1.0
