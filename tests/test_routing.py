@@ -281,3 +281,19 @@ def test_llamacpp_token_logprobs_score_each_sampled_token_under_the_raw_logits()
     assert record.values == pytest.approx([math.log(0.7), math.log(0.8)], abs=1e-5)
     assert record.mean() == pytest.approx((math.log(0.7) + math.log(0.8)) / 2, abs=1e-5)
     assert _TokenLogprobs().mean() is None
+
+
+def test_agot_show_names_the_model_of_each_step(tmp_path, capsys):
+    from agot.cli import main
+    from agot.result import Result
+
+    small, large = small_and_large(confident_small(hard={"2"}))
+    router = Router({"solve": small}, escalate_to=large, escalate_below=0.5)
+    strategy = agot.AGoT(max_depth=0, max_layers=1, max_nodes=2, router=router)
+    result: Result = agot.run_sync(strategy.solve("q", model=large))
+    result.save_trace(tmp_path / "trace.json")
+    assert main(["show", str(tmp_path / "trace.json")]) == 0
+    shown = capsys.readouterr().out
+    assert "  small: solve; 2 calls" in shown
+    assert "  large: decompose, final, solve; 3 calls" in shown
+    assert "cascade: 1 of 2 steps escalated to scripted:large (signal self)" in shown

@@ -43,6 +43,22 @@ def _text(result: Any, graph: Any) -> str:
         f"{u.completion_tokens} tokens, wall {span(result.events):.2f}s, critical path "
         f"{cp:.2f}s ({len(path)} calls), parallelism {parallelism(result.events):.2f}"
     )
+    by_model = result.usage_by_model
+    if len(by_model) > 1 or "routing" in result.details:
+        roles: dict[str, set[str]] = {}
+        for event in result.events:
+            roles.setdefault(event.model, set()).add(event.role)
+        for model, used in by_model.items():
+            lines.append(
+                f"  {model}: {', '.join(sorted(roles.get(model, ())))}; {used.calls} calls, "
+                f"{used.prompt_tokens}+{used.completion_tokens} tokens, ${used.cost:.4f}"
+            )
+    routing = result.details.get("routing") or {}
+    if routing.get("cascaded_steps"):
+        lines.append(
+            f"cascade: {routing['escalated_steps']} of {routing['cascaded_steps']} steps escalated "
+            f"to {routing['escalate_to']} (signal {routing['signal']})"
+        )
     if result.stopped:
         lines.append(f"stopped: {result.stopped}")
     return "\n".join(lines)
