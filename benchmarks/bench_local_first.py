@@ -141,6 +141,9 @@ async def run_config(name: str, router: Router | None, default: str, questions: 
         wall = time.perf_counter() - t0
     remote = sum((r.usage_by_model.get("large") or agot.Usage()).total_tokens for r in results)
     local_calls = sum((r.usage_by_model.get("small") or agot.Usage()).calls for r in results)
+    local_tokens = sum(
+        (r.usage_by_model.get("small") or agot.Usage()).total_tokens for r in results
+    )
     escalated = sum(r.details.get("routing", {}).get("escalated_steps", 0) for r in results)
     cascaded = sum(r.details.get("routing", {}).get("cascaded_steps", 0) for r in results)
     return {
@@ -149,6 +152,7 @@ async def run_config(name: str, router: Router | None, default: str, questions: 
         "remote_tokens": remote,
         "remote_cost": sum(r.usage.cost for r in results),
         "local_calls": local_calls,
+        "local_tokens": local_tokens,
         "escalation_rate": escalated / cascaded if cascaded else None,
         "wall_s": wall,
         "errors": sum(bool(r.error or r.errors) for r in results),
@@ -174,7 +178,7 @@ def report(rows: list[dict]) -> None:
     base = rows[0]
     print(
         f"{'config':34} {'acc':>6} {'d acc':>6} {'remote tok':>10} {'% remote':>8} "
-        f"{'cost $':>8} {'local calls':>11} {'escalated':>9} {'wall s':>7}"
+        f"{'cost $':>8} {'local calls':>11} {'local tok':>9} {'escalated':>9} {'wall s':>7}"
     )
     for row in rows:
         share = row["remote_tokens"] / base["remote_tokens"]
@@ -182,7 +186,8 @@ def report(rows: list[dict]) -> None:
         print(
             f"{row['config']:34} {row['accuracy']:6.1%} "
             f"{100 * (row['accuracy'] - base['accuracy']):+6.1f} {row['remote_tokens']:10d} "
-            f"{share:8.1%} {row['remote_cost']:8.4f} {row['local_calls']:11d} {esc:>9} "
+            f"{share:8.1%} {row['remote_cost']:8.4f} {row['local_calls']:11d} "
+            f"{row['local_tokens']:9d} {esc:>9} "
             f"{row['wall_s']:7.2f}"
         )
     for row in rows[2:]:
