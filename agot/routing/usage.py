@@ -15,6 +15,7 @@ def usage_by(events: Iterable[TraceEvent], key: Callable[[TraceEvent], str]) -> 
         name = key(event)
         out[name] = out.get(name, Usage()) + Usage(
             calls=1,
+            attempts=event.attempts,
             prompt_tokens=0 if event.cached else event.prompt_tokens,
             completion_tokens=0 if event.cached else event.completion_tokens,
             cost=event.cost,
