@@ -102,7 +102,13 @@ async def test_keep_local_context_sends_no_passage_to_a_remote_model(remotes):
         "solve": "local-stand-in",
         "final": "openai/writer",
     }
-    assert MARKER not in json.dumps([e.model_dump() for e in result.events])
+    # the trace keeps what each remote model was sent: the scrubbed prompt
+    remote_events = [e for e in result.events if e.model.startswith("openai/")]
+    for event in remote_events:
+        sent = json.dumps(event.model_dump(mode="json"))
+        assert event.messages and MARKER not in sent and WITHHELD in sent
+    local_events = [e for e in result.events if e.model == "local-stand-in"]
+    assert all(MARKER in json.dumps(e.model_dump(mode="json")) for e in local_events)
 
 
 async def test_without_keep_local_the_marker_does_reach_the_remote_models(remotes):
