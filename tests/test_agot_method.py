@@ -321,3 +321,11 @@ async def test_speculative_holds_are_released_when_the_assessment_is_refused():
         Engine._speculative = original
     assert engines and engines[0].spending.reserved == 0
     assert [c.request.role for c in backend.calls] == ["decompose", "final"]
+
+
+async def test_graph_level_steps_ask_for_queue_priority():
+    backend = ScriptedBackend(agot_script(fanout=2, complex_if=top_complex))
+    await agot.AGoT(max_layers=2, max_nodes=2, speculate=True).solve(QUESTION, model=backend)
+    for request in calls_of(backend):
+        graph_step = request.role in ("decompose", "final") and not request.speculative
+        assert (request.priority == 1) is graph_step

@@ -46,6 +46,8 @@ from agot.strategies.base import RunContext
 from agot.types import Generation, SamplingParams
 
 RECOVERABLE = (BackendError, SchemaError)
+#: Queue priority of graph-level steps (thought steps use the default, 0).
+GRAPH_STEP_PRIORITY = 1
 
 
 @dataclass
@@ -103,6 +105,8 @@ class Engine:
         thoughts: int = 1,
         **fields: Any,
     ) -> Generation:
+        """One step's call. Graph-level steps (proposals, syntheses) gate everything after them
+        in their graph, so they get queue priority over thoughts; speculative ones do not."""
         self.ctx.use_prompt(template)
         params = self.params[role]
         if self.native_schema:
@@ -115,6 +119,9 @@ class Engine:
                 "output_schema": schema,
                 "params": params,
                 "speculative": speculative,
+                "priority": GRAPH_STEP_PRIORITY
+                if role in ("decompose", "final") and not speculative
+                else None,
             },
             task=self.task,
             **fields,
