@@ -10,11 +10,14 @@ signal         what it measures                            backends / cost
 ``schema``     only schema failure after re-asks           every backend; free
 ``self``       a ``confidence`` field the model fills in    every backend (grammar-enforced on
                (added to the step's schema) or a            llama.cpp, transformers, servers
-               ``Confidence:`` line for free-text steps     with json_schema); ~6 more tokens
+               ``Confidence:`` line for free-text steps     with json_schema); a ~30-token
+                                                            note and ~6 output tokens
 ``agree``      share of ``k`` samples (temperature > 0)     every backend; ``k`` cheap calls
                that reach the modal decision                per step instead of one
-``logprob``    exp(mean token log-probability) of the       scripted, and backends returning
-               reply: the per-token geometric-mean prob     ``BackendReply.mean_logprob``
+``logprob``    exp(mean token log-probability) of the       llama.cpp (logits processor, ~1% of
+               reply: the per-token geometric-mean prob     decode time), litellm to servers
+                                                            returning OpenAI ``logprobs``,
+                                                            scripted; free (no extra tokens)
 =============  ==========================================  ==================================
 """
 
