@@ -1,7 +1,7 @@
 """Routing benchmark: round-robin vs least-outstanding vs predictive on a simulated fleet.
 
 The fleet is a discrete-event simulation on virtual time, driving agot's own routing core
-(:class:`agot.fleet.Router`, the object the dispatcher drives with the wall clock): same
+(:class:`agot.fleet.EndpointRouter`, the object the dispatcher drives with the wall clock): same
 policies, same queues, same online speed and length predictors, same breakers. Virtual time
 makes a thousand-item run take a second of CPU and makes every number reproducible, so the
 policies are compared on identical arrivals and identical call lengths in one run.
@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions, register_backend
 from agot.dispatcher import Dispatcher
-from agot.fleet import CallInfo, ReplicaSpec, Router, Ticket
+from agot.fleet import CallInfo, EndpointRouter, ReplicaSpec, Ticket
 from agot.limits import Limits
 from agot.trace import RunRecorder, recording
 from agot.types import BackendReply, GenerationRequest, SamplingParams
@@ -155,7 +155,7 @@ class Sim:
     def __post_init__(self) -> None:
         self._seq = itertools.count()
         self.rng = random.Random(self.seed + 7)
-        self.router = Router(
+        self.router = EndpointRouter(
             [ReplicaSpec(f"r{i}", capacity=self.slots) for i in range(len(self.speeds))],
             self.policy,
             clock=lambda: self.now,

@@ -11,11 +11,11 @@ from agot.fleet import (
     CallInfo,
     CircuitBreaker,
     Endpoint,
+    EndpointRouter,
     LatencyModel,
     NoEndpoint,
     OutputTokens,
     ReplicaSpec,
-    Router,
     Ticket,
     is_endpoint_failure,
     load_fleet,
@@ -33,11 +33,13 @@ class Clock:
         return self.t
 
 
-def router(policy: str, n: int = 3, capacity: int = 2, **kw: object) -> tuple[Router, Clock]:
+def router(
+    policy: str, n: int = 3, capacity: int = 2, **kw: object
+) -> tuple[EndpointRouter, Clock]:
     clock = Clock()
     started: list[Ticket] = []
     aborted: list[Ticket] = []
-    r = Router(
+    r = EndpointRouter(
         [ReplicaSpec(f"r{i}", capacity=capacity) for i in range(n)],
         policy,
         clock=clock,
@@ -137,7 +139,7 @@ def test_output_tokens_per_role_and_kind_with_fallbacks() -> None:
 # -- policies ---------------------------------------------------------------------------------
 def test_round_robin_takes_turns_by_weight() -> None:
     clock = Clock()
-    r = Router(
+    r = EndpointRouter(
         [ReplicaSpec("a", capacity=100, weight=2.0), ReplicaSpec("b", capacity=100)],
         "round-robin",
         clock=clock,

@@ -17,13 +17,21 @@ from agot.fleet.endpoint import (
 from agot.fleet.fleet import Fleet, Replica, ReplicaStats
 from agot.fleet.policies import LeastOutstanding, Predictive, RoundRobin, RoutingPolicy, make_policy
 from agot.fleet.predictor import LatencyModel, OutputTokens
-from agot.fleet.router import CallInfo, EndpointState, NoEndpoint, ReplicaSpec, Router, Ticket
+from agot.fleet.router import (
+    CallInfo,
+    EndpointRouter,
+    EndpointState,
+    NoEndpoint,
+    ReplicaSpec,
+    Ticket,
+)
 
 __all__ = [
     "ROUTING_NAMES",
     "CallInfo",
     "CircuitBreaker",
     "Endpoint",
+    "EndpointRouter",
     "EndpointState",
     "Fleet",
     "FleetSpec",
@@ -36,7 +44,6 @@ __all__ = [
     "ReplicaSpec",
     "ReplicaStats",
     "RoundRobin",
-    "Router",
     "RoutingPolicy",
     "Ticket",
     "is_endpoint_failure",

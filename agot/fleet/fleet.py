@@ -1,7 +1,7 @@
 """The asyncio side of a fleet: one model's replicas behind a routing policy.
 
-The :class:`~agot.fleet.router.Router` decides; this module makes its decisions happen on the
-event loop. A call waits (on a future) until the router starts it on a replica, then runs the
+The :class:`~agot.fleet.router.EndpointRouter` decides; this module makes its decisions happen
+on the event loop. A call waits (on a future) until the router starts it on a replica, then runs the
 caller's ``attempt`` there (the dispatcher's usual gated attempt on that replica's backend,
 limits and latency book). A failure the replica is to blame for (refused connection, timeout,
 5xx) marks the replica as failed *for this call*, and the call goes straight to another replica
@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 from agot.errors import BackendError, TransientBackendError
 from agot.fleet.breaker import CircuitBreaker, is_endpoint_failure
 from agot.fleet.policies import RoutingPolicy
-from agot.fleet.router import CallInfo, NoEndpoint, ReplicaSpec, Router, Ticket
+from agot.fleet.router import CallInfo, EndpointRouter, NoEndpoint, ReplicaSpec, Ticket
 from agot.types import BackendReply, GenerationRequest
 
 T = TypeVar("T")
@@ -75,7 +75,7 @@ class Fleet(Generic[T]):
         self.model = model
         self.replicas = list(replicas)
         self.clock = clock
-        self.router = Router(
+        self.router = EndpointRouter(
             [ReplicaSpec(r.name, capacity=r.capacity, weight=r.weight) for r in replicas],
             routing,
             clock=clock,

@@ -71,7 +71,7 @@ class LeastOutstanding:
 class Predictive:
     name = "predictive"
     #: When a slot frees, a call queued on another replica moves there if it would finish
-    #: sooner (the router asks; see ``Router._steal_for``).
+    #: sooner (the router asks; see ``EndpointRouter._steal_for``).
     rebalances = True
 
     def choose(

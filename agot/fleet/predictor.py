@@ -75,7 +75,8 @@ class LatencyModel:
         return self.a + self.b * max(tokens, 0.0)
 
     def reprior(self, ttft: float, tpot: float) -> None:
-        """Move the prior (a replica's starts at what the whole fleet has shown, see Router)."""
+        """Move the prior (a replica's starts at what the whole fleet has shown; see
+        EndpointRouter)."""
         self._a0, self._b0 = max(ttft, 0.0), max(tpot, 1e-6)
         if self.n:
             self._solve()

@@ -38,7 +38,7 @@ class ReplicaSpec:
     capacity: int = 8
     weight: float = 1.0
     #: Speed assumed before any reply (replicas of weight w: ``tpot / w``); once replies come,
-    #: each replica's prior is the speed the whole fleet has shown (``Router.pooled``).
+    #: each replica's prior is the speed the whole fleet has shown (``EndpointRouter.pooled``).
     ttft_s: float = 0.5
     tpot_s: float = 0.02
 
@@ -50,7 +50,7 @@ class CallInfo:
     role: str = "solve"
     kind: Hashable = None
     max_tokens: int | None = None
-    #: Predicted output tokens (filled in by :meth:`Router.submit` when None).
+    #: Predicted output tokens (filled in by :meth:`EndpointRouter.submit` when None).
     tokens: float | None = None
     #: Higher is more urgent (calls on the critical path); then older runs first.
     priority: float = 0.0
@@ -127,7 +127,7 @@ class EndpointState:
         return free[0] + self.model.predict(call.tokens or 0.0) - now
 
 
-class Router:
+class EndpointRouter:
     """Routes calls over replicas with a policy; see the module docstring."""
 
     def __init__(
