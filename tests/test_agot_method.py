@@ -329,3 +329,28 @@ async def test_graph_level_steps_ask_for_queue_priority():
     for request in calls_of(backend):
         graph_step = request.role in ("decompose", "final") and not request.speculative
         assert (request.priority == 1) is graph_step
+
+
+async def test_json_debris_is_stripped_where_the_graph_stores_model_text():
+    def script(request):
+        if request.role == "decompose":
+            return {
+                "strategy": "s",
+                "thoughts": [
+                    {"title": "} {", "content": "count the sheep }", "parents": []},
+                    {"title": "]", "content": ", ]", "parents": []},
+                ],
+            }
+        if request.role == "solve":
+            return {"reasoning": "r", "answer": "17 sheep }"}
+        return {"reasoning": "r", "answer": '"9"}'}
+
+    result = await agot.AGoT(max_depth=0, max_layers=1).solve(
+        QUESTION, model=ScriptedBackend(script)
+    )
+    graph = result.thought_graph()
+    thoughts = [n for n in graph.nodes() if not n.final]
+    assert [(n.title, n.question, n.answer) for n in thoughts] == [
+        ("count the sheep", "count the sheep", "17 sheep")
+    ]
+    assert result.answer == "9"
