@@ -191,7 +191,9 @@ class Engine:
         try:
             return await self.call(
                 prompts.PROPOSE_FIRST if layer == 0 else prompts.PROPOSE_NEXT,
-                schemas.proposal_schema(layer == 0 or not self.early_stop, room),
+                schemas.proposal_schema(
+                    layer == 0 or not self.early_stop, room, len(graph.nodes()) if layer else 0
+                ),
                 role="decompose",
                 node_id=f"{graph.prefix}layer{layer}",
                 depends_on=depends_on,

@@ -71,19 +71,38 @@ class FinalAnswer(BaseModel):
 
 
 @functools.cache
-def proposal_schema(first: bool, max_thoughts: int) -> type[BaseModel]:
-    """The decompose schema of a layer, admitting at most ``max_thoughts`` thoughts."""
-    extra: dict[str, Any] = {"maxItems": max_thoughts}
+def proposal_schema(first: bool, max_thoughts: int, existing: int = 0) -> type[BaseModel]:
+    """The decompose schema of a layer: at most ``max_thoughts`` thoughts, whose parents can only
+    be among the ``existing`` thoughts of the graph (so a grammar cannot ramble through a long
+    list of made-up numbers)."""
+    parents_extra: dict[str, Any] = {"maxItems": min(existing, 16)}
+    if existing:
+        parents_extra["items"] = {"type": "integer", "enum": list(range(1, existing + 1))}
+    thought = create_model(
+        f"ProposedThoughtOf{existing}",
+        __base__=ProposedThought,
+        parents=(
+            list[int],
+            Field(
+                default_factory=list,
+                description="numbers of earlier thoughts this one builds on",
+                json_schema_extra=parents_extra,
+            ),
+        ),
+    )
+    extra = {"maxItems": max_thoughts}
     if first:
         field = Field(min_length=1, json_schema_extra=extra)
         return create_model(
             f"LayerProposal{max_thoughts}",
             __base__=LayerProposal,
-            thoughts=(list[ProposedThought], field),
+            thoughts=(list[thought], field),  # type: ignore[valid-type]
         )
     field = Field(default_factory=list, json_schema_extra=extra)
     return create_model(
-        f"NextLayer{max_thoughts}", __base__=NextLayer, thoughts=(list[ProposedThought], field)
+        f"NextLayer{max_thoughts}Of{existing}",
+        __base__=NextLayer,
+        thoughts=(list[thought], field),  # type: ignore[valid-type]
     )
 
 
@@ -108,12 +127,11 @@ SHARES: dict[str, float] = {
     "reasoning": 0.7,
     "answer": 0.25,
 }
-#: A token holds at least one character, so caps of one character per token always fit.
-CHARS_PER_TOKEN = 1
-#: Tokens of JSON syntax and keys around the free text of one reply.
-JSON_OVERHEAD_TOKENS = 24
+#: A token holds at least one character, so a reply of N characters is at most N tokens: caps
+#: counted in characters against the token budget always let the JSON close. (A ``\uXXXX``
+#: escape is one character of the cap but six of the reply; small models rarely write them.)
 MIN_CAP = 16
-#: Share of a proposal's budget for its top-level text (the strategy sentence).
+#: Share of a proposal's text budget for its top-level text (the strategy sentence).
 PROPOSAL_TOP_SHARE = 0.15
 
 
@@ -121,32 +139,66 @@ PROPOSAL_TOP_SHARE = 0.15
 def fitted(schema: type[BaseModel], max_tokens: int, thoughts: int = 1) -> type[BaseModel]:
     """``schema`` with ``maxLength`` caps on its text fields so a reply fits ``max_tokens``.
 
-    For grammar-enforcing backends only (see the module docstring). ``thoughts`` is how many
-    proposed thoughts share the budget (decompose steps); nested models are capped in turn.
+    For grammar-enforcing backends only (see the module docstring). The budget left after the
+    JSON syntax, keys and bounded values of the reply (:func:`_syntax_chars`) is shared by the
+    text fields; ``thoughts`` proposed thoughts split a proposal's share equally.
     """
-    budget = max(8, max_tokens - JSON_OVERHEAD_TOKENS * thoughts) * CHARS_PER_TOKEN
-    if "thoughts" in schema.model_fields:
-        # The strategy sentence takes a small share; the thoughts split the rest.
-        item_tokens = max(8, int(max_tokens * (1 - PROPOSAL_TOP_SHARE)) // max(1, thoughts))
-        budget = max(MIN_CAP, int(budget * PROPOSAL_TOP_SHARE))
-    fields: dict[str, Any] = {}
-    for name, info in schema.model_fields.items():
-        annotation = info.annotation
-        if annotation is str and name in SHARES:
-            cap = max(MIN_CAP, int(budget * SHARES[name] / _text_weight(schema)))
-            fields[name] = (str, _with_cap(info, cap))
-        elif name == "thoughts":
-            item = fitted(ProposedThought, item_tokens)
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            kw: dict[str, Any] = {"json_schema_extra": dict(extra)}
-            if info.is_required():
-                kw["min_length"] = 1
-                fields[name] = (list[item], Field(**kw))  # type: ignore[valid-type]
-            else:
-                fields[name] = (list[item], Field(default_factory=list, **kw))  # type: ignore[valid-type]
+    field = schema.model_fields.get("thoughts")
+    item = _item_type(field.annotation) if field is not None else None
+    syntax = _syntax_chars(schema) + (thoughts * _syntax_chars(item) if item else 0)
+    text = max(MIN_CAP, max_tokens - syntax)
+    if item is None:
+        return _capped(schema, text, f"{schema.__name__}Max{max_tokens}")
+    top = max(MIN_CAP, int(text * PROPOSAL_TOP_SHARE))
+    capped_item = _capped(item, max(MIN_CAP, (text - top) // max(1, thoughts)), item.__name__)
+    assert field is not None
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    kw: dict[str, Any] = {"json_schema_extra": dict(extra)}
+    if field.is_required():
+        thoughts_field = Field(min_length=1, **kw)
+    else:
+        thoughts_field = Field(default_factory=list, **kw)
+    return _capped(
+        schema,
+        top,
+        f"{schema.__name__}Max{max_tokens}",
+        thoughts=(list[capped_item], thoughts_field),  # type: ignore[valid-type]
+    )
+
+
+def _capped(schema: type[BaseModel], chars: int, name: str, **extra: Any) -> type[BaseModel]:
+    """``schema`` whose text fields share ``chars`` characters by their :data:`SHARES`."""
+    weight = _text_weight(schema)
+    fields: dict[str, Any] = dict(extra)
+    for field_name, info in schema.model_fields.items():
+        if info.annotation is str and field_name in SHARES:
+            cap = max(MIN_CAP, int(chars * SHARES[field_name] / weight))
+            fields[field_name] = (str, _with_cap(info, cap))
     if not fields:
         return schema
-    return create_model(f"{schema.__name__}Max{max_tokens}", __base__=schema, **fields)
+    return create_model(f"{name}Cap{chars}", __base__=schema, **fields)
+
+
+def _syntax_chars(schema: type[BaseModel]) -> int:
+    """Characters of a reply that are not free text: braces, keys, quotes, separators (with the
+    optional spaces a grammar allows), booleans, and bounded lists of small integers."""
+    total = 4
+    for name, info in schema.model_fields.items():
+        total += len(name) + 10
+        if info.annotation is bool:
+            total += 5
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        items = extra.get("maxItems")
+        if info.annotation == list[int] and isinstance(items, int):
+            values = (extra.get("items") or {}).get("enum") or [10**15]
+            total += items * (len(str(max(values))) + 2)
+    return total
+
+
+def _item_type(annotation: Any) -> type[BaseModel]:
+    """The model inside ``list[Model]``."""
+    (item,) = getattr(annotation, "__args__", (ProposedThought,))
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else ProposedThought
 
 
 def _text_weight(schema: type[BaseModel]) -> float:
