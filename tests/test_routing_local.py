@@ -81,7 +81,8 @@ def test_cli_route_assess_and_solve_to_the_embedded_model(tmp_path, capsys):
 
 async def test_local_steps_of_one_question_reuse_their_prompt_prefix():
     with OpenAIStubServer(StubResponse.chat(json.dumps(REMOTE))) as remote:
-        strategy = agot.AGoT(max_depth=1, max_layers=1, max_nodes=2, max_tokens=64)
+        # temperature 0: the same replies, hence the same prompts, on every run
+        strategy = agot.AGoT(max_depth=1, max_layers=1, max_nodes=2, max_tokens=64, temperature=0)
         router = agot.routing.Router({"assess": "local", "solve": "local"})
         async with Dispatcher(
             f"openai/remote-stand-in@{remote.base_url}", router=router, limits=Limits(timeout_s=120)

@@ -40,10 +40,12 @@ PROPOSE_NEXT = PromptTemplate(
 
 ASSESS = PromptTemplate(
     name="agot.assess",
-    version="2",
+    version="3",
     system=_SYSTEM,
     user=(
-        "{task}{heritage}{problem}\n\nThe graph so far:\n{graph}\n\n{known}"
+        # Same opening as SOLVE (task, heritage, problem, known): with a serial local model the
+        # answer of a thought reuses the KV cache of its assessment's prompt.
+        "{task}{heritage}{problem}\n\n{known}The graph so far:\n{graph}\n\n"
         "Thought {local}: {title}\n{content}\n\n"
         "Is this thought complex: does it need several further steps of its own, or can it be "
         "answered directly in one step? A thought that repeats an existing one, or whose answer "
