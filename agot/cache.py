@@ -5,6 +5,12 @@ the reply (messages, schema, sampling params, sample index), so a re-run or ``--
 nothing twice. Entries are written atomically (temp file + rename), so a crash never leaves a
 torn entry. Only the reply text and token counts are stored: never keys or headers.
 
+Replies are stored sealed, never in clear: each is XORed with a SHA-256 counter-mode keystream
+whose secret is a second hash of the same request material. Whoever can rebuild the request
+(a re-run) can read its reply; a cache folder shared on its own reveals no prompt and no reply,
+which matters when the prompts hold text that must not appear in plain text (GPQA questions,
+private documents, echoed in a reply).
+
 A cache is an optimisation, so once it is open nothing in it can fail a run: an unreadable or
 corrupt entry is a miss, and an entry that cannot be written (a full disk, a directory where
 the file should be) is skipped. What can be checked up front is: a ``directory`` that is a
@@ -13,6 +19,7 @@ file, or cannot be created, is a :class:`~agot.errors.ConfigError` before any ca
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -42,28 +49,32 @@ class ResponseCache:
         self.write_errors = 0
 
     @staticmethod
-    def key(backend: str, model: str, request: GenerationRequest) -> str:
-        material = f"{backend}\x00{model}\x00{request.fingerprint()}"
-        return hashlib.sha256(material.encode()).hexdigest()
+    def key(backend: str, model: str, request: GenerationRequest) -> CacheKey:
+        material = f"{backend}\x00{model}\x00{request.fingerprint()}".encode()
+        key = CacheKey(hashlib.sha256(material).hexdigest())
+        key.secret = hashlib.sha256(b"agot-cache-seal\x00" + material).digest()
+        return key
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> BackendReply | None:
+    def get(self, key: CacheKey) -> BackendReply | None:
         path = self._path(key)
         try:
-            return BackendReply.model_validate_json(path.read_bytes())
-        except (OSError, ValueError):
+            sealed = base64.b64decode(json.loads(path.read_bytes())["sealed"])
+            return BackendReply.model_validate_json(_xor(key.secret, sealed))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def put(self, key: str, reply: BackendReply) -> None:
+    def put(self, key: CacheKey, reply: BackendReply) -> None:
         path = self._path(key)
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            sealed = _xor(key.secret, reply.model_dump_json().encode())
             with os.fdopen(fd, "w") as handle:
-                json.dump(reply.model_dump(mode="json"), handle)
+                json.dump({"sealed": base64.b64encode(sealed).decode("ascii")}, handle)
             os.replace(tmp, path)
         except OSError:
             self.write_errors += 1
@@ -72,3 +83,17 @@ class ResponseCache:
 
     def __len__(self) -> int:
         return sum(1 for _ in self.directory.glob("*/*.json"))
+
+
+class CacheKey(str):
+    """An entry's address (a hash of the request) carrying the secret that seals its reply."""
+
+    secret: bytes = b""
+
+
+def _xor(secret: bytes, data: bytes) -> bytes:
+    """``data`` XOR a SHA-256 counter-mode keystream of ``secret`` (sealing and opening)."""
+    stream = bytearray()
+    for block in range((len(data) + 31) // 32):
+        stream += hashlib.sha256(secret + block.to_bytes(8, "big")).digest()
+    return bytes(a ^ b for a, b in zip(data, stream, strict=False))

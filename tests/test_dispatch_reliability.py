@@ -264,3 +264,16 @@ async def test_a_cache_entry_that_is_a_folder_is_a_miss_and_is_skipped(tmp_path:
     assert first.text == second.text == "Answer: fresh"
     assert not first.cached and not second.cached  # neither read nor written: both called
     assert len(backend.calls) == 2 and cache.write_errors == 2
+
+
+async def test_cached_replies_are_sealed_and_reopen_for_the_same_request(tmp_path: Path) -> None:
+    marker = "SEALED-MARKER private question text"
+    backend = ScriptedBackend({"*": f"Answer: {marker}"})
+    request = req(f"question holding {marker}")
+    first = await Dispatcher(backend, cache=tmp_path / "cache").generate(request)
+    again = await Dispatcher(backend, cache=tmp_path / "cache").generate(request)
+    assert again.cached and again.text == first.text and len(backend.calls) == 1
+    other = await Dispatcher(backend, cache=tmp_path / "cache").generate(req("another question"))
+    assert not other.cached
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert stored and b"SEALED-MARKER" not in stored and b"private question" not in stored

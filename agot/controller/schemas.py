@@ -90,19 +90,19 @@ def proposal_schema(first: bool, max_thoughts: int, existing: int = 0) -> type[B
             ),
         ),
     )
-    extra = {"maxItems": max_thoughts}
+    extra: dict[str, Any] = {"maxItems": max_thoughts}
     if first:
         field = Field(min_length=1, json_schema_extra=extra)
         return create_model(
             f"LayerProposal{max_thoughts}",
             __base__=LayerProposal,
-            thoughts=(list[thought], field),  # type: ignore[valid-type]
+            thoughts=(list[thought], field),
         )
     field = Field(default_factory=list, json_schema_extra=extra)
     return create_model(
         f"NextLayer{max_thoughts}Of{existing}",
         __base__=NextLayer,
-        thoughts=(list[thought], field),  # type: ignore[valid-type]
+        thoughts=(list[thought], field),
     )
 
 
@@ -187,11 +187,15 @@ def _syntax_chars(schema: type[BaseModel]) -> int:
         total += len(name) + 10
         if info.annotation is bool:
             total += 5
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        extra: dict[str, Any] = (
+            info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        )
         items = extra.get("maxItems")
         if info.annotation == list[int] and isinstance(items, int):
-            values = (extra.get("items") or {}).get("enum") or [10**15]
-            total += items * (len(str(max(values))) + 2)
+            item_schema = extra.get("items")
+            values = item_schema.get("enum") if isinstance(item_schema, dict) else None
+            largest = max(values) if isinstance(values, list) and values else 10**15
+            total += items * (len(str(largest)) + 2)
     return total
 
 
