@@ -30,32 +30,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fault_server import FaultPlan, FaultServer
+from fault_server import FaultPlan, FaultServer, write_city_items
 
 TARGET_RATIO = 1.3
-
-
-def _data(path: Path, items: int) -> None:
-    rows = [
-        {
-            "_id": f"s{i:04d}",
-            "question": f"Which city is item {i} about?",
-            "answer": "Corvin City",
-            "supporting_facts": [],
-            "context": [[f"Item {i}", [f"Item {i} is about Corvin City."]]],
-            "type": "bridge",
-            "level": "easy",
-        }
-        for i in range(items)
-    ]
-    path.write_text(json.dumps(rows))
 
 
 def storm(items: int, concurrency: int, hang_s: float, extra: list[str], seed: int) -> dict:
     plan = FaultPlan(seed=seed, hang_s=hang_s)
     with tempfile.TemporaryDirectory() as tmp, FaultServer(plan) as server:
         data = Path(tmp, "hotpot_dev_distractor_v1.json")
-        _data(data, items)
+        write_city_items(data, items)
         out = Path(tmp, "out")
         command = [
             sys.executable,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fault_server import FaultPlan, FaultServer
+from fault_server import FaultPlan, FaultServer, write_city_items
 from openai_stub_server import StubResponse
 
 from agot.budget import Budget
@@ -126,22 +126,7 @@ async def bench_accounting() -> str:
 def bench_resume() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp, "hotpot_dev_distractor_v1.json")
-        data.write_text(
-            json.dumps(
-                [
-                    {
-                        "_id": f"r{i:04d}",
-                        "question": f"Which city is item {i} about?",
-                        "answer": "Corvin City",
-                        "supporting_facts": [],
-                        "context": [[f"Item {i}", [f"Item {i} is about Corvin City."]]],
-                        "type": "bridge",
-                        "level": "easy",
-                    }
-                    for i in range(200)
-                ]
-            )
-        )
+        write_city_items(data, 200)
         table = Path(tmp, "table.json")
         table.write_text(
             json.dumps({"replies": {"*": "Answer: Corvin City"}, "latency": {"fixed_s": 0.05}})

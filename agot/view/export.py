@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agot.errors import ConfigError
+from agot.output_paths import write_text
 from agot.view import pages
 from agot.view.data import Catalog
 from agot.view.render import Renderer, anchor_id, export_url
@@ -50,11 +50,4 @@ def export_html(catalog: Catalog) -> str:
 
 
 def write_export(catalog: Catalog, target: str | os.PathLike[str]) -> Path:
-    path = Path(target)
-    text = export_html(catalog)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {str(target)!r}: {exc.strerror}") from None
-    return path
+    return write_text(target, export_html(catalog), "--export")
