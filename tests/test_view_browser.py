@@ -111,7 +111,8 @@ def test_click_through_runs_run_item_trace_and_compare(server, browser, shots):
 
     # a run: groups, paired comparison, plots, then sorting and filtering the item table
     d.find_element(By.LINK_TEXT, "agot-vs-cot").click()
-    assert d.find_element(By.TAG_NAME, "h1").text == "agot-vs-cot"
+    # the click navigates: wait until the new page is the one shown
+    _until(d, lambda d: d.find_element(By.TAG_NAME, "h1").text == "agot-vs-cot")
     groups = {
         r.get_attribute("data-group")
         for r in d.find_elements(By.CSS_SELECTOR, "#groups-table tbody tr")
@@ -139,7 +140,7 @@ def test_click_through_runs_run_item_trace_and_compare(server, browser, shots):
     # an AGoT item: facts, the top graph, a nested graph unfolded, the timeline, a call's text
     agot_row = next(r for r in visible if "\tagot" in "\t" + r.text.replace(" ", "\t"))
     agot_row.find_element(By.CSS_SELECTOR, "a.item-link").click()
-    assert "hp0003" in d.find_element(By.TAG_NAME, "h1").text
+    _until(d, lambda d: "hp0003" in d.find_element(By.TAG_NAME, "h1").text)
     assert "founder of Brightwater Press" in d.find_element(By.ID, "question").text
     assert d.find_element(By.ID, "gold").text == "1877"
     assert d.find_element(By.ID, "prediction").text == "1875"
@@ -176,7 +177,8 @@ def test_click_through_runs_run_item_trace_and_compare(server, browser, shots):
     for box in d.find_elements(By.CSS_SELECTOR, 'input[name="run"]'):
         box.click()
     d.find_element(By.ID, "compare-button").click()
-    assert d.find_element(By.TAG_NAME, "h1").text == "Compare"
+    # the click navigates: wait until the new page is the one shown
+    _until(d, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Compare")
     assert "2 of 4 items flipped" in d.find_element(By.ID, "flip-count").text
     d.find_element(By.ID, "flipped-only").click()
     shown = [
@@ -200,14 +202,24 @@ def test_the_export_works_from_a_file(runs_root, browser, shots, tmp_path):
     d = browser
     d.get(target.as_uri())
     assert d.find_element(By.ID, "runs").is_displayed()
+    # Pages switch on hashchange in the page's script: wait for each switch, then check it.
     d.find_element(By.LINK_TEXT, "cot-again").click()
+    _until(d, lambda d: d.find_element(By.ID, "run-cot-again").is_displayed())
     page = d.find_element(By.ID, "run-cot-again")
     assert page.is_displayed() and not d.find_element(By.ID, "runs").is_displayed()
     page.find_element(By.CSS_SELECTOR, "a.item-link").click()
+    _until(d, lambda d: d.find_element(By.ID, "item-cot-again-0").is_displayed())
     assert d.current_url.endswith("#item-cot-again-0")
-    assert d.find_element(By.ID, "item-cot-again-0").is_displayed()
     d.back()
-    assert d.find_element(By.ID, "run-cot-again").is_displayed()
+    _until(d, lambda d: d.find_element(By.ID, "run-cot-again").is_displayed())
     d.find_element(By.ID, "nav-compare").click()
+    _until(d, lambda d: d.find_element(By.ID, "compare").is_displayed())
     assert "items flipped" in d.find_element(By.CSS_SELECTOR, "#compare #flip-count").text
     _shot(d, shots, "6-export-compare")
+
+
+def _until(driver, condition, timeout: float = 10.0) -> None:
+    """Wait for ``condition(driver)``; a TimeoutException fails the test with the page state."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(condition)
