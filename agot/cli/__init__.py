@@ -1,8 +1,8 @@
 """The ``agot`` command line.
 
-Each subcommand lives in its own module exposing ``add_parser(subparsers)``, which registers
-arguments and sets ``handler`` (a function ``args -> int``). Modules import only argparse at
-load time and pull in heavy dependencies inside the handler, so ``agot --help`` starts fast.
+Each subcommand lives in its own module declaring its help line, ``add_arguments(parser)`` and
+``run(args) -> int`` (:mod:`agot.cli.command` registers it). Modules import only argparse at
+load time and pull in heavy dependencies inside ``run``, so ``agot --help`` starts fast.
 Every :class:`~agot.errors.AgotError` (and any OSError on a file agot was pointed at) becomes a
 one-line message and exit code 2.
 """
@@ -13,6 +13,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+
+from agot.cli.command import add_command
 
 #: Subcommand modules, in help order.
 COMMANDS = ("solve", "eval", "show", "classify", "report", "view")
@@ -25,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="agot 0.1.0")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"agot.cli.{name}").add_parser(sub)
+        add_command(sub, name, importlib.import_module(f"agot.cli.{name}"))
     return parser
 
 

@@ -16,14 +16,10 @@ from typing import Any
 from agot.cli.models import add_model_arg_option
 from agot.cli.options import add_limit_options
 
+HELP = "classify a text with Kairanban agents (probabilities per label)"
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser(
-        "classify",
-        help="classify a text with Kairanban agents (probabilities per label)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", help="the text to classify (quote it)")
     parser.add_argument(
         "--labels",
@@ -80,7 +76,6 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--trace", default=None, metavar="FILE", help="write the full result here")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     add_limit_options(parser)
-    parser.set_defaults(handler=run)
 
 
 def build_strategy(args: argparse.Namespace) -> Any:

@@ -32,14 +32,10 @@ from typing import Any
 
 from agot.cli.options import add_model_options, add_routing_options
 
+HELP = "evaluate strategies and models on a dataset"
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser(
-        "eval",
-        help="evaluate strategies and models on a dataset",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "dataset",
         help="gpqa, hotpotqa, musique, 2wikimultihopqa, morehopqa, hybridqa, fanoutqa, "
@@ -87,34 +83,34 @@ def add_parser(sub: Any) -> None:
         help="keep every item's question, options and context out of results and traces "
         "(always on for GPQA)",
     )
-    run = parser.add_argument_group("run")
-    run.add_argument(
+    run_group = parser.add_argument_group("run")
+    run_group.add_argument(
         "--strategy",
         default=None,
         help="comma-separated strategies: agot, cot, direct, sc (default cot, or the preset's); "
         "on classification sets also single, independent, kcs, kcs+ibc, kairanban",
     )
-    run.add_argument(
+    run_group.add_argument(
         "--items-in-flight",
         type=int,
         default=None,
         help="items (x strategy x model) run at once (default: --concurrency, else 8)",
     )
-    run.add_argument(
+    run_group.add_argument(
         "--out",
         default=None,
         metavar="DIR",
         help="results folder (default runs/eval-DATASET-TIMESTAMP)",
     )
-    run.add_argument(
+    run_group.add_argument(
         "--resume", action="store_true", help="continue OUT: skip items already in results.jsonl"
     )
-    run.add_argument(
+    run_group.add_argument(
         "--retry-errors",
         action="store_true",
         help="with --resume: run again the items that ended in an error",
     )
-    run.add_argument(
+    run_group.add_argument(
         "--judge",
         "--judge-model",
         dest="judge",
@@ -123,21 +119,21 @@ def add_parser(sub: Any) -> None:
         help="add LLM-judge accuracy, judged by MODEL (any model string, e.g. local or "
         "openai/gpt-4o-mini); through the same limits and --cache as the run",
     )
-    run.add_argument(
+    run_group.add_argument(
         "--scorer",
         default=None,
         help="extra scorers, comma-separated ('judge' alone: the model under test judges)",
     )
-    run.add_argument(
+    run_group.add_argument(
         "--resamples",
         type=int,
         default=2000,
         help="bootstrap resamples for the intervals (default 2000; corpus metrics such as "
         "macro-F1 use at most 1000)",
     )
-    run.add_argument("--no-traces", action="store_true", help="do not write per-item traces")
-    run.add_argument("--quiet", action="store_true", help="no progress line")
-    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run_group.add_argument("--no-traces", action="store_true", help="do not write per-item traces")
+    run_group.add_argument("--quiet", action="store_true", help="no progress line")
+    run_group.add_argument("--json", action="store_true", help="print the summary as JSON")
     strat = parser.add_argument_group("strategy options")
     strat.add_argument("--samples", type=int, default=None, help="sc: number of samples")
     strat.add_argument("--max-depth", type=int, default=None, help="agot: nesting depth d")
@@ -212,7 +208,6 @@ def add_parser(sub: Any) -> None:
         metavar="F",
         help="with --model-actors: GPUs each reserves (1: one per GPU, 0.5: two share one)",
     )
-    parser.set_defaults(handler=run_command)
 
 
 def build_executor(args: argparse.Namespace) -> Any:
@@ -344,7 +339,7 @@ def build_config(args: argparse.Namespace) -> Any:
     )
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.dataset.strip().lower() == "list":
         return _list_datasets(as_json=args.json)
     from pydantic import ValidationError

@@ -8,16 +8,11 @@ for CSV); ``--out`` writes both files.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+HELP = "tabulate agot eval result folders (Markdown and CSV)"
 
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser(
-        "report",
-        help="tabulate agot eval result folders (Markdown and CSV)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="folders written by agot eval --out")
     parser.add_argument(
         "--out",
@@ -45,7 +40,6 @@ def add_parser(sub: Any) -> None:
         "by default each such folder keeps its own row",
     )
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

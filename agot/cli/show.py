@@ -14,8 +14,11 @@ from typing import Any
 FORMATS = ("text", "mermaid", "dot", "svg")
 
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("show", help="render a saved trace", description=__doc__)
+HELP = "render a saved trace"
+REFLOW_DESCRIPTION = True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", help="a trace file written by --trace")
     parser.add_argument("--format", default="text", choices=FORMATS)
     parser.add_argument(
@@ -25,7 +28,6 @@ def add_parser(sub: Any) -> None:
         help="layers left to right (LR, default) or top to bottom (TB); dot and svg only",
     )
     parser.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
-    parser.set_defaults(handler=run)
 
 
 def _text(result: Any, graph: Any) -> str:

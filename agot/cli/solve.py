@@ -9,9 +9,11 @@ from typing import Any
 
 from agot.cli.options import add_limit_options, add_model_options, add_routing_options
 
+HELP = "answer one question"
+REFLOW_DESCRIPTION = True
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("solve", help="answer one question", description=__doc__)
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("question", help="the question (quote it)")
     parser.add_argument(
         "--strategy", default="agot", help="agot (default), cot, direct or sc (self-consistency)"
@@ -35,7 +37,6 @@ def add_parser(sub: Any) -> None:
     add_model_options(parser)
     add_routing_options(parser)
     add_limit_options(parser)
-    parser.set_defaults(handler=run)
 
 
 def strategy_params(args: argparse.Namespace) -> dict[str, Any]:

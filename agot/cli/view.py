@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 DEFAULT_PORT = 7576
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+HELP = "browse runs and traces in a local web viewer (or --export one HTML file)"
 
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser(
-        "view",
-        help="browse runs and traces in a local web viewer (or --export one HTML file)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", metavar="DIR", help="run folders, folders of runs, or trace files"
     )
@@ -34,7 +28,6 @@ def add_parser(sub: Any) -> None:
         "--export", default=None, metavar="FILE.html", help="write one self-contained HTML file"
     )
     parser.add_argument("--open", action="store_true", help="open the viewer in a browser")
-    parser.set_defaults(handler=run)
 
 
 def _require_view_extra() -> None:
