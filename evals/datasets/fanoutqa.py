@@ -22,22 +22,15 @@ from typing import Any
 
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
-from agot.evals.datasets.sources import (
-    RowRef,
-    convert_rows,
-    file_split_names,
-    find_file,
-    local_path,
-    read_rows,
-    text_field,
-    text_id,
-)
+from agot.evals.datasets.sources import DataSource, RowRef, file_split_names, text_field, text_id
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = (
     "download fanout-final-dev.json from github.com/zhudotexe/fanoutqa (fanoutqa/data/), or "
     "pip install fanoutqa"
 )
+#: Not on the hub; without ``--data`` the dev set inside the ``fanoutqa`` package is read.
+SOURCE = DataSource("fanoutqa", HOW_TO_GET)
 ANSWER_FORMAT = (
     "Give the complete final answer after 'Answer:'; when it has several parts (a list, or "
     "one value per item), name every part."
@@ -87,13 +80,10 @@ def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
     if data is None:
         path = _packaged_dev_set()
     else:
-        path = local_path(data, dataset="fanoutqa")
-        if path.is_dir():
-            patterns = [f"fanout-final-{n}.json" for n in file_split_names(split)]
-            patterns += [f"*{n}*.json" for n in file_split_names(split)]
-            path = find_file(path, patterns, dataset="fanoutqa")
-    rows = read_rows(path, dataset="fanoutqa")
-    yield from convert_rows(rows, row_to_record, dataset="fanoutqa", source=str(path))
+        patterns = [f"fanout-final-{n}.json" for n in file_split_names(split)]
+        patterns += [f"*{n}*.json" for n in file_split_names(split)]
+        path = SOURCE.find(data, patterns)
+    yield from SOURCE.read_file(path).records(row_to_record)
 
 
 def _packaged_dev_set() -> Path:

@@ -23,23 +23,19 @@ from typing import Any
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, parse_supporting_facts, render_passages
 from agot.evals.datasets.sources import (
+    DataSource,
     RowRef,
-    convert_rows,
     field,
     file_split_names,
-    find_file,
-    load_hub,
-    local_path,
-    read_rows,
     text_field,
     text_id,
 )
 from agot.evals.records import EvalRecord
 
-HUB_REPO = "hotpotqa/hotpot_qa"
 HOW_TO_GET = (
     "download hotpot_dev_distractor_v1.json or hotpot_dev_fullwiki_v1.json from hotpotqa.github.io"
 )
+SOURCE = DataSource("hotpotqa", HOW_TO_GET, hub_repo="hotpotqa/hotpot_qa")
 ANSWER_FORMAT = (
     "Answer with the shortest phrase that answers the question (a name, date, number, or "
     "yes/no), not a sentence."
@@ -69,27 +65,13 @@ def row_to_record(
 def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterator[EvalRecord]:
     subset = subset or "distractor"
     split = split or "validation"
-    source = f"hub:{HUB_REPO}"
-    if data is None:
-        rows = load_hub(
-            HUB_REPO, dataset="hotpotqa", config=subset, split=split, how_to_get=HOW_TO_GET
-        )
-    else:
-        path = local_path(data, dataset="hotpotqa")
-        if path.is_dir():
-            names = file_split_names(split)
-            patterns = [f"hotpot_{n}_{subset}*.json" for n in names]
-            if split == "train":
-                patterns.append("hotpot_train*.json")
-            patterns += [f"*{subset}*{n}*" for n in names] + [f"*{n}*{subset}*" for n in names]
-            path = find_file(path, patterns, dataset="hotpotqa")
-        rows, source = read_rows(path, dataset="hotpotqa"), str(path)
-    yield from convert_rows(
-        rows,
-        lambda row, where: row_to_record(row, where, subset=subset),
-        dataset="hotpotqa",
-        source=source,
-    )
+    names = file_split_names(split)
+    patterns = [f"hotpot_{n}_{subset}*.json" for n in names]
+    if split == "train":
+        patterns.append("hotpot_train*.json")
+    patterns += [f"*{subset}*{n}*" for n in names] + [f"*{n}*{subset}*" for n in names]
+    rows = SOURCE.read(data, patterns, split=split, config=subset)
+    yield from rows.records(lambda row, where: row_to_record(row, where, subset=subset))
 
 
 SPEC = register_dataset(

@@ -20,24 +20,14 @@ from urllib.parse import unquote
 
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
-from agot.evals.datasets.sources import (
-    RowRef,
-    convert_rows,
-    field,
-    file_split_names,
-    find_file,
-    load_hub,
-    local_path,
-    read_rows,
-    text_field,
-)
+from agot.evals.datasets.sources import DataSource, RowRef, field, file_split_names, text_field
 from agot.evals.records import EvalRecord
 
-HUB_REPO = "wenhu/hybrid_qa"
 HOW_TO_GET = (
     "download released_data/dev.json from github.com/wenhuchen/HybridQA and the tables_tok/ and "
     "request_tok/ folders from github.com/wenhuchen/WikiTables-WithLinks into one folder"
 )
+SOURCE = DataSource("hybridqa", HOW_TO_GET, hub_repo="wenhu/hybrid_qa")
 ANSWER_FORMAT = "Answer with the shortest phrase that answers the question, not a sentence."
 
 
@@ -119,22 +109,15 @@ def row_to_record(row: Mapping[str, Any], table: Table, where: RowRef) -> EvalRe
 
 def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
     split = split or "validation"
+    patterns = [f"{n}.json" for n in file_split_names(split)]
+    patterns += [f"{n}.traced.json" for n in file_split_names(split)]
+    rows = SOURCE.read(data, patterns, split=split, what="question file")
     if data is None:
-        rows = load_hub(HUB_REPO, dataset="hybridqa", split=split, how_to_get=HOW_TO_GET)
-        yield from convert_rows(
-            rows,
-            lambda row, where: row_to_record(row, Table.from_hub(row["table"]), where),
-            dataset="hybridqa",
-            source=f"hub:{HUB_REPO}",
+        yield from rows.records(
+            lambda row, where: row_to_record(row, Table.from_hub(row["table"]), where)
         )
         return
-    path = local_path(data, dataset="hybridqa")
-    root = path if path.is_dir() else path.parent
-    if path.is_dir():
-        patterns = [f"{n}.json" for n in file_split_names(split)]
-        patterns += [f"{n}.traced.json" for n in file_split_names(split)]
-        path = find_file(path, patterns, dataset="hybridqa", what="question file")
-    rows = read_rows(path, dataset="hybridqa")
+    root = data if data.is_dir() else data.parent
     dirs: list[tuple[Path, Path | None]] = []
 
     def convert(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
@@ -148,7 +131,7 @@ def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
         requests = _read_json(requests_dir / f"{table_id}.json") if requests_dir else {}
         return row_to_record(row, Table.from_official(table, requests), where)
 
-    yield from convert_rows(rows, convert, dataset="hybridqa", source=str(path))
+    yield from rows.records(convert)
 
 
 def _table_dirs(root: Path) -> tuple[Path, Path | None]:

@@ -16,22 +16,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, render_passages
-from agot.evals.datasets.sources import (
-    RowRef,
-    convert_rows,
-    field,
-    find_file,
-    local_path,
-    read_rows,
-    text_field,
-    text_id,
-)
+from agot.evals.datasets.sources import DataSource, RowRef, field, text_field, text_id
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = "download morehopqa_final.json from github.com/Alab-NII/morehopqa (datasets/files/)"
+SOURCE = DataSource("morehopqa", HOW_TO_GET)  # not on the hub: --data only
 ANSWER_FORMAT = "Answer with the final value only (a word, name, number or short phrase)."
 
 
@@ -54,15 +45,8 @@ def row_to_record(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
 
 
 def load(*, data: Path | None) -> Iterator[EvalRecord]:
-    if data is None:
-        raise DatasetError(
-            f"morehopqa is not on the Hugging Face hub: {HOW_TO_GET} and pass it with --data PATH"
-        )
-    path = local_path(data, dataset="morehopqa")
-    if path.is_dir():
-        path = find_file(path, ["morehopqa_final.json", "morehopqa*.json"], dataset="morehopqa")
-    rows = read_rows(path, dataset="morehopqa")
-    yield from convert_rows(rows, row_to_record, dataset="morehopqa", source=str(path))
+    rows = SOURCE.read(data, ["morehopqa_final.json", "morehopqa*.json"])
+    yield from rows.records(row_to_record)
 
 
 SPEC = register_dataset(

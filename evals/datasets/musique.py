@@ -22,22 +22,18 @@ from typing import Any
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, render_passages
 from agot.evals.datasets.sources import (
+    DataSource,
     RowRef,
-    convert_rows,
     field,
     file_split_names,
-    find_file,
-    load_hub,
-    local_path,
-    read_rows,
     text_field,
     text_id,
 )
 from agot.evals.records import EvalRecord
 from agot.evals.scorers.musique import ANSWER_FORMAT_FULL
 
-HUB_REPO = "bdsaglam/musique"
 HOW_TO_GET = "download musique_v1.0.zip from github.com/StonyBrookNLP/musique (data/ folder)"
+SOURCE = DataSource("musique", HOW_TO_GET, hub_repo="bdsaglam/musique")
 ANSWER_FORMAT = "Answer with the shortest phrase that answers the question, not a sentence."
 #: The unanswerable twin of a ``full`` question shares its id; its record id gets this suffix.
 UNANSWERABLE_SUFFIX = ":unanswerable"
@@ -73,30 +69,13 @@ def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str) -> Eval
 def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterator[EvalRecord]:
     subset = subset or "ans"
     split = split or "validation"
-    names = file_split_names(split)
-    source = f"hub:{HUB_REPO}"
-    if data is None:
-        file = f"musique_{subset}_v1.0_{'dev' if split == 'validation' else split}.jsonl"
-        rows = load_hub(
-            HUB_REPO,
-            dataset="musique",
-            split="validation" if split == "validation" else split,
-            data_files=file,
-            how_to_get=HOW_TO_GET,
-        )
-    else:
-        path = local_path(data, dataset="musique")
-        if path.is_dir():
-            path = find_file(
-                path, [f"musique_{subset}_*{n}*.jsonl" for n in names], dataset="musique"
-            )
-        rows, source = read_rows(path, dataset="musique"), str(path)
-    yield from convert_rows(
-        rows,
-        lambda row, where: row_to_record(row, where, subset=subset),
-        dataset="musique",
-        source=source,
+    rows = SOURCE.read(
+        data,
+        [f"musique_{subset}_*{n}*.jsonl" for n in file_split_names(split)],
+        split=split,
+        data_files=f"musique_{subset}_v1.0_{'dev' if split == 'validation' else split}.jsonl",
     )
+    yield from rows.records(lambda row, where: row_to_record(row, where, subset=subset))
 
 
 SPEC = register_dataset(

@@ -368,6 +368,80 @@ def load_hub(
         ) from None
 
 
+# -- one dataset's rows: the --data file or folder, else the hub ---------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedRows:
+    """A dataset's rows and where they came from, ready for :func:`convert_rows`."""
+
+    dataset: str
+    rows: list[dict[str, Any]]
+    #: ``hub:<repo>`` or the file read: what error messages name.
+    source: str
+    #: The local file read; None for rows from the hub.
+    path: Path | None = None
+
+    def records(
+        self, convert: Callable[[Mapping[str, Any], RowRef], EvalRecord | Iterable[EvalRecord]]
+    ) -> Iterator[EvalRecord]:
+        return convert_rows(self.rows, convert, dataset=self.dataset, source=self.source)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where one dataset's rows live: the file or folder given with ``--data``, else its
+    Hugging Face repository (``hub_repo``; None for sets that are not on the hub).
+
+    Loaders differ only in the file names they look for and how a row becomes a record; the
+    choice between ``--data`` and the hub, and every error on the way, is the same for all.
+    """
+
+    dataset: str
+    how_to_get: str
+    hub_repo: str | None = None
+
+    def find(
+        self, data: str | os.PathLike[str], patterns: Sequence[str], *, what: str = "data file"
+    ) -> Path:
+        """The ``--data`` file itself, or the first file in the ``--data`` folder matching one
+        of ``patterns`` (see :func:`find_file`)."""
+        path = local_path(data, dataset=self.dataset)
+        return find_file(path, patterns, dataset=self.dataset, what=what) if path.is_dir() else path
+
+    def read_file(self, path: Path) -> LoadedRows:
+        return LoadedRows(self.dataset, read_rows(path, dataset=self.dataset), str(path), path)
+
+    def read(
+        self,
+        data: str | os.PathLike[str] | None,
+        patterns: Sequence[str],
+        *,
+        split: str = "validation",
+        config: str | None = None,
+        data_files: str | Sequence[str] | None = None,
+        what: str = "data file",
+    ) -> LoadedRows:
+        """The rows of ``data`` (see :meth:`find`), or with ``data`` None of the hub's
+        ``split`` (``config`` and ``data_files`` pick the part of the repository)."""
+        if data is not None:
+            return self.read_file(self.find(data, patterns, what=what))
+        if self.hub_repo is None:
+            raise DatasetError(
+                f"{self.dataset} is not on the Hugging Face hub: {self.how_to_get} and pass it "
+                "with --data PATH"
+            )
+        rows = load_hub(
+            self.hub_repo,
+            dataset=self.dataset,
+            split=split,
+            config=config,
+            data_files=data_files,
+            how_to_get=self.how_to_get,
+        )
+        return LoadedRows(self.dataset, rows, f"hub:{self.hub_repo}")
+
+
 # -- sampling ---------------------------------------------------------------------------------
 
 

@@ -18,21 +18,17 @@ from typing import Any
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, parse_supporting_facts, render_passages
 from agot.evals.datasets.sources import (
+    DataSource,
     RowRef,
-    convert_rows,
     field,
     file_split_names,
-    find_file,
-    load_hub,
-    local_path,
-    read_rows,
     text_field,
     text_id,
 )
 from agot.evals.records import EvalRecord
 
-HUB_REPO = "ohjoonhee/2WikiMultihopQA"
 HOW_TO_GET = "download data_ids_april7.zip from github.com/Alab-NII/2wikimultihop (dev.json)"
+SOURCE = DataSource("2wikimultihopqa", HOW_TO_GET, hub_repo="ohjoonhee/2WikiMultihopQA")
 ANSWER_FORMAT = (
     "Answer with the shortest phrase that answers the question (a name, date, or yes/no), "
     "not a sentence."
@@ -69,26 +65,12 @@ def row_to_record(
 
 def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
     split = split or "validation"
-    aliases: dict[str, list[str]] = {}
-    source = f"hub:{HUB_REPO}"
-    if data is None:
-        rows = load_hub(HUB_REPO, dataset="2wikimultihopqa", split=split, how_to_get=HOW_TO_GET)
-    else:
-        path = local_path(data, dataset="2wikimultihopqa")
-        if path.is_dir():
-            patterns = [f"{n}.json" for n in file_split_names(split)]
-            patterns += [f"*{n}*.json*" for n in file_split_names(split)]
-            path = find_file(path, patterns, dataset="2wikimultihopqa")
-        alias_file = path.parent / "id_aliases.json"
-        if alias_file.is_file():
-            aliases = _read_aliases(alias_file)
-        rows, source = read_rows(path, dataset="2wikimultihopqa"), str(path)
-    yield from convert_rows(
-        rows,
-        lambda row, where: row_to_record(row, where, aliases),
-        dataset="2wikimultihopqa",
-        source=source,
-    )
+    patterns = [f"{n}.json" for n in file_split_names(split)]
+    patterns += [f"*{n}*.json*" for n in file_split_names(split)]
+    rows = SOURCE.read(data, patterns, split=split)
+    alias_file = rows.path.parent / "id_aliases.json" if rows.path is not None else None
+    aliases = _read_aliases(alias_file) if alias_file and alias_file.is_file() else {}
+    yield from rows.records(lambda row, where: row_to_record(row, where, aliases))
 
 
 def _read_aliases(path: Path) -> dict[str, list[str]]:
