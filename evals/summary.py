@@ -16,14 +16,15 @@ import functools
 import itertools
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from agot.errors import ConfigError
 from agot.evals.judge import Agreement, agreement
 from agot.evals.presets import AppliedPreset
-from agot.evals.run_folder import ResultRow, latest_rows
+from agot.evals.run_folder import ResultRow, RunFolder, latest_rows
 from agot.evals.scorers import Scorer
 from agot.evals.stats import (
     DEFAULT_RESAMPLES,
@@ -64,6 +65,8 @@ class GroupSummary(BaseModel):
     errors: int = 0
     stopped: int = 0
     calls: int = 0
+    #: Calls answered from the cache (counted in ``calls``, free of tokens and cost).
+    cached_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
@@ -77,8 +80,16 @@ class GroupSummary(BaseModel):
     stages: list[StageStat] = Field(default_factory=list)
 
     @property
+    def label(self) -> str:
+        return f"{self.strategy} @ {self.model}"
+
+    @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def tokens_per_item(self) -> float:
+        return self.tokens / self.n if self.n else 0.0
 
 
 class EvalSummary(BaseModel):
@@ -170,7 +181,7 @@ class EvalSummary(BaseModel):
                     f" V {_num(s.mean_variance, 4)}"
                     for s in g.stages
                 )
-                out.append(f"  {g.strategy} @ {g.model}: {cells}")
+                out.append(f"  {g.label}: {cells}")
         judged = [g for g in self.groups if g.agreement is not None or g.judge_usage is not None]
         if judged:
             out.append("")
@@ -183,13 +194,29 @@ class EvalSummary(BaseModel):
         return "\n".join(out)
 
 
+def load_summary(folder: RunFolder) -> EvalSummary | None:
+    """A run folder's ``summary.json`` as the :class:`EvalSummary` it was written from (None
+    while the run has not finished); a file that does not hold one is a :class:`ConfigError`."""
+    data = folder.read_summary()
+    if data is None:
+        return None
+    try:
+        return EvalSummary.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(
+            f"{folder.summary_path} is not an eval summary ({where}: {first['msg']})"
+        ) from None
+
+
 #: Disagreement examples printed per kind (summary.json keeps every kind's examples).
 _PRINTED_EXAMPLES = 2
 
 
 def _judge_lines(g: GroupSummary) -> list[str]:
     """The judge section of one group: agreement with EM, disagreement examples, judge cost."""
-    head = f"judge vs em · {g.strategy} @ {g.model}:"
+    head = f"judge vs em · {g.label}:"
     a = g.agreement
     if a is not None and a.n:
         kappa = "n/a" if a.kappa is None else f"{a.kappa:.2f}"
@@ -239,11 +266,9 @@ def summarize(
     unique.sort(key=lambda r: rank.get(r.strategy, len(rank)))
     metrics = list(dict.fromkeys(m for s in scorers for m in s.metrics))
     headline = scorers[0].headline_metric if scorers else (metrics[0] if metrics else "score")
-    groups: dict[tuple[str, str], list[ResultRow]] = {}
-    for row in unique:
-        groups.setdefault((row.strategy, row.model), []).append(row)
+    groups = group_rows(unique)
     summaries = [
-        _group(strategy, model, members, scorers, resamples)
+        group_summary(strategy, model, members, _estimates(members, scorers, resamples))
         for (strategy, model), members in groups.items()
     ]
     comparisons = _comparisons(groups, headline, resamples)
@@ -269,9 +294,18 @@ def summarize(
     )
 
 
-def _group(
-    strategy: str, model: str, rows: list[ResultRow], scorers: Sequence[Scorer], resamples: int
-) -> GroupSummary:
+def group_rows(rows: Iterable[ResultRow]) -> dict[tuple[str, str], list[ResultRow]]:
+    """``rows`` by (strategy, model), in order of first appearance."""
+    groups: dict[tuple[str, str], list[ResultRow]] = {}
+    for row in rows:
+        groups.setdefault((row.strategy, row.model), []).append(row)
+    return groups
+
+
+def _estimates(
+    rows: Sequence[ResultRow], scorers: Sequence[Scorer], resamples: int
+) -> dict[str, Estimate]:
+    """Every scorer metric over ``rows``: a mean per item, or a corpus statistic (macro-F1)."""
     estimates: dict[str, Estimate] = {}
     dumped = [r.model_dump() for r in rows]
     for scorer in scorers:
@@ -289,17 +323,28 @@ def _group(
             else:
                 values = [r.scores[metric] for r in rows if metric in r.scores]
                 estimates[metric] = bootstrap_mean(values, resamples=resamples)
+    return estimates
+
+
+def group_summary(
+    strategy: str, model: str, rows: Sequence[ResultRow], metrics: dict[str, Estimate]
+) -> GroupSummary:
+    """One group's summary from its rows and its metric estimates: the counts, usage and
+    latency, judge agreement and Kairanban stages are the same however the metrics were
+    estimated (by the run's scorers here, from the rows' scores by a viewer of a run still
+    in progress)."""
     latencies = [r.latency_s for r in rows]
-    unparsed = estimates.get("unparsed")
+    unparsed = metrics.get("unparsed")
     return GroupSummary(
         strategy=strategy,
         model=model,
         n=len(rows),
-        metrics=estimates,
+        metrics=metrics,
         unparsed=unparsed.value if unparsed is not None else None,
         errors=sum(1 for r in rows if r.error),
         stopped=sum(1 for r in rows if r.stopped),
         calls=sum(r.usage.calls for r in rows),
+        cached_calls=sum(r.usage.cached_calls for r in rows),
         prompt_tokens=sum(r.usage.prompt_tokens for r in rows),
         completion_tokens=sum(r.usage.completion_tokens for r in rows),
         cost=sum(r.usage.cost for r in rows),

@@ -14,6 +14,7 @@ from agot.evals.run_folder import (
     latest_rows,
     slug,
 )
+from agot.evals.summary import load_summary
 
 
 def _row(item: str, strategy: str = "cot", *, seed: int = 0, em: float = 1.0) -> ResultRow:
@@ -45,10 +46,13 @@ def test_headline_metric_follows_the_order_and_a_forced_name() -> None:
 def test_folder_paths_and_json_files(tmp_path) -> None:
     folder = RunFolder(tmp_path / "run")
     assert folder.read_info() is None and folder.read_summary() is None
+    assert load_summary(folder) is None
     folder.write_info({"dataset": "hotpotqa"})
     folder.write_summary({"items": 2})
     assert folder.read_info() == {"dataset": "hotpotqa"}
     assert folder.read_summary() == {"items": 2}
+    with pytest.raises(ConfigError, match=r"summary\.json is not an eval summary \(dataset: "):
+        load_summary(folder)
     path = folder.trace_path("cot", "openai/gpt-4o", "item 1")
     assert path.parent.parent.parent == folder.path / "traces"
     assert path.parent.name == slug("openai/gpt-4o") != "openai/gpt-4o"

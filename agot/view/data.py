@@ -1,4 +1,4 @@
-"""What the viewer shows, read from disk through the run-folder module only.
+"""What the viewer shows, read from disk through the run-folder and summary modules only.
 
 A :class:`Catalog` is built from the paths a user passes (``agot view DIR ...``): a run folder,
 a folder holding many run folders, a ``results.jsonl``, or a saved trace (``agot solve
@@ -24,70 +24,9 @@ from agot.evals.run_folder import (
     headline_metric,
     slug,
 )
+from agot.evals.stats import PairedComparison, bootstrap_mean
+from agot.evals.summary import GroupSummary, group_rows, group_summary, load_summary
 from agot.fleet.stats import EndpointStat, endpoint_stats
-
-
-@dataclass
-class Estimate:
-    """A metric value with its bootstrap 95% interval (as summary.json stores it)."""
-
-    value: float | None
-    low: float | None = None
-    high: float | None = None
-    n: int = 0
-
-    def text(self, digits: int = 3) -> str:
-        if self.value is None:
-            return "n/a"
-        if self.low is None or self.high is None:
-            return f"{self.value:.{digits}f}"
-        return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
-
-
-@dataclass
-class Group:
-    """One strategy x model of a run: its numbers over the run's items."""
-
-    strategy: str
-    model: str
-    n: int
-    metrics: dict[str, Estimate]
-    errors: int = 0
-    stopped: int = 0
-    calls: int = 0
-    cached_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    latency_p50_s: float | None = None
-    latency_p95_s: float | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.strategy} @ {self.model}"
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    @property
-    def tokens_per_item(self) -> float:
-        return self.tokens / self.n if self.n else 0.0
-
-
-@dataclass
-class Comparison:
-    """A paired comparison of two groups on the headline metric (from summary.json)."""
-
-    a: str
-    b: str
-    metric: str
-    n: int
-    difference: Estimate
-    wins: int
-    losses: int
-    ties: int
-    p: float | None
 
 
 @dataclass
@@ -103,8 +42,8 @@ class Run:
     seed: int | None
     rows: list[ResultRow]
     headline: str | None
-    groups: list[Group]
-    comparisons: list[Comparison] = field(default_factory=list)
+    groups: list[GroupSummary]
+    comparisons: list[PairedComparison] = field(default_factory=list)
     wall_s: float | None = None
     started_at: float | None = None
     finished: bool = False
@@ -270,13 +209,13 @@ def load_run(run_id: str, path: Path) -> Run:
     folder = RunFolder(path)
     info = folder.read_info() or {}
     rows = folder.rows()
-    summary = folder.read_summary()
+    summary = load_summary(folder)
     first = rows[0] if rows else None
     dataset = info.get("dataset") or (first.dataset if first else "?")
     if summary is not None:
-        headline = summary.get("headline")
-        groups = [_group_from_summary(g, rows) for g in summary.get("groups", [])]
-        comparisons = [_comparison(c) for c in summary.get("comparisons", [])]
+        headline: str | None = summary.headline
+        groups = [_with_cached_calls(g, rows) for g in summary.groups]
+        comparisons = summary.comparisons
     else:
         headline = headline_metric(m for r in rows for m in r.scores)
         groups, comparisons = summarise_rows(rows, headline), []
@@ -292,84 +231,33 @@ def load_run(run_id: str, path: Path) -> Run:
         headline=headline,
         groups=groups,
         comparisons=comparisons,
-        wall_s=(summary or {}).get("wall_s"),
+        wall_s=summary.wall_s if summary is not None else None,
         started_at=info.get("started_at"),
         finished=summary is not None,
     )
 
 
-def _estimate(data: dict[str, Any] | None) -> Estimate:
-    data = data or {}
-    return Estimate(data.get("value"), data.get("low"), data.get("high"), data.get("n", 0))
+def _with_cached_calls(group: GroupSummary, rows: Sequence[ResultRow]) -> GroupSummary:
+    """``group`` as read from a summary.json written before groups counted their cached
+    calls: counted from the rows instead."""
+    if "cached_calls" in group.model_fields_set:
+        return group
+    mine = [r for r in rows if (r.strategy, r.model) == (group.strategy, group.model)]
+    return group.model_copy(update={"cached_calls": sum(r.usage.cached_calls for r in mine)})
 
 
-def _group_from_summary(data: dict[str, Any], rows: Sequence[ResultRow]) -> Group:
-    mine = [r for r in rows if r.strategy == data["strategy"] and r.model == data["model"]]
-    return Group(
-        strategy=data["strategy"],
-        model=data["model"],
-        n=data.get("n", len(mine)),
-        metrics={k: _estimate(v) for k, v in (data.get("metrics") or {}).items()},
-        errors=data.get("errors", 0),
-        stopped=data.get("stopped", 0),
-        calls=data.get("calls", 0),
-        cached_calls=sum(r.usage.cached_calls for r in mine),
-        prompt_tokens=data.get("prompt_tokens", 0),
-        completion_tokens=data.get("completion_tokens", 0),
-        cost=data.get("cost", 0.0),
-        latency_p50_s=data.get("latency_p50_s"),
-        latency_p95_s=data.get("latency_p95_s"),
-    )
-
-
-def _comparison(data: dict[str, Any]) -> Comparison:
-    return Comparison(
-        a=data["a"],
-        b=data["b"],
-        metric=data.get("metric", ""),
-        n=data.get("n", 0),
-        difference=_estimate(data.get("difference")),
-        wins=data.get("wins", 0),
-        losses=data.get("losses", 0),
-        ties=data.get("ties", 0),
-        p=data.get("sign_test_p"),
-    )
-
-
-def summarise_rows(rows: Sequence[ResultRow], headline: str | None) -> list[Group]:
+def summarise_rows(rows: Sequence[ResultRow], headline: str | None) -> list[GroupSummary]:
     """Groups of a run that has not written summary.json yet (still running, or killed):
-    each metric's mean with a bootstrap interval, the same estimator the summary uses."""
-    from agot.evals.stats import bootstrap_mean, percentile
-
-    by_group: dict[tuple[str, str], list[ResultRow]] = {}
-    for row in rows:
-        by_group.setdefault((row.strategy, row.model), []).append(row)
+    each metric's mean with a bootstrap interval, the same estimator the summary uses; an
+    item that failed without the headline metric counts as a miss."""
     groups = []
-    for (strategy, model), members in by_group.items():
+    for (strategy, model), members in group_rows(rows).items():
         names = list(dict.fromkeys(m for r in members for m in r.scores))
         metrics = {}
         for name in names:
             values = [r.scores[name] for r in members if name in r.scores]
             if name == headline:
                 values += [0.0 for r in members if name not in r.scores and r.error]
-            est = bootstrap_mean(values)
-            metrics[name] = Estimate(est.value, est.low, est.high, est.n)
-        latencies = [r.latency_s for r in members]
-        groups.append(
-            Group(
-                strategy=strategy,
-                model=model,
-                n=len(members),
-                metrics=metrics,
-                errors=sum(1 for r in members if r.error),
-                stopped=sum(1 for r in members if r.stopped),
-                calls=sum(r.usage.calls for r in members),
-                cached_calls=sum(r.usage.cached_calls for r in members),
-                prompt_tokens=sum(r.usage.prompt_tokens for r in members),
-                completion_tokens=sum(r.usage.completion_tokens for r in members),
-                cost=sum(r.usage.cost for r in members),
-                latency_p50_s=percentile(latencies, 50),
-                latency_p95_s=percentile(latencies, 95),
-            )
-        )
+            metrics[name] = bootstrap_mean(values)
+        groups.append(group_summary(strategy, model, members, metrics))
     return groups
