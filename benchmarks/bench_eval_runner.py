@@ -33,6 +33,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from eval_workload import AGOT, eval_argv, write_city_items
+
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.evals.records import EvalRecord
 from agot.evals.run_folder import RunFolder
@@ -92,48 +96,14 @@ def bench_api(items: int, latency: float, concurrency: int, traces: bool) -> dic
 
 def bench_cli(items: int, latency: float, concurrency: int, traces: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp, "hotpot_dev_distractor_v1.json")
-        data.write_text(
-            json.dumps(
-                [
-                    {
-                        "_id": r.id,
-                        "question": r.question,
-                        "answer": r.gold,
-                        "supporting_facts": [],
-                        "context": [[f"Item {i}", [f"Item {i} is about Corvin City."]]],
-                        "type": "bridge",
-                        "level": "easy",
-                    }
-                    for i, r in enumerate(_records(items))
-                ]
-            )
-        )
+        data = write_city_items(Path(tmp, "hotpot_dev_distractor_v1.json"), items)
         table = Path(tmp, "table.json")
         table.write_text(
             json.dumps({"replies": {"*": "Answer: Corvin City"}, "latency": {"fixed_s": latency}})
         )
         out = Path(tmp, "out")
-        command = [
-            sys.executable,
-            "-m",
-            "agot.cli",
-            "eval",
-            "hotpotqa",
-            "--data",
-            str(data),
-            "--strategy",
-            "direct",
-            "--model",
-            f"scripted/{table}",
-            "--concurrency",
-            str(concurrency),
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-        if not traces:
-            command.append("--no-traces")
+        more = ["--concurrency", str(concurrency)]
+        command = [*AGOT, *eval_argv(data, f"scripted/{table}", out, *more, traces=traces)]
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
         started = time.perf_counter()
         subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)

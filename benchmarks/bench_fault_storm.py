@@ -30,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fault_server import FaultPlan, FaultServer, write_city_items
+from eval_workload import AGOT, eval_argv, write_city_items
+from fault_server import FaultPlan, FaultServer
 
 TARGET_RATIO = 1.3
 
@@ -41,28 +42,8 @@ def storm(items: int, concurrency: int, hang_s: float, extra: list[str], seed: i
         data = Path(tmp, "hotpot_dev_distractor_v1.json")
         write_city_items(data, items)
         out = Path(tmp, "out")
-        command = [
-            sys.executable,
-            "-m",
-            "agot.cli",
-            "eval",
-            "hotpotqa",
-            "--data",
-            str(data),
-            "--strategy",
-            "direct",
-            "--model",
-            "openai/stub-model",
-            "--api-base",
-            server.base_url,
-            "--concurrency",
-            str(concurrency),
-            "--out",
-            str(out),
-            "--quiet",
-            "--no-traces",
-            *extra,
-        ]
+        more = ["--api-base", server.base_url, "--concurrency", str(concurrency), *extra]
+        command = [*AGOT, *eval_argv(data, "openai/stub-model", out, *more)]
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
         started = time.perf_counter()
         proc = subprocess.run(command, env=env, capture_output=True, text=True)

@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fault_server import FaultPlan, FaultServer, write_city_items
+from eval_workload import AGOT, eval_argv, write_city_items
+from fault_server import FaultPlan, FaultServer
 from openai_stub_server import StubResponse
 
 from agot.budget import Budget
@@ -133,11 +134,8 @@ def bench_resume() -> str:
         )
         out = Path(tmp, "out")
         out.mkdir()
-        command = [
-            sys.executable, "-m", "agot.cli", "eval", "hotpotqa", "--data", str(data),
-            "--strategy", "direct", "--model", f"scripted/{table}", "--concurrency", "20",
-            "--out", str(out), "--resume", "--quiet", "--no-traces",
-        ]  # fmt: skip
+        more = ["--concurrency", "20", "--resume"]
+        command = [*AGOT, *eval_argv(data, f"scripted/{table}", out, *more)]
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         procs = [
             subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

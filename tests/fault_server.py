@@ -14,13 +14,11 @@ at it by hand.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from openai_stub_server import OpenAIStubServer, StubResponse
@@ -90,24 +88,6 @@ class FaultServer(OpenAIStubServer):
         self.plan = plan or FaultPlan()
         super().__init__()
         self.default = self.plan
-
-
-def write_city_items(path: Path, items: int) -> None:
-    """A HotpotQA-layout file of ``items`` trivial questions (all answered "Corvin City"): the
-    eval workload the storm and resume benchmarks put through a faulty server."""
-    rows = [
-        {
-            "_id": f"s{i:04d}",
-            "question": f"Which city is item {i} about?",
-            "answer": "Corvin City",
-            "supporting_facts": [],
-            "context": [[f"Item {i}", [f"Item {i} is about Corvin City."]]],
-            "type": "bridge",
-            "level": "easy",
-        }
-        for i in range(items)
-    ]
-    path.write_text(json.dumps(rows))
 
 
 def main() -> None:

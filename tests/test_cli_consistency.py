@@ -102,6 +102,7 @@ def test_solve_sends_to_the_models_own_endpoint(capsys):
 
 
 def test_eval_names_rows_by_model_name_and_reaches_each_endpoint(tmp_path, capsys):
+    from eval_workload import eval_argv
     from view_fixtures import HOTPOT
 
     from agot.evals.run_folder import RunFolder
@@ -109,23 +110,7 @@ def test_eval_names_rows_by_model_name_and_reaches_each_endpoint(tmp_path, capsy
     with OpenAIStubServer(StubResponse.chat("Answer: no")) as one:
         with OpenAIStubServer(StubResponse.chat("Answer: yes")) as two:
             spec = f"a=openai/stub@{one.base_url},b=openai/stub@{two.base_url}"
-            code = main(
-                [
-                    "eval",
-                    "hotpotqa",
-                    "--data",
-                    str(HOTPOT),
-                    "--strategy",
-                    "direct",
-                    "--model",
-                    spec,
-                    "--limit",
-                    "2",
-                    "--out",
-                    str(tmp_path / "run"),
-                    "--quiet",
-                ]
-            )
+            code = main(eval_argv(HOTPOT, spec, tmp_path / "run", "--limit", "2", traces=True))
             assert code == 0, capsys.readouterr().err
             assert len(one.chat_requests) == 2 and len(two.chat_requests) == 2
     rows = RunFolder(tmp_path / "run").rows()

