@@ -24,7 +24,7 @@ from agot.evals.scorers import (
     f1_score,
     fanoutqa_normalize,
     get_scorer,
-    normalize_answer,
+    normalize_squad_answer,
     qa_scores,
 )
 from agot.evals.stats import bootstrap_mean, paired_comparison, sign_test
@@ -46,8 +46,8 @@ from agot.result import Result
         ("River’s", "river’s"),  # curly quote is not in string.punctuation
     ],
 )
-def test_normalize_answer_matches_the_official_steps(text, expected):
-    assert normalize_answer(text) == expected
+def test_normalize_squad_answer_matches_the_official_steps(text, expected):
+    assert normalize_squad_answer(text) == expected
 
 
 # -- EM and F1 -----------------------------------------------------------------------------

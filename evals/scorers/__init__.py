@@ -39,7 +39,13 @@ from agot.evals.scorers.fanoutqa import (
     fanoutqa_normalize,
     fanoutqa_normalizer,
 )
-from agot.evals.scorers.hotpotqa import QAScorer, exact_match, f1_score, normalize_answer, qa_scores
+from agot.evals.scorers.hotpotqa import (
+    QAScorer,
+    exact_match,
+    f1_score,
+    normalize_squad_answer,
+    qa_scores,
+)
 from agot.evals.scorers.musique import MuSiQueScorer, musique_full_scorer
 from agot.registry import Registry
 
@@ -99,7 +105,7 @@ __all__ = [
     "fanoutqa_normalize",
     "fanoutqa_normalizer",
     "get_scorer",
-    "normalize_answer",
+    "normalize_squad_answer",
     "qa_scores",
     "raw_text",
     "register_scorer",

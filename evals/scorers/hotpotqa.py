@@ -28,19 +28,24 @@ _SPECIAL = ("yes", "no", "noanswer")
 MAX_PREDICTION_CHARS = 4_000
 
 
-def normalize_answer(text: str) -> str:
-    """HotpotQA/SQuAD normalisation: lower, no punctuation, no articles, single spaces."""
+def normalize_squad_answer(text: str) -> str:
+    """HotpotQA/SQuAD normalisation: lower, no punctuation, no articles, single spaces.
+
+    The official scripts' rule, kept to the letter so scores compare with published ones: a
+    bare article normalises to ``""``. Voting uses :func:`agot.answers.normalize_answer`,
+    which keeps a lone ``A`` (a choice letter) instead.
+    """
     text = text.lower().translate(_DELETE_PUNCTUATION)
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def exact_match(prediction: str, gold: str) -> float:
-    return float(normalize_answer(prediction) == normalize_answer(gold))
+    return float(normalize_squad_answer(prediction) == normalize_squad_answer(gold))
 
 
 def f1_score(prediction: str, gold: str) -> float:
     """Token F1 with HotpotQA's yes/no/noanswer rule."""
-    pred, ref = normalize_answer(prediction), normalize_answer(gold)
+    pred, ref = normalize_squad_answer(prediction), normalize_squad_answer(gold)
     if (pred in _SPECIAL or ref in _SPECIAL) and pred != ref:
         return 0.0
     return token_f1(pred.split(), ref.split())
