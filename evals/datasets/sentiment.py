@@ -62,7 +62,11 @@ FPB_SUBSETS = {
 
 @dataclass(frozen=True)
 class SentimentDataset:
-    """What the registry needs to know about one sentiment data set."""
+    """One sentiment data set: what the registry shows, and how to read it.
+
+    :meth:`load` is the one loading path of all three; they differ only in their columns, the
+    layouts of their own files (``read_local``) and whether they have subsets.
+    """
 
     name: str
     title: str
@@ -72,7 +76,14 @@ class SentimentDataset:
     splits: tuple[str, ...]
     default_split: str
     where: str  # where to get the files (for error messages)
-    loader: Callable[..., Iterator[EvalRecord]]
+    #: Column names of the text and the label in table files, in the order they are tried.
+    text_fields: tuple[str, ...]
+    label_fields: tuple[str, ...]
+    #: Reads a ``--data`` file or folder in the data set's own layouts.
+    read_local: Callable[[Path, _Request], Iterator[EvalRecord]]
+    #: A subset name or alias -> the canonical subset; None for a set without subsets.
+    subset_of: Callable[[str | None], str] | None = None
+    default_subset: str | None = None
 
     def load(
         self,
@@ -82,23 +93,72 @@ class SentimentDataset:
         subset: str | None = None,
         limit: int | None = None,
     ) -> Iterator[EvalRecord]:
-        kwargs: dict[str, Any] = {"split": split or self.default_split, "limit": limit}
-        if subset is not None:
-            kwargs["subset"] = subset
-        return self.loader(data, **kwargs)
+        """Check the subset, split and limit, then read the hub's rows (no ``data``) or the
+        data set's own files in ``data``.
+
+        Records are built before this returns, so a bad file fails at the call, not mid-run.
+        """
+        key = self._subset(subset)
+        split = _split(split or self.default_split, self.splits, self.title)
+        request = _Request(self, split, _limit(limit), key)
+        if data is not None:
+            return self.read_local(local_path(data, dataset=self.title), request)
+        rows = load_hub(
+            self.hub_id,
+            dataset=self.title,
+            config=key or self.hub_config,
+            split=split,
+            how_to_get=f"download the files from {self.where}",
+        )
+        return request.records(rows, f"hub:{self.hub_id}" + (f"/{key}" if key else ""))
+
+    def _subset(self, subset: str | None) -> str | None:
+        """The canonical subset (the default one for None); None for a set without subsets."""
+        if self.subset_of is None:
+            if subset is not None:
+                raise DatasetError(
+                    f"{self.title} has no subsets (--subset applies to financial_phrasebank)"
+                )
+            return None
+        return self.subset_of(self.default_subset if subset is None else subset)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One checked load request: the data set, its split, how many items, and the subset."""
+
+    spec: SentimentDataset
+    split: str
+    limit: int | None
+    #: Financial PhraseBank's agreement level: it names the hub config, the ids and the source.
+    subset: str | None = None
+
+    def records(self, rows: list[dict[str, Any]], source: str) -> Iterator[EvalRecord]:
+        """Table rows (the data set's text and label columns) -> records ``<prefix>-<row>``."""
+        return _rows_to_records(
+            rows,
+            dataset=self.spec.name,
+            labels=self.spec.labels,
+            text_fields=self.spec.text_fields,
+            label_fields=self.spec.label_fields,
+            split=self.split,
+            id_prefix=self.subset or self.split,
+            source=source,
+            limit=self.limit,
+        )
+
+    def read_file(
+        self, path: Path, read_txt: Callable[[Path], list[dict[str, Any]]]
+    ) -> Iterator[EvalRecord]:
+        """A ``.txt`` file in the data set's own layout (read by ``read_txt``), else a table."""
+        if path.suffix.lower() == ".txt":
+            rows = read_txt(path)
+        else:
+            rows = read_rows(path, dataset=self.spec.title)
+        return self.records(rows, str(path))
 
 
 # -- shared helpers -------------------------------------------------------------------------
-
-
-def _from_hub(spec: SentimentDataset, config: str | None, split: str) -> list[dict[str, Any]]:
-    return load_hub(
-        spec.hub_id,
-        dataset=spec.title,
-        config=config,
-        split=split,
-        how_to_get=f"download the files from {spec.where}",
-    )
 
 
 def _split(split: str, allowed: tuple[str, ...], title: str) -> str:
@@ -234,49 +294,21 @@ def _ptb_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def load_sst5(
-    data: str | os.PathLike[str] | None = None,
-    *,
-    split: str = "test",
-    limit: int | None = None,
-) -> Iterator[EvalRecord]:
-    """SST-5 (fine-grained Stanford Sentiment Treebank, sentence level)."""
-    spec = SST5
-    canon = _split(split, spec.splits, spec.title)
-    lim = _limit(limit)
-    if data is None:
-        rows = _from_hub(spec, spec.hub_config, canon)
-        source = f"hub:{spec.hub_id}"
-    else:
-        path = local_path(data, dataset=spec.title)
-        if path.is_dir():
-            found = _find_split_file(path, _FILE_NAMES[canon], _TABLE_SUFFIXES)
-            if found is None:
-                found = _find_split_file(path / "trees", _FILE_NAMES[canon], (".txt",))
-                found = found or _find_split_file(path, _FILE_NAMES[canon], (".txt",))
-            if found is None:
-                raise DatasetError(
-                    f"{spec.title}: no {canon} file in {path} (expected "
-                    f"{'/'.join(_FILE_NAMES[canon])}.jsonl, or trees/{_FILE_NAMES[canon][0]}.txt)"
-                )
-            path = found
-        rows = (
-            _ptb_rows(path)
-            if path.suffix.lower() == ".txt"
-            else read_rows(path, dataset=spec.title)
-        )
-        source = str(path)
-    return _rows_to_records(
-        rows,
-        dataset=spec.name,
-        labels=spec.labels,
-        text_fields=("text", "sentence"),
-        label_fields=("label", "label_text"),
-        split=canon,
-        id_prefix=canon,
-        source=source,
-        limit=lim,
-    )
+def _read_sst5_files(path: Path, request: _Request) -> Iterator[EvalRecord]:
+    """The SetFit tables or the Stanford PTB trees: a file, or the split's file in a folder."""
+    if path.is_dir():
+        names = _FILE_NAMES[request.split]
+        found = _find_split_file(path, names, _TABLE_SUFFIXES)
+        if found is None:
+            found = _find_split_file(path / "trees", names, (".txt",))
+            found = found or _find_split_file(path, names, (".txt",))
+        if found is None:
+            raise DatasetError(
+                f"{request.spec.title}: no {request.split} file in {path} (expected "
+                f"{'/'.join(names)}.jsonl, or trees/{names[0]}.txt)"
+            )
+        path = found
+    return request.read_file(path, _ptb_rows)
 
 
 # -- TweetEval sentiment --------------------------------------------------------------------
@@ -304,39 +336,19 @@ def _tweeteval_mapping(folder: Path) -> dict[int, str] | None:
     return mapping
 
 
-def load_tweet_eval(
-    data: str | os.PathLike[str] | None = None,
-    *,
-    split: str = "test",
-    limit: int | None = None,
-) -> Iterator[EvalRecord]:
-    """TweetEval, sentiment task (SemEval-2017 Task 4A tweets)."""
-    spec = TWEET_EVAL
-    canon = _split(split, spec.splits, spec.title)
-    lim = _limit(limit)
-    common = {
-        "dataset": spec.name,
-        "labels": spec.labels,
-        "text_fields": ("text", "tweet"),
-        "label_fields": ("label",),
-        "split": canon,
-        "id_prefix": canon,
-        "limit": lim,
-    }
-    if data is None:
-        rows = _from_hub(spec, spec.hub_config, canon)
-        return _rows_to_records(rows, source=f"hub:{spec.hub_id}", **common)  # type: ignore[arg-type]
-    path = local_path(data, dataset=spec.title)
+def _read_tweeteval_files(path: Path, request: _Request) -> Iterator[EvalRecord]:
+    """A table file, the cardiffnlp folder (line-aligned text and label files), or a folder
+    holding the split's table."""
+    spec, canon, lim = request.spec, request.split, request.limit
     if path.is_file():
-        return _rows_to_records(read_rows(path, dataset=spec.title), source=str(path), **common)  # type: ignore[arg-type]
+        return request.records(read_rows(path, dataset=spec.title), str(path))
     folder = _tweeteval_folder(path)
     stem = {"train": "train", "validation": "val", "test": "test"}[canon]
     text_file, label_file = folder / f"{stem}_text.txt", folder / f"{stem}_labels.txt"
     if not text_file.is_file() or not label_file.is_file():
         table = _find_split_file(path, _FILE_NAMES[canon], _TABLE_SUFFIXES)
         if table is not None:
-            rows = read_rows(table, dataset=spec.title)
-            return _rows_to_records(rows, source=str(table), **common)  # type: ignore[arg-type]
+            return request.records(read_rows(table, dataset=spec.title), str(table))
         raise DatasetError(
             f"{spec.title}: {folder} has no {stem}_text.txt and {stem}_labels.txt "
             f"(the layout of {spec.where})"
@@ -371,7 +383,7 @@ def load_tweet_eval(
 # -- Financial PhraseBank -------------------------------------------------------------------
 
 
-def _fpb_subset(subset: str) -> str:
+def _fpb_subset(subset: str | None) -> str:
     key = str(subset).strip().lower().replace("-", "_")
     aliases = {
         "all": "sentences_allagree",
@@ -404,49 +416,21 @@ def _fpb_lines(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def load_financial_phrasebank(
-    data: str | os.PathLike[str] | None = None,
-    *,
-    subset: str = "sentences_allagree",
-    split: str = "train",
-    limit: int | None = None,
-) -> Iterator[EvalRecord]:
-    """Financial PhraseBank (Malo et al., 2014); ``subset`` = annotator agreement level."""
-    spec = FINANCIAL_PHRASEBANK
-    key = _fpb_subset(subset)
-    canon = _split(split, spec.splits, spec.title)
-    lim = _limit(limit)
-    if data is None:
-        rows = _from_hub(spec, key, canon)
-        source = f"hub:{spec.hub_id}/{key}"
-    else:
-        path = local_path(data, dataset=spec.title)
-        if path.is_dir():
-            wanted = FPB_SUBSETS[key].lower()
-            found = [p for p in sorted(path.rglob("*")) if p.is_file() and p.name.lower() == wanted]
-            if not found:
-                raise DatasetError(
-                    f"{spec.title}: no {FPB_SUBSETS[key]} under {path} (the files of "
-                    f"FinancialPhraseBank-v1.0, from {spec.where})"
-                )
-            path = found[0]
-        rows = (
-            _fpb_lines(path)
-            if path.suffix.lower() == ".txt"
-            else read_rows(path, dataset=spec.title)
-        )
-        source = str(path)
-    return _rows_to_records(
-        rows,
-        dataset=spec.name,
-        labels=spec.labels,
-        text_fields=("sentence", "text"),
-        label_fields=("label",),
-        split=canon,
-        id_prefix=key,
-        source=source,
-        limit=lim,
-    )
+def _read_fpb_files(path: Path, request: _Request) -> Iterator[EvalRecord]:
+    """The authors' ``Sentences_*.txt`` (a file, or the subset's file in a folder), or a table."""
+    assert request.subset is not None  # Financial PhraseBank always has one
+    if path.is_dir():
+        wanted = FPB_SUBSETS[request.subset]
+        found = [
+            p for p in sorted(path.rglob("*")) if p.is_file() and p.name.lower() == wanted.lower()
+        ]
+        if not found:
+            raise DatasetError(
+                f"{request.spec.title}: no {wanted} under {path} (the files of "
+                f"FinancialPhraseBank-v1.0, from {request.spec.where})"
+            )
+        path = found[0]
+    return request.read_file(path, _fpb_lines)
 
 
 SST5 = SentimentDataset(
@@ -458,7 +442,9 @@ SST5 = SentimentDataset(
     splits=("train", "validation", "test"),
     default_split="test",
     where="https://huggingface.co/datasets/SetFit/sst5 (train/dev/test.jsonl)",
-    loader=load_sst5,
+    text_fields=("text", "sentence"),
+    label_fields=("label", "label_text"),
+    read_local=_read_sst5_files,
 )
 TWEET_EVAL = SentimentDataset(
     name="tweet_eval_sentiment",
@@ -469,7 +455,9 @@ TWEET_EVAL = SentimentDataset(
     splits=("train", "validation", "test"),
     default_split="test",
     where="https://github.com/cardiffnlp/tweeteval (datasets/sentiment/)",
-    loader=load_tweet_eval,
+    text_fields=("text", "tweet"),
+    label_fields=("label",),
+    read_local=_read_tweeteval_files,
 )
 FINANCIAL_PHRASEBANK = SentimentDataset(
     name="financial_phrasebank",
@@ -481,8 +469,17 @@ FINANCIAL_PHRASEBANK = SentimentDataset(
     default_split="train",
     where="https://huggingface.co/datasets/takala/financial_phrasebank "
     "(FinancialPhraseBank-v1.0.zip, Sentences_*.txt)",
-    loader=load_financial_phrasebank,
+    text_fields=("sentence", "text"),
+    label_fields=("label",),
+    read_local=_read_fpb_files,
+    subset_of=_fpb_subset,
+    default_subset="sentences_allagree",
 )
+
+#: One loader per data set, by name (each is the data set's :meth:`SentimentDataset.load`).
+load_sst5 = SST5.load
+load_tweet_eval = TWEET_EVAL.load
+load_financial_phrasebank = FINANCIAL_PHRASEBANK.load
 
 #: name -> dataset, for the eval registry (aliases included).
 SENTIMENT_DATASETS: dict[str, SentimentDataset] = {
@@ -509,10 +506,6 @@ def load_sentiment(
     if spec is None:
         names = ", ".join(sorted({s.name for s in SENTIMENT_DATASETS.values()}))
         raise DatasetError(f"unknown sentiment data set {name!r}: choose from {names}")
-    if subset is not None and spec is not FINANCIAL_PHRASEBANK:
-        raise DatasetError(
-            f"{spec.title} has no subsets (--subset applies to financial_phrasebank)"
-        )
     return spec.load(data, split=split, subset=subset, limit=limit)
 
 
@@ -563,5 +556,5 @@ _register(
     FINANCIAL_PHRASEBANK,
     "Financial PhraseBank (negative, neutral, positive); classification metrics",
     subsets=tuple(FPB_SUBSETS),
-    default_subset="sentences_allagree",
+    default_subset=FINANCIAL_PHRASEBANK.default_subset,
 )
