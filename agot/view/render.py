@@ -7,8 +7,8 @@ know which. Autoescaping is on: every model reply, prompt and dataset string is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -16,34 +16,45 @@ import jinja2
 Url = Callable[..., str]
 
 
-def server_url(kind: str, **params: Any) -> str:
-    if kind == "runs":
-        return "/"
-    if kind == "run":
-        return f"/run/{quote(params['run'])}"
-    if kind == "item":
-        return f"/run/{quote(params['run'])}/item/{int(params['index'])}"
-    if kind == "trace":
-        return f"/trace/{quote(params['trace'])}"
-    if kind == "compare":
-        runs = params.get("runs")
-        return "/compare" + (f"?{urlencode([('run', r) for r in runs])}" if runs else "")
-    raise ValueError(f"unknown page kind {kind!r}")
+class Page(NamedTuple):
+    """Where a kind of page lives, as templates over its parameters (``run``, ``index``,
+    ``trace``)."""
+
+    path: str  #: on the server
+    anchor: str  #: the id of its ``<section>`` in the export
+
+
+PAGES = {
+    "runs": Page("/", "runs"),
+    "run": Page("/run/{run}", "run-{run}"),
+    "item": Page("/run/{run}/item/{index}", "item-{run}-{index}"),
+    "trace": Page("/trace/{trace}", "trace-{trace}"),
+    "compare": Page("/compare", "compare"),
+}
+
+
+def _fill(template: str, params: dict[str, Any], escape: Callable[[str], str]) -> str:
+    """``template`` with the page's parameters, each escaped (an item's index as an integer)."""
+    return template.format_map(
+        {name: escape(str(int(v) if name == "index" else v)) for name, v in params.items()}
+    )
+
+
+def _page(kind: str) -> Page:
+    if kind not in PAGES:
+        raise ValueError(f"unknown page kind {kind!r}")
+    return PAGES[kind]
+
+
+def server_url(kind: str, *, runs: Sequence[str] | None = None, **params: Any) -> str:
+    """The page's path on the server; the ``runs`` a comparison shows go in the query."""
+    path = _fill(_page(kind).path, params, quote)
+    return path + (f"?{urlencode([('run', r) for r in runs])}" if runs else "")
 
 
 def anchor_id(kind: str, **params: Any) -> str:
     """The id of a page's ``<section>`` in the export."""
-    if kind == "runs":
-        return "runs"
-    if kind == "run":
-        return f"run-{params['run']}"
-    if kind == "item":
-        return f"item-{params['run']}-{int(params['index'])}"
-    if kind == "trace":
-        return f"trace-{params['trace']}"
-    if kind == "compare":
-        return "compare"
-    raise ValueError(f"unknown page kind {kind!r}")
+    return _fill(_page(kind).anchor, params, str)
 
 
 def export_url(kind: str, **params: Any) -> str:
