@@ -7,7 +7,8 @@ pictures inline, which is also what makes the one-file export possible.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,6 +18,12 @@ from starlette.routing import Route
 from agot.view import pages
 from agot.view.data import Catalog
 from agot.view.render import Renderer, server_url
+
+T = TypeVar("T")
+
+
+class _Missing(Exception):
+    """No such page (an unknown run, item or trace): answered with the not-found page."""
 
 
 def create_app(catalog: Catalog) -> Starlette:
@@ -30,44 +37,37 @@ def create_app(catalog: Catalog) -> Starlette:
         body = renderer.page(page, content, compare_all=compare_all)
         return HTMLResponse(body, status_code=status)
 
-    def missing(what: str) -> Response:
-        return html("missing", {"title": "not found", "what": what}, status=404)
+    def find(lookup: Callable[[str], T], key: str, what: str) -> T:
+        try:
+            return lookup(key)
+        except KeyError:
+            raise _Missing(f"no {what} {key!r}") from None
+
+    async def missing(request: Request, exc: Exception) -> Response:
+        return html("missing", {"title": "not found", "what": str(exc)}, status=404)
 
     async def runs(request: Request) -> Response:
         return html("runs", pages.runs_page(catalog))
 
     async def run(request: Request) -> Response:
-        run_id = request.path_params["run"]
-        try:
-            return html("run", pages.run_page(catalog.run(run_id)))
-        except KeyError:
-            return missing(f"no run {run_id!r}")
+        return html("run", pages.run_page(find(catalog.run, request.path_params["run"], "run")))
 
     async def item(request: Request) -> Response:
         run_id, index = request.path_params["run"], request.path_params["index"]
-        try:
-            found = catalog.run(run_id)
-        except KeyError:
-            return missing(f"no run {run_id!r}")
+        found = find(catalog.run, run_id, "run")
         if not 0 <= index < len(found.rows):
-            return missing(f"run {run_id!r} has no item {index}")
+            raise _Missing(f"run {run_id!r} has no item {index}")
         return html("item", pages.item_page(found, index))
 
     async def trace(request: Request) -> Response:
-        trace_id = request.path_params["trace"]
-        try:
-            return html("trace", pages.saved_trace_page(catalog.trace(trace_id)))
-        except KeyError:
-            return missing(f"no trace {trace_id!r}")
+        saved = find(catalog.trace, request.path_params["trace"], "trace")
+        return html("trace", pages.saved_trace_page(saved))
 
     async def compare(request: Request) -> Response:
         ids = request.query_params.getlist("run") or catalog.run_ids()
-        try:
-            chosen = [catalog.run(i) for i in ids]
-        except KeyError as exc:
-            return missing(f"no run {exc.args[0]!r}")
+        chosen = [find(catalog.run, i, "run") for i in ids]
         if not chosen:
-            return missing("no runs to compare")
+            raise _Missing("no runs to compare")
         return html("compare", pages.compare_page(chosen))
 
     return Starlette(
@@ -77,5 +77,6 @@ def create_app(catalog: Catalog) -> Starlette:
             Route("/run/{run}/item/{index:int}", item),
             Route("/trace/{trace}", trace),
             Route("/compare", compare),
-        ]
+        ],
+        exception_handlers={_Missing: missing},
     )
