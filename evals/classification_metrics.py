@@ -198,7 +198,11 @@ def expected_calibration_error(
     n_bins: int = 10,
 ) -> float:
     """Top-label ECE with ``n_bins`` equal-width bins (see the module docstring)."""
-    bins = calibration_bins(gold, probs, labels, predicted=predicted, n_bins=n_bins)
+    return _ece(calibration_bins(gold, probs, labels, predicted=predicted, n_bins=n_bins))
+
+
+def _ece(bins: Sequence[CalibrationBin]) -> float:
+    """``sum_b (n_b / N) |mean_b(a) - mean_b(c)|`` over the non-empty bins."""
     total = sum(b.count for b in bins)
     return float(
         sum(
@@ -225,19 +229,13 @@ def classification_metrics(
     _check(gold, probs, labels)
     pred = list(predicted) if predicted is not None else argmax_labels(probs, labels)
     bins = calibration_bins(gold, probs, labels, predicted=pred, n_bins=n_bins)
-    total = sum(b.count for b in bins)
-    ece = sum(
-        b.count / total * abs(b.accuracy - b.confidence)  # type: ignore[operator]
-        for b in bins
-        if b.count
-    )
     return ClassificationMetrics(
         n=len(gold),
         accuracy=accuracy(gold, pred),
         macro_f1=macro_f1(gold, pred, labels),
         brier=brier_score(gold, probs, labels),
         log_loss=log_loss(gold, probs, labels),
-        ece=float(ece),
+        ece=_ece(bins),
         n_bins=n_bins,
         bins=bins,
     )
