@@ -112,25 +112,25 @@ def test_bad_split_is_a_config_error(split: str) -> None:
         load_game24(FIXTURE, split=split)
 
 
-def test_bad_files_are_dataset_errors(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="not found"):
-        load_game24(tmp_path / "missing.csv")
-    wrong = tmp_path / "wrong.csv"
-    wrong.write_text("id,question\n1,what\n")
-    with pytest.raises(DatasetError, match="Rank"):
-        load_game24(wrong, split="all")
-    short = tmp_path / "short.csv"
-    short.write_text("Rank,Puzzles\n1,1 2 3\n")
-    with pytest.raises(DatasetError, match="four numbers"):
-        load_game24(short, split="all")
-    junk = tmp_path / "junk.csv"
-    junk.write_text("Rank,Puzzles\none,1 2 3 4\n")
-    with pytest.raises(DatasetError, match="line 2"):
-        load_game24(junk, split="all")
-    few = tmp_path / "few.csv"
-    few.write_text("Rank,Puzzles\n1,4 6 1 1\n")
-    with pytest.raises(DatasetError, match="901-1000"):
-        load_game24(few)  # default split: ranks 901-1000, none in this file
+@pytest.mark.parametrize(
+    ("content", "split", "message"),
+    [
+        pytest.param(None, None, "not found", id="missing"),
+        pytest.param("id,question\n1,what\n", "all", "Rank", id="no-rank-column"),
+        pytest.param("Rank,Puzzles\n1,1 2 3\n", "all", "four numbers", id="three-numbers"),
+        pytest.param("Rank,Puzzles\none,1 2 3 4\n", "all", "line 2", id="word-rank"),
+        # default split: ranks 901-1000, none in this file
+        pytest.param("Rank,Puzzles\n1,4 6 1 1\n", None, "901-1000", id="none-in-split"),
+    ],
+)
+def test_bad_files_are_dataset_errors(
+    tmp_path: Path, content: str | None, split: str | None, message: str
+) -> None:
+    path = tmp_path / "puzzles.csv"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(DatasetError, match=message):
+        load_game24(path, **({} if split is None else {"split": split}))
 
 
 # -- verifier: accepted surface forms --------------------------------------------------------
