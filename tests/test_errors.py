@@ -39,48 +39,40 @@ def test_hierarchy() -> None:
     assert agot.AgotError is AgotError and agot.ConfigError is ConfigError
 
 
-@pytest.mark.parametrize(
-    ("settings", "field"),
-    [
-        ({"max_concurrency": -1}, "max_concurrency"),
-        ({"max_concurrency": 0}, "max_concurrency"),
-        ({"max_concurrency": "many"}, "max_concurrency"),
-        ({"requests_per_minute": 0}, "requests_per_minute"),
-        ({"tokens_per_minute": -100}, "tokens_per_minute"),
-        ({"timeout_s": 0}, "timeout_s"),
-        ({"max_retries": -1}, "max_retries"),
-        ({"schema_retries": -2}, "schema_retries"),
-        ({"backoff_initial_s": -0.5}, "backoff_initial_s"),
-        ({"max_concurency": 4}, "max_concurency"),  # misspelt: rejected, not ignored
-    ],
-)
-def test_bad_limits(settings: dict[str, Any], field: str) -> None:
-    with pytest.raises(ConfigError) as err:
-        Limits(**settings)
-    message = one_line(err.value)
-    assert field in message
-    assert message.startswith("invalid Limits setting")
+# (settings class, field, bad value): each is refused naming the class and the field.
+BAD_SETTINGS: list[tuple[type, str, Any]] = [
+    (Limits, "max_concurrency", -1),
+    (Limits, "max_concurrency", 0),
+    (Limits, "max_concurrency", "many"),
+    (Limits, "requests_per_minute", 0),
+    (Limits, "tokens_per_minute", -100),
+    (Limits, "timeout_s", 0),
+    (Limits, "max_retries", -1),
+    (Limits, "schema_retries", -2),
+    (Limits, "backoff_initial_s", -0.5),
+    (Limits, "max_concurency", 4),  # misspelt: rejected, not ignored
+    (Budget, "max_calls", 0),
+    (Budget, "max_calls", -3),
+    (Budget, "max_tokens", 0),
+    (Budget, "max_cost", 0),
+    (Budget, "max_cost", -1.0),
+    (Budget, "max_wall_s", 0),
+    (Budget, "max_nodes", 0),
+    (Budget, "max_depth", -1),
+]
 
 
 @pytest.mark.parametrize(
-    ("settings", "field"),
-    [
-        ({"max_calls": 0}, "max_calls"),
-        ({"max_calls": -3}, "max_calls"),
-        ({"max_tokens": 0}, "max_tokens"),
-        ({"max_cost": 0}, "max_cost"),
-        ({"max_cost": -1.0}, "max_cost"),
-        ({"max_wall_s": 0}, "max_wall_s"),
-        ({"max_nodes": 0}, "max_nodes"),
-        ({"max_depth": -1}, "max_depth"),
-    ],
+    ("settings_class", "field", "value"),
+    BAD_SETTINGS,
+    ids=[f"{cls.__name__}-{field}={value}" for cls, field, value in BAD_SETTINGS],
 )
-def test_bad_budget(settings: dict[str, Any], field: str) -> None:
+def test_bad_settings(settings_class: type, field: str, value: Any) -> None:
     with pytest.raises(ConfigError) as err:
-        Budget(**settings)
+        settings_class(**{field: value})
     message = one_line(err.value)
     assert field in message
-    assert message.startswith("invalid Budget setting")
+    assert message.startswith(f"invalid {settings_class.__name__} setting")
 
 
 def test_zero_depth_budget_is_allowed() -> None:
