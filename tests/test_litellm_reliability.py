@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from openai_stub_server import OpenAIStubServer, StubResponse
 
-from agot import Dispatcher, GenerationRequest, Limits
+from agot import Dispatcher, Generation, GenerationRequest, Limits
 from agot.backends import resolve_backend
 from agot.errors import BackendError, ConfigError
 from agot.latency import MIN_SAMPLES
@@ -167,20 +167,26 @@ def test_planted_keys_are_written_nowhere(stub: OpenAIStubServer, tmp_path: Path
 # -- adaptive timeout and hedging over real HTTP ----------------------------------------------
 
 
-async def warmed(d: Dispatcher) -> None:
+async def generate_behind_a_straggler(
+    stub: OpenAIStubServer, limits: Limits, prompt: str
+) -> Generation:
+    """Warm a dispatcher's latency estimate with quick replies, then send ``prompt`` while the
+    server holds its next reply for a minute: what comes back shows how the straggler was cut."""
     import asyncio
 
-    await asyncio.gather(*(d.generate(GenerationRequest.chat(f"w{i}")) for i in range(MIN_SAMPLES)))
+    async with Dispatcher(MODEL, limits=limits, api_base=stub.base_url) as d:
+        await asyncio.gather(
+            *(d.generate(GenerationRequest.chat(f"w{i}")) for i in range(MIN_SAMPLES))
+        )
+        straggler = StubResponse.chat("late")
+        straggler.delay_s = 60
+        stub.enqueue(straggler)
+        return await d.generate(GenerationRequest.chat(prompt))
 
 
 async def test_a_hung_request_is_cut_at_the_learned_timeout(stub: OpenAIStubServer) -> None:
     limits = Limits(timeout_s=120, timeout_floor_s=0.5, backoff_initial_s=0.01)
-    async with Dispatcher(MODEL, limits=limits, api_base=stub.base_url) as d:
-        await warmed(d)
-        hung = StubResponse.chat("late")
-        hung.delay_s = 60
-        stub.enqueue(hung)
-        generation = await d.generate(GenerationRequest.chat("stuck"))
+    generation = await generate_behind_a_straggler(stub, limits, "stuck")
     assert generation.text == "stub reply" and generation.usage.attempts == 2
     assert generation.latency_s < 30  # cut near 0.5 s, not at the 120 s ceiling
     assert len(stub.chat_requests) == MIN_SAMPLES + 2
@@ -190,12 +196,7 @@ async def test_hedge_duplicates_a_straggler_and_keeps_the_first_reply(
     stub: OpenAIStubServer,
 ) -> None:
     limits = Limits(hedge=True, timeout_s=120)
-    async with Dispatcher(MODEL, limits=limits, api_base=stub.base_url) as d:
-        await warmed(d)
-        straggler = StubResponse.chat("late")
-        straggler.delay_s = 60
-        stub.enqueue(straggler)
-        generation = await d.generate(GenerationRequest.chat("slow one"))
+    generation = await generate_behind_a_straggler(stub, limits, "slow one")
     assert generation.text == "stub reply"  # the duplicate's reply
     assert generation.usage.calls == 1 and generation.usage.attempts == 2
     assert generation.latency_s < 30
