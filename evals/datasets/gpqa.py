@@ -32,13 +32,12 @@ from typing import Any
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.sources import (
+    DataSource,
+    LoadedRows,
     RowRef,
-    convert_rows,
     find_file,
-    load_hub,
     local_path,
     read_csv_text,
-    read_rows,
     read_zip_member,
 )
 from agot.evals.records import EvalRecord
@@ -46,12 +45,12 @@ from agot.evals.records import EvalRecord
 SUBSETS = ("main", "diamond", "extended")
 LETTERS = "ABCD"
 DEFAULT_SEED = 0
-HUB_REPO = "Idavidrein/gpqa"
 HOW_TO_GET = (
     "request access to the gated set Idavidrein/gpqa on Hugging Face (then `hf auth login`), "
     "or download the authors' dataset.zip from github.com/idavidrein/gpqa (its password, from "
     "the authors' README, goes in AGOT_DATASET_PASSWORD)"
 )
+SOURCE = DataSource("gpqa", HOW_TO_GET, hub_repo="Idavidrein/gpqa")
 ANSWER_FORMAT = (
     "Choose exactly one option. End your reply with a line of the form 'Answer: X', where X "
     "is one of A, B, C, D."
@@ -109,23 +108,17 @@ def load(
     *, data: Path | None, subset: str | None, split: str | None, seed: int = DEFAULT_SEED
 ) -> Iterator[EvalRecord]:
     subset = subset or "diamond"
-    rows, source = _rows(data, subset, split or "train")
-    yield from convert_rows(
-        rows,
-        lambda row, where: row_to_record(row, where, subset=subset, seed=seed),
-        dataset="gpqa",
-        source=source,
-    )
+    rows = _rows(data, subset, split or "train")
+    yield from rows.records(lambda row, where: row_to_record(row, where, subset=subset, seed=seed))
 
 
-def _rows(data: Path | None, subset: str, split: str) -> tuple[list[dict[str, Any]], str]:
-    if data is None:
-        rows = load_hub(
-            HUB_REPO, dataset="gpqa", config=f"gpqa_{subset}", split=split, how_to_get=HOW_TO_GET
-        )
-        return rows, f"hub:{HUB_REPO}"
-    path = local_path(data, dataset="gpqa")
+def _rows(data: Path | None, subset: str, split: str) -> LoadedRows:
+    """The hub's config ``gpqa_<subset>``, or the subset's CSV: a file, in a folder, or inside
+    the authors' zip (which the folder may hold instead of the CSV files)."""
     name = f"gpqa_{subset}.csv"
+    if data is None:
+        return SOURCE.hub(split=split, config=f"gpqa_{subset}")
+    path = local_path(data, dataset="gpqa")
     if path.is_dir():
         zips = sorted(path.glob("*.zip"))
         csvs = list(path.rglob(name))
@@ -136,8 +129,8 @@ def _rows(data: Path | None, subset: str, split: str) -> tuple[list[dict[str, An
     if path.suffix.lower() == ".zip":
         password = os.environ.get("AGOT_DATASET_PASSWORD") or None
         text = read_zip_member(path, name, dataset="gpqa", password=password)
-        return read_csv_text(text), f"{path}:{name}"
-    return read_rows(path, dataset="gpqa"), str(path)
+        return LoadedRows("gpqa", read_csv_text(text), f"{path}:{name}", path)
+    return SOURCE.read_file(path)
 
 
 def _text(value: Any) -> str:

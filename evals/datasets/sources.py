@@ -422,10 +422,21 @@ class DataSource:
         data_files: str | Sequence[str] | None = None,
         what: str = "data file",
     ) -> LoadedRows:
-        """The rows of ``data`` (see :meth:`find`), or with ``data`` None of the hub's
-        ``split`` (``config`` and ``data_files`` pick the part of the repository)."""
+        """The rows of ``data`` (see :meth:`find`), or with ``data`` None of the hub (see
+        :meth:`hub`)."""
         if data is not None:
             return self.read_file(self.find(data, patterns, what=what))
+        return self.hub(split=split, config=config, data_files=data_files)
+
+    def hub(
+        self,
+        *,
+        split: str,
+        config: str | None = None,
+        data_files: str | Sequence[str] | None = None,
+    ) -> LoadedRows:
+        """The rows of the hub repository's ``split`` (``config`` and ``data_files`` pick the
+        part of the repository), through :func:`load_hub`."""
         if self.hub_repo is None:
             raise DatasetError(
                 f"{self.dataset} is not on the Hugging Face hub: {self.how_to_get} and pass it "
