@@ -101,6 +101,7 @@ def build_strategy(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agot.cli.command import finish
     from agot.cli.models import parse_model_args
     from agot.cli.options import budget_from_args, limits_from_args
     from agot.cli.progress import run_with_status
@@ -141,12 +142,7 @@ def run(args: argparse.Namespace) -> int:
         write_text(args.trace, result.model_dump_json(indent=1), "--trace")
     for warning in result.warnings:
         print(f"agot: warning: {warning}", file=sys.stderr)
-    if result.stopped:
-        print(f"agot: stopped early: {result.stopped} (partial result)", file=sys.stderr)
-    if result.error:
-        print(f"agot: error: {result.error}", file=sys.stderr)
-        return 2
-    return 0
+    return finish(result, partial="result")
 
 
 def render_text(result: Any) -> str:

@@ -1,15 +1,17 @@
-"""What every subcommand shares: how its module is registered on ``agot``'s parser.
+"""What the subcommands share: how a module is registered on ``agot``'s parser, and how the
+end of a single run (``solve``, ``classify``) becomes the exit status.
 
 A subcommand module declares only what is its own: its docstring (the description of
 ``agot NAME --help``), ``HELP`` (its line in ``agot --help``), ``add_arguments(parser)`` and
 ``run(args) -> int``; ``REFLOW_DESCRIPTION = True`` lets argparse rewrap a docstring written as
-plain prose (otherwise its line breaks, paragraphs and examples are kept as written). Only
-argparse is imported here: ``agot --help`` builds every subcommand's parser.
+plain prose (otherwise its line breaks, paragraphs and examples are kept as written). Nothing
+beyond argparse is imported here: ``agot --help`` builds every subcommand's parser.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -26,3 +28,17 @@ def add_command(sub: Any, name: str, command: ModuleType) -> None:
     )
     command.add_arguments(parser)
     parser.set_defaults(handler=command.run)
+
+
+def finish(result: Any, *, partial: str) -> int:
+    """Say on stderr how a run fell short, and return its exit status.
+
+    A run that stopped early (a budget ran out) has already printed what it had, its
+    ``partial`` answer or result, so it exits 0 with a note; a run that failed exits 2.
+    """
+    if result.stopped:
+        print(f"agot: stopped early: {result.stopped} (partial {partial})", file=sys.stderr)
+    if result.error:
+        print(f"agot: error: {result.error}", file=sys.stderr)
+        return 2
+    return 0

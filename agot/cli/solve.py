@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from agot.cli.options import add_limit_options, add_model_options, add_routing_options
@@ -70,6 +69,7 @@ def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agot.cli.command import finish
     from agot.cli.options import budget_from_args, dispatcher_from_args
     from agot.cli.progress import run_with_status
     from agot.output_paths import check_output_file
@@ -97,12 +97,7 @@ def run(args: argparse.Namespace) -> int:
         print(result.answer, flush=True)
     if args.trace:
         result.save_trace(args.trace)
-    if result.stopped:
-        print(f"agot: stopped early: {result.stopped} (partial answer)", file=sys.stderr)
-    if result.error:
-        print(f"agot: error: {result.error}", file=sys.stderr)
-        return 2
-    return 0
+    return finish(result, partial="answer")
 
 
 def summary_json(result: Any) -> dict[str, Any]:
