@@ -13,8 +13,7 @@ import json
 import sys
 from typing import Any
 
-from agot.cli.models import add_model_arg_option
-from agot.cli.options import add_limit_options
+from agot.cli.options import add_call_options, add_limit_options
 
 HELP = "classify a text with Kairanban agents (probabilities per label)"
 
@@ -62,15 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "repeat once per agent, or give once for all (default: local)",
     )
     group.add_argument("--api-base", default=None, help="endpoint of an OpenAI-compatible server")
-    add_model_arg_option(group)
-    group.add_argument(
-        "--no-store-text",
-        dest="store_text",
-        action="store_false",
-        help="keep counts and timings of each call in the trace, not its prompt and completion",
-    )
-    group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
-    group.add_argument("--max-tokens", type=int, default=None, help="max tokens per agent document")
+    add_call_options(group, kept_in="the trace", per="agent document")
     group.add_argument("--seed", type=int, default=None, help="agent i samples with seed+i")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--trace", default=None, metavar="FILE", help="write the full result here")
@@ -79,13 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_strategy(args: argparse.Namespace) -> Any:
+    from agot.cli.options import sampling_kwargs
     from agot.kairanban import Kairanban
 
-    options: dict[str, Any] = {}
-    if args.temperature is not None:
-        options["temperature"] = args.temperature
-    if args.max_tokens is not None:
-        options["max_tokens"] = args.max_tokens
     models = args.model or ["local"]
     return Kairanban(
         args.labels,
@@ -96,7 +83,7 @@ def build_strategy(args: argparse.Namespace) -> Any:
         aggregate=args.aggregate,
         independent=args.independent,
         seed=args.seed,
-        **options,
+        **sampling_kwargs(args),
     )
 
 

@@ -33,15 +33,22 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         choices=ROUTING_CHOICES,
         help="how calls are spread over several --api-base replicas (default: predictive)",
     )
+    add_call_options(group)
+
+
+def add_call_options(group: Any, *, kept_in: str = "traces", per: str = "model call") -> None:
+    """How each model call is made and what is kept of it: ``-M``, ``--no-store-text``,
+    ``--temperature`` and ``--max-tokens`` (read back by :func:`sampling_kwargs`). ``kept_in``
+    names where calls are recorded and ``per`` what ``--max-tokens`` bounds, in the help."""
     add_model_arg_option(group)
     group.add_argument(
         "--no-store-text",
         dest="store_text",
         action="store_false",
-        help="keep counts and timings of each call in traces, not its prompt and completion",
+        help=f"keep counts and timings of each call in {kept_in}, not its prompt and completion",
     )
     group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
-    group.add_argument("--max-tokens", type=int, default=None, help="max tokens per model call")
+    group.add_argument("--max-tokens", type=int, default=None, help=f"max tokens per {per}")
 
 
 def add_routing_options(parser: argparse.ArgumentParser) -> None:
