@@ -30,7 +30,7 @@ import gc
 import sys
 from typing import Any
 
-from agot.cli.options import add_model_options, add_routing_options
+from agot.cli.options import add_call_limit_options, add_model_options, add_routing_options
 
 HELP = "evaluate strategies and models on a dataset"
 
@@ -160,21 +160,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="max model calls in flight per model (as in every agot command)",
     )
-    limits.add_argument("--rpm", type=float, default=None, help="max requests per minute")
-    limits.add_argument("--tpm", type=float, default=None, help="max tokens per minute")
-    limits.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        help="seconds per model call (default 300); for remote models the ceiling of a timeout "
-        "learned from observed latency",
-    )
-    limits.add_argument(
-        "--hedge",
-        action="store_true",
-        help="remote models: after the observed p95 latency, send one duplicate request and "
-        "keep the first reply (both counted as attempts)",
-    )
+    add_call_limit_options(limits)
     limits.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")
     limits.add_argument("--max-calls", type=int, default=None, help="budget per item: calls")
     limits.add_argument("--budget-tokens", type=int, default=None, help="budget per item: tokens")
@@ -238,15 +224,23 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def _if_set(settings: Any) -> Any:
+    """``settings`` when a flag set any of its fields, else None: the run's own defaults apply."""
+    return settings if settings.model_fields_set else None
+
+
 def build_config(args: argparse.Namespace) -> Any:
     """The :class:`~agot.evals.runner.EvalConfig` the flags describe."""
-    from agot.budget import Budget
     from agot.cli.models import parse_model_args, parse_model_list
-    from agot.cli.options import router_from_args, sampling_kwargs
+    from agot.cli.options import (
+        budget_from_args,
+        limits_from_args,
+        router_from_args,
+        sampling_kwargs,
+    )
     from agot.errors import ConfigError
     from agot.evals.runner import EvalConfig
     from agot.evals.scorers import JudgeScorer
-    from agot.limits import Limits
 
     strategies = _split(args.strategy) if args.strategy is not None else None
     names = {s.lower() for s in strategies or ()}
@@ -276,21 +270,6 @@ def build_config(args: argparse.Namespace) -> Any:
         per_strategy["sc"] = {"n": args.samples}
     if args.retry_errors and not args.resume:
         raise ConfigError("--retry-errors works with --resume (it re-runs failed items of OUT)")
-    limit_fields = {
-        "max_concurrency": args.concurrency,
-        "requests_per_minute": args.rpm,
-        "tokens_per_minute": args.tpm,
-        "timeout_s": args.timeout,
-        "hedge": True if args.hedge else None,
-    }
-    budget_fields = {
-        "max_calls": args.max_calls,
-        "max_tokens": args.budget_tokens,
-        "max_cost": args.max_cost,
-        "max_wall_s": args.max_wall,
-    }
-    limit_set = {k: v for k, v in limit_fields.items() if v is not None}
-    budget_set = {k: v for k, v in budget_fields.items() if v is not None}
     specs = parse_model_list(args.model)
     backend_args = parse_model_args(args.model_args)
     model_options: dict[str, dict[str, Any]] = {}
@@ -326,12 +305,12 @@ def build_config(args: argparse.Namespace) -> Any:
         scorers=scorers,
         strategy_params=sampling_kwargs(args),
         per_strategy_params=per_strategy,
-        limits=Limits(**limit_set) if limit_set else None,
+        limits=_if_set(limits_from_args(args)),
         api_base=args.api_base,
         router=router_from_args(args),
         routing=args.routing,
         cache=args.cache,
-        item_budget=Budget(**budget_set) if budget_set else None,
+        item_budget=_if_set(budget_from_args(args)),
         save_traces=not args.no_traces,
         resamples=args.resamples,
         progress=not args.quiet,

@@ -112,6 +112,18 @@ def router_from_args(args: argparse.Namespace) -> Any:
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("limits and budget")
     group.add_argument("--concurrency", type=int, default=None, help="max model calls in flight")
+    add_call_limit_options(group)
+    group.add_argument("--max-calls", type=int, default=None, help="budget: model calls")
+    group.add_argument("--budget-tokens", type=int, default=None, help="budget: tokens")
+    group.add_argument("--max-cost", type=float, default=None, help="budget: USD")
+    group.add_argument("--max-wall", type=float, default=None, help="budget: seconds of wall time")
+    group.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")
+
+
+def add_call_limit_options(group: Any) -> None:
+    """The limits on one model's calls that every command spells the same way: ``--rpm``,
+    ``--tpm``, ``--timeout`` and ``--hedge`` (read back, with ``--concurrency``, by
+    :func:`limits_from_args`)."""
     group.add_argument("--rpm", type=float, default=None, help="max requests per minute")
     group.add_argument("--tpm", type=float, default=None, help="max tokens per minute")
     group.add_argument(
@@ -127,11 +139,6 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
         help="remote models: after the observed p95 latency, send one duplicate request and "
         "keep the first reply (both counted as attempts)",
     )
-    group.add_argument("--max-calls", type=int, default=None, help="budget: model calls")
-    group.add_argument("--budget-tokens", type=int, default=None, help="budget: tokens")
-    group.add_argument("--max-cost", type=float, default=None, help="budget: USD")
-    group.add_argument("--max-wall", type=float, default=None, help="budget: seconds of wall time")
-    group.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")
 
 
 def limits_from_args(args: argparse.Namespace) -> Any:
