@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from agot.errors import DatasetError
-from agot.evals.datasets.sources import load_hub, local_path, read_rows, read_text
+from agot.evals.datasets.sources import load_hub, local_path, read_table, read_text
 from agot.evals.records import EvalRecord
 
 SST5_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
@@ -154,7 +154,7 @@ class _Request:
         if path.suffix.lower() == ".txt":
             rows = read_txt(path)
         else:
-            rows = read_rows(path, dataset=self.spec.title)
+            rows = read_table(path, dataset=self.spec.title)
         return self.records(rows, str(path))
 
 
@@ -341,14 +341,14 @@ def _read_tweeteval_files(path: Path, request: _Request) -> Iterator[EvalRecord]
     holding the split's table."""
     spec, canon, lim = request.spec, request.split, request.limit
     if path.is_file():
-        return request.records(read_rows(path, dataset=spec.title), str(path))
+        return request.records(read_table(path, dataset=spec.title), str(path))
     folder = _tweeteval_folder(path)
     stem = {"train": "train", "validation": "val", "test": "test"}[canon]
     text_file, label_file = folder / f"{stem}_text.txt", folder / f"{stem}_labels.txt"
     if not text_file.is_file() or not label_file.is_file():
         table = _find_split_file(path, _FILE_NAMES[canon], _TABLE_SUFFIXES)
         if table is not None:
-            return request.records(read_rows(table, dataset=spec.title), str(table))
+            return request.records(read_table(table, dataset=spec.title), str(table))
         raise DatasetError(
             f"{spec.title}: {folder} has no {stem}_text.txt and {stem}_labels.txt "
             f"(the layout of {spec.where})"

@@ -66,7 +66,7 @@ def read_text(path: Path) -> str:
         return raw.decode("latin-1")
 
 
-def read_rows(path: Path, *, dataset: str) -> list[dict[str, Any]]:
+def read_table(path: Path, *, dataset: str) -> list[dict[str, Any]]:
     """Rows of a .json (list, or object holding a list), .jsonl(.gz), .csv, .tsv or .parquet
     file."""
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
@@ -410,7 +410,7 @@ class DataSource:
         return find_file(path, patterns, dataset=self.dataset, what=what) if path.is_dir() else path
 
     def read_file(self, path: Path) -> LoadedRows:
-        return LoadedRows(self.dataset, read_rows(path, dataset=self.dataset), str(path), path)
+        return LoadedRows(self.dataset, read_table(path, dataset=self.dataset), str(path), path)
 
     def read(
         self,
