@@ -61,24 +61,38 @@ Router = Callable[[GenerationRequest], str | None]
 
 
 @dataclass
-class _Slot:
+class _ModelEntry:
+    """What the dispatcher keeps per model string: its backend, gate, retry waits and latencies."""
+
     backend: Backend
     gate: Gate
     owned: bool
     wait: _Backoff
     latency: LatencyBook
-    #: Several replicas of this model (an :class:`agot.fleet.Fleet` of replica slots).
+    #: Several replicas of this model (an :class:`agot.fleet.Fleet` of replica entries).
     fleet: Any = None
 
 
-class _Tries:
-    """Attempts made for one request, across retries and re-asks (kept when it fails)."""
+class _Call:
+    """One request on its way through the dispatcher: the run it belongs to, the budgets it is
+    charged to, and what its attempts did across retries and re-asks (kept when it fails)."""
 
-    __slots__ = ("admitted", "count", "cut", "endpoint", "failed", "held")
+    __slots__ = (
+        "admitted",
+        "attempts",
+        "cut",
+        "endpoint",
+        "failed",
+        "held",
+        "recorder",
+        "trackers",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: RunRecorder, trackers: tuple[BudgetTracker, ...]) -> None:
+        self.recorder = recorder
+        self.trackers = trackers
         #: Requests sent to the backend (each retry, hedge and extra backend request).
-        self.count = 0
+        self.attempts = 0
         #: perf_counter when the first attempt got its concurrency slot (None: never admitted).
         self.admitted: float | None = None
         #: The adaptive timeout that cut the last attempt (the next one gets at least twice it).
@@ -160,7 +174,7 @@ class Dispatcher:
         self.router = router
         self.tracker = BudgetTracker(budget)
         self._own = RunRecorder()
-        self._slots: dict[str, _Slot] = {}
+        self._models: dict[str, _ModelEntry] = {}
         self._ids = itertools.count(1)
         fleet = _fleet_spec(endpoints, self.backend_options.api_base, routing)
         if fleet is not None:
@@ -171,24 +185,24 @@ class Dispatcher:
         elif model is None or isinstance(model, str):
             self.default_model = model or DEFAULT_MODEL
             # Resolve now so a bad model string or a missing key fails before any work starts.
-            self._slot(self.default_model)
+            self._entry(self.default_model)
         else:
             self.default_model = f"{model.name}:{model.model}"
-            self._add_slot(self.default_model, model, owned=False)
+            self._add_model(self.default_model, model, owned=False)
         bind = getattr(router, "bind", None)
         if callable(bind):  # a routing.Router registers the backend objects it names
             bind(self)
 
     # -- backends ---------------------------------------------------------------------------
-    def _add_slot(self, key: str, backend: Backend, owned: bool) -> _Slot:
+    def _add_model(self, key: str, backend: Backend, owned: bool) -> _ModelEntry:
         limits = self.model_limits.get(key, self.limits)
         gate = Gate(limits, backend.capabilities.default_concurrency)
-        slot = _Slot(backend, gate, owned, _Backoff(limits), LatencyBook())
-        self._slots[key] = slot
-        return slot
+        entry = _ModelEntry(backend, gate, owned, _Backoff(limits), LatencyBook())
+        self._models[key] = entry
+        return entry
 
     def _add_fleet(self, key: str, spec: Any) -> None:
-        """One slot per replica (its own backend, limits and gate) behind a routing policy."""
+        """One entry per replica (its own backend, limits and gate) behind a routing policy."""
         from agot.fleet import Fleet, Replica
 
         self.default_model = key
@@ -198,23 +212,23 @@ class Dispatcher:
             replica_key = f"{key}@{endpoint.label}"
             self.model_limits[replica_key] = endpoint.limits(base)
             options = self.backend_options.model_copy(update={"api_base": endpoint.api_base})
-            slot = self._add_slot(replica_key, resolve_backend(key, options=options), True)
-            replicas.append(Replica(endpoint.label, slot, slot.gate.concurrency, endpoint.weight))
-        # The model's own slot stands for the fleet: the first replica's backend and limits
+            entry = self._add_model(replica_key, resolve_backend(key, options=options), True)
+            replicas.append(Replica(endpoint.label, entry, entry.gate.concurrency, endpoint.weight))
+        # The model's own entry stands for the fleet: the first replica's backend and limits
         # (backend(), cache keys, retry policy), owning nothing, with the fleet attached.
         fleet = Fleet(key, replicas, spec.routing)
-        self._slots[key] = dataclasses.replace(replicas[0].target, owned=False, fleet=fleet)
+        self._models[key] = dataclasses.replace(replicas[0].target, owned=False, fleet=fleet)
 
     def fleet(self, model: str | None = None) -> Any:
         """The :class:`agot.fleet.Fleet` serving ``model`` (default model), or None."""
-        slot = self._slots.get(model or self.default_model)
-        return slot.fleet if slot is not None else None
+        entry = self._models.get(model or self.default_model)
+        return entry.fleet if entry is not None else None
 
-    def _slot(self, key: str) -> _Slot:
-        slot = self._slots.get(key)
-        if slot is None:
-            slot = self._add_slot(key, resolve_backend(key, options=self.backend_options), True)
-        return slot
+    def _entry(self, key: str) -> _ModelEntry:
+        entry = self._models.get(key)
+        if entry is None:
+            entry = self._add_model(key, resolve_backend(key, options=self.backend_options), True)
+        return entry
 
     def add_backend(self, key: str, backend: Backend, *, owned: bool = False) -> Backend:
         """Serve model string ``key`` with ``backend`` (unless ``key`` is served already).
@@ -222,12 +236,12 @@ class Dispatcher:
         Returns the backend serving ``key``. ``model_limits[key]`` applies to it like to any
         model; ``owned`` backends are closed with the dispatcher.
         """
-        slot = self._slots.get(key) or self._add_slot(key, backend, owned)
-        return slot.backend
+        entry = self._models.get(key) or self._add_model(key, backend, owned)
+        return entry.backend
 
     def backend(self, model: str | None = None) -> Backend:
         """The backend serving ``model`` (default model when None), created on first use."""
-        return self._slot(model or self.default_model).backend
+        return self._entry(model or self.default_model).backend
 
     @property
     def usage(self) -> Usage:
@@ -247,8 +261,8 @@ class Dispatcher:
         """
         recorder = current_recorder() or self._own
         key = request.model or (self.router(request) if self.router else None) or self.default_model
-        slot = self._slot(key)
-        backend = slot.backend
+        entry = self._entry(key)
+        backend = entry.backend
         trackers = (
             (recorder.tracker,)
             if recorder.tracker is self.tracker
@@ -256,13 +270,11 @@ class Dispatcher:
         )
         _reserve(trackers)
         reserved = 1
-        tries = _Tries()
+        call = _Call(recorder, trackers)
         try:
             call_id = f"c{next(self._ids)}"
             start, t0 = time.time(), time.perf_counter()
-            finish = functools.partial(
-                self._finish, recorder, request, backend, call_id, start, t0, tries=tries
-            )
+            finish = functools.partial(self._finish, call, request, backend, call_id, start, t0)
 
             cache_key = None
             if self.cache is not None and (
@@ -275,18 +287,11 @@ class Dispatcher:
                 if hit is not None:
                     parsed = self._parse_or_none(hit.text, request)
                     if request.output_schema is None or parsed is not None:
-                        usage = Usage(calls=1, cached_calls=1)
-                        return finish(
-                            hit,
-                            usage,
-                            0,
-                            parsed,
-                            cached=True,
-                        )
+                        return finish(hit, Usage(calls=1, cached_calls=1), parsed, cached=True)
 
             total = Usage()
             messages = request.messages
-            limits = slot.gate.limits
+            limits = entry.gate.limits
             reply: BackendReply | None = None
             parsed = None
             try:
@@ -298,7 +303,7 @@ class Dispatcher:
                     asked = (
                         request if ask == 0 else request.model_copy(update={"messages": messages})
                     )
-                    reply = await self._call(slot, asked, recorder, trackers, tries)
+                    reply = await self._call(entry, asked, call)
                     total = total + _usage(reply)
                     if request.output_schema is None:
                         break
@@ -312,175 +317,141 @@ class Dispatcher:
                             ) from None
                         messages = reask_messages(messages, reply.text, exc, request.output_schema)
             except (BackendError, SchemaError, BudgetExceeded) as exc:
-                failed = reply or BackendReply(text="")
                 finish(
-                    failed,
-                    total.model_copy(update={"attempts": tries.count}),
-                    tries.count,
+                    reply or BackendReply(text=""),
+                    total,
                     None,
                     error=f"{type(exc).__name__}: {exc}",
-                    admitted=tries.admitted,
                 )
                 raise
             except asyncio.CancelledError:
                 # A cancelled call (a speculative one that lost) stays visible in the trace with
                 # its attempts; like any unfinished call it returns its budget reservation.
                 finish(
-                    reply or BackendReply(text=""),
-                    total.model_copy(update={"attempts": tries.count}),
-                    tries.count,
-                    None,
-                    error="cancelled",
-                    admitted=tries.admitted,
-                    discarded=True,
+                    reply or BackendReply(text=""), total, None, error="cancelled", discarded=True
                 )
                 raise
             assert reply is not None
             if cache_key is not None and self.cache is not None:
                 self.cache.put(cache_key, reply)
-            return finish(
-                reply,
-                total.model_copy(update={"attempts": tries.count}),
-                tries.count,
-                parsed,
-                admitted=tries.admitted,
-            )
+            return finish(reply, total, parsed)
         finally:
             # _finish has already added the usage (no await in between), so nothing is counted
             # twice or dropped; on cancellation the reservation is simply returned.
             for tracker in trackers:
                 tracker.release(reserved)
-                if tries.held:
-                    tracker.drop_tokens(tries.held)
+                if call.held:
+                    tracker.drop_tokens(call.held)
 
     async def _call(
-        self,
-        slot: _Slot,
-        request: GenerationRequest,
-        recorder: RunRecorder,
-        trackers: tuple[BudgetTracker, ...],
-        tries: _Tries,
+        self, entry: _ModelEntry, request: GenerationRequest, call: _Call
     ) -> BackendReply:
         """One ask: the first attempt directly, then retries with backoff (tenacity).
 
         Nearly every call succeeds at once, and tenacity's per-attempt bookkeeping costs about
         as much as the rest of the call path, so it only takes over after a transient failure.
         """
-        limits = slot.gate.limits
-        estimate = request.prompt_chars() // 4 + request.params.max_tokens
+        limits = entry.gate.limits
         try:
-            return await self._gated_attempt(slot, request, recorder, trackers, tries, estimate)
+            return await self._gated_attempt(entry, request, call)
         except TransientBackendError as exc:
             if limits.max_retries == 0:
-                raise _exhausted(slot, limits, exc) from exc
-            await asyncio.sleep(slot.wait.delay(exc, 1))
+                raise _exhausted(entry, limits, exc) from exc
+            await asyncio.sleep(entry.wait.delay(exc, 1))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(limits.max_retries),
-            wait=slot.wait,
+            wait=entry.wait,
             retry=retry_if_exception_type(TransientBackendError),
             reraise=True,
         )
         try:
             async for attempt in retrying:
                 with attempt:
-                    reply = await self._gated_attempt(
-                        slot, request, recorder, trackers, tries, estimate
-                    )
+                    reply = await self._gated_attempt(entry, request, call)
             return reply
         except TransientBackendError as exc:
-            raise _exhausted(slot, limits, exc) from exc
+            raise _exhausted(entry, limits, exc) from exc
 
     async def _gated_attempt(
-        self,
-        slot: _Slot,
-        request: GenerationRequest,
-        recorder: RunRecorder,
-        trackers: tuple[BudgetTracker, ...],
-        tries: _Tries,
-        estimate: int,
+        self, entry: _ModelEntry, request: GenerationRequest, call: _Call
     ) -> BackendReply:
-        if slot.fleet is not None:
+        if entry.fleet is not None:
             # The policy picks a replica per attempt; a failed one is avoided on the retry.
-            async def on_replica(replica: _Slot, name: str) -> BackendReply:
-                tries.endpoint = name
-                return await self._gated_attempt(
-                    replica, request, recorder, trackers, tries, estimate
-                )
+            async def on_replica(replica: _ModelEntry, name: str) -> BackendReply:
+                call.endpoint = name
+                return await self._gated_attempt(replica, request, call)
 
-            return await slot.fleet.call(
-                request, on_replica, failed=tries.failed, run_started=recorder.started
+            return await entry.fleet.call(
+                request, on_replica, failed=call.failed, run_started=call.recorder.started
             )
         # The token reservation is taken before queueing for a slot: a call that held a slot
         # while waiting for tokens could wait on one that needs the slot to finish.
-        held = tries.held
-        await self._hold_tokens(request, trackers, tries)
+        held = call.held
+        await self._hold_tokens(request, call)
         try:
-            async with slot.gate.slot(estimate):
+            async with entry.gate.slot(request.prompt_chars() // 4 + request.params.max_tokens):
                 # Tokens, cost and time may have run out while this call queued.
-                for tracker in trackers:
+                for tracker in call.trackers:
                     tracker.check(holding=1)
-                if tries.admitted is None:
-                    tries.admitted = time.perf_counter()
-                reply = await self._attempt(slot, request, recorder, tries)
+                if call.admitted is None:
+                    call.admitted = time.perf_counter()
+                reply = await self._attempt(entry, request, call)
         except BaseException:
-            self._settle_tokens(trackers, tries, held, 0)
+            self._settle_tokens(call, held, 0)
             raise
-        self._settle_tokens(trackers, tries, held, reply.prompt_tokens + reply.completion_tokens)
-        tries.count += max(0, reply.requests - 1)
+        self._settle_tokens(call, held, reply.prompt_tokens + reply.completion_tokens)
+        call.attempts += max(0, reply.requests - 1)
         return reply
 
     @staticmethod
-    async def _hold_tokens(
-        request: GenerationRequest, trackers: tuple[BudgetTracker, ...], tries: _Tries
-    ) -> None:
+    async def _hold_tokens(request: GenerationRequest, call: _Call) -> None:
         """Wait until the call's largest possible size fits every token budget, then hold it."""
+        trackers = call.trackers
         if all(t.budget.max_tokens is None for t in trackers):
             return
         # A reply may use more than the estimate (a prompt denser than 3 chars a token): the
         # largest call seen so far is a floor for the reservation.
         size = max(_budget_tokens(request), *(t.largest_call for t in trackers))
-        while not all(t.tokens_fit(size, own=tries.held) for t in trackers):
-            waiting = next(t for t in trackers if not t.tokens_fit(size, own=tries.held))
+        while not all(t.tokens_fit(size, own=call.held) for t in trackers):
+            waiting = next(t for t in trackers if not t.tokens_fit(size, own=call.held))
             await waiting.wait_for_tokens()
             for tracker in trackers:
                 tracker.check(holding=1)
         for tracker in trackers:
             tracker.hold_tokens(size)
-        tries.held += size
+        call.held += size
 
     @staticmethod
-    def _settle_tokens(
-        trackers: tuple[BudgetTracker, ...], tries: _Tries, held_before: int, actual: int
-    ) -> None:
+    def _settle_tokens(call: _Call, held_before: int, actual: int) -> None:
         """Replace this attempt's reservation by the tokens its reply actually used."""
-        reservation = tries.held - held_before
+        reservation = call.held - held_before
         if reservation <= 0:
             return
-        for tracker in trackers:
+        for tracker in call.trackers:
             tracker.largest_call = max(tracker.largest_call, actual)
             if actual < reservation:
                 tracker.drop_tokens(reservation - actual)
             else:
                 tracker.hold_tokens(actual - reservation)
-        tries.held += actual - reservation
+        call.held += actual - reservation
 
-    def _timeout(self, slot: _Slot, request: GenerationRequest, tries: _Tries) -> float | None:
+    def _timeout(self, entry: _ModelEntry, request: GenerationRequest, call: _Call) -> float | None:
         """This attempt's timeout: the limit, or for remote backends the adaptive one."""
-        limits = slot.gate.limits
-        if not (limits.adaptive_timeout and slot.backend.capabilities.remote):
+        limits = entry.gate.limits
+        if not (limits.adaptive_timeout and entry.backend.capabilities.remote):
             return limits.timeout_s
         return adaptive_timeout(
-            slot.latency.window(request.role),
+            entry.latency.window(request.role),
             ceiling=limits.timeout_s,
             floor=limits.timeout_floor_s,
             multiple=limits.timeout_multiple,
-            previous_cut=tries.cut,
+            previous_cut=call.cut,
         )
 
     async def _attempt(
-        self, slot: _Slot, request: GenerationRequest, recorder: RunRecorder, tries: _Tries
+        self, entry: _ModelEntry, request: GenerationRequest, call: _Call
     ) -> BackendReply:
-        backend = slot.backend
+        backend, recorder = entry.backend, call.recorder
         walls = [
             w
             for w in (recorder.tracker.remaining_wall_s(), self.tracker.remaining_wall_s())
@@ -489,17 +460,17 @@ class Dispatcher:
         wall = min(walls) if walls else None
         if wall is not None and wall <= 0:
             raise _wall_exceeded(recorder, "wall-time budget exhausted")
-        limit = self._timeout(slot, request, tries)
+        limit = self._timeout(entry, request, call)
         timeout = limit
         if wall is not None and (timeout is None or wall < timeout):
             timeout = wall
-        window = slot.latency.window(request.role) if backend.capabilities.remote else None
-        tries.count += 1
+        window = entry.latency.window(request.role) if backend.capabilities.remote else None
+        call.attempts += 1
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                if slot.gate.limits.hedge and window is not None:
-                    reply = await self._hedged(slot, request, tries, window.quantile(0.95))
+                if entry.gate.limits.hedge and window is not None:
+                    reply = await self._hedged(entry, request, call, window.quantile(0.95))
                 else:
                     reply = await backend.generate(request)
         except TimeoutError:
@@ -508,10 +479,10 @@ class Dispatcher:
                     recorder, f"wall-time budget exhausted during a call ({wall:.1f} s left)"
                 ) from None
             assert timeout is not None
-            if window is not None and timeout != slot.gate.limits.timeout_s:
+            if window is not None and timeout != entry.gate.limits.timeout_s:
                 # Cut by the adaptive timeout: a censored sample, and a longer next try.
                 window.add(timeout)
-                tries.cut = timeout
+                call.cut = timeout
             raise TransientBackendError(
                 f"no reply within {timeout:.1f} s", backend=backend.name
             ) from None
@@ -520,7 +491,7 @@ class Dispatcher:
         return reply
 
     async def _hedged(
-        self, slot: _Slot, request: GenerationRequest, tries: _Tries, after: float | None
+        self, entry: _ModelEntry, request: GenerationRequest, call: _Call, after: float | None
     ) -> BackendReply:
         """Send ``request``; if no reply came after ``after`` s, send a duplicate, keep the first.
 
@@ -528,7 +499,7 @@ class Dispatcher:
         concurrency slot (it replaces a straggler). The loser is cancelled; both count as
         attempts. A failure of one copy waits for the other.
         """
-        backend = slot.backend
+        backend = entry.backend
         first = asyncio.ensure_future(backend.generate(request))
         if after is None:
             return await first
@@ -537,12 +508,12 @@ class Dispatcher:
             done, pending = await asyncio.wait(pending, timeout=after)
             if done:
                 return first.result()
-            request_rate = getattr(slot.gate, "request_rate", None)  # shared gates lack it
+            request_rate = getattr(entry.gate, "request_rate", None)  # shared gates lack it
             if request_rate is not None:
                 await request_rate()
             if first.done():
                 return first.result()
-            tries.count += 1
+            call.attempts += 1
             pending.add(asyncio.ensure_future(backend.generate(request)))
             error: BaseException | None = None
             while pending:
@@ -568,7 +539,7 @@ class Dispatcher:
 
     def _finish(
         self,
-        recorder: RunRecorder,
+        call: _Call,
         request: GenerationRequest,
         backend: Backend,
         call_id: str,
@@ -576,18 +547,18 @@ class Dispatcher:
         t0: float,
         reply: BackendReply,
         usage: Usage,
-        attempts: int,
         parsed: Any,
         *,
         cached: bool = False,
         error: str | None = None,
-        admitted: float | None = None,
         discarded: bool = False,
-        tries: _Tries | None = None,
     ) -> Generation:
+        """Record the call's trace event and charge its usage (with the attempts it made)."""
         # The event spans the backend's work: time queued for a concurrency slot or a rate
         # limiter is kept apart (queued_s), so call durations, the critical path and the
         # parallelism figure describe the model calls, not the dispatcher's queue.
+        attempts, admitted = call.attempts, call.admitted
+        usage = usage.model_copy(update={"attempts": attempts})
         now = time.perf_counter()
         queued = (admitted - t0) if admitted is not None else 0.0
         end = start + (now - t0)
@@ -615,10 +586,10 @@ class Dispatcher:
             discarded=discarded,
             messages=list(request.messages) if self.store_text else None,
             completion=reply.text if self.store_text else None,
-            endpoint=tries.endpoint if tries else None,
-            failed_endpoints=list(tries.failed) if tries else [],
+            endpoint=call.endpoint,
+            failed_endpoints=list(call.failed),
         )
-        recorder.record(event, usage)
+        call.recorder.record(event, usage)
         self.tracker.add(usage)
         return Generation(
             call_id=call_id,
@@ -636,14 +607,14 @@ class Dispatcher:
             finish_reason=reply.finish_reason,
             warnings=list(reply.warnings),
             mean_logprob=reply.mean_logprob,
-            endpoint=tries.endpoint if tries else None,
+            endpoint=call.endpoint,
         )
 
     # -- lifecycle --------------------------------------------------------------------------
     async def aclose(self) -> None:
-        for slot in self._slots.values():
-            if slot.owned:
-                await slot.backend.aclose()
+        for entry in self._models.values():
+            if entry.owned:
+                await entry.backend.aclose()
 
     async def __aenter__(self) -> Dispatcher:
         return self
@@ -655,7 +626,7 @@ class Dispatcher:
 class _Backoff:
     """Waits between attempts: Retry-After when the server sent one, else exponential + jitter.
 
-    Built once per backend slot. As a tenacity ``wait`` it is called for tenacity's attempt
+    Built once per model entry. As a tenacity ``wait`` it is called for tenacity's attempt
     ``n``, which is overall attempt ``n + 1`` (the first attempt runs before tenacity starts).
     """
 
@@ -718,11 +689,11 @@ def _fleet_model(model: Any, from_file: str | None) -> str:
     return key
 
 
-def _exhausted(slot: _Slot, limits: Limits, error: TransientBackendError) -> BackendError:
+def _exhausted(entry: _ModelEntry, limits: Limits, error: TransientBackendError) -> BackendError:
     """Retries ran out: a plain (non-transient) BackendError, so no outer layer retries again."""
     return BackendError(
-        f"{slot.backend.name} model {slot.backend.model!r} failed after "
+        f"{entry.backend.name} model {entry.backend.model!r} failed after "
         f"{limits.max_retries + 1} attempts: {error}",
-        backend=slot.backend.name,
+        backend=entry.backend.name,
         status=error.status,
     )

@@ -155,4 +155,4 @@ async def test_nothing_shared_keeps_the_local_gate():
         budget_shared=False,
     )
     await dispatcher.generate(req())
-    assert all(isinstance(slot.gate, Gate) for slot in dispatcher._slots.values())
+    assert all(isinstance(slot.gate, Gate) for slot in dispatcher._models.values())

@@ -185,8 +185,8 @@ class SharedDispatcher(Dispatcher):
         if budget_shared:
             self.tracker = SharedTracker(shared)
 
-    def _add_slot(self, key: str, backend: Backend, owned: bool) -> Any:
-        slot = super()._add_slot(key, backend, owned)
+    def _add_model(self, key: str, backend: Backend, owned: bool) -> Any:
+        slot = super()._add_model(key, backend, owned)
         if self._shared_gates and isinstance(slot.gate, Gate):
             # The first slot is the default model's: it uses the run's key for its buckets.
             bank_key = self._bank_key if self._default_key in (None, key) else key
