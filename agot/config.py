@@ -32,3 +32,21 @@ class Settings(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise ConfigError(describe_validation_error(type(self).__name__, exc)) from None
+
+
+def check_count(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` as an int within ``[minimum, maximum]``; a ConfigError naming ``name`` otherwise.
+
+    One rule for every count a user passes (agents, samples, workers, calls in flight, graph
+    bounds), so each reads the same: a bool is refused although Python counts it as an int
+    (``agents=True`` is a mistake, not one agent), and the message states the allowed range.
+    """
+    rule = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        raise ConfigError(f"{name} must be {rule} (a whole number), got {value!r}")
+    return value

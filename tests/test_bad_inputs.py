@@ -164,7 +164,7 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("classify-empty", "classify '' --labels a,b", r"the text to classify is empty"),
     ("classify-one-label", "classify t --labels a", r"need at least 2 distinct labels"),
     ("classify-repeated", "classify t --labels a,a", r"labels must be distinct"),
-    ("classify-agents", "classify t --labels a,b --agents 0", r"agents must be an integer >= 1"),
+    ("classify-agents", "classify t --labels a,b --agents 0", r"agents must be at least 1"),
     ("classify-idobata", "classify t --labels a,b --agents 3 --idobata-at 9", r"idobata_at must be between 1 and agents"),
     ("classify-trace-dir", "classify t --labels a,b --trace {adir}", r"--trace .* is a folder"),
 ]  # fmt: skip

@@ -374,7 +374,7 @@ def test_note_caps_shrink_to_fit_the_token_budget():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"agents": 0}, "agents must be an integer >= 1"),
+        ({"agents": 0}, "agents must be at least 1"),
         ({"agents": 3, "idobata_at": 0}, "idobata_at must be between 1 and agents"),
         ({"agents": 3, "idobata_at": 4}, "idobata_at must be between 1 and agents"),
         ({"labels": ["only"]}, "at least 2 distinct labels"),

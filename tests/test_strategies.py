@@ -158,7 +158,7 @@ async def test_self_consistency_runs_samples_concurrently() -> None:
 
 @pytest.mark.parametrize("n", [0, -1, 2.5, "3", True, None, 257])
 def test_self_consistency_validates_n(n: Any) -> None:
-    with pytest.raises(ConfigError, match=r"between 1 and 256 samples \(n\)"):
+    with pytest.raises(ConfigError, match=r"samples \(n\) must be between 1 and 256"):
         SelfConsistency(n)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agot.errors import ConfigError
+from agot.config import check_count
 
 #: Upper bounds of the options (far above the paper's d=1, L=3, N=3).
 LIMITS = {
@@ -35,13 +35,7 @@ COMPACT_CONTEXT = 8192
 
 def check_int(name: str, value: Any, minimum: int) -> int:
     """``value`` as a validated int in ``[minimum, LIMITS[name]]``; ConfigError otherwise."""
-    top = LIMITS.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(f"AGoT {name} must be an integer, got {value!r}")
-    if value < minimum or (top is not None and value > top):
-        span = f">= {minimum}" if top is None else f"between {minimum} and {top}"
-        raise ConfigError(f"AGoT {name} must be {span}, got {value}")
-    return value
+    return check_count(value, f"AGoT {name}", minimum=minimum, maximum=LIMITS.get(name))
 
 
 @dataclass(frozen=True)

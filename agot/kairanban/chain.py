@@ -34,6 +34,7 @@ from typing import Any
 
 from agot.backends.base import Backend
 from agot.budget import Budget
+from agot.config import check_count
 from agot.dispatcher import Dispatcher
 from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
 from agot.kairanban.options import (
@@ -41,7 +42,6 @@ from agot.kairanban.options import (
     MAX_COMMENT_CHARS,
     fitted_note_chars,
     per_agent,
-    positive_int,
 )
 from agot.kairanban.report import build_report
 from agot.kairanban.schemas import (
@@ -98,7 +98,7 @@ class Kairanban(Strategy):
         budget: Budget | None = None,
     ) -> None:
         self.labels = check_labels(labels)
-        self.agents = positive_int(agents, "agents")
+        self.agents = check_count(agents, "agents")
         if idobata_at is not None:
             if isinstance(idobata_at, bool) or not isinstance(idobata_at, int):
                 raise ConfigError(f"idobata_at must be an integer or None, got {idobata_at!r}")
@@ -130,10 +130,10 @@ class Kairanban(Strategy):
         self.independent = bool(independent)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
             raise ConfigError(f"temperature must be between 0 and 2, got {temperature!r}")
-        positive_int(max_tokens, "max_tokens")
-        self.comment_max_tokens = positive_int(comment_max_tokens, "comment_max_tokens")
+        check_count(max_tokens, "max_tokens")
+        self.comment_max_tokens = check_count(comment_max_tokens, "comment_max_tokens")
         self.note_chars = fitted_note_chars(
-            positive_int(note_chars, "note_chars"), max_tokens, len(self.labels)
+            check_count(note_chars, "note_chars"), max_tokens, len(self.labels)
         )
         if not isinstance(sum_tolerance, int | float) or not 0 <= sum_tolerance < 1:
             raise ConfigError(f"sum_tolerance must be in [0, 1), got {sum_tolerance!r}")
@@ -189,7 +189,7 @@ class Kairanban(Strategy):
         whole batch belongs on the dispatcher (``Dispatcher(budget=...)``).
         """
         items = [require_text(t, "text to classify") for t in texts]
-        positive_int(concurrency, "concurrency")
+        check_count(concurrency, "concurrency")
         own = dispatcher is None
         if dispatcher is None:
             dispatcher = Dispatcher(model, **dispatcher_options)

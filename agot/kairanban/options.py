@@ -20,12 +20,6 @@ MIN_NOTE_CHARS = 16
 MAX_COMMENT_CHARS = 500
 
 
-def positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{what} must be an integer >= 1, got {value!r}")
-    return value
-
-
 def fitted_note_chars(note_chars: int, max_tokens: int, labels: int) -> int:
     """The notes' ``maxLength`` lowered so a grammar-bound reply can close within ``max_tokens``.
 

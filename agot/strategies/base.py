@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from agot.answers import strip_json_debris
 from agot.backends.base import Backend
 from agot.budget import Budget
+from agot.config import check_count
 from agot.dispatcher import Dispatcher
 from agot.errors import BackendError, BudgetExceeded, ConfigError, RunFailedError, SchemaError
 from agot.prompts.template import PromptTemplate
@@ -206,10 +207,8 @@ class Strategy(ABC):
 
         tasks = [Task.coerce(q) for q in questions]
         for name, value in (("concurrency", concurrency), ("items_in_flight", items_in_flight)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ConfigError(f"{name} must be a whole number, got {value!r}")
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
+            if value is not None:
+                check_count(value, name)
         own = dispatcher is None
         if dispatcher is None:
             if concurrency is not None:

@@ -7,7 +7,8 @@ from collections import Counter
 
 from agot.answers import extract_answer, normalize_answer
 from agot.budget import Budget
-from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
+from agot.config import check_count
+from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.prompts import baselines
 from agot.strategies.base import Outcome, RunContext, Strategy
 from agot.task import Task
@@ -35,10 +36,7 @@ class SelfConsistency(Strategy):
         max_tokens: int = 512,
         budget: Budget | None = None,
     ) -> None:
-        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLES:
-            raise ConfigError(
-                f"SelfConsistency needs between 1 and {MAX_SAMPLES} samples (n), got {n!r}"
-            )
+        check_count(n, "SelfConsistency samples (n)", maximum=MAX_SAMPLES)
         super().__init__(temperature=temperature, max_tokens=max_tokens, budget=budget)
         self.n = n
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from agot.backends.registry import BackendOptions
 from agot.budget import Budget
+from agot.config import check_count
 from agot.errors import AgotError, ConfigError
 from agot.evals.executors.base import Deliver, UnitWork
 from agot.evals.executors.model_actors import ModelActors
@@ -55,8 +56,8 @@ class RayExecutor:
         unit_retries: int = 3,
         runtime_env: dict[str, Any] | None = None,
     ) -> None:
-        if workers is not None and workers < 1:
-            raise ConfigError(f"RayExecutor: workers must be at least 1, got {workers}")
+        if workers is not None:
+            check_count(workers, "RayExecutor: workers")
         if worker_cpus < 0:
             raise ConfigError(f"RayExecutor: worker_cpus must be >= 0, got {worker_cpus}")
         self.address = address
