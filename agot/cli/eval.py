@@ -30,7 +30,12 @@ import gc
 import sys
 from typing import Any
 
-from agot.cli.options import add_call_limit_options, add_model_options, add_routing_options
+from agot.cli.options import (
+    add_agot_shape_options,
+    add_call_limit_options,
+    add_model_options,
+    add_routing_options,
+)
 
 HELP = "evaluate strategies and models on a dataset"
 
@@ -136,9 +141,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--json", action="store_true", help="print the summary as JSON")
     strat = parser.add_argument_group("strategy options")
     strat.add_argument("--samples", type=int, default=None, help="sc: number of samples")
-    strat.add_argument("--max-depth", type=int, default=None, help="agot: nesting depth d")
-    strat.add_argument("--max-layers", type=int, default=None, help="agot: layers per graph L")
-    strat.add_argument("--max-nodes", type=int, default=None, help="agot: new nodes per layer N")
+    add_agot_shape_options(strat, tag="agot")
     strat.add_argument(
         "--agents", type=int, default=None, help="kairanban variants: agents N (default 5)"
     )
@@ -233,6 +236,7 @@ def build_config(args: argparse.Namespace) -> Any:
     """The :class:`~agot.evals.runner.EvalConfig` the flags describe."""
     from agot.cli.models import parse_model_args, parse_model_list
     from agot.cli.options import (
+        agot_shape_from_args,
         budget_from_args,
         limits_from_args,
         router_from_args,
@@ -245,11 +249,7 @@ def build_config(args: argparse.Namespace) -> Any:
     strategies = _split(args.strategy) if args.strategy is not None else None
     names = {s.lower() for s in strategies or ()}
     per_strategy: dict[str, dict[str, Any]] = {}
-    agot_flags = {
-        "max_depth": args.max_depth,
-        "max_layers": args.max_layers,
-        "max_nodes": args.max_nodes,
-    }
+    agot_flags = agot_shape_from_args(args)
     if any(v is not None for v in agot_flags.values()):
         if "agot" not in names and not args.preset:
             raise ConfigError("--max-depth/--max-layers/--max-nodes need --strategy agot")

@@ -51,6 +51,20 @@ def add_call_options(group: Any, *, kept_in: str = "traces", per: str = "model c
     group.add_argument("--max-tokens", type=int, default=None, help=f"max tokens per {per}")
 
 
+def add_agot_shape_options(group: Any, *, tag: str) -> None:
+    """AGoT's graph shape, the method's d, L and N: ``--max-depth``, ``--max-layers`` and
+    ``--max-nodes`` (read back by :func:`agot_shape_from_args`). ``tag`` opens each help line,
+    as it does the command's other strategy options."""
+    group.add_argument("--max-depth", type=int, default=None, help=f"{tag}: nesting depth d")
+    group.add_argument("--max-layers", type=int, default=None, help=f"{tag}: layers per graph L")
+    group.add_argument("--max-nodes", type=int, default=None, help=f"{tag}: new nodes per layer N")
+
+
+def agot_shape_from_args(args: argparse.Namespace) -> dict[str, int | None]:
+    """The AGoT parameters of the graph-shape flags, None where a flag was not given."""
+    return {"max_depth": args.max_depth, "max_layers": args.max_layers, "max_nodes": args.max_nodes}
+
+
 def add_routing_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model routing (local first)")
     group.add_argument(

@@ -6,7 +6,12 @@ import argparse
 import json
 from typing import Any
 
-from agot.cli.options import add_limit_options, add_model_options, add_routing_options
+from agot.cli.options import (
+    add_agot_shape_options,
+    add_limit_options,
+    add_model_options,
+    add_routing_options,
+)
 
 HELP = "answer one question"
 REFLOW_DESCRIPTION = True
@@ -17,9 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strategy", default="agot", help="agot (default), cot, direct or sc (self-consistency)"
     )
-    parser.add_argument("--max-depth", type=int, default=None, help="AGoT: nesting depth d")
-    parser.add_argument("--max-layers", type=int, default=None, help="AGoT: layers per graph L")
-    parser.add_argument("--max-nodes", type=int, default=None, help="AGoT: new nodes per layer N")
+    add_agot_shape_options(parser, tag="AGoT")
     parser.add_argument(
         "--max-thoughts", type=int, default=None, help="AGoT: thoughts across all graphs"
     )
@@ -39,14 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
-    from agot.cli.options import sampling_kwargs
+    from agot.cli.options import agot_shape_from_args, sampling_kwargs
 
     params = sampling_kwargs(args)
     name = args.strategy.strip().lower()
     agot_flags = {
-        "max_depth": args.max_depth,
-        "max_layers": args.max_layers,
-        "max_nodes": args.max_nodes,
+        **agot_shape_from_args(args),
         "max_thoughts": args.max_thoughts,
         "speculate": args.speculate,
     }
