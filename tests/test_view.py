@@ -10,20 +10,13 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from view_fixtures import FIXTURES, build_runs, cot_backend
+from view_fixtures import FIXTURES, cot_backend
 
 from agot.cli import main
 from agot.evals import load_dataset, run_eval
 from agot.view.app import create_app
 from agot.view.data import Catalog
 from agot.view.plots import LEFT, RIGHT, TOP, H, W, score_vs_tokens
-
-
-@pytest.fixture(scope="module")
-def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("runs")
-    asyncio.run(build_runs(root))
-    return root
 
 
 @pytest.fixture(scope="module")
