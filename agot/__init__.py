@@ -10,6 +10,7 @@ Async: ``await agot.AGoT(max_depth=1).solve(question, model="openai/gpt-4o-mini"
 from __future__ import annotations
 
 import os
+from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 # litellm must use its bundled price map, never fetch one at run time (the user may override).
@@ -28,6 +29,7 @@ from agot.errors import (
     TransientBackendError,
     UnreachableBackendError,
 )
+from agot.lazy import lazy_attributes
 from agot.limits import Limits
 from agot.result import Result
 from agot.strategies import CoT, Direct, SelfConsistency, Strategy, get_strategy
@@ -40,20 +42,15 @@ if TYPE_CHECKING:
     from agot.controller import AGoT
     from agot.kairanban import Kairanban
 
-__version__ = "0.1.0"
+# The version lives once, in pyproject.toml; the installed package's metadata carries it.
+try:
+    __version__ = _metadata.version("agot")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
-def __getattr__(name: str) -> Any:
-    # Heavier strategies load on first use so `import agot` stays fast.
-    if name == "AGoT":
-        from agot.controller import AGoT
-
-        return AGoT
-    if name == "Kairanban":
-        from agot.kairanban import Kairanban
-
-        return Kairanban
-    raise AttributeError(f"module 'agot' has no attribute {name!r}")
+# Heavier strategies load on first use so `import agot` stays fast.
+__getattr__ = lazy_attributes(__name__, {"AGoT": "agot.controller", "Kairanban": "agot.kairanban"})
 
 
 #: Keyword arguments of :func:`solve` that configure the dispatcher (everything else configures

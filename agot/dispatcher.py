@@ -15,13 +15,14 @@ sent to the backend (retries, cut attempts, hedges and failed calls included); s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import itertools
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -563,51 +564,45 @@ class Dispatcher:
         queued = (admitted - t0) if admitted is not None else 0.0
         end = start + (now - t0)
         start = start + queued
-        latency = end - start
+        # What the trace event and the caller's Generation both say about the call.
+        shared: dict[str, Any] = {
+            "call_id": call_id,
+            "start": start,
+            "end": end,
+            "queued_s": queued,
+            "backend": backend.name,
+            "model": backend.model,
+            "cached": cached,
+            "attempts": attempts,
+            "warnings": list(reply.warnings),
+            "endpoint": call.endpoint,
+        }
         event = TraceEvent(
-            call_id=call_id,
+            **shared,
             node_id=request.node_id,
             role=request.role,
-            start=start,
-            end=end,
-            queued_s=queued,
             depends_on=list(request.depends_on),
-            backend=backend.name,
-            model=backend.model,
             # All asks of a re-asked call (usage), or what the cached reply once cost.
             prompt_tokens=reply.prompt_tokens if cached else usage.prompt_tokens,
             completion_tokens=reply.completion_tokens if cached else usage.completion_tokens,
             cost=usage.cost,
-            cached=cached,
-            attempts=attempts,
             error=error,
-            warnings=list(reply.warnings),
             speculative=request.speculative,
             discarded=discarded,
             messages=list(request.messages) if self.store_text else None,
             completion=reply.text if self.store_text else None,
-            endpoint=call.endpoint,
             failed_endpoints=list(call.failed),
         )
         call.recorder.record(event, usage)
         self.tracker.add(usage)
         return Generation(
-            call_id=call_id,
+            **shared,
             text=reply.text,
             parsed=parsed,
             usage=usage,
-            latency_s=latency,
-            queued_s=queued,
-            start=start,
-            end=end,
-            backend=backend.name,
-            model=backend.model,
-            cached=cached,
-            attempts=attempts,
+            latency_s=end - start,
             finish_reason=reply.finish_reason,
-            warnings=list(reply.warnings),
             mean_logprob=reply.mean_logprob,
-            endpoint=call.endpoint,
         )
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -621,6 +616,28 @@ class Dispatcher:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+@contextlib.asynccontextmanager
+async def using_dispatcher(
+    dispatcher: Dispatcher | None, model: str | Backend | None, options: Mapping[str, Any]
+) -> AsyncIterator[Dispatcher]:
+    """The caller's ``dispatcher`` as it is (the caller closes it), or one built from ``model``
+    and ``options`` for the block and closed after it.
+
+    Passing both is refused rather than guessed at: options meant for a new dispatcher would be
+    silently ignored by the one given.
+    """
+    if dispatcher is not None:
+        if model is not None or options:
+            raise ConfigError("pass either dispatcher= or model=/dispatcher options, not both")
+        yield dispatcher
+        return
+    own = Dispatcher(model, **options)
+    try:
+        yield own
+    finally:
+        await own.aclose()
 
 
 class _Backoff:

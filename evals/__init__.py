@@ -12,8 +12,7 @@ first use).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agot.lazy import lazy_attributes
 
 _EXPORTS = {
     "EvalRecord": "agot.evals.records",
@@ -47,11 +46,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agot.evals' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
 __all__ = sorted(_EXPORTS)

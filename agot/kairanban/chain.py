@@ -35,7 +35,7 @@ from typing import Any
 from agot.backends.base import Backend
 from agot.budget import Budget
 from agot.config import check_count
-from agot.dispatcher import Dispatcher
+from agot.dispatcher import Dispatcher, using_dispatcher
 from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
 from agot.kairanban.options import (
     AGGREGATES,
@@ -57,7 +57,7 @@ from agot.kairanban.schemas import (
 )
 from agot.prompts import kairanban as prompts
 from agot.result import Result
-from agot.strategies.base import Outcome, RunContext, Strategy, failures_as_results
+from agot.strategies.base import Outcome, RunContext, Strategy, gather_bounded
 from agot.task import Task
 from agot.types import GenerationRequest, SamplingParams, require_text
 
@@ -190,24 +190,12 @@ class Kairanban(Strategy):
         """
         items = [require_text(t, "text to classify") for t in texts]
         check_count(concurrency, "concurrency")
-        own = dispatcher is None
-        if dispatcher is None:
-            dispatcher = Dispatcher(model, **dispatcher_options)
-        elif model is not None or dispatcher_options:
-            raise ConfigError("pass either dispatcher= or model=/dispatcher options, not both")
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(text: str) -> KairanbanResult:
-            # One text whose calls all failed is an error in its result, not the batch's end.
-            async with gate:
-                with failures_as_results():
-                    return await self.predict(text, dispatcher=dispatcher, budget=budget)
-
-        try:
-            return list(await asyncio.gather(*(one(t) for t in items)))
-        finally:
-            if own:
-                await dispatcher.aclose()
+        async with using_dispatcher(dispatcher, model, dispatcher_options) as shared:
+            return await gather_bounded(
+                items,
+                lambda text: self.predict(text, dispatcher=shared, budget=budget),
+                concurrency,
+            )
 
     def result_from(self, result: Result) -> KairanbanResult:
         """The typed result of a ``solve()`` run of this strategy."""

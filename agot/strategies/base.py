@@ -14,9 +14,9 @@ import contextlib
 import contextvars
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -24,7 +24,7 @@ from agot.answers import strip_json_debris
 from agot.backends.base import Backend
 from agot.budget import Budget
 from agot.config import check_count
-from agot.dispatcher import Dispatcher
+from agot.dispatcher import Dispatcher, using_dispatcher
 from agot.errors import BackendError, BudgetExceeded, ConfigError, RunFailedError, SchemaError
 from agot.prompts.template import PromptTemplate
 from agot.result import Result
@@ -33,6 +33,9 @@ from agot.routing.router import RouteLog, Router
 from agot.task import Task
 from agot.trace import RunRecorder, recording
 from agot.types import Generation, GenerationRequest, SamplingParams
+
+_Item = TypeVar("_Item")
+_Out = TypeVar("_Out")
 
 #: Whether a run in which every model call failed raises :class:`RunFailedError` (the default,
 #: for callers of the API) or returns its Result with ``error`` set (an eval runner, which
@@ -51,6 +54,24 @@ def failures_as_results() -> Iterator[None]:
         yield
     finally:
         _RAISE_ON_FAILURE.reset(token)
+
+
+async def gather_bounded(
+    items: Iterable[_Item], run: Callable[[_Item], Awaitable[_Out]], limit: int
+) -> list[_Out]:
+    """``run`` over ``items``, at most ``limit`` at a time, results in input order.
+
+    Runs go under :func:`failures_as_results`: an item whose every call failed comes back with
+    its error set instead of ending the batch, so one bad item never loses the others.
+    """
+    gate = asyncio.Semaphore(limit)
+
+    async def one(item: _Item) -> _Out:
+        async with gate:
+            with failures_as_results():
+                return await run(item)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
 
 
 class Outcome(BaseModel):
@@ -127,21 +148,14 @@ class Strategy(ABC):
     ) -> Result:
         """Solve one question. Pass ``dispatcher`` to share limits and caches across runs."""
         task = Task.coerce(question)
-        own = dispatcher is None
-        if dispatcher is None:
-            dispatcher = Dispatcher(model, **dispatcher_options)
-        elif model is not None or dispatcher_options:
-            raise ConfigError("pass either dispatcher= or model=/dispatcher options, not both")
         recorder = RunRecorder(budget or self.budget)
-        router = self.router or (
-            dispatcher.router if isinstance(dispatcher.router, Router) else None
-        )
-        ctx = RunContext(dispatcher, recorder, dispatcher.default_model, {})
-        if router is not None:
-            ctx.router, ctx.routing = router, RouteLog()
-            ctx.redactor = router.redactor(task.context, [task.question, *(task.choices or [])])
-        started = time.perf_counter()
-        try:
+        async with using_dispatcher(dispatcher, model, dispatcher_options) as used:
+            started = time.perf_counter()
+            router = self.router or (used.router if isinstance(used.router, Router) else None)
+            ctx = RunContext(used, recorder, used.default_model, {})
+            if router is not None:
+                ctx.router, ctx.routing = router, RouteLog()
+                ctx.redactor = router.redactor(task.context, [task.question, *(task.choices or [])])
             with recording(recorder):
                 try:
                     outcome = await self.run(task, ctx)
@@ -150,9 +164,6 @@ class Strategy(ABC):
                     outcome, error = Outcome(stopped=exc.reason), None
                 except (BackendError, SchemaError) as exc:
                     outcome, error = Outcome(), f"{type(exc).__name__}: {exc}"
-        finally:
-            if own:
-                await dispatcher.aclose()
         result = Result(
             question=task.question,
             strategy=self.name,
@@ -209,31 +220,19 @@ class Strategy(ABC):
         for name, value in (("concurrency", concurrency), ("items_in_flight", items_in_flight)):
             if value is not None:
                 check_count(value, name)
-        own = dispatcher is None
-        if dispatcher is None:
-            if concurrency is not None:
-                limits = dispatcher_options.pop("limits", None) or Limits()
-                dispatcher_options["limits"] = limits.model_copy(
-                    update={"max_concurrency": concurrency}
-                )
-            dispatcher = Dispatcher(model, **dispatcher_options)
-        elif model is not None or dispatcher_options:
-            raise ConfigError("pass either dispatcher= or model=/dispatcher options, not both")
-        elif concurrency is not None:
+        if concurrency is not None and dispatcher is None:
+            limits = dispatcher_options.pop("limits", None) or Limits()
+            dispatcher_options["limits"] = limits.model_copy(
+                update={"max_concurrency": concurrency}
+            )
+        elif concurrency is not None and model is None and not dispatcher_options:
             raise ConfigError(
                 "concurrency sets the limit of a dispatcher solve_many creates; pass "
                 "limits=Limits(max_concurrency=...) to the Dispatcher you give instead"
             )
-        gate = asyncio.Semaphore(items_in_flight or concurrency or 8)
-        shared = dispatcher
-
-        async def one(task: Task) -> Result:
-            async with gate:
-                with failures_as_results():
-                    return await self.solve(task, dispatcher=shared, budget=budget)
-
-        try:
-            return list(await asyncio.gather(*(one(t) for t in tasks)))
-        finally:
-            if own:
-                await dispatcher.aclose()
+        async with using_dispatcher(dispatcher, model, dispatcher_options) as shared:
+            return await gather_bounded(
+                tasks,
+                lambda task: self.solve(task, dispatcher=shared, budget=budget),
+                items_in_flight or concurrency or 8,
+            )

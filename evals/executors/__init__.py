@@ -6,10 +6,11 @@ eval without ``--ray``) never imports Ray.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agot.evals.executors.base import Deliver, DispatcherSpec, Executor, Unit, UnitWork
 from agot.evals.executors.local import LocalExecutor
+from agot.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from agot.evals.executors.model_actors import ModelActors
@@ -27,13 +28,10 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "RayExecutor":
-        from agot.evals.executors.ray_executor import RayExecutor
-
-        return RayExecutor
-    if name == "ModelActors":
-        from agot.evals.executors.model_actors import ModelActors
-
-        return ModelActors
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "RayExecutor": "agot.evals.executors.ray_executor",
+        "ModelActors": "agot.evals.executors.model_actors",
+    },
+)
