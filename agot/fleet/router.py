@@ -114,17 +114,26 @@ class EndpointState:
         to end now); calls queued ahead of it (higher rank) take the next free slots first.
         """
         rank = (-call.priority, call.run_started, math.inf)
+        free = self.slots_free_at(now)
+        for ticket in self.queued():
+            if ticket.rank > rank:
+                break
+            self.take_slot(free, ticket)
+        return free[0] + self.model.predict(call.tokens or 0.0) - now
+
+    def slots_free_at(self, now: float) -> list[float]:
+        """A heap of the times each slot frees: running calls at their predicted end (an
+        overrunning call is taken to end now), idle slots now."""
         free = [max(now, t.started_at + t.service_s) for t in self.running.values()]
         free.extend([now] * max(self.capacity - len(free), 0))
         heapq.heapify(free)
-        for key, t in sorted(self.waiting, key=lambda x: x[0]):
-            if t.state != "waiting" or t.endpoint is not self:
-                continue
-            if key > rank:
-                break
-            start = heapq.heappop(free)
-            heapq.heappush(free, start + self.model.predict(t.call.tokens or 0.0))
-        return free[0] + self.model.predict(call.tokens or 0.0) - now
+        return free
+
+    def take_slot(self, free: list[float], ticket: Ticket) -> float:
+        """Give ``ticket`` the earliest free slot in ``free``; its predicted end here."""
+        end = heapq.heappop(free) + self.model.predict(ticket.call.tokens or 0.0)
+        heapq.heappush(free, end)
+        return end
 
 
 class EndpointRouter:
@@ -290,16 +299,10 @@ class EndpointRouter:
         for other in self.endpoints:
             if other is endpoint or not other.n_waiting or other.breaker.state != "closed":
                 continue
-            free = [max(now, t.started_at + t.service_s) for t in other.running.values()]
-            free.extend([now] * max(other.capacity - len(free), 0))
-            heapq.heapify(free)
-            for _, t in sorted(other.waiting, key=lambda x: x[0]):
-                if t.state != "waiting" or t.endpoint is not other:
-                    continue
-                tokens = t.call.tokens or 0.0
-                there = heapq.heappop(free) + other.model.predict(tokens)
-                heapq.heappush(free, there)
-                if now + endpoint.model.predict(tokens) < there:
+            free = other.slots_free_at(now)
+            for t in other.queued():
+                there = other.take_slot(free, t)
+                if now + endpoint.model.predict(t.call.tokens or 0.0) < there:
                     if best is None or t.rank < best.rank:
                         best = t
                     break
