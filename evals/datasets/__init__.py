@@ -58,6 +58,13 @@ class DatasetSpec:
     subset_scorers: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     subset_answer_formats: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The first subset and split listed are the defaults unless the dataset names others.
+        if self.default_subset is None and self.subsets:
+            object.__setattr__(self, "default_subset", self.subsets[0])
+        if self.default_split is None and self.splits:
+            object.__setattr__(self, "default_split", self.splits[0])
+
     def scorers_for(self, subset: str | None) -> tuple[Any, ...]:
         return self.subset_scorers.get(subset or "", self.scorers)
 
@@ -179,10 +186,11 @@ def register_dataset(
 ) -> DatasetSpec:
     """Register a dataset: ``register_dataset("game24", load, scorers=(Game24Scorer(),))``.
 
-    ``spec`` takes the :class:`DatasetSpec` fields (``scorers``, ``subsets``,
-    ``default_subset``, ``splits``, ``default_split``, ``answer_format``, ``private``,
-    ``description``, ``how_to_get``, ``labels``); ``scorer=`` is accepted for a single
-    scorer. A later registration under the same name replaces the earlier one.
+    ``spec`` takes the :class:`DatasetSpec` fields (``scorers``, default ``("qa",)``;
+    ``subsets``, ``default_subset``, ``splits``, ``default_split``, where the first subset and
+    split listed are the defaults; ``answer_format``, ``private``, ``description``,
+    ``how_to_get``, ``labels``); ``scorer=`` is accepted for a single scorer.
+    A later registration under the same name replaces the earlier one.
     """
     if isinstance(name, DatasetSpec):
         entry = name

@@ -104,7 +104,6 @@ SPEC = register_dataset(
     load,
     scorers=("fanoutqa",),
     splits=("validation",),
-    default_split="validation",
     answer_format=ANSWER_FORMAT,
     description="FanOutQA closed-book fan-out questions with gold decompositions",
     how_to_get=HOW_TO_GET,

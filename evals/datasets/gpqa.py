@@ -152,7 +152,6 @@ SPEC = register_dataset(
     subsets=SUBSETS,
     default_subset="diamond",
     splits=("train",),
-    default_split="train",
     answer_format=ANSWER_FORMAT,
     private=True,
     description="GPQA graduate-level science multiple choice (main / diamond / extended)",

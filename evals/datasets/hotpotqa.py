@@ -77,11 +77,8 @@ def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterato
 SPEC = register_dataset(
     "hotpotqa",
     load,
-    scorers=("qa",),
     subsets=("distractor", "fullwiki"),
-    default_subset="distractor",
     splits=("validation", "train"),
-    default_split="validation",
     answer_format=ANSWER_FORMAT,
     description="HotpotQA multi-hop QA over Wikipedia paragraphs (distractor / fullwiki)",
     how_to_get=HOW_TO_GET,

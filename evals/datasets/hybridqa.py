@@ -158,9 +158,7 @@ def _read_json(path: Path) -> Any:
 SPEC = register_dataset(
     "hybridqa",
     load,
-    scorers=("qa",),
     splits=("validation", "train"),
-    default_split="validation",
     answer_format=ANSWER_FORMAT,
     description="HybridQA questions over a Wikipedia table and its linked passages",
     how_to_get=HOW_TO_GET,

@@ -52,7 +52,6 @@ def load(*, data: Path | None) -> Iterator[EvalRecord]:
 SPEC = register_dataset(
     "morehopqa",
     load,
-    scorers=("qa",),
     answer_format=ANSWER_FORMAT,
     description="MoreHopQA multi-hop questions with extra symbolic/arithmetic hops",
     how_to_get=HOW_TO_GET,

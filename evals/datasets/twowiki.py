@@ -86,9 +86,7 @@ def _read_aliases(path: Path) -> dict[str, list[str]]:
 SPEC = register_dataset(
     "2wikimultihopqa",
     load,
-    scorers=("qa",),
     splits=("validation", "train"),
-    default_split="validation",
     answer_format=ANSWER_FORMAT,
     description="2WikiMultihopQA multi-hop QA with Wikidata evidence triples",
     how_to_get=HOW_TO_GET,
