@@ -64,7 +64,8 @@ class ThoughtGraph:
         self.depth = depth
         self.heritage = list(heritage or [])
         self.prefix = prefix
-        self.g: nx.DiGraph = nx.DiGraph()
+        #: The thoughts (node attribute ``node``: a :class:`ThoughtNode`) and their dependencies.
+        self.dag: nx.DiGraph = nx.DiGraph()
         self.subgraphs: dict[str, ThoughtGraph] = {}
         self.strategies: dict[int, str] = {}
         self.answer: str | None = None
@@ -87,9 +88,9 @@ class ThoughtGraph:
             question=question,
             **fields,
         )
-        self.g.add_node(node.id, node=node)
+        self.dag.add_node(node.id, node=node)
         for parent in parents:
-            self.g.add_edge(parent, node.id)
+            self.dag.add_edge(parent, node.id)
         return node
 
     def add_final(self, *, layer: int, question: str, **fields: Any) -> ThoughtNode:
@@ -104,9 +105,9 @@ class ThoughtGraph:
             **fields,
         )
         parents = [n.id for n in self.nodes()]
-        self.g.add_node(node.id, node=node)
+        self.dag.add_node(node.id, node=node)
         for parent in parents:
-            self.g.add_edge(parent, node.id)
+            self.dag.add_edge(parent, node.id)
         self.final_id = node.id
         return node
 
@@ -115,21 +116,21 @@ class ThoughtGraph:
 
     # -- reading ------------------------------------------------------------------------------
     def node(self, node_id: str) -> ThoughtNode:
-        return self.g.nodes[node_id]["node"]
+        return self.dag.nodes[node_id]["node"]
 
     def nodes(self) -> list[ThoughtNode]:
-        return [data["node"] for _, data in self.g.nodes(data=True)]
+        return [data["node"] for _, data in self.dag.nodes(data=True)]
 
     def by_local(self, local: int) -> ThoughtNode | None:
         return next((n for n in self.nodes() if n.local == local and not n.final), None)
 
     def parents(self, node_id: str) -> list[ThoughtNode]:
-        return [self.node(p) for p in self.g.predecessors(node_id)]
+        return [self.node(p) for p in self.dag.predecessors(node_id)]
 
     def ancestors(self, node_id: str) -> list[ThoughtNode]:
         """Ancestors in topological order (what a node's answer may build on)."""
-        found = nx.ancestors(self.g, node_id)
-        return [self.node(n) for n in nx.topological_sort(self.g) if n in found]
+        found = nx.ancestors(self.dag, node_id)
+        return [self.node(n) for n in nx.topological_sort(self.dag) if n in found]
 
     def layer(self, layer: int) -> list[ThoughtNode]:
         return [n for n in self.nodes() if n.layer == layer and not n.final]
@@ -153,7 +154,7 @@ class ThoughtGraph:
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        data = nx.node_link_data(self.g, edges="edges")
+        data = nx.node_link_data(self.dag, edges="edges")
         for entry in data["nodes"]:
             node: ThoughtNode = entry.pop("node")
             entry.update(node.model_dump(mode="json"))
@@ -186,16 +187,16 @@ class ThoughtGraph:
             entry = dict(entry)
             sub = entry.pop("subgraph", None)
             node = ThoughtNode.model_validate(entry)
-            graph.g.add_node(node.id, node=node)
+            graph.dag.add_node(node.id, node=node)
             if sub is not None:
                 graph.subgraphs[node.id] = cls.from_json(sub)
         for edge in data.get("edges", []):
-            graph.g.add_edge(edge["source"], edge["target"])
+            graph.dag.add_edge(edge["source"], edge["target"])
         return graph
 
     def __repr__(self) -> str:
         return (
-            f"ThoughtGraph(question={self.question[:40]!r}, nodes={self.g.number_of_nodes()}, "
+            f"ThoughtGraph(question={self.question[:40]!r}, nodes={self.dag.number_of_nodes()}, "
             f"nested={len(self.subgraphs)}, depth={self.depth})"
         )
 

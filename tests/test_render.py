@@ -68,7 +68,7 @@ def all_nodes(graph: ThoughtGraph) -> list[str]:
 
 
 def all_edges(graph: ThoughtGraph) -> list[tuple[str, str]]:
-    edges = list(graph.g.edges())
+    edges = list(graph.dag.edges())
     for sub in graph.subgraphs.values():
         edges += all_edges(sub)
     return edges

@@ -102,7 +102,7 @@ def _emit(
                 f'[ltail={_quote(cluster_key(node.id))}, style=dashed, color="{NESTED_COLOUR}", '
                 f'constraint=false, tooltip="nested answer"];'
             )
-    for source, target in graph.g.edges():
+    for source, target in graph.dag.edges():
         lines.append(f"{indent}{_quote(node_key(source))} -> {_quote(node_key(target))};")
 
 

@@ -177,7 +177,7 @@ def layout(graph: ThoughtGraph, direction: str, label_chars: int = 40) -> Layout
         main += col_main + GAP_MAIN
     total_main = max(0.0, main - GAP_MAIN)
     lanes_extent = cross_extent
-    for source, target in graph.g.edges():
+    for source, target in graph.dag.edges():
         if source not in where or target not in where:
             continue
         pieces, reach = _route(where[source], where[target], cols, xy)

@@ -33,7 +33,7 @@ def _emit(graph: ThoughtGraph, lines: list[str], indent: str) -> None:
             _emit(graph.subgraphs[node.id], lines, indent + "  ")
             lines.append(f"{indent}end")
             lines.append(f"{indent}{key}_g -.-> {key}")
-    for source, target in graph.g.edges():
+    for source, target in graph.dag.edges():
         lines.append(f"{indent}{node_key(source)} --> {node_key(target)}")
 
 
