@@ -102,7 +102,7 @@ def plot_timeline(
     """Draw the timeline of ``run`` (see :func:`as_events`) and return its figure.
 
     Bars are in one ``BarContainer`` (``ax.containers[0]``), one bar per event in the order of
-    ``run``'s events; the figure's ``agot_lanes`` attribute holds each event's lane.
+    ``run``'s events, each centred on its lane's y (lane ``i`` at ``y = i``).
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
@@ -188,6 +188,5 @@ def plot_timeline(
             f"peak concurrency {n_lanes}"
         )
     ax.set_title(title, fontsize=10)
-    fig.agot_lanes = lanes  # type: ignore[attr-defined]
     fig.tight_layout()
     return fig
