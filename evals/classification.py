@@ -41,6 +41,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agot.config import check_count
 from agot.errors import ConfigError, DatasetError
 from agot.evals.records import EvalRecord
 from agot.evals.scorers import Score, Scorer, raw_text
@@ -110,14 +111,11 @@ def classification_strategies(
             f"unknown classification strategy {name!r}: choose from "
             f"{', '.join(CLASSIFICATION_STRATEGIES)}"
         )
-    if isinstance(agents, bool) or not isinstance(agents, int) or agents < 1:
-        raise ConfigError(f"--agents must be an integer >= 1, got {agents!r}")
+    check_count(agents, "--agents")
     if idobata_at is None:
         idobata = default_idobata_at(agents) if agents > 1 else None
-    elif isinstance(idobata_at, bool) or not isinstance(idobata_at, int) or idobata_at < 0:
-        raise ConfigError(f"--idobata-at must be an integer >= 0 (0: none), got {idobata_at!r}")
     else:
-        idobata = idobata_at or None
+        idobata = check_count(idobata_at, "--idobata-at (0: none)", minimum=0) or None
     if key == "kcs+ibc" and idobata is None:
         raise ConfigError(
             "kcs+ibc needs an idobata round: pass --idobata-at K with 1 <= K <= --agents "

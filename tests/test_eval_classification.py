@@ -272,7 +272,7 @@ def test_strategy_names_and_configuration_errors(tmp_path, monkeypatch, capsys):
         classification_strategies("kcs+ibc", LABELS, idobata_at=0)
     with pytest.raises(ConfigError, match="idobata_at must be between 1 and agents"):
         classification_strategies("kcs+ibc", LABELS, agents=2, idobata_at=3)
-    with pytest.raises(ConfigError, match="--idobata-at must be an integer >= 0"):
+    with pytest.raises(ConfigError, match=r"--idobata-at \(0: none\) must be at least 0"):
         classification_strategies("kairanban", LABELS, idobata_at=-1)
 
     hotpot = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"

@@ -323,21 +323,20 @@ def run(args: argparse.Namespace) -> int:
         return _list_datasets(as_json=args.json)
     from pydantic import ValidationError
 
-    from agot.config import describe_validation_error
+    from agot.config import check_count, describe_validation_error
     from agot.errors import ConfigError
     from agot.evals.runner import default_out_dir, run_eval
     from agot.sync import run_sync
 
     if args.sample and args.limit is None and not args.preset:
         raise ConfigError("--sample needs --limit N (the sample size)")
-    if args.limit is not None and args.limit < 1:
-        raise ConfigError(f"--limit must be at least 1, got {args.limit}")
     for flag, value in (
+        ("--limit", args.limit),
         ("--concurrency", args.concurrency),
         ("--items-in-flight", args.items_in_flight),
     ):
-        if value is not None and value < 1:
-            raise ConfigError(f"{flag} must be at least 1, got {value}")
+        if value is not None:
+            check_count(value, flag)
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out DIR (the folder of the run to continue)")
     if not args.out:
