@@ -208,7 +208,14 @@ def test_the_export_works_from_a_file(runs_root, browser, shots, tmp_path):
 
 
 def _until(driver, condition, timeout: float = 10.0) -> None:
-    """Wait for ``condition(driver)``; a TimeoutException fails the test with the page state."""
+    """Wait for ``condition(driver)``; a TimeoutException fails the test with the page state.
+
+    While a click navigates, an element found on the old page can go stale before it is read:
+    that is the navigation still under way, so the wait polls again rather than failing.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(condition)
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition
+    )
