@@ -225,7 +225,7 @@ class Strategy(ABC):
             dispatcher_options["limits"] = limits.model_copy(
                 update={"max_concurrency": concurrency}
             )
-        elif concurrency is not None and model is None and not dispatcher_options:
+        elif concurrency is not None:
             raise ConfigError(
                 "concurrency sets the limit of a dispatcher solve_many creates; pass "
                 "limits=Limits(max_concurrency=...) to the Dispatcher you give instead"
