@@ -17,6 +17,7 @@ import pytest
 from agot.errors import DatasetError
 from agot.evals.datasets import dataset_names, get_dataset, load_dataset, register_dataset
 from agot.evals.datasets.gpqa import shuffle_choices
+from agot.evals.datasets.sources import DataSource
 from agot.evals.records import EvalRecord
 from agot.evals.scorers import QAScorer
 
@@ -275,6 +276,23 @@ def test_register_a_dataset_with_its_own_scorer():
     assert [r.id for r in records] == ["x0", "x1", "x2"]
     assert seen == {"data": None, "split": "dev"}  # a plugin's own split names pass through
     assert isinstance(spec.scorers[0], QAScorer)
+
+
+def test_a_dataset_registered_by_its_source_is_named_by_it_and_gets_the_defaults():
+    seen = {}
+
+    def loader(*, subset, split):  # no fallbacks: the spec fills in its defaults
+        seen.update(subset=subset, split=split)
+        return [EvalRecord(id="a", dataset="toy_source", question="q", gold="g")]
+
+    source = DataSource("Toy_Source", "download toy.json from example.org")
+    spec = register_dataset(source, loader, subsets=("small", "big"), splits=("test", "train"))
+    assert get_dataset("toy_source") is spec
+    assert spec.how_to_get == "download toy.json from example.org"
+    spec.load()
+    assert seen == {"subset": "small", "split": "test"}
+    spec.load(subset="BIG", split="train")
+    assert seen == {"subset": "big", "split": "train"}
 
 
 def test_duplicate_ids_are_refused():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agot.errors import DatasetError
-from agot.evals.datasets import sentiment, sources
+from agot.evals.datasets import get_dataset, sentiment, sources
 from agot.evals.datasets.sentiment import (
     SENTIMENT3_LABELS,
     SST5_LABELS,
@@ -163,6 +163,17 @@ def test_hub_rows_become_records(monkeypatch):
     assert records[0].metadata["source"] == "hub:cardiffnlp/tweet_eval"
     list(load_financial_phrasebank(subset="75"))
     assert seen["config"] == "sentences_75agree" and seen["split"] == "train"
+    list(load_financial_phrasebank())
+    assert seen["config"] == "sentences_allagree"  # the default subset names the hub config
+    list(load_sst5())
+    assert seen == {"hub_id": "SetFit/sst5", "config": None, "split": "test"}
+
+
+def test_the_first_split_listed_is_the_default_here_and_in_the_registry():
+    defaults = {"sst5": "test", "tweet_eval": "test", "financial_phrasebank": "train"}
+    for name, split in defaults.items():
+        assert get_dataset(name).default_split == split
+        assert sentiment.SENTIMENT_DATASETS[name].default_split == split
 
 
 def test_without_the_datasets_package_the_error_names_the_extra(monkeypatch):

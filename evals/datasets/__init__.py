@@ -1,9 +1,10 @@
 """The dataset registry: a name (``gpqa``, ``hotpotqa``, ...) -> how to load and score it.
 
 A loader is a plain function called with keyword arguments (it declares the ones it uses):
-``data`` (a Path from ``--data``, or None to use the Hugging Face hub), ``subset``, ``split``
-and ``seed``; anything else it declares with ``**options`` receives the caller's extra options.
-It returns or yields :class:`~agot.evals.records.EvalRecord` objects.
+``data`` (a Path from ``--data``, or None to use the Hugging Face hub), ``subset`` and
+``split`` (checked against the spec, its defaults filled in), and ``seed``; anything else it
+declares with ``**options`` receives the caller's extra options. It returns or yields
+:class:`~agot.evals.records.EvalRecord` objects.
 
 Modules add datasets with :func:`register_dataset` at import time. Built-in sets load lazily
 (their module is imported on first use); third-party packages register theirs through the
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agot.errors import DatasetError
+from agot.evals.datasets.sources import DataSource, canonical_split
 from agot.evals.records import EvalRecord
 from agot.registry import Registry
 
@@ -82,8 +84,6 @@ class DatasetSpec:
         return key
 
     def resolve_split(self, split: str | None) -> str | None:
-        from agot.evals.datasets.sources import canonical_split
-
         if split is None:
             return self.default_split
         key = split.strip()
@@ -182,19 +182,24 @@ for _name, _module in {
 
 
 def register_dataset(
-    name: str | DatasetSpec, loader: Loader | None = None, **spec: Any
+    name: str | DataSource | DatasetSpec, loader: Loader | None = None, **spec: Any
 ) -> DatasetSpec:
     """Register a dataset: ``register_dataset("game24", load, scorers=(Game24Scorer(),))``.
 
-    ``spec`` takes the :class:`DatasetSpec` fields (``scorers``, default ``("qa",)``;
-    ``subsets``, ``default_subset``, ``splits``, ``default_split``, where the first subset and
-    split listed are the defaults; ``answer_format``, ``private``, ``description``,
-    ``how_to_get``, ``labels``); ``scorer=`` is accepted for a single scorer.
+    ``name`` may be the dataset's :class:`~agot.evals.datasets.sources.DataSource`, which
+    already names it and says how to get its data: ``register_dataset(SOURCE, load, ...)``
+    takes both from it. ``spec`` takes the :class:`DatasetSpec` fields (``scorers``, default
+    ``("qa",)``; ``subsets``, ``default_subset``, ``splits``, ``default_split``, where the
+    first subset and split listed are the defaults; ``answer_format``, ``private``,
+    ``description``, ``how_to_get``, ``labels``); ``scorer=`` is accepted for a single scorer.
     A later registration under the same name replaces the earlier one.
     """
     if isinstance(name, DatasetSpec):
         entry = name
     else:
+        if isinstance(name, DataSource):
+            spec.setdefault("how_to_get", name.how_to_get)
+            name = name.dataset
         if loader is None:
             raise DatasetError(f"register_dataset({name!r}) needs a loader function")
         if "scorer" in spec:

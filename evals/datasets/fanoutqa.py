@@ -15,14 +15,14 @@ Scoring is FanOutQA's loose/strict string accuracy over the whole reply
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
-from agot.evals.datasets.sources import DataSource, RowRef, file_split_names, text_field, text_id
+from agot.evals.datasets.sources import DataSource, Row, file_split_names
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = (
@@ -58,15 +58,15 @@ def flatten_decomposition(
     return flat
 
 
-def row_to_record(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
+def row_to_record(row: Row) -> EvalRecord:
     if "answer" not in row:
         raise DatasetError(
-            f"{where}: missing field 'answer' (the test set is answer-less): use the dev set"
+            f"{row.where}: missing field 'answer' (the test set is answer-less): use the dev set"
         )
     return EvalRecord(
-        id=text_id(row, where),
-        dataset="fanoutqa",
-        question=text_field(row, "question", where=where),
+        id=row.id(),
+        dataset=SOURCE.dataset,
+        question=row.text("question"),
         gold=row["answer"],
         metadata={
             "categories": row.get("categories") or [],
@@ -75,8 +75,7 @@ def row_to_record(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
     )
 
 
-def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
-    split = split or "validation"
+def load(*, data: Path | None, split: str) -> Iterator[EvalRecord]:
     if data is None:
         path = _packaged_dev_set()
     else:
@@ -100,11 +99,10 @@ def _packaged_dev_set() -> Path:
 
 
 SPEC = register_dataset(
-    "fanoutqa",
+    SOURCE,
     load,
     scorers=("fanoutqa",),
     splits=("validation",),
     answer_format=ANSWER_FORMAT,
     description="FanOutQA closed-book fan-out questions with gold decompositions",
-    how_to_get=HOW_TO_GET,
 )

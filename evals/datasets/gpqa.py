@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from agot.evals.datasets import register_dataset
 from agot.evals.datasets.sources import (
     DataSource,
     LoadedRows,
-    RowRef,
+    Row,
     find_file,
     local_path,
     read_csv_text,
@@ -77,10 +77,10 @@ COLUMNS: tuple[str, ...] = (
 COLUMNS += ("Incorrect Answer 3",)
 
 
-def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str, seed: int) -> EvalRecord:
+def row_to_record(row: Row, *, subset: str, seed: int) -> EvalRecord:
     for column in COLUMNS:
         if not _text(row.get(column)):
-            raise DatasetError(f"{where}: missing field {column!r} (is this the GPQA CSV?)")
+            raise DatasetError(f"{row.where}: missing field {column!r} (is this the GPQA CSV?)")
     question = _text(row.get("Question"))
     correct = _text(row.get("Correct Answer"))
     incorrect = [_text(row.get(f"Incorrect Answer {i}")) for i in (1, 2, 3)]
@@ -96,7 +96,7 @@ def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str, seed: i
     }
     return EvalRecord(
         id=record_id,
-        dataset="gpqa",
+        dataset=SOURCE.dataset,
         question=question,
         gold=gold,
         choices=choices,
@@ -105,11 +105,10 @@ def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str, seed: i
 
 
 def load(
-    *, data: Path | None, subset: str | None, split: str | None, seed: int = DEFAULT_SEED
+    *, data: Path | None, subset: str, split: str, seed: int = DEFAULT_SEED
 ) -> Iterator[EvalRecord]:
-    subset = subset or "diamond"
-    rows = _rows(data, subset, split or "train")
-    yield from rows.records(lambda row, where: row_to_record(row, where, subset=subset, seed=seed))
+    rows = _rows(data, subset, split)
+    yield from rows.records(lambda row: row_to_record(row, subset=subset, seed=seed))
 
 
 def _rows(data: Path | None, subset: str, split: str) -> LoadedRows:
@@ -146,7 +145,7 @@ def _stable_id(question: str) -> str:
 
 
 SPEC = register_dataset(
-    "gpqa",
+    SOURCE,
     load,
     scorers=("mc", "mc_lenient"),
     subsets=SUBSETS,
@@ -155,5 +154,4 @@ SPEC = register_dataset(
     answer_format=ANSWER_FORMAT,
     private=True,
     description="GPQA graduate-level science multiple choice (main / diamond / extended)",
-    how_to_get=HOW_TO_GET,
 )

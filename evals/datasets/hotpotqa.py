@@ -16,20 +16,12 @@ Scoring is the official EM/F1 (:mod:`agot.evals.scorers.hotpotqa`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, parse_supporting_facts, render_passages
-from agot.evals.datasets.sources import (
-    DataSource,
-    RowRef,
-    field,
-    file_split_names,
-    text_field,
-    text_id,
-)
+from agot.evals.datasets.sources import DataSource, Row, file_split_names
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = (
@@ -42,15 +34,13 @@ ANSWER_FORMAT = (
 )
 
 
-def row_to_record(
-    row: Mapping[str, Any], where: RowRef, *, subset: str, dataset: str = "hotpotqa"
-) -> EvalRecord:
+def row_to_record(row: Row, *, subset: str) -> EvalRecord:
     passages = parse_context(row.get("context"))
     return EvalRecord(
-        id=text_id(row, where),
-        dataset=dataset,
-        question=text_field(row, "question", where=where),
-        gold=str(field(row, "answer", where=where)),
+        id=row.id(),
+        dataset=SOURCE.dataset,
+        question=row.text("question"),
+        gold=str(row.field("answer")),
         context=render_passages(passages) or None,
         metadata={
             "subset": subset,
@@ -62,24 +52,21 @@ def row_to_record(
     )
 
 
-def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterator[EvalRecord]:
-    subset = subset or "distractor"
-    split = split or "validation"
+def load(*, data: Path | None, subset: str, split: str) -> Iterator[EvalRecord]:
     names = file_split_names(split)
     patterns = [f"hotpot_{n}_{subset}*.json" for n in names]
     if split == "train":
         patterns.append("hotpot_train*.json")
     patterns += [f"*{subset}*{n}*" for n in names] + [f"*{n}*{subset}*" for n in names]
     rows = SOURCE.read(data, patterns, split=split, config=subset)
-    yield from rows.records(lambda row, where: row_to_record(row, where, subset=subset))
+    yield from rows.records(lambda row: row_to_record(row, subset=subset))
 
 
 SPEC = register_dataset(
-    "hotpotqa",
+    SOURCE,
     load,
     subsets=("distractor", "fullwiki"),
     splits=("validation", "train"),
     answer_format=ANSWER_FORMAT,
     description="HotpotQA multi-hop QA over Wikipedia paragraphs (distractor / fullwiki)",
-    how_to_get=HOW_TO_GET,
 )

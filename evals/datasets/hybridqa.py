@@ -13,14 +13,14 @@ with ``--data``. The Hugging Face layout (``table`` embedded per row: ``{header:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from agot.errors import DatasetError
 from agot.evals.datasets import register_dataset
-from agot.evals.datasets.sources import DataSource, RowRef, field, file_split_names, text_field
+from agot.evals.datasets.sources import DataSource, Row, file_split_names
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = (
@@ -92,12 +92,12 @@ def _link_title(link: str) -> str:
     return unquote(link.rsplit("/", 1)[-1]).replace("_", " ")
 
 
-def row_to_record(row: Mapping[str, Any], table: Table, where: RowRef) -> EvalRecord:
+def row_to_record(row: Row, table: Table) -> EvalRecord:
     return EvalRecord(
-        id=str(field(row, "question_id", "id", where=where)),
-        dataset="hybridqa",
-        question=text_field(row, "question", where=where),
-        gold=str(field(row, "answer-text", "answer_text", where=where)),
+        id=str(row.field("question_id", "id")),
+        dataset=SOURCE.dataset,
+        question=row.text("question"),
+        gold=str(row.field("answer-text", "answer_text")),
         context=table.render(),
         metadata={
             "table_id": row.get("table_id"),
@@ -107,29 +107,26 @@ def row_to_record(row: Mapping[str, Any], table: Table, where: RowRef) -> EvalRe
     )
 
 
-def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
-    split = split or "validation"
+def load(*, data: Path | None, split: str) -> Iterator[EvalRecord]:
     patterns = [f"{n}.json" for n in file_split_names(split)]
     patterns += [f"{n}.traced.json" for n in file_split_names(split)]
     rows = SOURCE.read(data, patterns, split=split, what="question file")
     if data is None:
-        yield from rows.records(
-            lambda row, where: row_to_record(row, Table.from_hub(row["table"]), where)
-        )
+        yield from rows.records(lambda row: row_to_record(row, Table.from_hub(row["table"])))
         return
     root = data if data.is_dir() else data.parent
     dirs: list[tuple[Path, Path | None]] = []
 
-    def convert(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
+    def convert(row: Row) -> EvalRecord:
         if isinstance(row.get("table"), dict):
-            return row_to_record(row, Table.from_hub(row["table"]), where)
+            return row_to_record(row, Table.from_hub(row["table"]))
         if not dirs:
             dirs.append(_table_dirs(root))
         tables_dir, requests_dir = dirs[0]
-        table_id = str(field(row, "table_id", where=where))
+        table_id = str(row.field("table_id"))
         table = _read_json(tables_dir / f"{table_id}.json")
         requests = _read_json(requests_dir / f"{table_id}.json") if requests_dir else {}
-        return row_to_record(row, Table.from_official(table, requests), where)
+        return row_to_record(row, Table.from_official(table, requests))
 
     yield from rows.records(convert)
 
@@ -156,10 +153,9 @@ def _read_json(path: Path) -> Any:
 
 
 SPEC = register_dataset(
-    "hybridqa",
+    SOURCE,
     load,
     splits=("validation", "train"),
     answer_format=ANSWER_FORMAT,
     description="HybridQA questions over a Wikipedia table and its linked passages",
-    how_to_get=HOW_TO_GET,
 )

@@ -12,13 +12,12 @@ from ``_id`` or ``id`` (copies of the release differ).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, render_passages
-from agot.evals.datasets.sources import DataSource, RowRef, field, text_field, text_id
+from agot.evals.datasets.sources import DataSource, Row
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = "download morehopqa_final.json from github.com/Alab-NII/morehopqa (datasets/files/)"
@@ -26,12 +25,12 @@ SOURCE = DataSource("morehopqa", HOW_TO_GET)  # not on the hub: --data only
 ANSWER_FORMAT = "Answer with the final value only (a word, name, number or short phrase)."
 
 
-def row_to_record(row: Mapping[str, Any], where: RowRef) -> EvalRecord:
+def row_to_record(row: Row) -> EvalRecord:
     return EvalRecord(
-        id=text_id(row, where),
-        dataset="morehopqa",
-        question=text_field(row, "question", where=where),
-        gold=str(field(row, "answer", where=where)),
+        id=row.id(),
+        dataset=SOURCE.dataset,
+        question=row.text("question"),
+        gold=str(row.field("answer")),
         context=render_passages(parse_context(row.get("context"))) or None,
         metadata={
             "answer_type": row.get("answer_type"),
@@ -50,9 +49,8 @@ def load(*, data: Path | None) -> Iterator[EvalRecord]:
 
 
 SPEC = register_dataset(
-    "morehopqa",
+    SOURCE,
     load,
     answer_format=ANSWER_FORMAT,
     description="MoreHopQA multi-hop questions with extra symbolic/arithmetic hops",
-    how_to_get=HOW_TO_GET,
 )

@@ -15,20 +15,12 @@ answerability accuracy and the official paired (group) metrics.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, render_passages
-from agot.evals.datasets.sources import (
-    DataSource,
-    RowRef,
-    field,
-    file_split_names,
-    text_field,
-    text_id,
-)
+from agot.evals.datasets.sources import DataSource, Row, file_split_names
 from agot.evals.records import EvalRecord
 from agot.evals.scorers.musique import ANSWER_FORMAT_FULL
 
@@ -39,20 +31,20 @@ ANSWER_FORMAT = "Answer with the shortest phrase that answers the question, not 
 UNANSWERABLE_SUFFIX = ":unanswerable"
 
 
-def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str) -> EvalRecord:
+def row_to_record(row: Row, *, subset: str) -> EvalRecord:
     paragraphs = row.get("paragraphs") or []
     aliases = [str(a) for a in row.get("answer_aliases") or []]
-    answer = str(field(row, "answer", where=where))
-    group = text_id(row, where)
+    answer = str(row.field("answer"))
+    group = row.id()
     # The full subset is defined by answerability: there it is required, elsewhere it is True.
     if subset == "full":
-        answerable = bool(field(row, "answerable", where=where))
+        answerable = bool(row.field("answerable"))
     else:
-        answerable = bool(field(row, "answerable", where=where, default=True))
+        answerable = bool(row.field("answerable", default=True))
     return EvalRecord(
         id=group if answerable else f"{group}{UNANSWERABLE_SUFFIX}",
-        dataset="musique",
-        question=text_field(row, "question", where=where),
+        dataset=SOURCE.dataset,
+        question=row.text("question"),
         gold=[answer, *[a for a in aliases if a != answer]] if aliases else answer,
         context=render_passages(parse_context(paragraphs)) or None,
         metadata={
@@ -66,20 +58,18 @@ def row_to_record(row: Mapping[str, Any], where: RowRef, *, subset: str) -> Eval
     )
 
 
-def load(*, data: Path | None, subset: str | None, split: str | None) -> Iterator[EvalRecord]:
-    subset = subset or "ans"
-    split = split or "validation"
+def load(*, data: Path | None, subset: str, split: str) -> Iterator[EvalRecord]:
     rows = SOURCE.read(
         data,
         [f"musique_{subset}_*{n}*.jsonl" for n in file_split_names(split)],
         split=split,
         data_files=f"musique_{subset}_v1.0_{'dev' if split == 'validation' else split}.jsonl",
     )
-    yield from rows.records(lambda row, where: row_to_record(row, where, subset=subset))
+    yield from rows.records(lambda row: row_to_record(row, subset=subset))
 
 
 SPEC = register_dataset(
-    "musique",
+    SOURCE,
     load,
     scorers=("musique",),
     subset_scorers={"full": ("musique_full",)},
@@ -88,5 +78,4 @@ SPEC = register_dataset(
     splits=("validation", "train"),
     answer_format=ANSWER_FORMAT,
     description="MuSiQue 2-4 hop composed questions over 20 paragraphs",
-    how_to_get=HOW_TO_GET,
 )

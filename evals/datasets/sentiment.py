@@ -60,7 +60,7 @@ FPB_SUBSETS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SentimentDataset:
     """One sentiment data set: what the registry shows, and how to read it.
 
@@ -72,9 +72,10 @@ class SentimentDataset:
     title: str
     labels: tuple[str, ...]
     hub_id: str
-    hub_config: str | None
+    #: The hub configuration of the rows; a set with subsets reads its subset's instead.
+    hub_config: str | None = None
+    #: The first split listed is the default, as in the registry's specs.
     splits: tuple[str, ...]
-    default_split: str
     where: str  # where to get the files (for error messages)
     #: Column names of the text and the label in table files, in the order they are tried.
     text_fields: tuple[str, ...]
@@ -84,6 +85,10 @@ class SentimentDataset:
     #: A subset name or alias -> the canonical subset; None for a set without subsets.
     subset_of: Callable[[str | None], str] | None = None
     default_subset: str | None = None
+
+    @property
+    def default_split(self) -> str:
+        return self.splits[0]
 
     def load(
         self,
@@ -438,9 +443,7 @@ SST5 = SentimentDataset(
     title="SST-5",
     labels=SST5_LABELS,
     hub_id="SetFit/sst5",
-    hub_config=None,
-    splits=("train", "validation", "test"),
-    default_split="test",
+    splits=("test", "train", "validation"),
     where="https://huggingface.co/datasets/SetFit/sst5 (train/dev/test.jsonl)",
     text_fields=("text", "sentence"),
     label_fields=("label", "label_text"),
@@ -452,8 +455,7 @@ TWEET_EVAL = SentimentDataset(
     labels=SENTIMENT3_LABELS,
     hub_id="cardiffnlp/tweet_eval",
     hub_config="sentiment",
-    splits=("train", "validation", "test"),
-    default_split="test",
+    splits=("test", "train", "validation"),
     where="https://github.com/cardiffnlp/tweeteval (datasets/sentiment/)",
     text_fields=("text", "tweet"),
     label_fields=("label",),
@@ -464,9 +466,7 @@ FINANCIAL_PHRASEBANK = SentimentDataset(
     title="Financial PhraseBank",
     labels=SENTIMENT3_LABELS,
     hub_id="takala/financial_phrasebank",
-    hub_config="sentences_allagree",
     splits=("train",),
-    default_split="train",
     where="https://huggingface.co/datasets/takala/financial_phrasebank "
     "(FinancialPhraseBank-v1.0.zip, Sentences_*.txt)",
     text_fields=("sentence", "text"),
@@ -532,7 +532,6 @@ def _register(name: str, spec: SentimentDataset, description: str, **extra: Any)
         load,
         scorers=(ClassificationScorer(spec.labels),),
         splits=spec.splits,
-        default_split=spec.default_split,
         answer_format=answer_format(spec.labels),
         description=description,
         how_to_get=spec.where,

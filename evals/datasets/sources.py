@@ -2,11 +2,12 @@
 
 Loaders describe their sources (hub repository, config, file names) and get back plain rows
 (``dict`` per item) in the dataset's own field layout; turning rows into
-:class:`~agot.evals.records.EvalRecord` is the loader's job, through :func:`convert_rows`
-and :func:`field`, so that a malformed row is one line naming the file, the row and the
-field. Every failure becomes a :class:`~agot.errors.DatasetError` that says where to get the
-data and which flag to pass, so an offline machine gets one clear line, at once, instead of a
-network traceback after a minute of retries.
+:class:`~agot.evals.records.EvalRecord` is the loader's job, through :func:`convert_rows`,
+which hands it each row as a :class:`Row` that knows its file and index, so that a malformed
+row is one line naming the file, the row and the field. Every failure becomes a
+:class:`~agot.errors.DatasetError` that says where to get the data and which flag to pass, so
+an offline machine gets one clear line, at once, instead of a network traceback after a minute
+of retries.
 """
 
 from __future__ import annotations
@@ -202,51 +203,83 @@ class RowRef:
         return f"{self.dataset}: {self.source} row {self.index}"
 
 
-def field(row: Mapping[str, Any], *names: str, where: RowRef, default: Any = ...) -> Any:
-    """The value of the first of ``names`` present (and not None) in ``row``.
+class Row(Mapping[str, Any]):
+    """One item of a dataset's rows, read as a mapping, that knows where it came from.
 
-    Without a ``default``, a row that has none of them is a one-line DatasetError naming the
-    file, the row and the field(s), e.g. ``'id' (or '_id')``.
+    The lookups that may fail (:meth:`field`, :meth:`text`, :meth:`id`) raise a one-line
+    DatasetError naming the file, the row and the field; ``row.get(name)`` is the plain
+    optional lookup of a mapping.
     """
-    for name in names:
-        value = row.get(name)
-        if value is not None:
-            return value
-    if default is not ...:
-        return default
-    wanted = repr(names[0])
-    if len(names) > 1:
-        wanted += " (or " + ", ".join(repr(n) for n in names[1:]) + ")"
-    raise DatasetError(f"{where}: missing field {wanted}")
+
+    __slots__ = ("_data", "where")
+
+    def __init__(self, data: Mapping[str, Any], where: RowRef) -> None:
+        self._data = data
+        self.where = where
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def field(self, *names: str, default: Any = ...) -> Any:
+        """The value of the first of ``names`` present (and not None).
+
+        Without a ``default``, a row that has none of them is a DatasetError naming the file,
+        the row and the field(s), e.g. ``'id' (or '_id')``.
+        """
+        for name in names:
+            value = self._data.get(name)
+            if value is not None:
+                return value
+        if default is not ...:
+            return default
+        wanted = repr(names[0])
+        if len(names) > 1:
+            wanted += " (or " + ", ".join(repr(n) for n in names[1:]) + ")"
+        raise DatasetError(f"{self.where}: missing field {wanted}")
+
+    def text(self, *names: str) -> str:
+        """:meth:`field` for text the model reads (a question): a non-empty string. A number
+        where a question belongs means a wrong column or a wrong file, which ``str()`` would
+        hide."""
+        value = self.field(*names)
+        if not isinstance(value, str):
+            raise DatasetError(
+                f"{self.where}: field {names[0]!r} must be text, got {type(value).__name__}"
+            )
+        if not value.strip():
+            raise DatasetError(f"{self.where}: field {names[0]!r} is empty")
+        return value
+
+    def id(self) -> str:
+        """The row's id under ``id`` or ``_id`` (public copies of the same set differ)."""
+        return str(self.field("id", "_id"))
 
 
-def text_field(row: Mapping[str, Any], *names: str, where: RowRef) -> str:
-    """:func:`field` for text the model reads (a question): a non-empty string, or a
-    DatasetError naming the row. A number where a question belongs means a wrong column or a
-    wrong file, which ``str()`` would hide."""
-    value = field(row, *names, where=where)
-    if not isinstance(value, str):
-        raise DatasetError(f"{where}: field {names[0]!r} must be text, got {type(value).__name__}")
-    if not value.strip():
-        raise DatasetError(f"{where}: field {names[0]!r} is empty")
-    return value
+#: How a loader turns one row into its record(s).
+Convert = Callable[[Row], EvalRecord | Iterable[EvalRecord]]
 
 
 def convert_rows(
     rows: Iterable[Any],
-    convert: Callable[[Mapping[str, Any], RowRef], EvalRecord | Iterable[EvalRecord]],
+    convert: Convert,
     *,
     dataset: str,
     source: str,
 ) -> Iterator[EvalRecord]:
-    """``convert(row, where)`` over ``rows``; any malformed row becomes one DatasetError line
-    naming the file, the row index and what is wrong with it."""
-    for index, row in enumerate(rows):
+    """``convert`` over ``rows``, each given as a :class:`Row`; any malformed row becomes one
+    DatasetError line naming the file, the row index and what is wrong with it."""
+    for index, data in enumerate(rows):
         where = RowRef(dataset, _short(source), index)
-        if not isinstance(row, Mapping):
-            raise DatasetError(f"{where}: expected an object, got {type(row).__name__}")
+        if not isinstance(data, Mapping):
+            raise DatasetError(f"{where}: expected an object, got {type(data).__name__}")
         try:
-            converted = convert(row, where)
+            converted = convert(Row(data, where))
         except DatasetError:
             raise
         except KeyError as exc:
@@ -265,11 +298,6 @@ def convert_rows(
 
 def _short(source: str) -> str:
     return source if source.startswith("hub:") else os.path.basename(source) or source
-
-
-def text_id(row: Mapping[str, Any], where: RowRef) -> str:
-    """The row's id under ``id`` or ``_id`` (public copies of the same set differ)."""
-    return str(field(row, "id", "_id", where=where))
 
 
 # -- the Hugging Face hub ---------------------------------------------------------------------
@@ -382,9 +410,7 @@ class LoadedRows:
     #: The local file read; None for rows from the hub.
     path: Path | None = None
 
-    def records(
-        self, convert: Callable[[Mapping[str, Any], RowRef], EvalRecord | Iterable[EvalRecord]]
-    ) -> Iterator[EvalRecord]:
+    def records(self, convert: Convert) -> Iterator[EvalRecord]:
         return convert_rows(self.rows, convert, dataset=self.dataset, source=self.source)
 
 

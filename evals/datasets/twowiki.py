@@ -11,20 +11,13 @@ gold (EM/F1 take the best match), as the official evaluation does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from agot.evals.datasets import register_dataset
 from agot.evals.datasets.passages import parse_context, parse_supporting_facts, render_passages
-from agot.evals.datasets.sources import (
-    DataSource,
-    RowRef,
-    field,
-    file_split_names,
-    text_field,
-    text_id,
-)
+from agot.evals.datasets.sources import DataSource, Row, file_split_names
 from agot.evals.records import EvalRecord
 
 HOW_TO_GET = "download data_ids_april7.zip from github.com/Alab-NII/2wikimultihop (dev.json)"
@@ -42,17 +35,15 @@ def _evidences(value: Any) -> list[list[str]]:
     return [list(map(str, e)) for e in value or []]
 
 
-def row_to_record(
-    row: Mapping[str, Any], where: RowRef, aliases: dict[str, list[str]] | None = None
-) -> EvalRecord:
+def row_to_record(row: Row, aliases: dict[str, list[str]] | None = None) -> EvalRecord:
     passages = parse_context(row.get("context"))
-    answer = str(field(row, "answer", where=where))
+    answer = str(row.field("answer"))
     extra = (aliases or {}).get(str(row.get("answer_id", "")), [])
     golds = [answer, *[a for a in extra if a != answer]]
     return EvalRecord(
-        id=text_id(row, where),
-        dataset="2wikimultihopqa",
-        question=text_field(row, "question", where=where),
+        id=row.id(),
+        dataset=SOURCE.dataset,
+        question=row.text("question"),
         gold=golds if len(golds) > 1 else answer,
         context=render_passages(passages) or None,
         metadata={
@@ -63,14 +54,13 @@ def row_to_record(
     )
 
 
-def load(*, data: Path | None, split: str | None) -> Iterator[EvalRecord]:
-    split = split or "validation"
+def load(*, data: Path | None, split: str) -> Iterator[EvalRecord]:
     patterns = [f"{n}.json" for n in file_split_names(split)]
     patterns += [f"*{n}*.json*" for n in file_split_names(split)]
     rows = SOURCE.read(data, patterns, split=split)
     alias_file = rows.path.parent / "id_aliases.json" if rows.path is not None else None
     aliases = _read_aliases(alias_file) if alias_file and alias_file.is_file() else {}
-    yield from rows.records(lambda row, where: row_to_record(row, where, aliases))
+    yield from rows.records(lambda row: row_to_record(row, aliases))
 
 
 def _read_aliases(path: Path) -> dict[str, list[str]]:
@@ -84,10 +74,9 @@ def _read_aliases(path: Path) -> dict[str, list[str]]:
 
 
 SPEC = register_dataset(
-    "2wikimultihopqa",
+    SOURCE,
     load,
     splits=("validation", "train"),
     answer_format=ANSWER_FORMAT,
     description="2WikiMultihopQA multi-hop QA with Wikidata evidence triples",
-    how_to_get=HOW_TO_GET,
 )
