@@ -50,7 +50,6 @@ from agot.strategies.base import Outcome, RunContext, Strategy
 from agot.task import Task
 
 if TYPE_CHECKING:
-    from agot.backends.base import Backend
     from agot.budget import Budget
     from agot.dispatcher import Dispatcher
     from agot.kairanban.chain import Kairanban
@@ -254,22 +253,15 @@ class KairanbanVariant(Strategy):
         answer, details = view_details(outcome.details, self.aggregate)
         return outcome.model_copy(update={"answer": answer, "details": details})
 
-    async def solve(
-        self,
-        question: str | Task,
-        *,
-        model: str | Backend | None = None,
-        dispatcher: Dispatcher | None = None,
-        budget: Budget | None = None,
-        **dispatcher_options: Any,
-    ) -> Result:
+    async def solve(self, question: str | Task, **options: Any) -> Result:
+        """The chain's result read under this variant's aggregate; ``options`` are those of
+        :meth:`Strategy.solve`, passed on to the chain (or to the shared run)."""
         task = Task.coerce(question)
-        if self.shared is not None and dispatcher is not None and model is None:
-            result = await self.shared.result(task, dispatcher, budget)
+        dispatcher = options.get("dispatcher")
+        if self.shared is not None and dispatcher is not None and options.get("model") is None:
+            result = await self.shared.result(task, dispatcher, options.get("budget"))
         else:
-            result = await self.chain.solve(
-                task, model=model, dispatcher=dispatcher, budget=budget, **dispatcher_options
-            )
+            result = await self.chain.solve(task, **options)
         answer, details = view_details(result.details, self.aggregate)
         # No agent gave a valid distribution: a failed item (counted in the summary's errors,
         # re-run by --retry-errors), not merely an unparsed one.
