@@ -15,6 +15,7 @@ from agot.dispatcher import Dispatcher
 from agot.errors import BackendError, ConfigError, RunFailedError, TransientBackendError
 from agot.limits import Limits
 from agot.result import Result
+from agot.routing import Router
 from agot.strategies import CoT, Direct, SelfConsistency, failures_as_results, get_strategy
 from agot.task import Task
 from agot.types import BackendReply, GenerationRequest
@@ -132,6 +133,15 @@ async def test_self_consistency_majority_vote_and_shares() -> None:
     requests = [c.request for c in backend.calls]
     assert sorted(r.sample_index for r in requests) == [0, 1, 2, 3, 4]
     assert all(r.params.temperature == 0.7 and r.role == "vote" for r in requests)
+
+
+async def test_self_consistency_takes_per_role_models_like_every_strategy() -> None:
+    voter, default = ScriptedBackend(by_sample(["7"] * 3), model="voter"), ScriptedBackend()
+    result = await SelfConsistency(3, models={"vote": voter}).solve("q", model=default)
+    assert result.answer == "7" and len(voter.calls) == 3 and default.calls == []
+    assert result.details["routing"]["routes"] == {"vote": "scripted:voter"}
+    with pytest.raises(ConfigError, match="models= or router="):
+        SelfConsistency(3, models={"vote": voter}, router=Router())
 
 
 async def test_self_consistency_tie_goes_to_the_first_group() -> None:

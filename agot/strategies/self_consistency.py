@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 from agot.answers import extract_answer, normalize_answer
-from agot.budget import Budget
 from agot.config import check_count
 from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.prompts import baselines
@@ -29,15 +29,11 @@ class SelfConsistency(Strategy):
     name = "sc"
 
     def __init__(
-        self,
-        n: int = 5,
-        *,
-        temperature: float = 0.7,
-        max_tokens: int = 512,
-        budget: Budget | None = None,
+        self, n: int = 5, *, temperature: float = 0.7, max_tokens: int = 512, **options: Any
     ) -> None:
+        """``options``: what every strategy takes (``budget``, ``models``, ``router``)."""
         check_count(n, "SelfConsistency samples (n)", maximum=MAX_SAMPLES)
-        super().__init__(temperature=temperature, max_tokens=max_tokens, budget=budget)
+        super().__init__(temperature=temperature, max_tokens=max_tokens, **options)
         self.n = n
 
     async def run(self, task: Task, ctx: RunContext) -> Outcome:
