@@ -21,7 +21,7 @@ group, see :mod:`agot.registry`); a model string whose prefix nobody registered 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field, SecretStr
@@ -98,15 +98,9 @@ def _litellm(model: str, options: BackendOptions) -> Backend:
     return LiteLLMBackend(model, options=options)
 
 
-def register_backend(
-    prefix: str,
-    factory: BackendFactory,
-    *,
-    requires: Iterable[str] = (),
-    install: str | None = None,
-) -> BackendFactory:
-    """Add a model-string prefix (``prefix/<rest>``) served by ``factory(rest, options)``."""
-    return BACKENDS.register(prefix, factory, requires=requires, install=install)
+#: Add a model-string prefix (``prefix/<rest>``) served by ``factory(rest, options)``:
+#: ``register_backend("mine", factory)``, or ``@register_backend("mine")`` on the factory.
+register_backend = BACKENDS.register
 
 
 def parse_model_string(model: str) -> tuple[str, str]:

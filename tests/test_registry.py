@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 import agot.registry
-from agot.backends.registry import BACKENDS, parse_model_string, resolve_backend
+from agot.backends.registry import BACKENDS, parse_model_string, register_backend, resolve_backend
 from agot.errors import ConfigError, DatasetError
 from agot.evals.datasets import DATASETS, get_dataset
-from agot.evals.scorers import SCORERS
+from agot.evals.scorers import SCORERS, QAScorer, register_scorer, scorer_names
 from agot.registry import Registry
-from agot.strategies import STRATEGIES, CoT, get_strategy
+from agot.strategies import STRATEGIES, CoT, get_strategy, register_strategy, strategy_names
 
 
 def test_register_get_aliases_and_the_decorator() -> None:
@@ -75,6 +75,22 @@ def test_every_kind_uses_the_one_shape() -> None:
     assert {"qa", "mc", "judge", "classification"} <= set(SCORERS.names())
     with pytest.raises(DatasetError, match="unknown dataset 'nope'"):
         get_dataset("nope")
+
+
+def test_the_public_register_functions_are_their_registries_own() -> None:
+    """``register_strategy`` & co. take an entry or decorate a factory, like ``register``."""
+    assert register_strategy("shape-cot", CoT) is CoT and "shape-cot" in strategy_names()
+    assert isinstance(get_strategy("Shape-CoT"), CoT)
+
+    @register_backend("shape-demo")
+    def _demo(rest: str, options: object) -> object:
+        return rest
+
+    assert BACKENDS.get("shape-demo") is _demo
+    register_scorer("shape_qa", QAScorer, requires=("no_such_module_xyz",), install="pip x")
+    assert "shape_qa" in scorer_names()
+    with pytest.raises(ConfigError, match=r"no_such_module_xyz.*pip x"):
+        SCORERS.get("shape_qa")
 
 
 def _install_plugin(root: Path, module: str, source: str, value: str | None = None) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from agot.errors import ConfigError
 from agot.registry import Registry
 from agot.strategies.base import Outcome, RunContext, Strategy, failures_as_results
 from agot.strategies.self_consistency import SelfConsistency
@@ -34,26 +33,15 @@ STRATEGIES.register("direct", Direct)
 STRATEGIES.register("sc", SelfConsistency)
 
 
-def register_strategy(
-    name: str,
-    factory: StrategyFactory,
-    *,
-    requires: Iterable[str] = (),
-    install: str | None = None,
-) -> StrategyFactory:
-    """Make ``name`` usable in ``get_strategy``, ``agot solve --strategy`` and ``agot eval``."""
-    return STRATEGIES.register(name, factory, requires=requires, install=install)
+#: Make a name usable in ``get_strategy``, ``agot solve --strategy`` and ``agot eval``:
+#: ``register_strategy("mine", factory)``, or ``@register_strategy("mine")`` on the factory.
+register_strategy = STRATEGIES.register
+strategy_names = STRATEGIES.names
 
 
 def get_strategy(name: str, **params: Any) -> Strategy:
     """Build a strategy by name (``agot``, ``cot``, ``direct``, ``sc``) with its parameters."""
-    if not isinstance(name, str):
-        raise ConfigError(f"strategy must be a name such as 'agot', got {type(name).__name__}")
     return STRATEGIES.get(name)(**params)
-
-
-def strategy_names() -> list[str]:
-    return STRATEGIES.names()
 
 
 __all__ = [

@@ -21,7 +21,7 @@ to :func:`~agot.evals.datasets.register_dataset`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from agot.evals.scorers.adapters import ExactTaskScorer, JudgeScorer
@@ -68,11 +68,10 @@ for _name, _factory in _BUILTIN.items():
 SCORERS.register_lazy("classification", "agot.evals.classification")
 
 
-def register_scorer(
-    name: str, factory: ScorerFactory, *, requires: Iterable[str] = (), install: str | None = None
-) -> ScorerFactory:
-    """Make ``name`` usable in a dataset spec and in ``agot eval --scorer NAME``."""
-    return SCORERS.register(name, factory, requires=requires, install=install)
+#: Make a name usable in a dataset spec and in ``agot eval --scorer NAME``:
+#: ``register_scorer("mine", factory)``, or ``@register_scorer("mine")`` on the factory.
+register_scorer = SCORERS.register
+scorer_names = SCORERS.names
 
 
 def get_scorer(spec: str | Scorer, **params: Any) -> Scorer:
@@ -80,10 +79,6 @@ def get_scorer(spec: str | Scorer, **params: Any) -> Scorer:
     if not isinstance(spec, str):
         return spec
     return SCORERS.get(spec)(**params)
-
-
-def scorer_names() -> list[str]:
-    return SCORERS.names()
 
 
 __all__ = [
