@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.prompts.judge import JUDGE
-from agot.types import Generation, SamplingParams, Usage
+from agot.types import SamplingParams, Usage
 
 if TYPE_CHECKING:
     from agot.dispatcher import Dispatcher
@@ -43,19 +42,16 @@ class JudgeVerdict(BaseModel):
 
 
 class JudgeResult(BaseModel):
-    """A verdict plus what the runner records: cache hit, usage, prompt id, or the error."""
+    """A verdict plus what the runner records of its call: cache hit, usage, prompt id."""
 
-    verdict: JudgeVerdict | None = None
-    error: str | None = None
+    verdict: JudgeVerdict
     cached: bool = False
     usage: Usage = Field(default_factory=Usage)
     prompt: str = JUDGE.id
 
     @property
-    def score(self) -> float | None:
-        """1.0 / 0.0 for the ``judge`` metric, None when the judge failed."""
-        if self.verdict is None:
-            return None
+    def score(self) -> float:
+        """1.0 / 0.0 for the ``judge`` metric."""
         return 1.0 if self.verdict.equivalent else 0.0
 
 
@@ -98,29 +94,6 @@ def judge_request_kwargs(model: str | None, max_tokens: int) -> dict[str, Any]:
     }
 
 
-async def _judge_call(
-    question: str,
-    prediction: str | None,
-    gold: Any,
-    dispatcher: Dispatcher,
-    model: str | None,
-    max_tokens: int,
-) -> tuple[JudgeVerdict, Generation | None]:
-    if prediction is None or not str(prediction).strip():
-        return JudgeVerdict(equivalent=False, reason="no prediction to judge"), None
-    request = JUDGE.request(
-        question=_clip(question),
-        gold=_clip(render_gold(gold)),
-        prediction=_clip(str(prediction)),
-        request_kwargs=judge_request_kwargs(model, max_tokens),
-    )
-    generation = await dispatcher.generate(request)
-    parsed = generation.parsed
-    if not isinstance(parsed, JudgeVerdict):
-        parsed = JudgeVerdict.model_validate(parsed)
-    return parsed, generation
-
-
 async def judge(
     question: str,
     prediction: str | None,
@@ -129,35 +102,26 @@ async def judge(
     dispatcher: Dispatcher,
     model: str | None = None,
     max_tokens: int = JUDGE_MAX_TOKENS,
-) -> JudgeVerdict:
-    """The judge's verdict on one prediction; raises the dispatcher's error when it fails.
+) -> JudgeResult:
+    """The judge's verdict on one prediction, with what its call cost; raises the
+    dispatcher's error when the call fails (the judge scorer turns that into a missing score).
 
     An empty prediction is not equivalent to anything and costs no call. ``model`` overrides
     the dispatcher's default model for the judge request only (judge with another model than
     the one being evaluated, under the same limits and cache).
     """
-    verdict, _ = await _judge_call(question, prediction, gold, dispatcher, model, max_tokens)
-    return verdict
-
-
-async def judge_result(
-    question: str,
-    prediction: str | None,
-    gold: Any,
-    *,
-    dispatcher: Dispatcher,
-    model: str | None = None,
-    max_tokens: int = JUDGE_MAX_TOKENS,
-) -> JudgeResult:
-    """Like :func:`judge`, for the runner: failures become ``error``, never an exception."""
-    try:
-        verdict, generation = await _judge_call(
-            question, prediction, gold, dispatcher, model, max_tokens
-        )
-    except (BackendError, SchemaError, BudgetExceeded) as exc:
-        return JudgeResult(error=f"{type(exc).__name__}: {exc}")
-    if generation is None:
-        return JudgeResult(verdict=verdict)
+    if prediction is None or not str(prediction).strip():
+        return JudgeResult(verdict=JudgeVerdict(equivalent=False, reason="no prediction to judge"))
+    request = JUDGE.request(
+        question=_clip(question),
+        gold=_clip(render_gold(gold)),
+        prediction=_clip(str(prediction)),
+        request_kwargs=judge_request_kwargs(model, max_tokens),
+    )
+    generation = await dispatcher.generate(request)
+    verdict = generation.parsed
+    if not isinstance(verdict, JudgeVerdict):
+        verdict = JudgeVerdict.model_validate(verdict)
     return JudgeResult(verdict=verdict, cached=generation.cached, usage=generation.usage)
 
 

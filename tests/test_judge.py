@@ -15,11 +15,13 @@ from agot.evals.judge import (
     agreement,
     judge,
     judge_info,
-    judge_result,
     render_gold,
 )
+from agot.evals.records import EvalRecord
+from agot.evals.scorers import JudgeScorer, ScoreContext
 from agot.limits import Limits
 from agot.prompts.judge import JUDGE
+from agot.result import Result
 from agot.types import GenerationRequest
 
 
@@ -46,8 +48,9 @@ async def test_verdicts_are_parsed_from_structured_replies() -> None:
     dispatcher = Dispatcher(backend)
     yes = await judge("Capital of France?", "It is Paris.", "Paris", dispatcher=dispatcher)
     no = await judge("Capital of France?", "Lyon", "Paris", dispatcher=dispatcher)
-    assert yes == JudgeVerdict(equivalent=True, reason="contains the gold")
-    assert no == JudgeVerdict(equivalent=False, reason="different entity")
+    assert yes.verdict == JudgeVerdict(equivalent=True, reason="contains the gold")
+    assert no.verdict == JudgeVerdict(equivalent=False, reason="different entity")
+    assert (yes.score, no.score) == (1.0, 0.0)
     request = backend.calls[0].request
     assert request.role == "judge"
     assert request.output_schema is JudgeVerdict
@@ -59,15 +62,15 @@ async def test_verdicts_are_parsed_from_structured_replies() -> None:
 async def test_fenced_json_reply_is_accepted() -> None:
     reply = 'Sure.\n```json\n{"equivalent": true, "reason": "same city"}\n```'
     dispatcher = Dispatcher(ScriptedBackend({"judge": reply}))
-    verdict = await judge("Q?", "Paris, France", "Paris", dispatcher=dispatcher)
+    verdict = (await judge("Q?", "Paris, France", "Paris", dispatcher=dispatcher)).verdict
     assert verdict.equivalent and verdict.reason == "same city"
 
 
 async def test_second_identical_call_is_a_cache_hit(tmp_path: Path) -> None:
     backend = ScriptedBackend(lenient_judge)
     dispatcher = Dispatcher(backend, cache=tmp_path / "cache")
-    first = await judge_result("Who wrote Emma?", "Jane Austen", "Austen", dispatcher=dispatcher)
-    second = await judge_result("Who wrote Emma?", "Jane Austen", "Austen", dispatcher=dispatcher)
+    first = await judge("Who wrote Emma?", "Jane Austen", "Austen", dispatcher=dispatcher)
+    second = await judge("Who wrote Emma?", "Jane Austen", "Austen", dispatcher=dispatcher)
     assert len(backend.calls) == 1
     assert not first.cached and second.cached
     assert first.verdict == second.verdict
@@ -80,14 +83,14 @@ async def test_resume_with_a_fresh_dispatcher_pays_nothing_twice(tmp_path: Path)
     items = [("Q1?", "Paris", "Paris"), ("Q2?", "Rome", "Milan"), ("Q3?", "the Nile", "Nile")]
     first_backend = ScriptedBackend(lenient_judge)
     first = Dispatcher(first_backend, cache=tmp_path / "cache")
-    before = [await judge(q, p, g, dispatcher=first) for q, p, g in items]
+    before = [(await judge(q, p, g, dispatcher=first)).verdict for q, p, g in items]
     await first.aclose()
     assert len(first_backend.calls) == 3
 
     # a new process: new backend object, same cache directory
     resumed_backend = ScriptedBackend(lenient_judge)
     resumed = Dispatcher(resumed_backend, cache=tmp_path / "cache")
-    after = [await judge_result(q, p, g, dispatcher=resumed) for q, p, g in items]
+    after = [await judge(q, p, g, dispatcher=resumed) for q, p, g in items]
     assert resumed_backend.calls == []
     assert all(r.cached for r in after)
     assert [r.verdict for r in after] == before
@@ -100,29 +103,38 @@ async def test_empty_prediction_costs_no_call() -> None:
     backend = ScriptedBackend(lenient_judge)
     dispatcher = Dispatcher(backend)
     for empty in (None, "", "   "):
-        verdict = await judge("Q?", empty, "Paris", dispatcher=dispatcher)
-        assert verdict == JudgeVerdict(equivalent=False, reason="no prediction to judge")
+        judged = await judge("Q?", empty, "Paris", dispatcher=dispatcher)
+        assert judged.verdict == JudgeVerdict(equivalent=False, reason="no prediction to judge")
+        assert judged.score == 0.0 and judged.usage.calls == 0 and not judged.cached
     assert backend.calls == []
 
 
-async def test_failures_are_errors_for_the_runner_and_raise_for_judge() -> None:
+async def test_failures_raise_for_judge_and_leave_the_judge_scorer_without_a_score() -> None:
     failing = ScriptedBackend({"judge": BackendError("boom", backend="scripted")})
     dispatcher = Dispatcher(failing)
-    result = await judge_result("Q?", "Paris", "Paris", dispatcher=dispatcher)
-    assert result.verdict is None and result.score is None
-    assert result.error is not None and "boom" in result.error
     with pytest.raises(BackendError):
         await judge("Q?", "Paris", "Paris", dispatcher=dispatcher)
+    record = EvalRecord(id="q1", dataset="demo", question="Q?", gold="Paris")
+    result = Result(question="Q?", strategy="cot", model="scripted", answer="Paris")
+    score = await JudgeScorer().score(record, result, ScoreContext("scripted", dispatcher))
+    assert score.scores == {} and score.prediction == "Paris"
+    assert "boom" in score.details["judge_error"] and "judge_reason" not in score.details
+    assert score.details["judge_prompt"] == JUDGE.id and score.details["judge_cached"] is False
 
     garbage = Dispatcher(ScriptedBackend({"judge": "I think yes"}), limits=Limits(schema_retries=1))
-    result = await judge_result("Q?", "Paris", "Paris", dispatcher=garbage)
-    assert result.error is not None and result.error.startswith("SchemaError")
+    score = await JudgeScorer().score(record, result, ScoreContext("scripted", garbage))
+    assert score.scores == {} and score.details["judge_error"].startswith("SchemaError")
+
+    fine = Dispatcher(ScriptedBackend(lenient_judge))
+    score = await JudgeScorer().score(record, result, ScoreContext("scripted", fine))
+    assert score.scores == {"judge": 1.0} and score.details["judge_reason"] == "contains the gold"
+    assert "judge_error" not in score.details and score.details["judge_usage"]["calls"] == 1
 
 
 async def test_model_override_routes_only_the_judge_request() -> None:
     default = ScriptedBackend(lenient_judge)
     dispatcher = Dispatcher(default)
-    verdict = await judge("Q?", "Paris", "Paris", dispatcher=dispatcher, model="scripted")
+    verdict = (await judge("Q?", "Paris", "Paris", dispatcher=dispatcher, model="scripted")).verdict
     # the "scripted" model string resolves to a fresh default scripted backend
     assert default.calls == []
     assert isinstance(verdict, JudgeVerdict)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agot.errors import ConfigError
+from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
 from agot.evals.records import EvalRecord
 from agot.evals.scorers.base import Score, ScoreContext, Scorer, raw_text
 from agot.result import Result
+from agot.types import Usage
 
 
 class ExactTaskScorer(Scorer):
@@ -62,7 +63,8 @@ class JudgeScorer(Scorer):
         return (self.model,) if self.model else ()
 
     async def score(self, record: EvalRecord, result: Result, ctx: ScoreContext) -> Score:
-        from agot.evals.judge import JUDGE_MAX_TOKENS, judge_result
+        from agot.evals.judge import JUDGE_MAX_TOKENS, judge
+        from agot.prompts.judge import JUDGE
 
         dispatcher, model = ctx.dispatcher, self.model
         if model is not None and model in ctx.dispatchers:
@@ -71,22 +73,27 @@ class JudgeScorer(Scorer):
             raise ConfigError(
                 "the judge scorer needs a dispatcher (run it through the eval runner)"
             )
-        verdict = await judge_result(
-            record.question,
-            result.answer,
-            record.gold,
-            dispatcher=dispatcher,
-            model=model,
-            max_tokens=self.max_tokens or JUDGE_MAX_TOKENS,
-        )
         details: dict[str, Any] = {
-            "judge_prompt": verdict.prompt,
-            "judge_usage": verdict.usage.model_dump(),
-            "judge_cached": verdict.cached,
+            "judge_prompt": JUDGE.id,
+            "judge_usage": Usage().model_dump(),
+            "judge_cached": False,
         }
-        if verdict.error:
-            details["judge_error"] = verdict.error
-        elif verdict.verdict is not None:
-            details["judge_reason"] = verdict.verdict.reason
-        scores = {} if verdict.score is None else {"judge": verdict.score}
-        return Score(prediction=result.answer, scores=scores, details=details)
+        try:
+            judged = await judge(
+                record.question,
+                result.answer,
+                record.gold,
+                dispatcher=dispatcher,
+                model=model,
+                max_tokens=self.max_tokens or JUDGE_MAX_TOKENS,
+            )
+        except (BackendError, SchemaError, BudgetExceeded) as exc:
+            details["judge_error"] = f"{type(exc).__name__}: {exc}"
+            return Score(prediction=result.answer, scores={}, details=details)
+        details.update(
+            judge_prompt=judged.prompt,
+            judge_usage=judged.usage.model_dump(),
+            judge_cached=judged.cached,
+            judge_reason=judged.verdict.reason,
+        )
+        return Score(prediction=result.answer, scores={"judge": judged.score}, details=details)
