@@ -373,7 +373,11 @@ class ClassificationScorer(Scorer):
         return list(rows)
 
     def aggregate_metric(self, rows: Sequence[Mapping[str, Any]], metric: str) -> float:
-        from agot.evals.classification_metrics import expected_calibration_error, macro_f1
+        from agot.evals.classification_metrics import (
+            calibration_bins,
+            expected_calibration_error,
+            macro_f1,
+        )
 
         if metric not in self.corpus_metrics:
             values = [float(r["scores"][metric]) for r in rows if metric in r["scores"]]
@@ -387,9 +391,8 @@ class ClassificationScorer(Scorer):
         if metric == "macro_f1":
             return macro_f1(gold, predicted, labels)
         probs = [r["details"]["distribution"] for r in answered]
-        return expected_calibration_error(
-            gold, probs, labels, predicted=predicted, n_bins=self.n_bins
-        )
+        bins = calibration_bins(gold, probs, labels, predicted=predicted, n_bins=self.n_bins)
+        return expected_calibration_error(bins)
 
     def aggregate(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         return {metric: self.aggregate_metric(rows, metric) for metric in self.metrics}

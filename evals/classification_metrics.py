@@ -189,25 +189,15 @@ def calibration_bins(
     return out
 
 
-def expected_calibration_error(
-    gold: Sequence[str],
-    probs: Sequence[ProbRow],
-    labels: Sequence[str],
-    *,
-    predicted: Sequence[str] | None = None,
-    n_bins: int = 10,
-) -> float:
-    """Top-label ECE with ``n_bins`` equal-width bins (see the module docstring)."""
-    return _ece(calibration_bins(gold, probs, labels, predicted=predicted, n_bins=n_bins))
-
-
-def _ece(bins: Sequence[CalibrationBin]) -> float:
-    """``sum_b (n_b / N) |mean_b(a) - mean_b(c)|`` over the non-empty bins."""
-    total = sum(b.count for b in bins)
+def expected_calibration_error(bins: Sequence[CalibrationBin | Mapping[str, Any]]) -> float:
+    """Top-label ECE of reliability bins (:func:`calibration_bins`, or their dumps):
+    ``sum_b (n_b / N) |mean_b(a) - mean_b(c)|`` over the non-empty bins."""
+    rows = [b if isinstance(b, CalibrationBin) else CalibrationBin.model_validate(b) for b in bins]
+    total = sum(b.count for b in rows)
     return float(
         sum(
             b.count / total * abs(b.accuracy - b.confidence)  # type: ignore[operator]
-            for b in bins
+            for b in rows
             if b.count
         )
     )
@@ -235,7 +225,7 @@ def classification_metrics(
         macro_f1=macro_f1(gold, pred, labels),
         brier=brier_score(gold, probs, labels),
         log_loss=log_loss(gold, probs, labels),
-        ece=_ece(bins),
+        ece=expected_calibration_error(bins),
         n_bins=n_bins,
         bins=bins,
     )

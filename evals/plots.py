@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agot.errors import ConfigError
+from agot.evals.classification_metrics import calibration_bins, expected_calibration_error
 from agot.evals.frames import (
     as_dict,
     headline,
@@ -219,14 +220,12 @@ def plot_reliability(
     if bins is None:
         if gold is None or probs is None or labels is None:
             raise ConfigError("plot_reliability needs gold, probs and labels, or bins=")
-        from agot.evals.classification_metrics import calibration_bins
-
         bins = calibration_bins(gold, probs, labels, n_bins=n_bins)
     rows = [as_dict(b) for b in bins]
     total = sum(int(r["count"]) for r in rows)
     if not total:
         raise ConfigError("no items in the calibration bins")
-    ece = sum(r["count"] / total * abs(r["accuracy"] - r["confidence"]) for r in rows if r["count"])
+    ece = expected_calibration_error(rows)
     fig, ax = _axes(ax, (5.0, 4.6))
     for r in rows:
         width = r["upper"] - r["lower"]

@@ -70,7 +70,9 @@ def test_bins_agree_with_sklearn_calibration_curve():
     bins = [b for b in calibration_bins(gold, probs.tolist(), LABELS) if b.count]
     assert [b.accuracy for b in bins] == pytest.approx(list(prob_true))
     assert [b.confidence for b in bins] == pytest.approx(list(prob_pred))
-    ece = expected_calibration_error(gold, probs.tolist(), LABELS)
+    all_bins = calibration_bins(gold, probs.tolist(), LABELS)
+    ece = expected_calibration_error(all_bins)
+    assert expected_calibration_error([b.model_dump() for b in all_bins]) == ece
     counts = np.array([b.count for b in bins])
     assert ece == pytest.approx(float(np.sum(counts / 200 * np.abs(prob_true - prob_pred))))
 

@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 from agot.errors import ConfigError
-from agot.evals.classification_metrics import expected_calibration_error
+from agot.evals.classification_metrics import (
+    calibration_bins,
+    classification_metrics,
+    expected_calibration_error,
+)
 from agot.evals.frames import load_runs, paired_items, stage_frame, summary_table
 from agot.evals.plots import (
     plot_cost_tradeoff,
@@ -239,13 +243,12 @@ def test_reliability_diagram_matches_the_ece():
         {"neg": 0.3, "neu": 0.2, "pos": 0.5},
     ]
     fig = plot_reliability(gold, probs, labels, n_bins=5)
-    ece = expected_calibration_error(gold, probs, labels, n_bins=5)
+    bins = calibration_bins(gold, probs, labels, n_bins=5)
+    ece = expected_calibration_error(bins)
     assert not math.isnan(ece)
+    assert ece == classification_metrics(gold, probs, labels, n_bins=5).ece
     title = fig.axes[0].get_title()
     assert title == f"reliability diagram: ECE {ece:.3f}, n=6"
-    from agot.evals.classification_metrics import calibration_bins
-
-    bins = calibration_bins(gold, probs, labels, n_bins=5)
     again = plot_reliability(bins=[b.model_dump() for b in bins])
     assert again.axes[0].get_title() == title
     with pytest.raises(ConfigError, match="needs gold"):
