@@ -79,10 +79,6 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def preset_names() -> tuple[str, ...]:
-    return tuple(PRESETS)
-
-
 def get_preset(name: str) -> Preset:
     """The preset called ``name``; ConfigError naming the known ones otherwise."""
     try:

@@ -66,7 +66,6 @@ class Ticket:
     rank: tuple[float, float, int]
     state: Literal["waiting", "running", "done"] = "waiting"
     endpoint: EndpointState | None = None
-    enqueued_at: float = 0.0
     started_at: float = 0.0
     #: Predicted seconds of service on its endpoint (set when it starts).
     service_s: float = 0.0
@@ -175,12 +174,6 @@ class EndpointRouter:
         #: speed is close, and errs fast for the slower replicas, so each gets tried.
         self.pooled = LatencyModel(replicas[0].ttft_s, replicas[0].tpot_s)
 
-    def by_name(self, name: str) -> EndpointState:
-        for e in self.endpoints:
-            if e.name == name:
-                return e
-        raise KeyError(name)
-
     def available(self, avoid: frozenset[str] | set[str] = frozenset()) -> list[EndpointState]:
         now = self.clock()
         return [e for e in self.endpoints if e.name not in avoid and e.breaker.available(now)]
@@ -207,7 +200,7 @@ class EndpointRouter:
         # A replica due for a probe gets only the probe: others wait for its verdict.
         endpoint = self.policy.choose(ticket.call, candidates, now)
         endpoint.breaker.on_send(now)
-        ticket.endpoint, ticket.enqueued_at, ticket.state = endpoint, now, "waiting"
+        ticket.endpoint, ticket.state = endpoint, "waiting"
         heapq.heappush(endpoint.waiting, (ticket.rank, ticket))
         endpoint.n_waiting += 1
         self._drain(endpoint, now)
