@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agot.task import Task
+
 
 class EvalRecord(BaseModel):
     """One dataset item.
@@ -25,3 +27,14 @@ class EvalRecord(BaseModel):
     choices: list[str] | None = None
     context: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def to_task(self, answer_format: str | None = None) -> Task:
+        """The Task a strategy solves for this item: what the model is shown (question,
+        passages, options) plus the dataset's ``answer_format``; never the gold."""
+        return Task(
+            question=self.question,
+            context=self.context,
+            choices=self.choices,
+            answer_format=answer_format,
+            id=self.id,
+        )

@@ -390,13 +390,7 @@ class _Run:
         return list(dict.fromkeys(notes))
 
     def _task(self, record: EvalRecord) -> Task:
-        return Task(
-            question=record.question,
-            context=record.context,
-            choices=record.choices,
-            answer_format=self.spec.answer_format_for(self.subset),
-            id=record.id,
-        )
+        return record.to_task(self.spec.answer_format_for(self.subset))
 
     # -- the unit work (what executors run) ---------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:

@@ -120,7 +120,7 @@ def test_malformed_grid_scores_zero_with_reason(reply: str, reason: str) -> None
 def test_task_spec_scores_raw_text() -> None:
     spec = get_exact_task("crosswords")
     record = load_crosswords(FIXTURE)[1]  # SATOR square
-    assert "Answer:" in spec.to_task(record).render()
+    assert "Answer:" in record.to_task(spec.answer_format).render()
     score = spec.score("Answer:\nSATOR\nAREPO\nTENET\nOPERA\nROTAS", record)
     assert score.scores == {"letter_acc": 1.0, "word_acc": 1.0, "solved": 1.0}
     assert score.prediction == "SATOR\nAREPO\nTENET\nOPERA\nROTAS"

@@ -312,3 +312,24 @@ def test_exact_tasks_are_bridged():
     assert spec.scorers[0].headline_metric == tasks.get_exact_task("game24").headline
     records = spec.load(data=FIXTURES / "game24" / "24.csv", split="all", limit=2)
     assert len(records) == 2
+
+
+def test_a_record_becomes_the_task_the_model_sees_without_its_gold() -> None:
+    record = EvalRecord(
+        id="r1",
+        dataset="demo",
+        question="Which is larger?",
+        gold="B",
+        choices=["ten", "eleven"],
+        context="Passage one.",
+        metadata={"gold_steps": ["secret-step"]},
+    )
+    task = record.to_task("Answer with the letter.")
+    assert (task.id, task.question, task.context, task.choices) == (
+        "r1",
+        "Which is larger?",
+        "Passage one.",
+        ["ten", "eleven"],
+    )
+    assert task.answer_format == "Answer with the letter."
+    assert "secret-step" not in task.render() and record.to_task().answer_format is None

@@ -263,7 +263,7 @@ def test_unknown_exact_task_is_a_config_error() -> None:
 def test_task_spec_scores_raw_text() -> None:
     spec = get_exact_task("game24")
     record = load_game24(FIXTURE)[0]  # rank 901: 4 9 10 13
-    task = spec.to_task(record)
+    task = record.to_task(spec.answer_format)
     assert "Answer:" in task.render() and "4 9 10 13" in task.render()
     good = spec.score("13 - 9 = 4\nAnswer: (13 - 9) * (10 - 4)", record)
     assert good.scores == {"success": 1.0}

@@ -5,12 +5,12 @@ prediction is checked exactly rather than compared with a gold string, so each t
 its loader, the instruction the model gets (``answer_format``), and a scorer that reads the
 model's raw text and returns metric values plus the reason for any zero.
 
-The eval runner uses a task through :class:`ExactTask`::
+An :class:`ExactTask` is used like this (the dataset registry wraps each one the same way)::
 
     spec = get_exact_task("game24")
     records = spec.load(path_or_None, split=None)   # list[EvalRecord]
-    task = spec.to_task(record)                      # agot.task.Task for Strategy.solve
-    score = spec.score(raw_text, record)             # TaskScore(scores, prediction, reason)
+    task = records[0].to_task(spec.answer_format)   # agot.task.Task for Strategy.solve
+    score = spec.score(raw_text, records[0])        # TaskScore(scores, prediction, reason)
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from pydantic import BaseModel, Field
 
 from agot.errors import ConfigError
 from agot.evals.records import EvalRecord
-from agot.task import Task
 
 
 class TaskScore(BaseModel):
@@ -59,15 +58,6 @@ class ExactTask:
     default_split: str
     load: Loader
     score: Verifier
-
-    def to_task(self, record: EvalRecord) -> Task:
-        """The Task a strategy solves for ``record`` (question plus this task's answer format)."""
-        return Task(
-            question=record.question,
-            answer_format=self.answer_format,
-            id=record.id,
-            metadata=dict(record.metadata),
-        )
 
 
 def _registry() -> dict[str, ExactTask]:

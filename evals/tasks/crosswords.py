@@ -102,7 +102,6 @@ def read_games(path: Path) -> list[EvalRecord]:
                     "index": index,
                     "clues": clues,
                     "words": words_of(grid),
-                    "answer_format": ANSWER_FORMAT,
                 },
             )
         )

@@ -70,7 +70,6 @@ def _record(rank: int, numbers: list[int], source: str, extra: Mapping[str, Any]
             "rank": rank,
             "source": source,
             "solvable": gold is not None,
-            "answer_format": ANSWER_FORMAT,
             **extra,
         },
     )
