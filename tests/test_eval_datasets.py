@@ -315,21 +315,10 @@ def test_exact_tasks_are_bridged():
 
 
 def test_a_record_becomes_the_task_the_model_sees_without_its_gold() -> None:
-    record = EvalRecord(
-        id="r1",
-        dataset="demo",
-        question="Which is larger?",
-        gold="B",
-        choices=["ten", "eleven"],
-        context="Passage one.",
-        metadata={"gold_steps": ["secret-step"]},
-    )
+    shown = {"question": "Which is larger?", "context": "Passage one.", "choices": ["ten", "11"]}
+    hidden = {"gold": "B", "metadata": {"gold_steps": ["secret-step"]}}
+    record = EvalRecord(id="r1", dataset="demo", **shown, **hidden)
     task = record.to_task("Answer with the letter.")
-    assert (task.id, task.question, task.context, task.choices) == (
-        "r1",
-        "Which is larger?",
-        "Passage one.",
-        ["ten", "eleven"],
-    )
+    assert {key: getattr(task, key) for key in shown} == shown and task.id == "r1"
     assert task.answer_format == "Answer with the letter."
     assert "secret-step" not in task.render() and record.to_task().answer_format is None
