@@ -8,6 +8,7 @@ serialise into traces and result files unchanged.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -127,14 +128,16 @@ class Usage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            calls=self.calls + other.calls,
-            attempts=self.attempts + other.attempts,
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            cost=self.cost + other.cost,
-            cached_calls=self.cached_calls + other.cached_calls,
-        )
+        return Usage(**{name: getattr(self, name) + getattr(other, name) for name in _COUNTERS})
+
+    @classmethod
+    def total(cls, usages: Iterable[Usage]) -> Usage:
+        """The sum of ``usages`` (an empty Usage when there are none)."""
+        return sum(usages, cls())
+
+
+#: Every field of :class:`Usage` is a counter that adds up.
+_COUNTERS = tuple(Usage.model_fields)
 
 
 class BackendReply(BaseModel):

@@ -40,6 +40,7 @@ from agot.evals.run_folder import (
     latest_rows,
     read_results,
 )
+from agot.types import Usage
 
 #: Row order of well-known strategies (the paper's table reads baselines first, AGoT last).
 STRATEGY_ORDER = ("direct", "cot", "sc", "self_consistency", "tot", "got", "kairanban", "agot")
@@ -135,6 +136,7 @@ def make_cell(
     high: float | None = None
     if values:
         value, low, high = _bootstrap(values, seed, resamples)
+    usage = Usage.total(r.usage for r in rows)
     return Cell(
         dataset=dataset,
         metric=metric,
@@ -144,10 +146,10 @@ def make_cell(
         n=len(values),
         errors=errors,
         stopped=stopped,
-        tokens_per_item=sum(r.usage.total_tokens for r in rows) / len(rows) if rows else None,
-        cost_per_item=sum(r.usage.cost for r in rows) / len(rows) if rows else None,
-        calls=sum(r.usage.calls for r in rows),
-        cached_calls=sum(r.usage.cached_calls for r in rows),
+        tokens_per_item=usage.total_tokens / len(rows) if rows else None,
+        cost_per_item=usage.cost / len(rows) if rows else None,
+        calls=usage.calls,
+        cached_calls=usage.cached_calls,
     )
 
 

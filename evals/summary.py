@@ -19,7 +19,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from agot.errors import ConfigError
 from agot.evals.judge import Agreement, agreement
@@ -64,12 +64,9 @@ class GroupSummary(BaseModel):
     unparsed: float | None = None
     errors: int = 0
     stopped: int = 0
-    calls: int = 0
-    #: Calls answered from the cache (counted in ``calls``, free of tokens and cost).
-    cached_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
+    #: The strategy's model usage over the group's items (cached calls are counted in
+    #: ``calls`` and are free of tokens and cost).
+    usage: Usage = Field(default_factory=Usage)
     latency_p50_s: float | None = None
     latency_p95_s: float | None = None
     #: Judge vs EM over the group's rows that carry both (None when no row does).
@@ -84,12 +81,18 @@ class GroupSummary(BaseModel):
         return f"{self.strategy} @ {self.model}"
 
     @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    @property
     def tokens_per_item(self) -> float:
-        return self.tokens / self.n if self.n else 0.0
+        return self.usage.total_tokens / self.n if self.n else 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_usage(cls, data: Any) -> Any:
+        """A summary.json written before groups held one ``usage`` had its counters inline."""
+        if isinstance(data, dict) and "usage" not in data:
+            flat = {k: data[k] for k in Usage.model_fields if k in data}
+            if flat:
+                data = {k: v for k, v in data.items() if k not in flat} | {"usage": flat}
+        return data
 
 
 class EvalSummary(BaseModel):
@@ -143,9 +146,9 @@ class EvalSummary(BaseModel):
                 row.append("n/a" if g.unparsed is None else f"{g.unparsed:.3f}")
             row += [
                 str(g.errors),
-                str(g.calls),
-                _human(g.tokens),
-                f"${g.cost:.4f}",
+                str(g.usage.calls),
+                _human(g.usage.total_tokens),
+                f"${g.usage.cost:.4f}",
                 _seconds(g.latency_p50_s),
                 _seconds(g.latency_p95_s),
             ]
@@ -343,11 +346,7 @@ def group_summary(
         unparsed=unparsed.value if unparsed is not None else None,
         errors=sum(1 for r in rows if r.error),
         stopped=sum(1 for r in rows if r.stopped),
-        calls=sum(r.usage.calls for r in rows),
-        cached_calls=sum(r.usage.cached_calls for r in rows),
-        prompt_tokens=sum(r.usage.prompt_tokens for r in rows),
-        completion_tokens=sum(r.usage.completion_tokens for r in rows),
-        cost=sum(r.usage.cost for r in rows),
+        usage=Usage.total(r.usage for r in rows),
         latency_p50_s=percentile(latencies, 50),
         latency_p95_s=percentile(latencies, 95),
         agreement=_agreement(rows),
@@ -408,12 +407,7 @@ def _judge_usage(rows: Sequence[ResultRow]) -> Usage | None:
     found = [
         r.details["judge_usage"] for r in rows if isinstance(r.details.get("judge_usage"), dict)
     ]
-    if not found:
-        return None
-    total = Usage()
-    for usage in found:
-        total = total + Usage.model_validate(usage)
-    return total
+    return Usage.total(Usage.model_validate(u) for u in found) if found else None
 
 
 def _comparisons(

@@ -169,7 +169,7 @@ def test_four_variants_end_to_end_on_a_scripted_table(tmp_path, monkeypatch, cap
     acc = groups["single"]["metrics"]["accuracy"]
     assert acc["low"] <= acc["value"] <= acc["high"] and acc["n"] == 3
     # calls: 1, N (one shared run for both independent rows), N, N + N comments
-    calls = {name: g["calls"] for name, g in groups.items()}
+    calls = {name: g["usage"]["calls"] for name, g in groups.items()}
     assert calls == {
         "single": 3,
         "independent-vote": 9,
@@ -310,4 +310,4 @@ async def test_default_scripted_replies_are_parseable_but_fail_as_recorded_error
         assert row.scores == {"accuracy": 0.0, "unparsed": 1.0}
     g = summary.group("kcs")
     assert g.errors == 2 and g.metrics["macro_f1"].value is None
-    assert g.calls == len(backend.calls) == 2 * 2 * 3  # 2 items x 2 agents x 3 asks
+    assert g.usage.calls == len(backend.calls) == 2 * 2 * 3  # 2 items x 2 agents x 3 asks

@@ -90,7 +90,7 @@ def test_cli_end_to_end_on_scripted_backend(tmp_path, monkeypatch, capsys):
     cot = next(g for g in summary["groups"] if g["strategy"] == "cot")
     assert cot["metrics"]["em"]["value"] == 0.5
     assert cot["metrics"]["em"]["low"] <= 0.5 <= cot["metrics"]["em"]["high"]
-    assert cot["calls"] == 4 and cot["errors"] == 0
+    assert cot["usage"]["calls"] == 4 and cot["errors"] == 0
     assert cot["latency_p50_s"] is not None
     run = json.loads((out / "run.json").read_text())
     assert run["seed"] == 0 and run["items"] == 4

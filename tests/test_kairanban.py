@@ -466,7 +466,7 @@ async def test_the_eval_runner_scores_every_aggregate(tmp_path):
     assert kcs.metrics["brier"].value == pytest.approx((0.14 + 0.14 + (0.01 + 0.64 + 0.49)) / 3)
     assert kcs.metrics["log_loss"].value == pytest.approx(-(2 * math.log(0.7) + math.log(0.2)) / 3)
     assert [s.stage for s in kcs.stages] == [1, 2] and kcs.stages[1].mean_variance == 0.0
-    assert kcs.calls == 6
+    assert kcs.usage.calls == 6
     vote = summary.group("independent-vote")
     assert vote.metrics["accuracy"].value == pytest.approx(2 / 3)
 
@@ -489,7 +489,7 @@ async def test_the_four_variants_run_on_the_same_items(tmp_path):
     )
     variants = ["single", "independent-vote", "independent-mean", "kcs", "kcs+ibc"]
     assert [g.strategy for g in summary.groups] == variants
-    calls = {g.strategy: g.calls for g in summary.groups}
+    calls = {g.strategy: g.usage.calls for g in summary.groups}
     assert calls == {
         "single": 2,
         "independent-vote": 6,

@@ -101,6 +101,29 @@ def test_a_run_without_summary_is_summarised_from_its_rows(runs_root, tmp_path):
     assert "(no summary yet)" in TestClient(create_app(catalog)).get("/").text
 
 
+def test_a_summary_with_inline_usage_counters_still_reads(runs_root, tmp_path):
+    """summary.json as earlier versions wrote it: each group's counters inline, and before
+    that without ``cached_calls`` (then counted from the rows)."""
+    import json
+    import shutil
+
+    copy = tmp_path / "older"
+    shutil.copytree(runs_root / "cot-again", copy)
+    current = Catalog([runs_root / "cot-again"]).runs()[0].groups[0].usage
+    data = json.loads((copy / "summary.json").read_text())
+    for group in data["groups"]:
+        usage = group.pop("usage")
+        group.update({k: usage[k] for k in ("calls", "prompt_tokens", "completion_tokens", "cost")})
+    (copy / "summary.json").write_text(json.dumps(data))
+    rows = [json.loads(line) for line in (copy / "results.jsonl").read_text().splitlines()]
+    rows[0]["usage"]["cached_calls"] = 1  # what the rows say is what the page shows
+    (copy / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run,) = Catalog([copy]).runs()
+    expected = current.model_copy(update={"attempts": 0, "cached_calls": 1})
+    assert run.finished and run.groups[0].usage == expected
+    assert current.calls > 0 and current.total_tokens > 0 and current.cached_calls == 0
+
+
 def test_private_dataset_text_is_shown_as_stored_redacted(tmp_path):
     records = load_dataset("gpqa", data=FIXTURES / "gpqa", seed=1)
 

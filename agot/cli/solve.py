@@ -102,19 +102,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary_json(result: Any) -> dict[str, Any]:
-    u = result.usage
     out = {
         "answer": result.answer,
         "strategy": result.strategy,
         "model": result.model,
-        "usage": {
-            "calls": u.calls,
-            "attempts": u.attempts,
-            "prompt_tokens": u.prompt_tokens,
-            "completion_tokens": u.completion_tokens,
-            "cost": u.cost,
-            "cached_calls": u.cached_calls,
-        },
+        "usage": result.usage.model_dump(),
         "wall_s": round(result.wall_s, 3),
         "stopped": result.stopped,
         "error": result.error,

@@ -316,7 +316,6 @@ class KairanbanResult(BaseModel):
 
     def summary(self) -> dict[str, Any]:
         """The compact JSON object ``agot classify --json`` prints."""
-        u = self.usage
         return {
             "label": self.label,
             "distribution": self.distribution,
@@ -339,13 +338,7 @@ class KairanbanResult(BaseModel):
             "dialogue": [
                 {"agent": c.agent, "comment": c.text} for c in self.dialogue if not c.error
             ],
-            "usage": {
-                "calls": u.calls,
-                "prompt_tokens": u.prompt_tokens,
-                "completion_tokens": u.completion_tokens,
-                "cost": u.cost,
-                "cached_calls": u.cached_calls,
-            },
+            "usage": self.usage.model_dump(),
             "warnings": self.warnings,
             "errors": self.errors,
             "stopped": self.stopped,

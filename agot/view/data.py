@@ -27,6 +27,7 @@ from agot.evals.run_folder import (
 from agot.evals.stats import PairedComparison, bootstrap_mean
 from agot.evals.summary import GroupSummary, group_rows, group_summary, load_summary
 from agot.fleet.stats import EndpointStat, endpoint_stats
+from agot.types import Usage
 
 
 @dataclass
@@ -65,26 +66,15 @@ class Run:
         return sum(1 for r in self.rows if r.error)
 
     @property
-    def calls(self) -> int:
-        return sum(r.usage.calls for r in self.rows)
+    def usage(self) -> Usage:
+        """The model usage of every row of the run."""
+        return Usage.total(r.usage for r in self.rows)
 
     @property
     def endpoints(self) -> list[EndpointStat]:
         """Per endpoint of a model served by several replicas (empty otherwise)."""
         per_item = (r.details.get("endpoints") for r in self.rows)
         return endpoint_stats(d for d in per_item if isinstance(d, dict))
-
-    @property
-    def cached_calls(self) -> int:
-        return sum(r.usage.cached_calls for r in self.rows)
-
-    @property
-    def tokens(self) -> int:
-        return sum(r.usage.prompt_tokens + r.usage.completion_tokens for r in self.rows)
-
-    @property
-    def cost(self) -> float:
-        return sum(r.usage.cost for r in self.rows)
 
     @property
     def dataset_label(self) -> str:
@@ -240,10 +230,11 @@ def load_run(run_id: str, path: Path) -> Run:
 def _with_cached_calls(group: GroupSummary, rows: Sequence[ResultRow]) -> GroupSummary:
     """``group`` as read from a summary.json written before groups counted their cached
     calls: counted from the rows instead."""
-    if "cached_calls" in group.model_fields_set:
+    if "cached_calls" in group.usage.model_fields_set:
         return group
     mine = [r for r in rows if (r.strategy, r.model) == (group.strategy, group.model)]
-    return group.model_copy(update={"cached_calls": sum(r.usage.cached_calls for r in mine)})
+    usage = group.usage.model_copy(update={"cached_calls": sum(r.usage.cached_calls for r in mine)})
+    return group.model_copy(update={"usage": usage})
 
 
 def summarise_rows(rows: Sequence[ResultRow], headline: str | None) -> list[GroupSummary]:
