@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from agot.percentile import percentile
+
 #: Samples kept per role; the p99 of the last 256 attempts.
 WINDOW = 256
 #: Samples needed before the window is trusted; until then the ceiling applies.
@@ -33,7 +35,7 @@ class LatencyWindow:
 
     def __init__(self) -> None:
         self._samples: deque[float] = deque(maxlen=WINDOW)
-        self._cache: dict[float, float] = {}
+        self._cache: dict[float, float | None] = {}
         self._since = 0
 
     def add(self, seconds: float) -> None:
@@ -47,14 +49,13 @@ class LatencyWindow:
         return len(self._samples)
 
     def quantile(self, q: float) -> float | None:
-        """The ``q`` quantile (nearest rank) of the window, or None before MIN_SAMPLES."""
+        """The ``q`` quantile (0 to 1; :func:`agot.percentile.percentile`) of the window, or
+        None before MIN_SAMPLES."""
         if len(self._samples) < MIN_SAMPLES:
             return None
         cached = self._cache.get(q)
         if cached is None:
-            ordered = sorted(self._samples)
-            cached = ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-            self._cache[q] = cached
+            cached = self._cache[q] = percentile(self._samples, q * 100)
         return cached
 
 

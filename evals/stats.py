@@ -150,13 +150,6 @@ def sign_test(wins: int, losses: int) -> float | None:
     return min(1.0, 2 * tail)
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0-100, linear interpolation), None for no values."""
-    if not values:
-        return None
-    return float(np.percentile(np.asarray(values, dtype=float), q))
-
-
 def _percentiles(samples: Any, confidence: float) -> tuple[float, float]:
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(samples, [alpha, 1.0 - alpha])

@@ -33,9 +33,9 @@ from agot.evals.stats import (
     bootstrap_mean,
     bootstrap_statistic,
     paired_comparison,
-    percentile,
 )
 from agot.fleet.stats import EndpointStat, endpoint_stats, endpoint_table
+from agot.percentile import percentile
 from agot.types import Usage
 
 

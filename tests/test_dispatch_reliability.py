@@ -18,8 +18,9 @@ from agot.backends.scripted import FaultModel, LatencyModel, ScriptedBackend
 from agot.budget import Budget
 from agot.dispatcher import Dispatcher
 from agot.errors import BackendError, BudgetExceeded, TransientBackendError
-from agot.latency import MIN_SAMPLES, LatencyWindow, adaptive_timeout
+from agot.latency import MIN_SAMPLES, WINDOW, LatencyWindow, adaptive_timeout
 from agot.limits import Limits
+from agot.percentile import percentile
 from agot.trace import RunRecorder, recording
 from agot.types import BackendReply, GenerationRequest, SamplingParams
 
@@ -131,6 +132,23 @@ async def test_token_budget_reask_of_a_lone_call_does_not_deadlock() -> None:
 
 
 # -- adaptive timeout -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 100, 257])
+def test_one_percentile_definition_matches_numpy_and_serves_the_latency_window(n: int) -> None:
+    np = pytest.importorskip("numpy")
+    values = np.random.default_rng(n).lognormal(size=n).tolist()
+    for q in (0, 1, 50, 95, 99, 100):
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+    window = LatencyWindow()
+    for value in values:
+        window.add(value)
+    if n >= MIN_SAMPLES:
+        kept = values[-WINDOW:]  # the window holds the latest samples only
+        assert window.quantile(0.99) == pytest.approx(float(np.percentile(kept, 99)))
+    assert percentile([], 50) is None
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        percentile(values, 0.95 * 1000)
 
 
 def test_adaptive_timeout_rules() -> None:

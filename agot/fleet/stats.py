@@ -7,12 +7,12 @@ recomputed from ``results.jsonl`` alone like every other figure (:func:`endpoint
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
+from agot.percentile import percentile
 from agot.trace import TraceEvent
 
 
@@ -51,13 +51,6 @@ def endpoint_calls(events: Iterable[TraceEvent]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _pct(ordered: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile of sorted values (None for none)."""
-    if not ordered:
-        return None
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))]
-
-
 def endpoint_stats(per_item: Iterable[Mapping[str, Any]]) -> list[EndpointStat]:
     """Aggregate :func:`endpoint_calls` dicts (one per item) into one line per endpoint."""
     latencies: dict[str, list[float]] = {}
@@ -74,9 +67,9 @@ def endpoint_stats(per_item: Iterable[Mapping[str, Any]]) -> list[EndpointStat]:
                 endpoint=name,
                 calls=len(ordered) + errors[name],
                 errors=errors[name],
-                latency_p50_s=_pct(ordered, 50),
-                latency_p95_s=_pct(ordered, 95),
-                latency_p99_s=_pct(ordered, 99),
+                latency_p50_s=percentile(ordered, 50),
+                latency_p95_s=percentile(ordered, 95),
+                latency_p99_s=percentile(ordered, 99),
             )
         )
     return out
