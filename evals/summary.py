@@ -36,6 +36,7 @@ from agot.evals.stats import (
 )
 from agot.fleet.stats import EndpointStat, endpoint_stats, endpoint_table
 from agot.percentile import percentile
+from agot.text import columns, number
 from agot.types import Usage
 
 
@@ -143,20 +144,17 @@ class EvalSummary(BaseModel):
                     cell += f" (n={est.n})"
                 row.append(cell)
             if has_unparsed:
-                row.append("n/a" if g.unparsed is None else f"{g.unparsed:.3f}")
+                row.append(number(g.unparsed))
             row += [
                 str(g.errors),
                 str(g.usage.calls),
                 _human(g.usage.total_tokens),
                 f"${g.usage.cost:.4f}",
-                _seconds(g.latency_p50_s),
-                _seconds(g.latency_p95_s),
+                number(g.latency_p50_s, 2),
+                number(g.latency_p95_s, 2),
             ]
             rows.append(row)
-        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        lines = [
-            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
-        ]
+        lines = columns(rows)
         title = f"{self.dataset}"
         extra = [x for x in (self.subset, self.split) if x]
         if extra:
@@ -180,8 +178,8 @@ class EvalSummary(BaseModel):
             out.append("per stage: mean entropy H (nats) / mean variance V (* = after idobata)")
             for g in staged:
                 cells = " · ".join(
-                    f"{s.stage}{'*' if s.after_idobata else ''}: H {_num(s.mean_entropy)}"
-                    f" V {_num(s.mean_variance, 4)}"
+                    f"{s.stage}{'*' if s.after_idobata else ''}: H {number(s.mean_entropy)}"
+                    f" V {number(s.mean_variance, 4)}"
                     for s in g.stages
                 )
                 out.append(f"  {g.label}: {cells}")
@@ -222,7 +220,7 @@ def _judge_lines(g: GroupSummary) -> list[str]:
     head = f"judge vs em · {g.label}:"
     a = g.agreement
     if a is not None and a.n:
-        kappa = "n/a" if a.kappa is None else f"{a.kappa:.2f}"
+        kappa = number(a.kappa, 2)
         head += (
             f" agree on {a.both_true + a.both_false}/{a.n} ({a.agreement:.3f}, kappa {kappa});"
             f" differ on {a.judge_only + a.em_only}: judge yes/em no {a.judge_only},"
@@ -447,11 +445,3 @@ def _human(n: int) -> str:
     if n >= 1000:
         return f"{n / 1000:.1f}k"
     return str(n)
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _seconds(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"

@@ -4,11 +4,13 @@ per strategy x model."""
 from __future__ import annotations
 
 import json
+import re
 
 from agot.evals.presets import resolve_preset
 from agot.evals.run_folder import ResultRow
 from agot.evals.scorers import JudgeScorer, QAScorer
 from agot.evals.summary import EvalSummary, summarize
+from agot.text import number
 from agot.types import Usage
 
 
@@ -101,6 +103,12 @@ def test_printed_table_shows_judge_column_agreement_and_examples() -> None:
     assert "judge yes, em no: b: prediction 'p b', gold 'gold b'" in text
     assert "em yes, judge no: c: prediction 'p c', gold 'gold c'" in text
     assert "judge vs em · direct @ m1" in text and "judge calls 5 (5 cached)" in text
+    lines = text.splitlines()[1:4]  # header, cot, direct: each column starts where its title does
+    starts = [lines[0].index(title) for title in ("model", "n ", "errors", "p95 s")]
+    for line in lines[1:]:
+        assert all(line[at - 1] == " " and line[at] != " " for at in starts)
+    assert all(re.fullmatch(r"\d+\.\d\d", cell) for cell in lines[1].split()[-2:])  # p50, p95
+    assert number(None) == "n/a" and number(0.12345, 2) == "0.12"
 
 
 def test_no_judge_no_judge_section() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agot.percentile import percentile
+from agot.text import columns, number
 from agot.trace import TraceEvent
 
 
@@ -80,20 +81,16 @@ def endpoint_table(stats: Sequence[EndpointStat]) -> list[str]:
     if not stats:
         return []
 
-    def sec(v: float | None) -> str:
-        return "n/a" if v is None else f"{v:.2f}"
-
     header = ["endpoint", "calls", "errors", "p50 s", "p95 s", "p99 s"]
     rows = [header] + [
         [
             s.endpoint,
             str(s.calls),
             str(s.errors),
-            sec(s.latency_p50_s),
-            sec(s.latency_p95_s),
-            sec(s.latency_p99_s),
+            number(s.latency_p50_s, 2),
+            number(s.latency_p95_s, 2),
+            number(s.latency_p99_s, 2),
         ]
         for s in stats
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return columns(rows)
