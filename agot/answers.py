@@ -108,3 +108,11 @@ def strip_json_debris(text: str) -> str:
         if len(s) >= 2 and s[0] == s[-1] == '"' and s.count('"') == 2:
             s = s[1:-1].strip()
     return s or text
+
+
+def model_text(text: str) -> str:
+    """Model text as a graph stores it: stripped of the JSON debris a small model decoding
+    under a grammar leaves in a field (``} {`` as a title, ``17 sheep }`` as an answer); text
+    that is nothing but debris counts as empty."""
+    cleaned = strip_json_debris(text.strip())
+    return cleaned if any(c.isalnum() for c in cleaned) else ""

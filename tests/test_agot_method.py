@@ -331,6 +331,29 @@ async def test_graph_level_steps_ask_for_queue_priority():
         assert (request.priority == 1) is graph_step
 
 
+async def test_a_layer_that_must_grow_is_asked_again_when_every_thought_is_debris():
+    """A small model under a grammar sometimes fills each field of its proposal with JSON
+    debris; without early stopping that layer must still grow, so the reply is re-asked."""
+    junk = {"strategy": "}", "thoughts": [{"title": "},{", "content": "},{", "parents": [1]}]}
+    asked = {"layer1": 0}
+
+    def script(request):
+        if request.role == "decompose" and request.node_id == "layer1":
+            asked["layer1"] += 1
+            if asked["layer1"] == 1:
+                return junk
+        return agot_script(fanout=1)(request)
+
+    backend = ScriptedBackend(script)
+    result = await agot.AGoT(max_depth=0, max_layers=2, max_nodes=1, early_stop=False).solve(
+        QUESTION, model=backend
+    )
+    graph = result.thought_graph()
+    assert graph.layers == 2 and asked["layer1"] == 2 and result.errors == []
+    assert [n.layer for n in graph.nodes() if not n.final] == [0, 1]
+    assert len(calls_of(backend, "decompose")) == 3  # layer 0, layer 1 and its re-ask
+
+
 async def test_json_debris_is_stripped_where_the_graph_stores_model_text():
     def script(request):
         if request.role == "decompose":

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agot.answers import strip_json_debris
+from agot.answers import model_text
 from agot.controller import schemas
 from agot.controller.bounds import Bounds
 from agot.controller.speculation import discard, held_task
@@ -221,7 +221,7 @@ class Engine:
         for thought in proposal.thoughts:
             if len(made) >= room:
                 break
-            title, content = _text(thought.title), _text(thought.content)
+            title, content = model_text(thought.title), model_text(thought.content)
             if not title and not content:
                 continue
             parents = [
@@ -369,7 +369,8 @@ class Engine:
     def _apply_answer(self, node: ThoughtNode, gen: Generation) -> None:
         self._charge(node, gen)
         answer: schemas.ThoughtAnswer = gen.parsed
-        node.answer, node.answer_call, node.status = _text(answer.answer), gen.call_id, "answered"
+        node.answer = model_text(answer.answer)
+        node.answer_call, node.status = gen.call_id, "answered"
         node.reasoning = answer.reasoning or None
 
     def _nested(self, work: Work) -> tuple[ThoughtGraph, Scope]:
@@ -440,7 +441,7 @@ class Engine:
                 self.parsed = final.answer
                 node.answer = final.answer.model_dump_json()
             else:
-                node.answer = _text(final.answer)
+                node.answer = model_text(final.answer)
             node.answer_call, node.status = gen.call_id, "answered"
             node.reasoning = final.reasoning or None
         except (BudgetExceeded, *RECOVERABLE) as exc:
@@ -463,14 +464,6 @@ class Engine:
     def _charge(node: ThoughtNode, gen: Generation) -> None:
         node.usage = node.usage + gen.usage
         node.call_ids.append(gen.call_id)
-
-
-def _text(model_text: str) -> str:
-    """Model text as stored in the graph: stripped of the JSON debris a small model decoding
-    under a grammar leaves in a field (``} {`` as a title, ``17 sheep }`` as an answer); text
-    that is nothing but debris counts as empty."""
-    cleaned = strip_json_debris(model_text.strip())
-    return cleaned if any(c.isalnum() for c in cleaned) else ""
 
 
 def best_answered(graph: ThoughtGraph) -> ThoughtNode | None:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, model_validator
+
+from agot.answers import model_text
 
 
 class ProposedThought(BaseModel):
@@ -31,10 +33,22 @@ class ProposedThought(BaseModel):
 
 
 class LayerProposal(BaseModel):
-    """Step 'decompose', first layer: the first thoughts and the strategy behind them."""
+    """Step 'decompose' of a layer that must grow (the first one, or every one without early
+    stopping): the thoughts and the strategy behind them.
+
+    At least one thought must say something: a small model under a grammar sometimes fills
+    every field with JSON debris (``"title": "},{"``), which the graph would drop, leaving the
+    layer silently empty. Rejecting it here makes the dispatcher ask again instead.
+    """
 
     strategy: str = Field(description="one sentence: how these thoughts advance the task")
     thoughts: list[ProposedThought] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _some_thought_has_text(self) -> LayerProposal:
+        if not any(model_text(t.title) or model_text(t.content) for t in self.thoughts):
+            raise ValueError("every proposed thought is empty or JSON debris: propose real ones")
+        return self
 
 
 class NextLayer(BaseModel):
