@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from agot.errors import DatasetError
-from agot.evals.datasets import get_dataset, sentiment, sources
+from agot.evals.datasets import get_dataset, load_dataset, sentiment, sources
 from agot.evals.datasets.sentiment import (
     SENTIMENT3_LABELS,
     SST5_LABELS,
     load_financial_phrasebank,
-    load_sentiment,
     load_sst5,
     load_tweet_eval,
 )
@@ -54,7 +53,7 @@ def test_tweeteval_original_folder_layout_with_mapping():
     records = list(load_tweet_eval(FIXTURES / "tweeteval"))
     assert [r.gold for r in records] == ["negative", "neutral", "positive"]
     assert records[0].question.startswith("@user the new update drains")
-    assert records[0].dataset == "tweet_eval_sentiment" and records[0].id == "test-0"
+    assert records[0].dataset == "tweet_eval" and records[0].id == "test-0"
     val = list(load_tweet_eval(FIXTURES / "tweeteval" / "datasets" / "sentiment", split="val"))
     assert [(r.id, r.gold) for r in val] == [("val-0", "negative"), ("val-1", "positive")]
     assert len(list(load_tweet_eval(FIXTURES / "tweeteval", limit=1))) == 1
@@ -118,8 +117,8 @@ def test_malformed_phrasebank_line(tmp_path):
             "no split",
         ),
         (lambda: load_tweet_eval(FIXTURES / "tweeteval", limit=0), "positive integer"),
-        (lambda: load_sentiment("imdb"), "unknown sentiment data set 'imdb'"),
-        (lambda: load_sentiment("sst5", subset="x"), "has no subsets"),
+        (lambda: load_dataset("imdb"), "unknown dataset 'imdb'"),
+        (lambda: load_dataset("sst5", data=FIXTURES / "sst5", subset="x"), "has no subsets"),
     ],
 )
 def test_bad_requests_are_dataset_errors(call, message):
@@ -128,11 +127,12 @@ def test_bad_requests_are_dataset_errors(call, message):
 
 
 def test_registry_names_and_aliases():
-    assert [r.gold for r in load_sentiment("tweeteval", FIXTURES / "tweeteval")] == list(
-        SENTIMENT3_LABELS
-    )
-    assert len(list(load_sentiment("fpb", FIXTURES / "financial_phrasebank", subset="50"))) == 5
-    assert sentiment.SENTIMENT_DATASETS["sst-5"].labels == SST5_LABELS
+    tweets = load_dataset("tweeteval", data=FIXTURES / "tweeteval")
+    assert [r.gold for r in tweets] == list(SENTIMENT3_LABELS)
+    assert {r.dataset for r in tweets} == {"tweet_eval"} == {get_dataset("tweeteval").name}
+    fpb = load_dataset("fpb", data=FIXTURES / "financial_phrasebank", subset="sentences_50agree")
+    assert len(fpb) == 5
+    assert get_dataset("sst-5").labels == SST5_LABELS
 
 
 def test_hub_failure_says_where_to_get_the_data_and_which_flag(monkeypatch):
@@ -170,10 +170,9 @@ def test_hub_rows_become_records(monkeypatch):
 
 
 def test_the_first_split_listed_is_the_default_here_and_in_the_registry():
-    defaults = {"sst5": "test", "tweet_eval": "test", "financial_phrasebank": "train"}
-    for name, split in defaults.items():
-        assert get_dataset(name).default_split == split
-        assert sentiment.SENTIMENT_DATASETS[name].default_split == split
+    defaults = {sentiment.SST5: "test", sentiment.TWEET_EVAL: "test"}
+    for spec, split in {**defaults, sentiment.FINANCIAL_PHRASEBANK: "train"}.items():
+        assert get_dataset(spec.name).default_split == split == spec.default_split
 
 
 def test_without_the_datasets_package_the_error_names_the_extra(monkeypatch):

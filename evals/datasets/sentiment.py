@@ -450,7 +450,7 @@ SST5 = SentimentDataset(
     read_local=_read_sst5_files,
 )
 TWEET_EVAL = SentimentDataset(
-    name="tweet_eval_sentiment",
+    name="tweet_eval",
     title="TweetEval sentiment",
     labels=SENTIMENT3_LABELS,
     hub_id="cardiffnlp/tweet_eval",
@@ -481,34 +481,6 @@ load_sst5 = SST5.load
 load_tweet_eval = TWEET_EVAL.load
 load_financial_phrasebank = FINANCIAL_PHRASEBANK.load
 
-#: name -> dataset, for the eval registry (aliases included).
-SENTIMENT_DATASETS: dict[str, SentimentDataset] = {
-    "sst5": SST5,
-    "sst-5": SST5,
-    "tweet_eval": TWEET_EVAL,
-    "tweeteval": TWEET_EVAL,
-    "tweet_eval_sentiment": TWEET_EVAL,
-    "financial_phrasebank": FINANCIAL_PHRASEBANK,
-    "fpb": FINANCIAL_PHRASEBANK,
-}
-
-
-def load_sentiment(
-    name: str,
-    data: str | os.PathLike[str] | None = None,
-    *,
-    split: str | None = None,
-    subset: str | None = None,
-    limit: int | None = None,
-) -> Iterator[EvalRecord]:
-    """Load a sentiment data set by name (see :data:`SENTIMENT_DATASETS`)."""
-    spec = SENTIMENT_DATASETS.get(str(name).strip().lower())
-    if spec is None:
-        names = ", ".join(sorted({s.name for s in SENTIMENT_DATASETS.values()}))
-        raise DatasetError(f"unknown sentiment data set {name!r}: choose from {names}")
-    return spec.load(data, split=split, subset=subset, limit=limit)
-
-
 # -- the eval registry ------------------------------------------------------------------------
 
 
@@ -520,7 +492,7 @@ def answer_format(labels: tuple[str, ...]) -> str:
     )
 
 
-def _register(name: str, spec: SentimentDataset, description: str, **extra: Any) -> None:
+def _register(spec: SentimentDataset, description: str, **extra: Any) -> None:
     from agot.evals.classification import ClassificationScorer
     from agot.evals.datasets import register_dataset
 
@@ -528,7 +500,7 @@ def _register(name: str, spec: SentimentDataset, description: str, **extra: Any)
         return spec.load(data, split=split, subset=subset)
 
     register_dataset(
-        name,
+        spec.name,
         load,
         scorers=(ClassificationScorer(spec.labels),),
         splits=spec.splits,
@@ -541,17 +513,14 @@ def _register(name: str, spec: SentimentDataset, description: str, **extra: Any)
 
 
 _register(
-    "sst5",
     SST5,
     "SST-5 sentiment, 5 labels (very negative .. very positive); classification metrics",
 )
 _register(
-    "tweet_eval",
     TWEET_EVAL,
     "TweetEval sentiment (negative, neutral, positive); classification metrics",
 )
 _register(
-    "financial_phrasebank",
     FINANCIAL_PHRASEBANK,
     "Financial PhraseBank (negative, neutral, positive); classification metrics",
     subsets=tuple(FPB_SUBSETS),
