@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from agot.errors import ConfigError, DatasetError
-from agot.evals.tasks import get_exact_task
-from agot.evals.tasks.crosswords import load_crosswords, parse_grid, score_grid, words_of
+from agot.evals.tasks.crosswords import (
+    CROSSWORDS,
+    load_crosswords,
+    parse_grid,
+    score_grid,
+    words_of,
+)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "crosswords" / "mini0505.json"
 HEART = "HEARTEMBERABUSERESINTREND"
@@ -109,7 +114,7 @@ def test_parser_reads_common_grid_forms(reply: str) -> None:
     ],
 )
 def test_malformed_grid_scores_zero_with_reason(reply: str, reason: str) -> None:
-    spec = get_exact_task("crosswords")
+    spec = CROSSWORDS
     record = load_crosswords(FIXTURE)[0]
     score = spec.score(reply, record)
     assert score.scores == {"letter_acc": 0.0, "word_acc": 0.0, "solved": 0.0}
@@ -118,7 +123,7 @@ def test_malformed_grid_scores_zero_with_reason(reply: str, reason: str) -> None
 
 
 def test_task_spec_scores_raw_text() -> None:
-    spec = get_exact_task("crosswords")
+    spec = CROSSWORDS
     record = load_crosswords(FIXTURE)[1]  # SATOR square
     assert "Answer:" in record.to_task(spec.answer_format).render()
     score = spec.score("Answer:\nSATOR\nAREPO\nTENET\nOPERA\nROTAS", record)

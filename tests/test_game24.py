@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from agot.errors import ConfigError, DatasetError
-from agot.evals.tasks import get_exact_task
-from agot.evals.tasks.game24 import load_game24, read_csv
+from agot.evals.tasks.game24 import GAME24, load_game24, read_csv
 from agot.evals.tasks.game24_solver import count_derivations, solvable_puzzles, solve
 from agot.evals.tasks.game24_verify import extract_expression, verify_answer, verify_expression
 
@@ -251,17 +250,21 @@ def test_extraction_failures_have_reasons() -> None:
     assert "empty" in verify_answer("   \n ", N).reason
 
 
-def test_unknown_exact_task_is_a_config_error() -> None:
-    from agot.evals.tasks import exact_task_names
+def test_the_exact_tasks_are_datasets_of_the_one_registry() -> None:
+    from agot.evals.datasets import dataset_names, get_dataset
+    from agot.evals.tasks.crosswords import CROSSWORDS
 
-    assert exact_task_names() == ("game24", "crosswords")
-    with pytest.raises(ConfigError, match="game24"):
-        get_exact_task("chess")
+    for task in (GAME24, CROSSWORDS):
+        spec = get_dataset(task.name)
+        assert spec.answer_format == task.answer_format and task.name in dataset_names()
+        assert spec.scorers[0].headline_metric == task.headline
+    with pytest.raises(DatasetError, match=r"unknown dataset 'chess'.*game24"):
+        get_dataset("chess")
 
 
 # -- the task as the runner sees it ----------------------------------------------------------
 def test_task_spec_scores_raw_text() -> None:
-    spec = get_exact_task("game24")
+    spec = GAME24
     record = load_game24(FIXTURE)[0]  # rank 901: 4 9 10 13
     task = record.to_task(spec.answer_format)
     assert "Answer:" in task.render() and "4 9 10 13" in task.render()

@@ -7,7 +7,7 @@ model's raw text and returns metric values plus the reason for any zero.
 
 An :class:`ExactTask` is used like this (the dataset registry wraps each one the same way)::
 
-    spec = get_exact_task("game24")
+    spec = GAME24                                   # agot.evals.tasks.game24
     records = spec.load(path_or_None, split=None)   # list[EvalRecord]
     task = records[0].to_task(spec.answer_format)   # agot.task.Task for Strategy.solve
     score = spec.score(raw_text, records[0])        # TaskScore(scores, prediction, reason)
@@ -21,7 +21,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agot.errors import ConfigError
 from agot.evals.records import EvalRecord
 
 
@@ -60,28 +59,6 @@ class ExactTask:
     score: Verifier
 
 
-def _registry() -> dict[str, ExactTask]:
-    from agot.evals.tasks.crosswords import CROSSWORDS
-    from agot.evals.tasks.game24 import GAME24
-
-    return {GAME24.name: GAME24, CROSSWORDS.name: CROSSWORDS}
-
-
-def exact_task_names() -> tuple[str, ...]:
-    """Names of the exact tasks (the dataset names ``agot eval`` accepts for them)."""
-    return tuple(_registry())
-
-
-def get_exact_task(name: str) -> ExactTask:
-    """The task called ``name``; ConfigError naming the known ones otherwise."""
-    tasks = _registry()
-    try:
-        return tasks[name]
-    except KeyError:
-        known = ", ".join(sorted(tasks))
-        raise ConfigError(f"unknown exact task {name!r}: choose one of {known}") from None
-
-
 def resolve_data_file(path: str | Path, default_name: str, what: str) -> Path:
     """``path`` itself when it is a file, else ``path/default_name``; DatasetError if absent."""
     from agot.errors import DatasetError
@@ -100,7 +77,5 @@ def resolve_data_file(path: str | Path, default_name: str, what: str) -> Path:
 __all__ = [
     "ExactTask",
     "TaskScore",
-    "exact_task_names",
-    "get_exact_task",
     "resolve_data_file",
 ]
