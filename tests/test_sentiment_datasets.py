@@ -130,8 +130,11 @@ def test_registry_names_and_aliases():
     tweets = load_dataset("tweeteval", data=FIXTURES / "tweeteval")
     assert [r.gold for r in tweets] == list(SENTIMENT3_LABELS)
     assert {r.dataset for r in tweets} == {"tweet_eval"} == {get_dataset("tweeteval").name}
-    fpb = load_dataset("fpb", data=FIXTURES / "financial_phrasebank", subset="sentences_50agree")
-    assert len(fpb) == 5
+    for subset in ("50", "sentences_50agree"):  # the set's short forms hold in the registry too
+        fpb = load_dataset("fpb", data=FIXTURES / "financial_phrasebank", subset=subset)
+        assert len(fpb) == 5 and fpb[0].id == "sentences_50agree-0"
+    with pytest.raises(DatasetError, match="Financial PhraseBank has no subset '90'"):
+        load_dataset("fpb", data=FIXTURES / "financial_phrasebank", subset="90")
     assert get_dataset("sst-5").labels == SST5_LABELS
 
 

@@ -59,6 +59,9 @@ class DatasetSpec:
     #: (MuSiQue's ``full`` subset adds answerability and asks for "unanswerable").
     subset_scorers: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     subset_answer_formats: dict[str, str] = field(default_factory=dict)
+    #: The dataset's own reading of a subset name (its short forms, e.g. Financial
+    #: PhraseBank's ``50`` for ``sentences_50agree``), raising DatasetError for an unknown one.
+    subset_of: Callable[[str], str] | None = None
 
     def __post_init__(self) -> None:
         # The first subset and split listed are the defaults unless the dataset names others.
@@ -76,7 +79,7 @@ class DatasetSpec:
     def resolve_subset(self, subset: str | None) -> str | None:
         if subset is None:
             return self.default_subset
-        key = subset.strip().lower()
+        key = self.subset_of(subset) if self.subset_of else subset.strip().lower()
         if self.subsets and key not in self.subsets:
             raise DatasetError(
                 f"{self.name} has no subset {subset!r}: choose from {', '.join(self.subsets)}"

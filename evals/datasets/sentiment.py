@@ -525,4 +525,5 @@ _register(
     "Financial PhraseBank (negative, neutral, positive); classification metrics",
     subsets=tuple(FPB_SUBSETS),
     default_subset=FINANCIAL_PHRASEBANK.default_subset,
+    subset_of=_fpb_subset,
 )
