@@ -96,4 +96,5 @@ def _xor(secret: bytes, data: bytes) -> bytes:
     stream = bytearray()
     for block in range((len(data) + 31) // 32):
         stream += hashlib.sha256(secret + block.to_bytes(8, "big")).digest()
-    return bytes(a ^ b for a, b in zip(data, stream, strict=False))
+    mask = int.from_bytes(stream[: len(data)], "big")
+    return (int.from_bytes(data, "big") ^ mask).to_bytes(len(data), "big")

@@ -42,12 +42,11 @@ class JudgeVerdict(BaseModel):
 
 
 class JudgeResult(BaseModel):
-    """A verdict plus what the runner records of its call: cache hit, usage, prompt id."""
+    """A verdict plus what the runner records of its call: cache hit and usage."""
 
     verdict: JudgeVerdict
     cached: bool = False
     usage: Usage = Field(default_factory=Usage)
-    prompt: str = JUDGE.id
 
     @property
     def score(self) -> float:

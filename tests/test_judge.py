@@ -76,7 +76,6 @@ async def test_second_identical_call_is_a_cache_hit(tmp_path: Path) -> None:
     assert first.verdict == second.verdict
     assert second.score == 1.0
     assert second.usage.cached_calls == 1 and second.usage.prompt_tokens == 0
-    assert first.prompt == second.prompt == JUDGE.id
 
 
 async def test_resume_with_a_fresh_dispatcher_pays_nothing_twice(tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def proposal_schema(first: bool, max_thoughts: int, existing: int = 0) -> type[B
             list[int],
             Field(
                 default_factory=list,
-                description="numbers of earlier thoughts this one builds on",
+                description=ProposedThought.model_fields["parents"].description,
                 json_schema_extra=parents_extra,
             ),
         ),

@@ -91,7 +91,6 @@ class JudgeScorer(Scorer):
             details["judge_error"] = f"{type(exc).__name__}: {exc}"
             return Score(prediction=result.answer, scores={}, details=details)
         details.update(
-            judge_prompt=judged.prompt,
             judge_usage=judged.usage.model_dump(),
             judge_cached=judged.cached,
             judge_reason=judged.verdict.reason,
