@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from eval_workload import AGOT, eval_argv, write_city_items
-from fault_server import FaultPlan, FaultServer
+from fault_server import FAULT_RATES, FaultPlan, FaultServer
 from openai_stub_server import StubResponse
 
 from agot.budget import Budget
@@ -40,7 +40,7 @@ from agot.trace import RunRecorder, recording
 from agot.types import GenerationRequest, SamplingParams
 
 MODEL = "openai/stub-model"
-QUIET = FaultPlan(rate_429=0, rate_500=0, rate_hang=0, rate_malformed=0, latency_s=0.01)
+QUIET = FaultPlan(rates={}, latency_s=0.01)
 
 
 def _windows_max(times: list[float], width: float) -> int:
@@ -70,7 +70,7 @@ async def bench_rpm() -> str:
 
 async def bench_tokens() -> str:
     reply = StubResponse.chat("Answer: x", prompt_tokens=40, completion_tokens=20)
-    plan = FaultPlan(rate_429=0, rate_500=0, rate_hang=0, rate_malformed=0, latency_s=0.01)
+    plan = FaultPlan(rates={}, latency_s=0.01)
     with FaultServer(plan) as server:
         server.default = lambda body: reply
         budget = 3000
@@ -98,7 +98,9 @@ async def bench_tokens() -> str:
 
 
 async def bench_accounting() -> str:
-    plan = FaultPlan(rate_hang=0.1, hang_s=30, latency_s=0.05, retry_after_s=0.2, seed=3)
+    plan = FaultPlan(
+        rates={**FAULT_RATES, "hang": 0.1}, hang_s=30, latency_s=0.05, retry_after_s=0.2, seed=3
+    )
     with FaultServer(plan) as server:
         async with Dispatcher(
             MODEL,

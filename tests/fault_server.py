@@ -18,6 +18,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +27,19 @@ from openai_stub_server import OpenAIStubServer, StubResponse
 MALFORMED = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, '
 
 
+#: The faults and the share of requests that get each, by default.
+FAULT_RATES: Mapping[str, float] = {"429": 0.10, "500": 0.05, "hang": 0.02, "malformed": 0.05}
+
+
 @dataclass
 class FaultPlan:
-    """What fraction of requests fail, and how; the rest answer ``reply`` after ``latency_s``."""
+    """What fraction of requests fail, and how; the rest answer ``reply`` after ``latency_s``.
 
-    rate_429: float = 0.10
-    rate_500: float = 0.05
-    rate_hang: float = 0.02
-    rate_malformed: float = 0.05
+    ``rates`` maps each fault (``429``, ``500``, ``hang``, ``malformed``) to the share of
+    requests that get it; a fault it leaves out never happens (``rates={}``: no faults).
+    """
+
+    rates: Mapping[str, float] = field(default_factory=lambda: dict(FAULT_RATES))
     latency_s: float = 0.05
     hang_s: float = 3600.0
     retry_after_s: float = 1.0
@@ -43,18 +49,18 @@ class FaultPlan:
     seen: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
+        unknown = set(self.rates) - set(FAULT_RATES)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}: use {sorted(FAULT_RATES)}")
+        if sum(self.rates.values()) > 1 or min(self.rates.values(), default=0) < 0:
+            raise ValueError(f"fault rates must be >= 0 and sum to at most 1, got {self.rates}")
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
 
     def outcome(self) -> str:
         with self._lock:
             x = self._rng.random()
-            for name, rate in (
-                ("429", self.rate_429),
-                ("500", self.rate_500),
-                ("hang", self.rate_hang),
-                ("malformed", self.rate_malformed),
-            ):
+            for name, rate in self.rates.items():
                 if x < rate:
                     self.seen[name] += 1
                     return name
