@@ -106,22 +106,26 @@ class GenerationRequest(BaseModel):
 
 
 class Usage(BaseModel):
-    """Counted model usage; adds up with ``+``.
+    """Counted model usage; adds up with ``+``. Each field says what it counts (and
+    ``Usage.model_json_schema()`` says it to readers of result files)."""
 
-    ``calls`` counts model calls that returned a reply (each re-ask of a schema-checked call is
-    a call; a cached reply is a call and a ``cached_calls``). ``attempts`` counts every request
-    actually sent to a backend: retries after 429/5xx/timeouts, attempts cut by a timeout or
-    the wall-time budget, hedged duplicates and failed calls included; it is what a server's
-    request log sees (a cached reply is no attempt). Tokens and cost are those the backend
-    reported for replies received.
-    """
-
-    calls: int = 0
-    attempts: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    cached_calls: int = 0
+    calls: int = Field(
+        0,
+        description="model calls that returned a reply: each re-ask of a schema-checked call "
+        "is a call, and a cached reply is a call (and a cached call)",
+    )
+    attempts: int = Field(
+        0,
+        description="requests actually sent to a backend, as a server's request log sees them: "
+        "retries after 429/5xx/timeouts, attempts cut by a timeout or the wall-time budget, "
+        "hedged duplicates and failed calls included; a cached reply is no attempt",
+    )
+    prompt_tokens: int = Field(0, description="prompt tokens the backend reported for replies")
+    completion_tokens: int = Field(
+        0, description="completion tokens the backend reported for replies"
+    )
+    cost: float = Field(0.0, description="USD the backend reported for replies (0 when unknown)")
+    cached_calls: int = Field(0, description="calls answered from the response cache (free)")
 
     @property
     def total_tokens(self) -> int:

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agot.errors import BackendError
 
@@ -55,14 +55,19 @@ class EngineConfig:
 class EngineStats(BaseModel):
     """Counters since the engine started."""
 
-    forward_passes: int = 0
-    #: Tokens fed through the model (prefill chunks plus one per decoding request and step).
-    query_tokens: int = 0
-    requests: int = 0
-    #: Prompt tokens served from the prefix cache instead of being recomputed.
-    reused_prompt_tokens: int = 0
-    #: Times a sibling waited for its leader's prefill (shared-prefix scheduler).
-    deferred_admissions: int = 0
+    forward_passes: int = Field(0, description="batched forward passes of the model")
+    query_tokens: int = Field(
+        0,
+        description="tokens fed through the model (prefill chunks plus one per decoding request "
+        "and step)",
+    )
+    requests: int = Field(0, description="generation requests admitted")
+    reused_prompt_tokens: int = Field(
+        0, description="prompt tokens served from the prefix cache instead of being recomputed"
+    )
+    deferred_admissions: int = Field(
+        0, description="times a sibling waited for its leader's prefill (shared-prefix scheduler)"
+    )
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, Field
+
 from agot.backends.base import Capabilities
 from agot.backends.gguf import gguf_context_length
 from agot.backends.llamacpp_prefix import PrefixStore, common_prefix
@@ -90,20 +92,25 @@ def default_model_path() -> str:
 
 
 # -- statistics ---------------------------------------------------------------------------
-@dataclass
-class LlamaCppStats:
-    """What the backend did, for tests, benchmarks and curious users."""
+class LlamaCppStats(BaseModel):
+    """What the backend did, for tests, benchmarks and curious users (like the batching
+    engine's :class:`~agot.backends.batching.EngineStats`, a model that dumps to JSON)."""
 
-    calls: int = 0
-    prefix_saves: int = 0
-    prefix_restores: int = 0
-    restored_tokens: int = 0
-    truncated_prompts: int = 0
-    cancelled: int = 0
-    max_concurrent_calls: int = 0
-    #: Prompt tokens evaluated for, and those served from the KV cache (live or restored).
-    prompt_tokens: int = 0
-    reused_prompt_tokens: int = 0
+    calls: int = Field(0, description="calls that reached the model (under the context lock)")
+    prefix_saves: int = Field(0, description="KV snapshots the prefix store took")
+    prefix_restores: int = Field(0, description="KV snapshots restored for a later prompt")
+    restored_tokens: int = Field(
+        0, description="prompt tokens those restores served beyond the live context's prefix"
+    )
+    truncated_prompts: int = Field(0, description="prompts cut to fit the context window")
+    cancelled: int = Field(0, description="generations stopped early because the caller left")
+    max_concurrent_calls: int = Field(
+        0, description="most calls inside the backend at once (the lock keeps one on the model)"
+    )
+    prompt_tokens: int = Field(0, description="prompt tokens of calls the backend tokenised itself")
+    reused_prompt_tokens: int = Field(
+        0, description="of those, tokens served from the KV cache (live or restored)"
+    )
 
     @property
     def prefix_hit_rate(self) -> float:

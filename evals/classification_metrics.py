@@ -35,13 +35,17 @@ ProbRow = Mapping[str, float] | Sequence[float]
 
 
 class CalibrationBin(BaseModel):
-    """One ECE bin: its bounds, item count, mean confidence and accuracy."""
+    """One ECE bin of top-label confidences."""
 
-    lower: float
-    upper: float
-    count: int
-    confidence: float | None = None
-    accuracy: float | None = None
+    lower: float = Field(description="lower edge (exclusive, but 0 for the first bin)")
+    upper: float = Field(description="upper edge (inclusive)")
+    count: int = Field(description="items whose top-label confidence falls in the bin")
+    confidence: float | None = Field(
+        None, description="their mean top-label probability (None for an empty bin)"
+    )
+    accuracy: float | None = Field(
+        None, description="share of them whose top label is the gold one (None when empty)"
+    )
 
 
 class ClassificationMetrics(BaseModel):

@@ -138,22 +138,25 @@ class AgreementExample(BaseModel):
 
 
 class Agreement(BaseModel):
-    """How often the judge and EM agree, per kind, with a few examples of each.
+    """How often the judge and EM agree, per kind (:data:`KINDS`), with a few examples of each."""
 
-    ``judge_only``: the judge accepts what EM rejects (paraphrases, or judge leniency);
-    ``em_only``: EM accepts what the judge rejects. ``kappa`` is Cohen's kappa (None where it
-    is undefined: chance agreement is 1, both scorers giving one and the same verdict).
-    """
-
-    n: int = 0
-    both_true: int = 0
-    both_false: int = 0
-    judge_only: int = 0
-    em_only: int = 0
-    skipped: int = 0
-    agreement: float | None = None
-    kappa: float | None = None
-    examples: dict[str, list[AgreementExample]] = Field(default_factory=dict)
+    n: int = Field(0, description="rows that carry both a judge and an EM score")
+    both_true: int = Field(0, description="rows both scorers accept")
+    both_false: int = Field(0, description="rows both scorers reject")
+    judge_only: int = Field(
+        0, description="rows the judge accepts and EM rejects (paraphrases, or judge leniency)"
+    )
+    em_only: int = Field(0, description="rows EM accepts and the judge rejects")
+    skipped: int = Field(0, description="rows missing either score (a failed item or judge call)")
+    agreement: float | None = Field(None, description="share of the n rows where both agree")
+    kappa: float | None = Field(
+        None,
+        description="Cohen's kappa; None where it is undefined (chance agreement is 1: both "
+        "scorers give one and the same verdict)",
+    )
+    examples: dict[str, list[AgreementExample]] = Field(
+        default_factory=dict, description="the first few rows of each kind, in row order"
+    )
 
 
 def _short(value: Any, limit: int = 200) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agot.percentile import percentile
 from agot.text import columns, number
@@ -20,12 +20,12 @@ from agot.trace import TraceEvent
 class EndpointStat(BaseModel):
     """One endpoint over a run (or a group of rows)."""
 
-    endpoint: str
-    calls: int
-    errors: int
-    latency_p50_s: float | None = None
-    latency_p95_s: float | None = None
-    latency_p99_s: float | None = None
+    endpoint: str = Field(description="the replica's name")
+    calls: int = Field(description="calls it served plus attempts it failed")
+    errors: int = Field(description="attempts it failed")
+    latency_p50_s: float | None = Field(None, description="median seconds of the calls it served")
+    latency_p95_s: float | None = Field(None, description="95th percentile of the same")
+    latency_p99_s: float | None = Field(None, description="99th percentile of the same")
 
 
 def endpoint_calls(events: Iterable[TraceEvent]) -> dict[str, dict[str, Any]]:
