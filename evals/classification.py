@@ -45,6 +45,7 @@ from agot.config import check_count
 from agot.errors import ConfigError, DatasetError
 from agot.evals.records import EvalRecord
 from agot.evals.scorers import Score, Scorer, raw_text
+from agot.kairanban.options import DEFAULT_AGENTS
 from agot.result import Result
 from agot.strategies.base import Outcome, RunContext, Strategy
 from agot.task import Task
@@ -73,7 +74,6 @@ _ALIASES = {
     "vote": "independent-vote",
     "mean": "independent-mean",
 }
-DEFAULT_AGENTS = 5
 
 
 def canonical_strategy(name: str) -> str | None:

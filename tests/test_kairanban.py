@@ -534,6 +534,18 @@ def test_cli_classify_text_report_and_config_errors(tmp_path, capsys):
     assert "idobata_at must be between 1 and agents" in capsys.readouterr().err
     assert cli_main(["classify", "x", "--labels", "yes"]) == 2
     assert "at least 2 distinct labels" in capsys.readouterr().err
+    assert cli_main(["classify", "x", "--agents", "0"]) == 2
+    assert "agents" in capsys.readouterr().err
+
+
+def test_cli_classify_idobata_at_zero_is_a_plain_chain(tmp_path, capsys):
+    """``--idobata-at 0`` means no idobata round, as it does in ``agot eval``."""
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps({"vote": doc(1, (0.1, 0.2, 0.7)), "chat": "nice vibes"}))
+    argv = ["classify", "ok", "--model", f"scripted/{table}", "--agents", "3", "--json"]
+    assert cli_main([*argv, "--idobata-at", "0"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dialogue"] == [] and out["usage"]["calls"] == 3
 
 
 # -- the real embedded model ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from agot.cli.options import add_call_options, add_limit_options
+from agot.cli.options import add_call_options, add_kairanban_shape_options, add_limit_options
 
 HELP = "classify a text with Kairanban agents (probabilities per label)"
 
@@ -25,14 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="negative,neutral,positive",
         help="comma-separated labels (default: negative,neutral,positive)",
     )
-    parser.add_argument("--agents", type=int, default=5, help="agents in the chain (default 5)")
-    parser.add_argument(
-        "--idobata-at",
-        type=int,
-        default=None,
-        metavar="K",
-        help="hold the idobata conversation after agent K (1..agents); default: none",
-    )
+    add_kairanban_shape_options(parser, tag="chain", idobata_default="none")
     parser.add_argument(
         "--aggregate",
         default="last",
@@ -70,14 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_strategy(args: argparse.Namespace) -> Any:
-    from agot.cli.options import sampling_kwargs
+    from agot.cli.options import kairanban_shape_from_args, sampling_kwargs
     from agot.kairanban import Kairanban
+    from agot.kairanban.options import DEFAULT_AGENTS
 
     models = args.model or ["local"]
+    shape = kairanban_shape_from_args(args)
     return Kairanban(
         args.labels,
-        agents=args.agents,
-        idobata_at=args.idobata_at,
+        agents=DEFAULT_AGENTS if shape["agents"] is None else shape["agents"],
+        idobata_at=shape["idobata_at"] or None,  # 0: no idobata round, as in agot eval
         models=models if len(models) > 1 else None,
         personas=args.persona,
         aggregate=args.aggregate,

@@ -33,6 +33,7 @@ from typing import Any
 from agot.cli.options import (
     add_agot_shape_options,
     add_call_limit_options,
+    add_kairanban_shape_options,
     add_model_options,
     add_routing_options,
 )
@@ -142,16 +143,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     strat = parser.add_argument_group("strategy options")
     strat.add_argument("--samples", type=int, default=None, help="sc: number of samples")
     add_agot_shape_options(strat, tag="agot")
-    strat.add_argument(
-        "--agents", type=int, default=None, help="kairanban variants: agents N (default 5)"
-    )
-    strat.add_argument(
-        "--idobata-at",
-        type=int,
-        default=None,
-        metavar="K",
-        help="kairanban: idobata round after agent K (default N // 2 + 1; 0: none, i.e. kcs)",
-    )
+    add_kairanban_shape_options(strat, tag="kairanban variants", idobata_default="N // 2 + 1")
     add_model_options(parser)
     add_routing_options(parser)
     limits = parser.add_argument_group("limits (per model) and budget (per item)")
@@ -238,6 +230,7 @@ def build_config(args: argparse.Namespace) -> Any:
     from agot.cli.options import (
         agot_shape_from_args,
         budget_from_args,
+        kairanban_shape_from_args,
         limits_from_args,
         router_from_args,
         sampling_kwargs,
@@ -254,7 +247,7 @@ def build_config(args: argparse.Namespace) -> Any:
         if "agot" not in names and not args.preset:
             raise ConfigError("--max-depth/--max-layers/--max-nodes need --strategy agot")
         per_strategy["agot"] = {k: v for k, v in agot_flags.items() if v is not None}
-    kairanban_flags = {"agents": args.agents, "idobata_at": args.idobata_at}
+    kairanban_flags = kairanban_shape_from_args(args)
     if any(v is not None for v in kairanban_flags.values()):
         from agot.evals.classification import canonical_strategy
 

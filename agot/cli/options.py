@@ -65,6 +65,28 @@ def agot_shape_from_args(args: argparse.Namespace) -> dict[str, int | None]:
     return {"max_depth": args.max_depth, "max_layers": args.max_layers, "max_nodes": args.max_nodes}
 
 
+def add_kairanban_shape_options(group: Any, *, tag: str, idobata_default: str) -> None:
+    """The Kairanban chain's shape: ``--agents`` and ``--idobata-at`` (read back by
+    :func:`kairanban_shape_from_args`). Both default to None, so a command can tell a flag left
+    out from one given; ``idobata_default`` says what the command does without ``--idobata-at``.
+    """
+    group.add_argument(
+        "--agents", type=int, default=None, metavar="N", help=f"{tag}: agents N (default 5)"
+    )
+    group.add_argument(
+        "--idobata-at",
+        type=int,
+        default=None,
+        metavar="K",
+        help=f"{tag}: idobata round after agent K (1..N; 0: none; default {idobata_default})",
+    )
+
+
+def kairanban_shape_from_args(args: argparse.Namespace) -> dict[str, int | None]:
+    """The Kairanban parameters of the chain-shape flags, None where a flag was not given."""
+    return {"agents": args.agents, "idobata_at": args.idobata_at}
+
+
 def add_routing_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model routing (local first)")
     group.add_argument(

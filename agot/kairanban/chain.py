@@ -39,6 +39,7 @@ from agot.dispatcher import Dispatcher, using_dispatcher
 from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
 from agot.kairanban.options import (
     AGGREGATES,
+    DEFAULT_AGENTS,
     MAX_COMMENT_CHARS,
     fitted_note_chars,
     per_agent,
@@ -83,7 +84,7 @@ class Kairanban(Strategy):
         self,
         labels: Sequence[str] | str = DEFAULT_LABELS,
         *,
-        agents: int = 5,
+        agents: int = DEFAULT_AGENTS,
         idobata_at: int | None = None,
         models: Sequence[str] | str | None = None,
         personas: Sequence[str | None] | str | None = None,

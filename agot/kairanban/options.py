@@ -11,6 +11,8 @@ from typing import Any
 from agot.errors import ConfigError
 
 AGGREGATES = ("last", "mean", "vote")
+#: Agents in a chain unless told otherwise (the CLI, the variants and the eval runner alike).
+DEFAULT_AGENTS = 5
 #: Tokens of JSON syntax and keys of a document, and per label of its distribution.
 DOCUMENT_OVERHEAD_TOKENS = 12
 LABEL_OVERHEAD_TOKENS = 6

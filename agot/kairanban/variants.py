@@ -24,6 +24,7 @@ from typing import Any
 
 from agot.errors import ConfigError
 from agot.kairanban.chain import Kairanban
+from agot.kairanban.options import DEFAULT_AGENTS
 from agot.kairanban.schemas import DEFAULT_LABELS
 
 VARIANTS = ("single", "independent", "kcs", "kcs+ibc")
@@ -32,7 +33,7 @@ VARIANTS = ("single", "independent", "kcs", "kcs+ibc")
 def variant_strategies(
     labels: Sequence[str] = DEFAULT_LABELS,
     *,
-    agents: int = 5,
+    agents: int = DEFAULT_AGENTS,
     idobata_at: int = 3,
     variants: Sequence[str] = VARIANTS,
     **options: Any,
