@@ -70,8 +70,14 @@ def add_kairanban_shape_options(group: Any, *, tag: str, idobata_default: str) -
     :func:`kairanban_shape_from_args`). Both default to None, so a command can tell a flag left
     out from one given; ``idobata_default`` says what the command does without ``--idobata-at``.
     """
+    from agot.kairanban.options import DEFAULT_AGENTS
+
     group.add_argument(
-        "--agents", type=int, default=None, metavar="N", help=f"{tag}: agents N (default 5)"
+        "--agents",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"{tag}: agents N (default {DEFAULT_AGENTS})",
     )
     group.add_argument(
         "--idobata-at",
