@@ -45,7 +45,7 @@ from agot.config import check_count
 from agot.errors import ConfigError, DatasetError
 from agot.evals.records import EvalRecord
 from agot.evals.scorers import Score, Scorer, raw_text
-from agot.kairanban.options import DEFAULT_AGENTS
+from agot.kairanban.options import DEFAULT_AGENTS, default_idobata_at
 from agot.result import Result
 from agot.strategies.base import Outcome, RunContext, Strategy
 from agot.task import Task
@@ -81,11 +81,6 @@ def canonical_strategy(name: str) -> str | None:
     key = str(name).strip().lower()
     key = _ALIASES.get(key, key)
     return key if key in CLASSIFICATION_STRATEGIES else None
-
-
-def default_idobata_at(agents: int) -> int:
-    """Where the idobata round goes when ``--idobata-at`` is not given: ``agents // 2 + 1``."""
-    return agents // 2 + 1
 
 
 def classification_strategies(

@@ -503,6 +503,18 @@ async def test_the_four_variants_run_on_the_same_items(tmp_path):
     assert all(f"{name} " in table for name in variants)
 
 
+def test_variant_strategies_place_the_idobata_round_by_the_eval_rule():
+    """kcs+ibc's round defaults to agents // 2 + 1, as in agot eval, so short chains build."""
+    from agot.kairanban.variants import variant_strategies
+
+    assert variant_strategies(agents=2)["kcs+ibc"].idobata_at == 2
+    assert variant_strategies(agents=7)["kcs+ibc"].idobata_at == 4
+    assert variant_strategies()["kcs+ibc"].idobata_at == 3
+    assert variant_strategies(agents=7, idobata_at=2)["kcs+ibc"].idobata_at == 2
+    with pytest.raises(ConfigError, match="idobata_at must be between 1 and agents"):
+        variant_strategies(agents=2, idobata_at=3)
+
+
 # -- CLI ------------------------------------------------------------------------------------------
 def test_cli_classify_json(tmp_path, capsys):
     table = tmp_path / "table.json"
@@ -535,7 +547,7 @@ def test_cli_classify_text_report_and_config_errors(tmp_path, capsys):
     assert cli_main(["classify", "x", "--labels", "yes"]) == 2
     assert "at least 2 distinct labels" in capsys.readouterr().err
     assert cli_main(["classify", "x", "--agents", "0"]) == 2
-    assert "agents" in capsys.readouterr().err
+    assert "agents must be at least 1" in capsys.readouterr().err
 
 
 def test_cli_classify_idobata_at_zero_is_a_plain_chain(tmp_path, capsys):

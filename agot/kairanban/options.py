@@ -22,6 +22,12 @@ MIN_NOTE_CHARS = 16
 MAX_COMMENT_CHARS = 500
 
 
+def default_idobata_at(agents: int) -> int:
+    """Where the idobata round goes when none is named: after agent ``agents // 2 + 1``, so
+    about half the chain reads the conversation (3 of 5)."""
+    return agents // 2 + 1
+
+
 def fitted_note_chars(note_chars: int, max_tokens: int, labels: int) -> int:
     """The notes' ``maxLength`` lowered so a grammar-bound reply can close within ``max_tokens``.
 

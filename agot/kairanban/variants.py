@@ -24,7 +24,7 @@ from typing import Any
 
 from agot.errors import ConfigError
 from agot.kairanban.chain import Kairanban
-from agot.kairanban.options import DEFAULT_AGENTS
+from agot.kairanban.options import DEFAULT_AGENTS, default_idobata_at
 from agot.kairanban.schemas import DEFAULT_LABELS
 
 VARIANTS = ("single", "independent", "kcs", "kcs+ibc")
@@ -34,11 +34,16 @@ def variant_strategies(
     labels: Sequence[str] = DEFAULT_LABELS,
     *,
     agents: int = DEFAULT_AGENTS,
-    idobata_at: int = 3,
+    idobata_at: int | None = None,
     variants: Sequence[str] = VARIANTS,
     **options: Any,
 ) -> dict[str, Kairanban]:
-    """One :class:`Kairanban` per variant name; ``options`` go to every one of them."""
+    """One :class:`Kairanban` per variant name; ``options`` go to every one of them.
+
+    ``idobata_at`` places kcs+ibc's idobata round (None: :func:`default_idobata_at`, as in
+    ``agot eval``)."""
+    if idobata_at is None:
+        idobata_at = default_idobata_at(agents)
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise ConfigError(f"unknown variant(s) {unknown}: choose from {', '.join(VARIANTS)}")
