@@ -164,12 +164,16 @@ class ResultsWriter:
             self._fd = -1
 
 
-def read_results(path: str | os.PathLike[str], *, repair: bool = False) -> list[ResultRow]:
+def read_results(
+    path: str | os.PathLike[str], *, repair: bool = False, unreadable: list[int] | None = None
+) -> list[ResultRow]:
     """Every complete row of ``path`` (none when it does not exist).
 
     A last line without its newline, or one that does not parse, is what a kill during a write
     leaves: it is ignored, and with ``repair=True`` cut off the file so appends start clean. A
-    bad line anywhere else is real damage and raises ConfigError naming the line.
+    bad line anywhere else is real damage and raises ConfigError naming the line, unless the
+    caller passes an ``unreadable`` list (a reader that shows what it can, such as the viewer):
+    then its line number is added there and the line skipped.
     """
     file = Path(path)
     if not file.exists():
@@ -188,6 +192,9 @@ def read_results(path: str | os.PathLike[str], *, repair: bool = False) -> list[
             if number == len(complete) and not lines[-1]:
                 good_end -= len(line) + 1  # a torn final line that happened to end in "\n"
                 break
+            if unreadable is not None:
+                unreadable.append(number)
+                continue
             raise ConfigError(
                 f"{file}:{number} is not a valid result row; delete that line to resume"
             ) from None
@@ -360,9 +367,10 @@ class RunFolder:
         self.write_info(info)
         return rows
 
-    def rows(self) -> list[ResultRow]:
-        """The folder's rows under the latest-row-wins rule."""
-        return latest_rows(self.read_results())
+    def rows(self, *, unreadable: list[int] | None = None) -> list[ResultRow]:
+        """The folder's rows under the latest-row-wins rule (``unreadable``: as in
+        :func:`read_results`)."""
+        return latest_rows(read_results(self.results_path, unreadable=unreadable))
 
     def writer(self) -> ResultsWriter:
         return ResultsWriter(self.results_path)
@@ -385,8 +393,21 @@ class RunFolder:
         return write_json_atomic(self.summary_path, summary)
 
     def read_trace(self, row: ResultRow) -> dict[str, Any] | None:
-        """The trace ``row`` points at, as the JSON object ``Result.save_trace`` writes."""
-        return _read_json(self.path / row.trace) if row.trace else None
+        """The trace ``row`` points at, as the JSON object ``Result.save_trace`` writes.
+
+        Only a file inside the folder is read (symlinks resolved): a row whose ``trace`` is an
+        absolute path or climbs out with ``..`` names some other file, and reading it would
+        show that file to whoever views the run. That is a ConfigError, as is bad JSON.
+        """
+        if not row.trace:
+            return None
+        root = self.path.resolve()
+        target = (root / row.trace).resolve()
+        if not target.is_relative_to(root):
+            raise ConfigError(f"trace {row.trace!r} of item {row.id!r} is outside {self.path}")
+        if target.exists() and not target.is_file():  # a FIFO or a device would block the read
+            raise ConfigError(f"trace {row.trace!r} of item {row.id!r} is not a regular file")
+        return _read_json(target)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -219,7 +219,7 @@ async def test_eval_summary_reports_each_endpoint(tmp_path) -> None:
     assert [(e.endpoint, e.calls) for e in run.endpoints] == [
         (e.endpoint, e.calls) for e in summary.endpoints
     ]
-    page = TestClient(create_app(catalog)).get(f"/run/{run.id}").text
+    page = TestClient(create_app(catalog), base_url="http://127.0.0.1").get(f"/run/{run.id}").text
     assert 'id="endpoint-table"' in page and all(e.endpoint in page for e in summary.endpoints)
 
 

@@ -130,7 +130,7 @@ def _assert_viewer_pages_hold_no_text(out: Path) -> None:
     from agot.view.app import create_app
     from agot.view.data import Catalog
 
-    client = testclient.TestClient(create_app(Catalog([out.parent])))
+    client = testclient.TestClient(create_app(Catalog([out.parent])), base_url="http://127.0.0.1")
     pages = [client.get("/"), client.get(f"/run/{out.name}")]
     pages += [client.get(f"/run/{out.name}/item/{i}") for i in range(2)]
     assert all(page.status_code == 200 for page in pages)

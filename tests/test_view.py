@@ -19,9 +19,15 @@ from agot.view.data import Catalog
 from agot.view.plots import LEFT, RIGHT, TOP, H, W, score_vs_tokens
 
 
+def local_client(app) -> TestClient:
+    """A test client whose requests name a loopback host, as a browser on this machine does
+    (the viewer refuses any other Host header)."""
+    return TestClient(app, base_url="http://127.0.0.1:7576")
+
+
 @pytest.fixture(scope="module")
 def client(runs_root: Path) -> TestClient:
-    return TestClient(create_app(Catalog([runs_root])))
+    return local_client(create_app(Catalog([runs_root])))
 
 
 def test_runs_list_shows_each_run_with_intervals_and_the_saved_trace(client):
@@ -82,7 +88,7 @@ def test_markup_in_model_text_is_escaped(tmp_path):
         )
 
     asyncio.run(build())
-    page = TestClient(create_app(Catalog([tmp_path]))).get("/run/x/item/0").text
+    page = local_client(create_app(Catalog([tmp_path]))).get("/run/x/item/0").text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
 
 
@@ -98,7 +104,7 @@ def test_a_run_without_summary_is_summarised_from_its_rows(runs_root, tmp_path):
     (group,) = run.groups
     est = group.metrics["em"]
     assert est.value == 0.75 and est.low is not None and est.low <= 0.75 <= est.high
-    assert "(no summary yet)" in TestClient(create_app(catalog)).get("/").text
+    assert "(no summary yet)" in local_client(create_app(catalog)).get("/").text
 
 
 def test_a_summary_with_inline_usage_counters_still_reads(runs_root, tmp_path):
@@ -139,7 +145,7 @@ def test_private_dataset_text_is_shown_as_stored_redacted(tmp_path):
         )
 
     asyncio.run(build())
-    client = TestClient(create_app(Catalog([tmp_path / "g"])))
+    client = local_client(create_app(Catalog([tmp_path / "g"])))
     pages = client.get("/run/g").text + "".join(
         client.get(f"/run/g/item/{i}").text for i in range(len(records))
     )
@@ -166,3 +172,132 @@ def test_view_binds_to_loopback_by_default():
 
     args = build_parser().parse_args(["view", "runs"])
     assert args.host == "127.0.0.1"
+
+
+# -- hardening: DNS rebinding, traces outside the run folder, damaged files ----------------------
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1:7576", "localhost:7576", "localhost", "[::1]:7576", "127.0.0.5", "LOCALHOST:80"],
+)
+def test_loopback_host_headers_are_answered(client, host):
+    assert client.get("/", headers={"host": host}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "attacker.example:7576",  # a rebinding page: its name now resolves to 127.0.0.1
+        "attacker.example",
+        "localhost.attacker.example",
+        "127.0.0.1.nip.io",
+        "192.168.1.20:7576",
+        "testserver",
+    ],
+)
+def test_other_host_headers_are_refused_on_every_page(client, host):
+    for path in ("/", "/run/agot-vs-cot", "/run/agot-vs-cot/item/0", "/trace/sky", "/compare"):
+        response = client.get(path, headers={"host": host})
+        assert response.status_code == 403, path
+        assert "refused Host header" in response.text and "agot-vs-cot" not in response.text
+
+
+def test_host_policy_follows_the_bind_address():
+    from agot.view.hosts import HostPolicy
+
+    default = HostPolicy.for_bind("127.0.0.1")
+    assert default.allows("localhost:1") and not default.allows("box.lan:7576")
+    named = HostPolicy.for_bind("box.lan")
+    assert named.allows("box.lan:7576") and named.allows("127.0.0.1")
+    assert not named.allows("evil.example") and not named.allows("10.0.0.9")
+    every = HostPolicy.for_bind("0.0.0.0")
+    assert every.allows("10.0.0.9:7576") and every.allows("[fe80::1]:7576")
+    assert not every.allows("evil.example") and not every.allows(None)
+
+
+def test_cli_serves_with_the_host_policy_of_its_bind_address(runs_root, monkeypatch):
+    import uvicorn
+
+    served = {}
+
+    def fake_run(app, host, port, log_level):
+        served["client"] = TestClient(app, base_url=f"http://{host}:{port}")
+        served["host"] = host
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    assert main(["view", str(runs_root), "--host", "box.lan", "--port", "7599"]) == 0
+    c = served["client"]
+    assert c.get("/").status_code == 200  # Host: box.lan:7599
+    assert c.get("/", headers={"host": "evil.example:7599"}).status_code == 403
+    assert main(["view", str(runs_root)]) == 0
+    c = served["client"]
+    assert served["host"] == "127.0.0.1" and c.get("/").status_code == 200
+    assert c.get("/", headers={"host": "box.lan:7576"}).status_code == 403
+
+
+def _copy_run(runs_root: Path, tmp_path: Path, name: str = "cot-again") -> Path:
+    import shutil
+
+    copy = tmp_path / "runs" / name
+    shutil.copytree(runs_root / name, copy)
+    return copy
+
+
+def test_a_trace_outside_the_run_folder_is_not_read(runs_root, tmp_path):
+    import json
+
+    copy = _copy_run(runs_root, tmp_path)
+    secret = tmp_path / "elsewhere.json"
+    secret.write_text(json.dumps({"question": "SECRET-OUTSIDE", "events": []}))
+    inside = copy / "traces" / "cot"
+    (inside / "link.json").symlink_to(secret)
+    rows = [json.loads(line) for line in (copy / "results.jsonl").read_text().splitlines()]
+    targets = [str(secret), "../../elsewhere.json", "traces/cot/link.json"]
+    for row, target in zip(rows, targets, strict=False):
+        row["trace"] = target
+    (copy / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    client = local_client(create_app(Catalog([copy.parent])))
+    for index in range(len(targets)):
+        page = client.get(f"/run/cot-again/item/{index}")
+        assert page.status_code == 200
+        assert "SECRET-OUTSIDE" not in page.text
+        assert 'id="trace-problem"' in page.text and "outside" in page.text
+    # the rows whose trace is where the run wrote it still show theirs
+    assert 'id="trace-problem"' not in client.get("/run/cot-again/item/3").text
+    export = tmp_path / "all.html"
+    assert main(["view", str(copy.parent), "--export", str(export)]) == 0
+    assert "SECRET-OUTSIDE" not in export.read_text()
+
+
+def test_a_malformed_results_line_is_counted_not_an_error_page(runs_root, tmp_path):
+    copy = _copy_run(runs_root, tmp_path)
+    _copy_run(runs_root, tmp_path, "agot-vs-cot")
+    lines = (copy / "results.jsonl").read_text().splitlines()
+    damaged = [lines[0], "{not json", lines[1], '{"id": "x"}', *lines[2:]]
+    (copy / "results.jsonl").write_text("\n".join(damaged) + "\n")
+    client = local_client(create_app(Catalog([copy.parent])))
+    front = client.get("/")
+    assert front.status_code == 200
+    assert 'data-run="cot-again"' in front.text and 'data-run="agot-vs-cot"' in front.text
+    assert "2 unreadable lines in results.jsonl (line 2, 4)" in front.text
+    page = client.get("/run/cot-again")
+    assert page.status_code == 200 and 'id="run-problems"' in page.text
+    assert page.text.count('class="item-link"') == len(lines)
+    assert client.get("/compare").status_code == 200
+    export = tmp_path / "all.html"
+    assert main(["view", str(copy.parent), "--export", str(export)]) == 0
+    assert "unreadable lines" in export.read_text()
+
+
+def test_damaged_run_json_summary_and_trace_show_as_notes(runs_root, tmp_path):
+    copy = _copy_run(runs_root, tmp_path)
+    (copy / "run.json").write_text("[1, 2")
+    (copy / "summary.json").write_text('{"groups": 5}')
+    trace = next((copy / "traces").rglob("*.json"))
+    trace.write_text('{"events": "not a list"}')
+    client = local_client(create_app(Catalog([copy.parent])))
+    assert client.get("/").status_code == 200
+    page = client.get("/run/cot-again")
+    assert page.status_code == 200
+    assert "run.json is not readable JSON" in page.text and "summary.json" in page.text
+    statuses = {client.get(f"/run/cot-again/item/{i}").status_code for i in range(4)}
+    assert statuses == {200}

@@ -20,7 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", metavar="DIR", help="run folders, folders of runs, or trace files"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1); pages answer only requests addressed to "
+        "loopback names or to this address (a guard against DNS rebinding)",
+    )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
     )
@@ -86,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
 
         webbrowser.open(url)
     try:
-        uvicorn.run(create_app(catalog), host=args.host, port=args.port, log_level="warning")
+        from agot.view.hosts import HostPolicy
+
+        app = create_app(catalog, hosts=HostPolicy.for_bind(args.host))
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     except OSError as exc:
         raise ConfigError(f"cannot serve on {args.host}:{args.port}: {exc.strerror}") from None
     return 0

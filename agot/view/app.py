@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from agot.view import pages
 from agot.view.data import Catalog
+from agot.view.hosts import HostGuard, HostPolicy
 from agot.view.render import Renderer, server_url
 
 T = TypeVar("T")
@@ -26,8 +27,12 @@ class _Missing(Exception):
     """No such page (an unknown run, item or trace): answered with the not-found page."""
 
 
-def create_app(catalog: Catalog) -> Starlette:
-    """The ASGI app serving ``catalog`` (run it with uvicorn, or ``agot view``)."""
+def create_app(catalog: Catalog, *, hosts: HostPolicy | None = None) -> Starlette:
+    """The ASGI app serving ``catalog`` (run it with uvicorn, or ``agot view``).
+
+    It answers only requests whose ``Host:`` header ``hosts`` allows (default: loopback names,
+    as for a server bound to 127.0.0.1; see :mod:`agot.view.hosts`).
+    """
     renderer = Renderer(server_url)
 
     def html(page: str, content: dict[str, Any], status: int = 200) -> Response:
@@ -70,7 +75,7 @@ def create_app(catalog: Catalog) -> Starlette:
             raise _Missing("no runs to compare")
         return html("compare", pages.compare_page(chosen))
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", runs),
             Route("/run/{run}", run),
@@ -80,3 +85,5 @@ def create_app(catalog: Catalog) -> Starlette:
         ],
         exception_handlers={_Missing: missing},
     )
+    app.add_middleware(HostGuard, policy=hosts or HostPolicy())
+    return app

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agot.errors import ConfigError
 from agot.evals.run_folder import (
@@ -28,6 +28,8 @@ from agot.evals.stats import PairedComparison, bootstrap_mean
 from agot.evals.summary import GroupSummary, group_rows, group_summary, load_summary
 from agot.fleet.stats import EndpointStat, endpoint_stats
 from agot.types import Usage
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,6 +50,11 @@ class Run:
     wall_s: float | None = None
     started_at: float | None = None
     finished: bool = False
+    #: What could not be read (an unreadable results line, a bad run.json or summary.json):
+    #: the page shows the rest and says what is missing.
+    problems: list[str] = field(default_factory=list)
+    #: Line numbers of results.jsonl that are not result rows (counted, never a page error).
+    unreadable_lines: list[int] = field(default_factory=list)
 
     @property
     def strategies(self) -> list[str]:
@@ -90,6 +97,7 @@ class Run:
         return value
 
     def trace(self, row: ResultRow) -> dict[str, Any] | None:
+        """The row's trace, read only from inside the run folder (ConfigError otherwise)."""
         return self.folder.read_trace(row)
 
 
@@ -197,11 +205,19 @@ def _unique_ids(names: Iterable[str]) -> list[str]:
 def load_run(run_id: str, path: Path) -> Run:
     """Read one run folder: run.json, its rows (latest wins) and summary.json when written."""
     folder = RunFolder(path)
-    info = folder.read_info() or {}
-    rows = folder.rows()
-    summary = load_summary(folder)
+    problems: list[str] = []
+    info = _attempt(folder.read_info, problems) or {}
+    unreadable: list[int] = []
+    rows = _attempt(lambda: folder.rows(unreadable=unreadable), problems) or []
+    if unreadable:
+        shown = ", ".join(str(n) for n in unreadable[:10]) + (", ..." * (len(unreadable) > 10))
+        problems.append(
+            f"{len(unreadable)} unreadable line{'s' * (len(unreadable) != 1)} in "
+            f"{RESULTS_FILE} (line {shown}): not shown and not counted"
+        )
+    summary = _attempt(lambda: load_summary(folder), problems)
     first = rows[0] if rows else None
-    dataset = info.get("dataset") or (first.dataset if first else "?")
+    dataset = str(info.get("dataset") or (first.dataset if first else "?"))
     if summary is not None:
         headline: str | None = summary.headline
         groups = [_with_cached_calls(g, rows) for g in summary.groups]
@@ -222,9 +238,27 @@ def load_run(run_id: str, path: Path) -> Run:
         groups=groups,
         comparisons=comparisons,
         wall_s=summary.wall_s if summary is not None else None,
-        started_at=info.get("started_at"),
+        started_at=_number(info.get("started_at")),
         finished=summary is not None,
+        problems=problems,
+        unreadable_lines=unreadable,
     )
+
+
+def _attempt(read: Callable[[], T], problems: list[str]) -> T | None:
+    """``read()``, or None with its error added to ``problems`` when the file cannot be read:
+    one damaged file shows as a note on its run, never as an error page for every run."""
+    try:
+        return read()
+    except ConfigError as exc:
+        problems.append(str(exc))
+    except OSError as exc:
+        problems.append(f"{getattr(exc, 'filename', None) or 'a file'}: {exc.strerror or exc}")
+    return None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _with_cached_calls(group: GroupSummary, rows: Sequence[ResultRow]) -> GroupSummary:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agot.errors import ConfigError
 from agot.evals.run_folder import ResultRow
 from agot.view import plots
 from agot.view.data import Catalog, Run, SavedTrace
@@ -91,6 +92,7 @@ def trace_view(trace: dict[str, Any] | None) -> dict[str, Any]:
     writes); an empty view when the run kept no trace."""
     empty: dict[str, Any] = {
         "has_trace": False,
+        "trace_problem": None,
         "graph_svg": None,
         "graph_full_svg": None,
         "nested": [],
@@ -98,12 +100,19 @@ def trace_view(trace: dict[str, Any] | None) -> dict[str, Any]:
     }
     if trace is None:
         return empty
+    from pydantic import ValidationError
+
     from agot.critical_path import critical_path, parallelism, span
+    from agot.errors import AgotError
     from agot.render.timeline_svg import timeline_svg
     from agot.result import Result
 
-    result = Result.model_validate(trace)
-    graph = result.thought_graph()
+    try:
+        result = Result.model_validate(trace)
+        graph = result.thought_graph()
+    except (ValidationError, AgotError, ValueError, KeyError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return {**empty, "trace_problem": f"the trace is not one agot can read ({first})"}
     events = result.events
     _, path = critical_path(events)
     on_path = set(path)
@@ -160,7 +169,11 @@ def _nested(graph: Any) -> list[NestedGraph]:
 
 def item_page(run: Run, index: int) -> dict[str, Any]:
     row = run.rows[index]
-    trace = run.trace(row)
+    problem = None
+    try:
+        trace = run.trace(row)
+    except ConfigError as exc:  # outside the run folder, not a file, or not JSON
+        trace, problem = None, str(exc)
     siblings = [
         (i, r) for i, r in enumerate(run.rows) if r.id == row.id and i != index
     ]  # the same item under the run's other strategies and models
@@ -173,16 +186,22 @@ def item_page(run: Run, index: int) -> dict[str, Any]:
         "question": (trace or {}).get("question"),
         "siblings": siblings,
         **trace_view(trace),
+        **({"trace_problem": problem} if problem else {}),
     }
 
 
 def saved_trace_page(saved: SavedTrace) -> dict[str, Any]:
-    trace = saved.load()
+    try:
+        trace: dict[str, Any] | None = saved.load()
+        problem = None
+    except ConfigError as exc:
+        trace, problem = None, str(exc)
     return {
         "title": saved.path.name,
         "saved": saved,
-        "question": trace.get("question"),
+        "question": (trace or {}).get("question"),
         **trace_view(trace),
+        **({"trace_problem": problem} if problem else {}),
     }
 
 
