@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 # litellm must use its bundled price map, never fetch one at run time (the user may override).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+# First: imported from the repository's agot/ folder (python -m agot in a clone), this finds
+# agot.backends and agot.evals in backends/ and evals/ beside it, as an install maps them.
+from agot._source_tree import FROM_SOURCE_TREE as _FROM_SOURCE_TREE  # noqa: F401
 from agot.budget import Budget
 from agot.dispatcher import Dispatcher
 from agot.errors import (
