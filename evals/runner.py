@@ -138,6 +138,12 @@ def evaluate(config: EvalConfig | str, **kwargs: Any) -> EvalSummary:
     return run_sync(run_eval(config, **kwargs))
 
 
+def eval_records(config: EvalConfig) -> list[EvalRecord]:
+    """The items ``config`` would run, in run order (its preset, ``limit`` and ``sample``
+    applied), loaded without running anything: what a plan draws its pilot from."""
+    return _Run(config, None, sys.stderr)._load()
+
+
 def default_out_dir(dataset: str) -> str:
     return str(Path("runs") / f"eval-{slug(dataset)}-{time.strftime('%Y%m%d-%H%M%S')}")
 

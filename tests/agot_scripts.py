@@ -59,3 +59,30 @@ def agot_script(
         raise AssertionError(f"unexpected role {request.role}")
 
     return script
+
+
+def varied_agot_script(*, seed: int = 0) -> Callable[[GenerationRequest], object]:
+    """AGoT replies whose graph size varies from item to item, as a real model's do.
+
+    Item ``i`` (the first ``item <i>`` in the prompt; 0 without one) gets, drawn with
+    ``random.Random((seed, i))``: 1 to 3 thoughts per proposal, a graph declared ready after
+    1 to 3 layers, and its first thought complex (a nested graph) one time in three.
+    """
+    import random
+
+    scripts: dict[int, Callable[[GenerationRequest], object]] = {}
+
+    def script(request: GenerationRequest) -> object:
+        found = re.search(r"item (\d+)", "\n".join(m.content for m in request.messages))
+        item = int(found.group(1)) if found else 0
+        if item not in scripts:
+            rng = random.Random(f"{seed}:{item}")
+            nested = rng.random() < 1 / 3
+            scripts[item] = agot_script(
+                fanout=rng.randint(1, 3),
+                answer_at_layer=rng.randint(0, 2),
+                complex_if=lambda node_id, nested=nested: nested and node_id == "1",
+            )
+        return scripts[item](request)
+
+    return script

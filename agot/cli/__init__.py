@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from agot.cli.command import add_command
 
 #: Subcommand modules, in help order.
-COMMANDS = ("solve", "eval", "show", "classify", "report", "view")
+COMMANDS = ("solve", "eval", "plan", "show", "classify", "report", "view")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,7 +41,9 @@ from agot.cli.options import (
 HELP = "evaluate strategies and models on a dataset"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) -> None:
+    """``agot eval``'s flags; ``planning``: for ``agot plan eval``, which adds its own plan
+    flags in place of ``--plan``, ``--max-run-cost`` and ``--yes``."""
     parser.add_argument(
         "dataset",
         help="gpqa, hotpotqa, musique, 2wikimultihopqa, morehopqa, hybridqa, fanoutqa, "
@@ -189,6 +191,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help="with --model-actors: GPUs each reserves (1: one per GPU, 0.5: two share one)",
     )
+    if not planning:
+        from agot.cli.plan import add_plan_options
+
+        add_plan_options(parser, in_eval=True)
 
 
 def build_executor(args: argparse.Namespace) -> Any:
@@ -316,20 +322,12 @@ def run(args: argparse.Namespace) -> int:
         return _list_datasets(as_json=args.json)
     from pydantic import ValidationError
 
-    from agot.config import check_count, describe_validation_error
+    from agot.config import describe_validation_error
     from agot.errors import ConfigError
     from agot.evals.runner import default_out_dir, run_eval
     from agot.sync import run_sync
 
-    if args.sample and args.limit is None and not args.preset:
-        raise ConfigError("--sample needs --limit N (the sample size)")
-    for flag, value in (
-        ("--limit", args.limit),
-        ("--concurrency", args.concurrency),
-        ("--items-in-flight", args.items_in_flight),
-    ):
-        if value is not None:
-            check_count(value, flag)
+    check_eval_args(args)
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out DIR (the folder of the run to continue)")
     if not args.out:
@@ -345,6 +343,14 @@ def run(args: argparse.Namespace) -> int:
     # Move the import-time heap (pydantic, litellm, ... : hundreds of thousands of objects)
     # out of the collector's sight: a full collection over it stalls the event loop ~0.1 s,
     # which delays every item in flight.
+    if args.plan:
+        from agot.cli.plan import plan_before_run
+
+        config = plan_before_run(args, config)
+    elif args.pilot is not None or args.what_if or args.max_run_cost is not None:
+        raise ConfigError("--pilot, --what-if and --max-run-cost need --plan")
+    elif args.price_per_hour is not None or args.yes:
+        raise ConfigError("--price-per-hour and --yes need --plan")
     gc.collect()
     gc.freeze()
     try:
@@ -355,12 +361,32 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         raise
+    if args.plan:
+        from agot.cli.plan import record_actual
+
+        record_actual(args.out, summary)
     if args.json:
         print(summary.model_dump_json(indent=1))
     else:
         print(summary.table())
         print(f"results: {args.out}/results.jsonl · summary: {args.out}/summary.json")
     return _exit_status(args.out)
+
+
+def check_eval_args(args: argparse.Namespace) -> None:
+    """The checks of the flags that need no loading (shared with ``agot plan eval``)."""
+    from agot.config import check_count
+    from agot.errors import ConfigError
+
+    if args.sample and args.limit is None and not args.preset:
+        raise ConfigError("--sample needs --limit N (the sample size)")
+    for flag, value in (
+        ("--limit", args.limit),
+        ("--concurrency", args.concurrency),
+        ("--items-in-flight", args.items_in_flight),
+    ):
+        if value is not None:
+            check_count(value, flag)
 
 
 def _exit_status(out: str) -> int:

@@ -1,0 +1,211 @@
+"""What a pilot measured: per unit (item x strategy x model) and per call, the figures a plan
+resamples and replays.
+
+A plan predicts a run from a few of its own items run for real, so it records exactly what the
+run will repeat: every call's role, tokens, cost, attempts, whether the cache answered it, its
+service time and time queued, and how it depended on the unit's other calls. The dependency
+structure is what lets wall time be *simulated* at another concurrency instead of scaled: a
+call's predecessors are the calls named in its ``depends_on`` (AGoT names every call whose output
+its prompt used); a call that names none but was sent after the unit's first call (a strategy
+that chains calls without saying so) gets the call that finished last before it was sent.
+``gap_s`` is the time between its predecessors' end (or the unit's start) and its being sent:
+the strategy's own work, kept as measured.
+
+This module knows nothing of the eval harness: the caller hands it each unit's
+:class:`~agot.result.Result` with the time the unit started and ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from agot.result import Result
+from agot.trace import TraceEvent
+
+#: Seconds of clock noise tolerated when matching a call's send time to another call's end.
+_TOLERANCE_S = 0.002
+
+
+@dataclass(frozen=True)
+class CallSample:
+    """One recorded call, placed in its unit's dependency structure."""
+
+    role: str
+    #: Which limits it passes: the model key of the unit's dispatcher and the serving model.
+    gate: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    attempts: int
+    cached: bool
+    #: Seconds the backend worked on it (the trace event's span, retries and backoff included).
+    service_s: float
+    #: Seconds it waited for a concurrency slot or a rate limit.
+    queued_s: float
+    #: Indices (within the unit, all smaller than its own) of the calls it waited for.
+    deps: tuple[int, ...]
+    #: Seconds from its predecessors' end (or the unit's start, with none) to its being sent.
+    gap_s: float
+    discarded: bool = False
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class UnitSample:
+    """One item under one strategy and one model, as the pilot ran it."""
+
+    item: str
+    strategy: str
+    model: str
+    calls: tuple[CallSample, ...]
+    #: Seconds the unit held its slot after its last call ended (answer extraction, scoring).
+    tail_s: float = 0.0
+    #: Seconds the unit took in all (its slot, from start to end).
+    elapsed_s: float = 0.0
+    error: bool = False
+
+    @property
+    def figures(self) -> dict[str, float]:
+        """The counts a plan adds up (see :data:`FIGURES`)."""
+        return {
+            "calls": float(len(self.calls)),
+            "prompt_tokens": float(sum(c.prompt_tokens for c in self.calls)),
+            "completion_tokens": float(sum(c.completion_tokens for c in self.calls)),
+            "cost": sum(c.cost for c in self.calls),
+        }
+
+
+#: The additive figures of a plan, in the order they are shown (wall time is simulated).
+FIGURES = ("calls", "prompt_tokens", "completion_tokens", "cost")
+
+
+def unit_from_result(
+    item: str,
+    strategy: str,
+    model: str,
+    result: Result,
+    *,
+    started: float | None = None,
+    ended: float | None = None,
+) -> UnitSample:
+    """The :class:`UnitSample` of one finished unit.
+
+    ``started``/``ended`` are the Unix times the unit took and left its slot (the runner's view,
+    scoring included); without them the unit is taken to start with its first call and to last
+    ``result.wall_s``.
+    """
+    events = sorted(result.events, key=_sent)
+    first_sent = _sent(events[0]) if events else 0.0
+    origin = started if started is not None else first_sent
+    index = {e.call_id: i for i, e in enumerate(events)}
+    calls = []
+    for i, event in enumerate(events):
+        deps = tuple(sorted({index[d] for d in event.depends_on if index.get(d, i) < i}))
+        if not deps and _sent(event) > first_sent + _TOLERANCE_S:
+            trigger = _trigger(events[:i], _sent(event))
+            deps = (trigger,) if trigger is not None else ()
+        ready = max((events[d].end for d in deps), default=origin)
+        calls.append(
+            CallSample(
+                role=event.role,
+                gate=f"{model}|{event.model}",
+                prompt_tokens=event.prompt_tokens,
+                completion_tokens=event.completion_tokens,
+                cost=event.cost,
+                attempts=event.attempts,
+                cached=event.cached,
+                service_s=max(0.0, event.duration),
+                queued_s=max(0.0, event.queued_s),
+                deps=deps,
+                gap_s=max(0.0, _sent(event) - ready),
+                discarded=event.discarded,
+            )
+        )
+    last_end = max((e.end for e in events), default=origin)
+    if ended is None:
+        ended = (first_sent if events else origin) + result.wall_s
+        ended = max(ended, last_end)
+    return UnitSample(
+        item=item,
+        strategy=strategy,
+        model=model,
+        calls=tuple(calls),
+        tail_s=max(0.0, ended - last_end),
+        elapsed_s=max(0.0, ended - origin),
+        error=bool(result.error),
+    )
+
+
+def _sent(event: TraceEvent) -> float:
+    """When the strategy sent the call: its start less the time it queued."""
+    return event.start - event.queued_s
+
+
+def _trigger(before: Sequence[TraceEvent], sent: float) -> int | None:
+    """The call that ended last no later than ``sent`` (what the strategy was waiting for)."""
+    best: int | None = None
+    for i, event in enumerate(before):
+        if event.end <= sent + _TOLERANCE_S and (best is None or event.end > before[best].end):
+            best = i
+    return best
+
+
+@dataclass
+class Pilot:
+    """The pilot's units with the settings it ran under (which a plan may vary)."""
+
+    units: list[UnitSample]
+    #: Items of the run the plan is for (the pilot's items are among them).
+    run_items: int
+    #: The run's settings as the pilot saw them (see :class:`~agot.plan.simulate.Settings`).
+    settings: Any
+    #: The pilot's items, in run order (each item's units are all in ``units``).
+    items: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.items:
+            self.items = list(dict.fromkeys(u.item for u in self.units))
+
+    def by_item(self) -> list[list[UnitSample]]:
+        """Each pilot item's units (what the bootstrap resamples together, so a strategy's and
+        a model's units of one item stay paired)."""
+        groups: dict[str, list[UnitSample]] = {item: [] for item in self.items}
+        for unit in self.units:
+            groups.setdefault(unit.item, []).append(unit)
+        return [groups[item] for item in groups]
+
+    def with_units(self, units: list[UnitSample]) -> Pilot:
+        return replace(self, units=units)
+
+    def latency_model(self) -> dict[str, dict[str, float]]:
+        """Per role, a fit of service time to ``first_s + per_token_s x completion tokens``
+        (least squares over the role's uncached calls): the time to the first token with the
+        prefill, and the time per output token. ``queued_s`` is the mean wait for a slot."""
+        by_role: dict[str, list[CallSample]] = {}
+        for unit in self.units:
+            for call in unit.calls:
+                if not call.cached:
+                    by_role.setdefault(call.role, []).append(call)
+        return {role: _fit(calls) for role, calls in sorted(by_role.items())}
+
+
+def _fit(calls: Sequence[CallSample]) -> dict[str, float]:
+    n = len(calls)
+    xs = [float(c.completion_tokens) for c in calls]
+    ys = [c.service_s for c in calls]
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
+    slope = max(0.0, slope)
+    first = max(0.0, my - slope * mx)
+    return {
+        "calls": float(n),
+        "first_s": round(first, 6),
+        "per_token_s": round(slope, 8),
+        "queued_s": round(sum(c.queued_s for c in calls) / n, 6),
+    }
