@@ -35,7 +35,16 @@ from agot.errors import (
 from agot.lazy import lazy_attributes
 from agot.limits import Limits
 from agot.result import Result
-from agot.strategies import CoT, Direct, SelfConsistency, Strategy, get_strategy
+from agot.strategies import (
+    AoT,
+    BestOfN,
+    CoT,
+    Direct,
+    SelfConsistency,
+    Strategy,
+    ToT,
+    get_strategy,
+)
 from agot.sync import run_sync
 from agot.task import Task
 from agot.trace import TraceEvent
@@ -136,7 +145,9 @@ def _strategy_with_options(name: str, options: dict[str, Any]) -> Strategy:
 __all__ = [
     "AGoT",
     "AgotError",
+    "AoT",
     "BackendError",
+    "BestOfN",
     "Budget",
     "BudgetExceeded",
     "CoT",
@@ -156,6 +167,7 @@ __all__ = [
     "SelfConsistency",
     "Strategy",
     "Task",
+    "ToT",
     "TraceEvent",
     "TransientBackendError",
     "UnreachableBackendError",

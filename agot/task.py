@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,7 +15,9 @@ class Task(BaseModel):
 
     ``context`` holds passages the setting provides (multi-hop QA); ``choices`` are shown as
     lettered options; ``answer_format`` is an instruction on how to state the final answer
-    (e.g. ``"End with 'Answer: X' where X is A, B, C or D."``).
+    (e.g. ``"End with 'Answer: X' where X is A, B, C or D."``). ``verifier`` scores a
+    candidate reply without the gold (``text -> score``, higher is better; best-of-N keeps the
+    sample it scores highest, see :mod:`agot.strategies.verifier`); it is never serialised.
     """
 
     question: str
@@ -23,6 +26,9 @@ class Task(BaseModel):
     answer_format: str | None = None
     id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    verifier: Callable[[str], float | bool | Awaitable[float | bool]] | None = Field(
+        None, exclude=True, repr=False
+    )
 
     @classmethod
     def coerce(cls, value: str | Task) -> Task:

@@ -396,7 +396,11 @@ class _Run:
         return list(dict.fromkeys(notes))
 
     def _task(self, record: EvalRecord) -> Task:
-        return record.to_task(self.spec.answer_format_for(self.subset))
+        from agot.evals.verifiers import task_verifier
+
+        task = record.to_task(self.spec.answer_format_for(self.subset))
+        verifier = task_verifier(tuple(self.scorers), record)
+        return task if verifier is None else task.model_copy(update={"verifier": verifier})
 
     # -- the unit work (what executors run) ---------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:

@@ -342,8 +342,8 @@ def test_get_strategy() -> None:
     assert isinstance(get_strategy("chain-of-thought"), CoT)
     sc = get_strategy("self-consistency", n=3)
     assert isinstance(sc, SelfConsistency) and sc.n == 3
-    with pytest.raises(ConfigError, match="unknown strategy 'tot'") as err:
-        get_strategy("tot")
+    with pytest.raises(ConfigError, match="unknown strategy 'beam'") as err:
+        get_strategy("beam")
     assert "cot" in str(err.value) and "direct" in str(err.value)
 
 

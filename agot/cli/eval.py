@@ -37,6 +37,7 @@ from agot.cli.options import (
     add_model_options,
     add_routing_options,
 )
+from agot.cli.search_options import add_search_options
 
 HELP = "evaluate strategies and models on a dataset"
 
@@ -95,8 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) ->
     run_group.add_argument(
         "--strategy",
         default=None,
-        help="comma-separated strategies: agot, cot, direct, sc (default cot, or the preset's); "
-        "on classification sets also single, independent, kcs, kcs+ibc, kairanban",
+        help="comma-separated strategies: agot, cot, direct, sc, tot, aot, bon (default cot, or "
+        "the preset's); on classification sets also single, independent, kcs, kcs+ibc, kairanban",
     )
     run_group.add_argument(
         "--items-in-flight",
@@ -145,6 +146,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) ->
     strat = parser.add_argument_group("strategy options")
     strat.add_argument("--samples", type=int, default=None, help="sc: number of samples")
     add_agot_shape_options(strat, tag="agot")
+    add_search_options(strat)
     add_kairanban_shape_options(strat, tag="kairanban variants", idobata_default="N // 2 + 1")
     add_model_options(parser)
     add_routing_options(parser)
@@ -241,6 +243,7 @@ def build_config(args: argparse.Namespace) -> Any:
         router_from_args,
         sampling_kwargs,
     )
+    from agot.cli.search_options import check_search_flags, search_params_from_args
     from agot.errors import ConfigError
     from agot.evals.runner import EvalConfig
     from agot.evals.scorers import JudgeScorer
@@ -267,6 +270,10 @@ def build_config(args: argparse.Namespace) -> Any:
         if not names & {"sc", "self-consistency", "self_consistency"}:
             raise ConfigError("--samples needs --strategy sc")
         per_strategy["sc"] = {"n": args.samples}
+    search = search_params_from_args(args)
+    if strategies is not None or not args.preset:
+        check_search_flags(search, strategies or ["cot"])
+    per_strategy.update(search)
     if args.retry_errors and not args.resume:
         raise ConfigError("--retry-errors works with --resume (it re-runs failed items of OUT)")
     specs = parse_model_list(args.model)

@@ -12,6 +12,7 @@ from agot.cli.options import (
     add_model_options,
     add_routing_options,
 )
+from agot.cli.search_options import add_search_options
 
 HELP = "answer one question"
 REFLOW_DESCRIPTION = True
@@ -20,7 +21,10 @@ REFLOW_DESCRIPTION = True
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("question", help="the question (quote it)")
     parser.add_argument(
-        "--strategy", default="agot", help="agot (default), cot, direct or sc (self-consistency)"
+        "--strategy",
+        default="agot",
+        help="agot (default), cot, direct, sc (self-consistency), tot (tree of thoughts), aot "
+        "(atom of thoughts) or bon (best-of-N, verified)",
     )
     add_agot_shape_options(parser, tag="AGoT")
     parser.add_argument(
@@ -33,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="AGoT: start a thought's answer and nested proposal with its assessment",
     )
     parser.add_argument("--samples", type=int, default=None, help="sc: number of samples")
+    add_search_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--trace", default=None, metavar="FILE", help="write the full trace here")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
@@ -66,6 +71,12 @@ def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
 
             raise ConfigError("--samples applies to --strategy sc only")
         params["n"] = args.samples
+    from agot.cli.search_options import check_search_flags, search_params_from_args
+
+    search = search_params_from_args(args)
+    check_search_flags(search, [name])
+    for values in search.values():
+        params.update(values)
     return params
 
 

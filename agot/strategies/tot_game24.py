@@ -1,0 +1,90 @@
+"""Reading Game of 24 states for Tree of Thoughts: the puzzle's numbers, a step's numbers left,
+and the value labels.
+
+A ToT state is its trajectory: one line per step, ``a op b = c (left: ...)``, then a last line
+``Answer: <expression> = 24``. What is left after a step is read from the ``(left: ...)`` of its
+line, as the method does; a line without one is a finished answer (or debris, which the value
+step judges like any answer).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from agot.prompts.tot import VALUE_WEIGHTS
+
+TARGET = 24
+
+_INTEGER = re.compile(r"(?<![\d.])\d+(?!\d|\.\d)")
+_LEFT = re.compile(r"\(\s*left\s*:\s*([^()]*)\)", re.IGNORECASE)
+_ANSWER_PREFIX = re.compile(r"(?i)^[\s*_`]*answer[\s*_`]*[:：]\s*")
+_LABEL = re.compile(r"(?i)\b(sure|likely|impossible)\b")
+
+
+def puzzle_numbers(question: str) -> list[int] | None:
+    """The four numbers of a Game of 24 question, or None when it is not one.
+
+    A question is one when its integers are four numbers followed by 24 (the harness's
+    ``Use the numbers 4 5 6 10 ... to obtain 24.``), or exactly four integers (``4 5 6 10``).
+    """
+    found = [int(token) for token in _INTEGER.findall(question)]
+    if len(found) == 5 and found[-1] == TARGET:
+        return found[:4]
+    if len(found) == 4 and not re.search(r"[A-Za-z]", question):
+        return found
+    return None
+
+
+def numbers_left(line: str) -> str | None:
+    """The numbers after a step line (``"6 9 10"``), or None for a line with no ``(left: ...)``."""
+    found = _LEFT.findall(line)
+    return " ".join(found[-1].split()) if found else None
+
+
+def reached_target(left: str) -> bool:
+    """Whether ``left`` is the single number 24 (``24``, ``24.0`` and ``48/2`` count)."""
+    tokens = left.split()
+    if len(tokens) != 1:
+        return False
+    try:
+        return Fraction(tokens[0]) == TARGET
+    except (ValueError, ZeroDivisionError):
+        return False
+
+
+def single_number(left: str) -> bool:
+    return len(left.split()) == 1
+
+
+def answer_of(line: str) -> str:
+    """A last line without its ``Answer:`` prefix (what the last value step judges)."""
+    return _ANSWER_PREFIX.sub("", line.strip()).strip()
+
+
+def value_label(text: str) -> str | None:
+    """The label a value sample ends with: the last of sure / likely / impossible on its last
+    non-empty line, or None. (The method compares the whole last line with the label; a small
+    model's ``**Sure.**`` is read too.)"""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    labels = _LABEL.findall(lines[-1])
+    return labels[-1].lower() if labels else None
+
+
+def value_of(labels: list[str | None]) -> float:
+    """The value of a state: its samples' label weights, summed (unlabelled samples add 0)."""
+    return sum(VALUE_WEIGHTS.get(label or "", 0.0) for label in labels)
+
+
+__all__ = [
+    "TARGET",
+    "answer_of",
+    "numbers_left",
+    "puzzle_numbers",
+    "reached_target",
+    "single_number",
+    "value_label",
+    "value_of",
+]
