@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
-from agot.trace import TraceEvent
+from agot.trace import TraceEvent, usage_by_model, usage_by_role
 from agot.types import Usage
 
 
@@ -42,16 +42,12 @@ class Result(BaseModel):
     @property
     def usage_by_model(self) -> dict[str, Usage]:
         """Usage per model that served a call (from the events; cached calls cost nothing)."""
-        from agot.routing.usage import usage_by_model
-
         return usage_by_model(self.events)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def usage_by_role(self) -> dict[str, Usage]:
         """Usage per step role (decompose, assess, solve, final, judge, ...)."""
-        from agot.routing.usage import usage_by_role
-
         return usage_by_role(self.events)
 
     @property

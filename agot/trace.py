@@ -3,7 +3,8 @@
 A dispatcher may serve many runs at once (an eval runs items concurrently over one dispatcher so
 rate limits hold across the whole run), so events and budgets belong to the *run*, not to the
 dispatcher. The current run's :class:`RunRecorder` travels in a context variable, which asyncio
-copies into every task a run spawns.
+copies into every task a run spawns. A run's usage broken down by model and by role is summed
+from its events here too (``usage_by_model``, ``usage_by_role``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from pydantic import BaseModel, Field
 
@@ -89,3 +90,28 @@ def recording(recorder: RunRecorder) -> Iterator[RunRecorder]:
         yield recorder
     finally:
         _current.reset(token)
+
+
+# -- usage broken down by model and by role, from a run's trace events -------------------------
+def usage_by(events: Iterable[TraceEvent], key: Callable[[TraceEvent], str]) -> dict[str, Usage]:
+    """Sum each event's tokens and cost under ``key(event)``; one call per dispatched request."""
+    out: dict[str, Usage] = {}
+    for event in events:
+        name = key(event)
+        out[name] = out.get(name, Usage()) + Usage(
+            calls=1,
+            attempts=event.attempts,
+            prompt_tokens=0 if event.cached else event.prompt_tokens,
+            completion_tokens=0 if event.cached else event.completion_tokens,
+            cost=event.cost,
+            cached_calls=int(event.cached),
+        )
+    return out
+
+
+def usage_by_model(events: Iterable[TraceEvent]) -> dict[str, Usage]:
+    return usage_by(events, lambda e: e.model)
+
+
+def usage_by_role(events: Iterable[TraceEvent]) -> dict[str, Usage]:
+    return usage_by(events, lambda e: e.role)

@@ -1,7 +1,7 @@
 """The status line of an eval run: items done, running headline score, tokens, cost, ETA.
 
 Kept apart from the runner so orchestration and display change independently; the line is
-drawn by the CLI's :class:`agot.cli.progress.Progress` helper.
+drawn by the core's :class:`agot.progress.Progress` (the eval library never imports the CLI).
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from agot.cli.progress import clock_text, tokens_text
 from agot.evals.run_folder import ResultRow
+from agot.progress import Progress, clock_text, tokens_text
 
 
 class EvalProgress:
-    """Counts finished units and renders the status line (via the CLI's Progress helper)."""
+    """Counts finished units and renders the status line (via :class:`agot.progress.Progress`)."""
 
     def __init__(
         self,
@@ -26,8 +26,6 @@ class EvalProgress:
         stream: TextIO,
         enabled: bool,
     ) -> None:
-        from agot.cli.progress import Progress
-
         self.total, self.already, self.headline = total, already, headline
         self.done = self.errors = self.tokens = 0
         self.cost = 0.0

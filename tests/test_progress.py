@@ -8,8 +8,9 @@ import io
 import re
 
 from agot.backends import ScriptedBackend
-from agot.cli.progress import Progress, run_with_status
+from agot.cli.progress import run_with_status
 from agot.dispatcher import Dispatcher
+from agot.progress import Progress
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -17,7 +17,7 @@ from agot.routing.signals import (
     make_signal,
 )
 from agot.routing.spec import is_in_process, parse_routes
-from agot.routing.usage import usage_by, usage_by_model, usage_by_role
+from agot.trace import usage_by, usage_by_model, usage_by_role
 
 __all__ = [
     "SIGNALS",
