@@ -337,6 +337,7 @@ def test_a_bad_line_in_the_middle_is_an_error(tmp_path):
 
 
 # -- SIGKILL and resume, as a real process ---------------------------------------------------
+@pytest.mark.slow
 def test_sigkill_then_resume_runs_every_item_exactly_once(tmp_path):
     table = write_table(tmp_path / "slow.json", HOTPOT_REPLIES, latency_s=0.5)
     out = tmp_path / "run"

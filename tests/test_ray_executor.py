@@ -95,6 +95,7 @@ def expected_em(item_id: str) -> float:
     return 0.0 if int(item_id[1:]) % 3 == 0 else 1.0
 
 
+@pytest.mark.slow  # a Ray cluster
 async def test_results_match_a_run_without_ray(cluster, data, tmp_path):
     model = table(data, "fast.json", 0.0)
     local = await run(data, tmp_path / "local", model, concurrency=16)
@@ -117,6 +118,7 @@ def call_starts(out: Path, rows: list[ResultRow]) -> list[float]:
     return sorted(starts)
 
 
+@pytest.mark.slow  # a Ray cluster
 async def test_global_rpm_holds_across_two_workers(cluster, data, tmp_path):
     """600/min is one call every 0.1 s for the whole cluster, as one local limiter; each of two
     workers on its own limiter would run at 10/s, so together at 20/s."""
@@ -145,6 +147,7 @@ async def test_global_rpm_holds_across_two_workers(cluster, data, tmp_path):
     assert max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts) <= 11 + 1
 
 
+@pytest.mark.slow  # a Ray cluster
 async def test_cluster_budget_caps_calls_across_workers(cluster, data, tmp_path):
     model = table(data, "budget.json", 0.01)
     executor = RayExecutor(workers=2, budget=Budget(max_calls=25))
@@ -172,6 +175,7 @@ async def kill_when(results: Path, lines: int, pids) -> int:
     return pid
 
 
+@pytest.mark.slow  # a Ray cluster
 async def test_sigkilled_worker_still_gives_exactly_once_results(cluster, data, tmp_path):
     model = table(data, "slow.json", 0.1)  # 200 items, 8 at a time: at least 2.5 s
     out = tmp_path / "killed"
@@ -190,6 +194,7 @@ async def test_sigkilled_worker_still_gives_exactly_once_results(cluster, data, 
     }
 
 
+@pytest.mark.slow  # a Ray cluster
 async def test_model_actors_serve_calls_and_a_killed_actor_is_retried(cluster, data, tmp_path):
     model = table(data, "hosted.json", 0.1)
     out = tmp_path / "hosted"
@@ -215,6 +220,7 @@ async def test_model_actors_serve_calls_and_a_killed_actor_is_retried(cluster, d
     }
 
 
+@pytest.mark.slow  # a Ray cluster
 def test_cli_ray_flag(cluster, data, tmp_path, monkeypatch, capsys):
     model = table(data, "cli.json", 0.0)
     out = tmp_path / "cli"
@@ -232,6 +238,7 @@ def test_cli_ray_flag(cluster, data, tmp_path, monkeypatch, capsys):
     assert [row.key for row in rows[:30]] == [row.key for row in first]
 
 
+@pytest.mark.slow  # a Ray cluster
 def test_a_model_that_does_not_resolve_is_one_line(cluster, data, tmp_path, monkeypatch, capsys):
     """Workers build the dispatchers, so the error comes from them, as the one-line message."""
     monkeypatch.setattr(agot.cli, "COMMANDS", ("eval",))

@@ -214,6 +214,7 @@ def test_agot_failed_thoughts_are_item_errors_that_keep_the_answer(tmp_path: Pat
 # -- the fault storm --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # three SIGKILLed processes
 @pytest.mark.timeout(300)
 def test_fault_storm_with_crashes_leaves_every_result_exactly_once(tmp_path: Path) -> None:
     items = 60

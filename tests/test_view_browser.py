@@ -23,9 +23,12 @@ CHROMIUM = next(
     (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
     None,
 )
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium chromium-driver)"
-)
+pytestmark = [
+    pytest.mark.slow,  # a headless browser
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="no Chromium binary (apt-get install chromium chromium-driver)"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
