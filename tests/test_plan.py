@@ -67,11 +67,19 @@ def test_dependencies_gaps_tails_and_item_slots_are_replayed() -> None:
     chain = unit(call(1.0), call(1.0, 0, gap=0.5), tail=0.25)
     assert simulate([chain], Settings()) == pytest.approx(2.75)
     assert simulate([chain, chain], Settings(items_in_flight=1)) == pytest.approx(5.5)
-    assert simulate([chain, chain], Settings(items_in_flight=2)) == pytest.approx(2.75)
+    # Two at once: the calls overlap, but the client's own work (the gaps and the tails) runs
+    # on one event loop: B's gap waits for A's (1.5 to 2 s), so B ends half a second later.
+    assert simulate([chain, chain], Settings(items_in_flight=2)) == pytest.approx(3.25)
     # Two units in flight over one call slot: the four calls run one after another.
     assert simulate(
         [chain, chain], Settings(items_in_flight=2, default_concurrency=1)
     ) == pytest.approx(4.25)
+
+
+def test_the_loops_own_work_per_call_is_served_one_call_at_a_time() -> None:
+    # 4 independent 1 s calls whose replies each take 0.5 s of the event loop to handle.
+    run = [unit(*(call(1.0) for _ in range(4)))]
+    assert simulate(run, Settings(call_overhead_s=0.5)) == pytest.approx(3.0)
 
 
 def test_request_rate_spaces_the_calls() -> None:

@@ -255,18 +255,25 @@ class _Recorder:
 
         self.units: list[UnitSample] = []
         self.slots: dict[str, int] = {}
+        self.loop_cpu_s = 0.0
 
     async def run(self, work: Any, units: Any, deliver: Any, *, concurrency: int) -> None:
         from agot.evals.executors import LocalExecutor
 
+        cpu = time.thread_time()  # the event loop's thread
         await LocalExecutor().run(_Spy(work, self), units, deliver, concurrency=concurrency)
+        self.loop_cpu_s = time.thread_time() - cpu
 
     def settings(self, config: Any) -> Any:
         from agot.plan.simulate import Settings
 
         limits = config.limits
         fallback = (limits.max_concurrency if limits else None) or 8
+        calls = sum(len(u.calls) for u in self.units)
+        measured = sum(c.gap_s for u in self.units for c in u.calls)
+        measured += sum(u.tail_s for u in self.units)
         return Settings(
+            call_overhead_s=max(0.0, self.loop_cpu_s - measured) / calls if calls else 0.0,
             items_in_flight=config.concurrency,
             concurrency=dict(self.slots),
             default_concurrency=fallback,

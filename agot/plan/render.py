@@ -45,7 +45,7 @@ def plan_table(predictions: Sequence[Prediction], pilot: dict[str, Any]) -> str:
         f"{_concurrency(settings.describe()['concurrency'])} calls in flight per model, "
         f"rpm {settings.rpm or 'unlimited'}, tpm {settings.tpm or 'unlimited'}"
         + (f", price {base.scenario.price.label}" if base.scenario.price else ""),
-        f"the pilot spent: {pilot['calls']} calls, {pilot['cost']:.4f} USD, "
+        f"the pilot spent: {pilot['calls']:.0f} calls, {pilot['cost']:.4f} USD, "
         f"{_duration(pilot['wall_s'])}",
     ]
     return "\n".join(lines)

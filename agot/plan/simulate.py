@@ -6,12 +6,16 @@ model's concurrency slots and rate limits. So a plan replays sampled units the w
 and the dispatcher would:
 
 * units start in run order, at most ``items_in_flight`` at a time (the runner's semaphore);
-* a call becomes ready ``gap_s`` after its predecessors end (after the unit starts, with none);
+* a call becomes ready ``gap_s`` after its predecessors end (after the unit starts, with none),
+  and a unit ends ``tail_s`` after its last call: that time is the client's own work (prompts,
+  parsing, scoring), which runs on one event loop, so it is served one piece at a time, as is
+  ``call_overhead_s`` after each call (the loop's handling of a request and its reply): at
+  high concurrency the loop, not the model, can be what a run waits for;
 * a ready call takes a slot of its gate (``concurrency`` per model, first come first served),
   then waits for the request-rate spacing (``60 / rpm`` seconds between requests, one per
   attempt) and the token-rate bucket, then runs for its recorded service time; a call the cache
   answered takes no slot;
-* a unit ends ``tail_s`` after its last call, and frees its item slot.
+* a unit that ends frees its item slot for the next.
 
 The result is the time from the first unit's start to the last unit's end.
 """
@@ -38,6 +42,9 @@ class Settings:
     #: Requests and tokens per minute per gate (None: unlimited).
     rpm: float | None = None
     tpm: float | None = None
+    #: The event loop's own seconds per call beyond the recorded gaps and tails (handling the
+    #: request and the reply), as the pilot measured it: served on the loop when a call ends.
+    call_overhead_s: float = 0.0
 
     def slots(self, gate: str) -> int:
         return self.concurrency.get(gate, self.default_concurrency)
@@ -48,6 +55,7 @@ class Settings:
             "concurrency": dict(self.concurrency) or self.default_concurrency,
             "rpm": self.rpm,
             "tpm": self.tpm,
+            "call_overhead_s": round(self.call_overhead_s, 6),
         }
 
 
@@ -144,6 +152,16 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
     events: list[tuple[float, int, int, int, int]] = []
     push, pop = heapq.heappush, heapq.heappop
     seq = 0
+    loop_free = 0.0  # when the event loop is next free for the client's own work
+    overhead = settings.call_overhead_s
+
+    def on_loop(now: float, work: float) -> float:
+        """When ``work`` seconds of the client's own work, wanted at ``now``, are done."""
+        nonlocal loop_free
+        if work <= 0:
+            return now
+        loop_free = max(now, loop_free) + work
+        return loop_free
 
     def ready(u: int, c: int, now: float) -> None:
         nonlocal seq
@@ -169,11 +187,11 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
         waiting_on[u] = list(shape.deps)
         if not shape.service:
             seq += 1
-            push(events, (now + shape.tail, seq, 2, u, -1))
+            push(events, (on_loop(now, shape.tail), seq, 2, u, -1))
         for c in shape.roots:
             if shape.gap[c] > 0:
                 seq += 1
-                push(events, (now + shape.gap[c], seq, 0, u, c))
+                push(events, (on_loop(now, shape.gap[c]), seq, 0, u, c))
             else:
                 ready(u, c, now)
 
@@ -206,6 +224,8 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
                 push(events, (start + wshape.service[wc], seq, 1, wu, wc))
             else:
                 gate.free += 1
+        if overhead:
+            now = on_loop(now, overhead)
         if now > last_end[u]:
             last_end[u] = now
         counts = waiting_on[u]
@@ -214,11 +234,11 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
             if counts[child] == 0:
                 if shape.gap[child] > 0:
                     seq += 1
-                    push(events, (now + shape.gap[child], seq, 0, u, child))
+                    push(events, (on_loop(now, shape.gap[child]), seq, 0, u, child))
                 else:
                     ready(u, child, now)
         left[u] -= 1
         if left[u] == 0:
             seq += 1
-            push(events, (last_end[u] + shape.tail, seq, 2, u, -1))
+            push(events, (on_loop(last_end[u], shape.tail), seq, 2, u, -1))
     return finished
