@@ -25,7 +25,8 @@ class Preset(BaseModel):
     """A named set of eval settings.
 
     ``settings`` are run-wide (:class:`~agot.evals.runner.EvalConfig` fields: ``limit``,
-    ``sample``, ``sample_seed``, ``strategies``: what runs when the caller names none);
+    ``sample``, ``sample_seed``, ``strategies``: what runs when the caller names none,
+    ``item_budget``: the budget of every item, as a dict of :class:`~agot.budget.Budget` fields);
     ``strategies`` maps a strategy name to the parameters that strategy gets
     (``{"agot": {"max_depth": 1, ...}}``).
     """
@@ -47,6 +48,10 @@ PAPER_SAMPLE_SEED = 2502
 
 #: The paper's temperature, used for every strategy of the paper preset.
 PAPER_TEMPERATURE = 0.3
+
+#: The compare preset's budget per item and strategy: model calls (AGoT at d=1, L=3, N=3 needs
+#: about this many; ToT's Game of 24 search at its defaults needs several times more).
+COMPARE_CALLS = 30
 
 PRESETS: dict[str, Preset] = {
     "agot-paper": Preset(
@@ -75,6 +80,23 @@ PRESETS: dict[str, Preset] = {
             },
         },
         judge_free_form=True,
+    ),
+    "compare": Preset(
+        name="compare",
+        description=(
+            "the test-time methods side by side: direct, cot, sc, tot, aot, bon and agot on the "
+            "same 100 items sampled with a fixed seed, every strategy capped at the same budget "
+            f"per item ({COMPARE_CALLS} model calls; --max-calls / --budget-tokens / --max-cost "
+            "set another), each with its own defaults"
+        ),
+        source="agot issue 29: budget-matched comparison of AGoT with chain, tree and atom methods",
+        settings={
+            "limit": 100,
+            "sample": True,
+            "sample_seed": PAPER_SAMPLE_SEED,
+            "strategies": ["direct", "cot", "sc", "tot", "aot", "bon", "agot"],
+            "item_budget": {"max_calls": COMPARE_CALLS},
+        },
     ),
 }
 

@@ -531,6 +531,8 @@ def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:
     """``config`` with its preset filled in under every setting the caller gave."""
     assert config.preset is not None
     given = {k: getattr(config, k) for k in ("limit", "sample", "sample_seed", "strategies")}
+    budget = config.item_budget
+    given["item_budget"] = budget.model_dump(exclude_none=True) if budget is not None else None
     per_strategy = {ALIASES.get(k, k): dict(v) for k, v in config.per_strategy_params.items()}
     settings, per_strategy, applied = resolve_preset(
         config.preset, given, config.strategy_params, per_strategy

@@ -445,3 +445,46 @@ def test_cli_flags_reach_the_strategies_and_are_refused_elsewhere(tmp_path, caps
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert sorted(r["strategy"] for r in rows) == ["aot", "bon", "tot"]
     assert {r["strategy"]: r["usage"]["calls"] for r in rows}["bon"] == 2
+
+
+# -- the compare preset -----------------------------------------------------------------------
+
+
+async def test_compare_preset_runs_every_method_at_one_budget_per_item(tmp_path) -> None:
+    from agot.evals import EvalRecord, run_eval
+    from agot.evals.presets import COMPARE_CALLS
+
+    record = EvalRecord(
+        id="p1", dataset="game24", question=PUZZLE, gold=None, metadata={"numbers": [4, 5, 6, 10]}
+    )
+    backend = ScriptedBackend(game24_script)
+    summary = await run_eval(
+        "game24",
+        records=[record],
+        preset="compare",
+        strategies=["cot", "tot"],
+        models=[backend],
+        out=str(tmp_path / "a"),
+        progress=False,
+    )
+    assert summary.preset is not None and summary.preset.preset.name == "compare"
+    rows = [json.loads(line) for line in (tmp_path / "a" / "results.jsonl").read_text().split("\n")
+            if line]  # fmt: skip
+    tot = next(r for r in rows if r["strategy"] == "tot")
+    # ToT's Game of 24 search at its defaults needs more than the budget: it stops, answered.
+    assert tot["usage"]["calls"] <= COMPARE_CALLS and tot["stopped"]
+    assert tot["raw"]
+    # A budget the caller gives replaces the preset's, and is recorded as an override.
+    summary = await run_eval(
+        "game24",
+        records=[record],
+        preset="compare",
+        strategies=["tot"],
+        models=[ScriptedBackend(game24_script)],
+        item_budget=Budget(max_calls=11),
+        out=str(tmp_path / "b"),
+        progress=False,
+    )
+    assert summary.preset is not None
+    assert summary.preset.overridden["item_budget"] == {"max_calls": 11}
+    assert summary.group("tot").usage.calls <= 11

@@ -45,6 +45,8 @@ HELP = "evaluate strategies and models on a dataset"
 def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) -> None:
     """``agot eval``'s flags; ``planning``: for ``agot plan eval``, which adds its own plan
     flags in place of ``--plan``, ``--max-run-cost`` and ``--yes``."""
+    from agot.evals.presets import COMPARE_CALLS
+
     parser.add_argument(
         "dataset",
         help="gpqa, hotpotqa, musique, 2wikimultihopqa, morehopqa, hybridqa, fanoutqa, "
@@ -77,8 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) ->
         "--preset",
         default=None,
         help="named settings: agot-paper (direct, cot and agot at d=1, L=3, N=3, temperature "
-        "0.3, on 100 items sampled with a fixed seed, free-form QA judged by an LLM); flags "
-        "you pass override it",
+        "0.3, on 100 items sampled with a fixed seed, free-form QA judged by an LLM); compare "
+        "(direct, cot, sc, tot, aot, bon and agot on 100 sampled items, each capped at the same "
+        f"{COMPARE_CALLS} calls per item); flags you pass override it",
     )
     data.add_argument(
         "--seed",
