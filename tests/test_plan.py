@@ -32,6 +32,14 @@ from agot.result import Result
 from agot.trace import TraceEvent
 
 
+@pytest.fixture(autouse=True)
+def calibration_file(tmp_path, monkeypatch) -> Path:
+    """Each test learns into its own file, never the user's."""
+    path = tmp_path / "calibration.json"
+    monkeypatch.setenv("AGOT_PLAN_CALIBRATION", str(path))
+    return path
+
+
 def call(service: float, *deps: int, gap: float = 0.0, tokens: int = 10) -> CallSample:
     return CallSample(
         role="solve",
@@ -316,6 +324,31 @@ def test_eval_plan_reuses_the_pilots_rows_and_records_the_actual(tmp_path, capsy
     assert stored["actual"]["calls"] == 10
     assert stored["actual_over_expected"]["calls"] == pytest.approx(1.0)
     assert json.loads((out / "run.json").read_text())["items"] == 10
+    # The next plan of this setup is corrected by what this run taught (calls: exactly right).
+    argv = ["plan", "eval", "hotpotqa", "--data", str(data), "--model", f"scripted/{table}"]
+    assert main([*argv, "--quiet", "--pilot", "4", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["correction"]["calls"] == pytest.approx(1.0)
+    assert plan["calls"]["expected"] == pytest.approx(10)
+
+
+def test_kept_ratios_correct_a_prediction_by_their_median(calibration_file) -> None:
+    from agot.plan.calibration import corrected, correction, remember, setup_key
+
+    key = setup_key(["m"], ["agot"])
+    assert correction(key) == {}
+    for ratio in (1.5, 0.5, 2.0):
+        remember(key, {"calls": ratio, "wall_s": None})
+    assert correction(key) == {"calls": 1.5}
+    assert "m" not in calibration_file.read_text()  # setups are stored by hash
+    pilot = Pilot(
+        units=[unit(call(1.0), item=f"i{n}") for n in range(4)], run_items=8, settings=None
+    )
+    plain = predict(pilot, Scenario("run", Settings(), 8))
+    fixed = corrected(plain, correction(key))
+    assert fixed.figures["calls"].expected == pytest.approx(1.5 * 8)
+    assert fixed.figures["calls"].high == pytest.approx(1.5 * plain.figures["calls"].high)
+    assert fixed.figures["wall_s"] == plain.figures["wall_s"]
 
 
 def test_eval_plan_refuses_a_run_over_max_run_cost(tmp_path, capsys) -> None:

@@ -114,6 +114,8 @@ class PlanRequest:
     #: The pilot's rows stay in the run folder and the run reuses them: wall time is then
     #: predicted for the items still to run.
     reuse: bool = False
+    #: Correct the prediction by how far earlier plans of the same setup were off.
+    learn: bool = True
 
 
 @dataclass
@@ -182,6 +184,7 @@ async def plan_eval(config: Any, request: PlanRequest | None = None, **kwargs: A
     from agot.config import check_count
     from agot.evals.datasets.sources import sample_records
     from agot.evals.runner import eval_records, run_eval
+    from agot.plan.calibration import corrected, correction, setup_key
     from agot.plan.pilot import Pilot
     from agot.plan.predict import predict
     from agot.plan.prices import per_hour
@@ -218,8 +221,14 @@ async def plan_eval(config: Any, request: PlanRequest | None = None, **kwargs: A
         "this run", settings, len(records), price=price, items_follow=request.items_follow
     )
     scenarios = [base, *parse_what_if(request.what_if, base)]
+    key = setup_key(
+        [m if isinstance(m, str) else f"{m.name}:{m.model}" for m in config.models],
+        [s if isinstance(s, str) else s.name for s in config.strategies or ["cot"]],
+    )
+    factors = correction(key) if request.learn else {}
     predictions = [
-        predict(pilot, scenario, seed=config.seed, reuse=request.reuse) for scenario in scenarios
+        corrected(predict(pilot, scenario, seed=config.seed, reuse=request.reuse), factors)
+        for scenario in scenarios
     ]
     spent = {
         "items": len(chosen),
@@ -228,7 +237,7 @@ async def plan_eval(config: Any, request: PlanRequest | None = None, **kwargs: A
     }
     plan = Plan(predictions=predictions, pilot=pilot, spent=spent)
     if config.out:
-        _write(Path(config.out) / PLAN_FILE, {"predicted": plan.json()})
+        _write(Path(config.out) / PLAN_FILE, {"setup": key, "predicted": plan.json()})
     return plan
 
 
@@ -353,6 +362,7 @@ def record_actual(out: str, summary: Any) -> dict[str, Any] | None:
     """After ``agot eval --plan``: add what the run actually spent to OUT/plan.json, beside
     what was predicted, and each figure's ratio of actual to expected."""
     from agot.evals.run_folder import RunFolder
+    from agot.plan.calibration import remember
 
     path = Path(out) / PLAN_FILE
     if not path.is_file():
@@ -367,10 +377,15 @@ def record_actual(out: str, summary: Any) -> dict[str, Any] | None:
         "wall_s": summary.wall_s,
     }
     predicted = stored.get("predicted", {})
-    ratios = {}
+    factors = predicted.get("correction") or {}
+    ratios, raw = {}, {}
     for name, value in actual.items():
         expected = (predicted.get(name) or {}).get("expected")
         ratios[name] = round(value / expected, 4) if expected else None
+        # What the next plan learns from: the ratio to the uncorrected prediction.
+        raw[name] = value / expected * factors.get(name, 1.0) if expected else None
     stored.update({"actual": actual, "actual_over_expected": ratios})
     _write(path, stored)
+    if isinstance(stored.get("setup"), str):
+        remember(stored["setup"], raw)
     return stored

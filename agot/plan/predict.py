@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agot.errors import ConfigError
@@ -63,6 +63,8 @@ class Prediction:
     simulations: int
     #: The 90th percentile of the cost draws (what ``--max-run-cost`` gates on).
     cost_p90: float
+    #: Per figure, the factor past runs of this setup corrected it by (see ``calibration``).
+    correction: dict[str, float] = field(default_factory=dict)
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -72,6 +74,7 @@ class Prediction:
             "pilot_items": self.pilot_items,
             "simulations": self.simulations,
             "settings": self.scenario.describe(),
+            "correction": {k: round(v, 4) for k, v in self.correction.items()},
         }
 
 

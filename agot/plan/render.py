@@ -48,6 +48,9 @@ def plan_table(predictions: Sequence[Prediction], pilot: dict[str, Any]) -> str:
         f"the pilot spent: {pilot['calls']:.0f} calls, {pilot['cost']:.4f} USD, "
         f"{_duration(pilot['wall_s'])}",
     ]
+    if base.correction:
+        factors = ", ".join(f"{_LABELS[k]} x{v:.2f}" for k, v in base.correction.items())
+        lines.append(f"corrected by earlier runs of this setup: {factors}")
     return "\n".join(lines)
 
 
