@@ -2,7 +2,7 @@
 
 Layers, lowest first (``LAYERS``)::
 
-    base ← render ← backends ← dispatch ← routing ← strategies ← api ← evals ← apps
+    base ← render ← backends ← dispatch ← routing ← strategies ← plan ← api ← evals ← apps
 
 * ``base``: the core's plain modules (``agot.types``, ``errors``, ``config``, ``trace``,
   ``result``, ``graph``, ``progress``, ...): every ``agot.*`` module no other layer names.
@@ -11,6 +11,8 @@ Layers, lowest first (``LAYERS``)::
   ``routing``: ``agot.routing``.
 * ``strategies``: the ``Strategy`` base and every strategy (``agot.strategies``,
   ``agot.controller``, ``agot.kairanban``) with the prompts they send (``agot.prompts``).
+* ``plan``: predicting a run from its pilot's traces (``agot.plan``); the pilot itself is run
+  by the command line.
 * ``api``: the package ``agot`` itself (``agot/__init__.py``), which re-exports the layers
   below; no module below imports it.
 * ``evals``: the eval harness ``agot.evals``; ``apps``: the command line (``agot.cli``,
@@ -43,6 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dispatch", ("agot.dispatcher", "agot.fleet")),
     ("routing", ("agot.routing",)),
     ("strategies", ("agot.strategies", "agot.controller", "agot.kairanban", "agot.prompts")),
+    ("plan", ("agot.plan",)),
     ("api", ("agot",)),
     ("evals", ("agot.evals",)),
     ("apps", ("agot.cli", "agot.__main__", "agot.view")),
