@@ -48,6 +48,7 @@ from pydantic import BaseModel, Field
 
 from agot.backends.base import Capabilities
 from agot.backends.gguf import gguf_context_length
+from agot.backends.llamacpp_check import construct_llama, safe_load_kwargs
 from agot.backends.llamacpp_prefix import PrefixStore, common_prefix
 from agot.backends.registry import BackendOptions
 from agot.errors import BackendError, ConfigError
@@ -287,8 +288,11 @@ class LlamaCppBackend:
             "verbose": False,
             **self._llama_kwargs,
         }
+        # A native build can crash this process on CPUs that list instructions they do not
+        # allow: a child process checks once per build and CPU (llamacpp_check).
+        kwargs = safe_load_kwargs(self.path, kwargs)
         try:
-            llm = llama_cpp.Llama(**kwargs)
+            llm = construct_llama(kwargs)
         except Exception as exc:
             self._load_error = (
                 f"llama.cpp could not load {str(self.path)!r} ({exc}); check that it is a GGUF "

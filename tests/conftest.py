@@ -5,6 +5,7 @@ import asyncio
 import importlib.util
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# The embedded model's native-kernel verdicts (agot.backends.llamacpp_check) go to a folder of
+# this session's own, so each test session checks the build afresh and writes nothing to ~.
+os.environ.setdefault("AGOT_CACHE_DIR", tempfile.mkdtemp(prefix="agot-test-cache-"))
 
 
 @pytest.fixture(scope="module")
