@@ -39,7 +39,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from agot.errors import ConfigError
 
@@ -249,7 +249,7 @@ def native_kernel_verdict(
     runner = runner or run_child
     key = check_key(model_path, kwargs)
     cached = _read_cache(cache_file).get(key)
-    if isinstance(cached, dict) and cached.get("verdict") in ("native", "no-extra-buffers", "crash"):
+    if isinstance(cached, dict) and cached.get("verdict") in get_args(Verdict):
         return cached["verdict"], str(cached.get("reason", ""))
     # A small context is enough to exercise the kernels and keeps the check fast.
     probe = {**kwargs, "n_ctx": 256, "verbose": False}

@@ -75,9 +75,7 @@ def model_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_crash_in_the_repacked_layouts_loads_without_them_and_is_remembered(
-    model_file, tmp_path
-):
+def test_a_crash_in_the_repacked_layouts_loads_without_them_and_is_remembered(model_file, tmp_path):
     calls: list[dict[str, Any]] = []
     cache = tmp_path / "cache" / "check.json"
     runner = _crashing_runner("extra-buffers", calls)
