@@ -10,6 +10,7 @@ import time
 from typing import TextIO
 
 from agot.evals.run_folder import ResultRow
+from agot.evals.scorers.base import item_score
 from agot.progress import Progress, clock_text, tokens_text
 
 
@@ -38,9 +39,10 @@ class EvalProgress:
         self.errors += bool(row.error)
         self.tokens += row.usage.total_tokens
         self.cost += row.usage.cost
-        if self.headline in row.scores:
+        score = item_score(row.scores, row.error, self.headline)
+        if score is not None:
             acc = self.sums.setdefault(row.strategy, [0.0, 0.0])
-            acc[0] += row.scores[self.headline]
+            acc[0] += score
             acc[1] += 1
 
     def describe(self) -> str:

@@ -4,6 +4,8 @@ Rows are strategies (x model), columns data sets; each cell holds the data set's
 metric with its bootstrap 95% interval and the mean token cost per item. Everything is
 recomputed from ``results.jsonl`` (not copied from ``summary.json``), so folders written by
 different runs, or resumed ones, combine consistently, and the interval uses one fixed seed.
+A cell's value, interval and ``n`` are :func:`agot.evals.summary.estimate`'s, the estimate
+``agot eval`` prints, so the two agree on one folder.
 
 Conventions, so a cell means the same thing everywhere:
 
@@ -16,7 +18,10 @@ Conventions, so a cell means the same thing everywhere:
   apart (``cached_calls``);
 * an item that failed (``error`` set) without the metric counts as 0 (a failure is a miss);
   an item without the metric and without an error (e.g. a failed judge call) is left out,
-  and ``n`` says how many items the cell covers;
+  and ``n`` says how many items the cell covers (the one missing-score rule,
+  :func:`agot.evals.scorers.base.item_score`);
+* a metric is a mean over items: a corpus statistic (macro-F1, ECE) needs the data set's
+  scorer, so its number is the one ``agot eval`` printed (``summary.json``);
 * the headline metric of a data set is the first of ``HEADLINE_ORDER`` its rows carry
   (:func:`agot.evals.run_folder.headline_metric`), unless ``metric=`` names one.
 """
@@ -40,6 +45,7 @@ from agot.evals.run_folder import (
     latest_rows,
     read_results,
 )
+from agot.evals.summary import estimate
 from agot.types import Usage
 
 #: Row order of well-known strategies (the paper's table reads baselines first, AGoT last).
@@ -93,59 +99,20 @@ def read_rows(source: str | os.PathLike[str]) -> list[ResultRow]:
 
 
 # -- computing --------------------------------------------------------------------------------
-def _bootstrap(values: Sequence[float], seed: int, resamples: int) -> tuple[float, float, float]:
-    """Mean and percentile 95% interval; :mod:`agot.evals.stats` when numpy is there."""
-    try:
-        from agot.evals.stats import bootstrap_mean
-    except ImportError:  # the evals extra (numpy) is missing: a small pure-Python fallback
-        return _bootstrap_plain(values, seed, resamples)
-    estimate = bootstrap_mean(values, resamples=resamples, seed=seed)
-    assert estimate.value is not None and estimate.low is not None and estimate.high is not None
-    return estimate.value, estimate.low, estimate.high
-
-
-def _bootstrap_plain(
-    values: Sequence[float], seed: int, resamples: int
-) -> tuple[float, float, float]:
-    import random
-
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
-    low = means[int(0.025 * (resamples - 1))]
-    high = means[round(0.975 * (resamples - 1))]
-    return sum(values) / n, low, high
-
-
 def make_cell(
     dataset: str, metric: str, rows: Sequence[ResultRow], seed: int, resamples: int
 ) -> Cell:
-    values: list[float] = []
-    errors = stopped = 0
-    for row in rows:
-        errors += bool(row.error)
-        stopped += bool(row.stopped)
-        score = row.scores.get(metric)
-        if score is None:
-            if row.error:
-                values.append(0.0)
-            continue
-        values.append(float(score))
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-    if values:
-        value, low, high = _bootstrap(values, seed, resamples)
+    found = estimate(rows, metric, resamples=resamples, seed=seed)
     usage = Usage.total(r.usage for r in rows)
     return Cell(
         dataset=dataset,
         metric=metric,
-        value=value,
-        low=low,
-        high=high,
-        n=len(values),
-        errors=errors,
-        stopped=stopped,
+        value=found.value,
+        low=found.low,
+        high=found.high,
+        n=found.n,
+        errors=sum(1 for r in rows if r.error),
+        stopped=sum(1 for r in rows if r.stopped),
         tokens_per_item=usage.total_tokens / len(rows) if rows else None,
         cost_per_item=usage.cost / len(rows) if rows else None,
         calls=usage.calls,

@@ -5,6 +5,11 @@ it), so re-summarising a folder later gives the same numbers. Pairs of groups th
 (two strategies on one model, or one strategy on two models) get a paired comparison on the
 headline metric.
 
+Every number a table shows about a metric comes from :func:`estimate` here: ``agot eval``'s
+table, ``summary.json`` and ``agot report`` (:mod:`agot.evals.report`), with one rule for an
+item without the metric (:func:`agot.evals.scorers.base.item_score`: a failed item counts 0,
+any other is left out).
+
 With an LLM judge beside EM (``--judge``), each group also gets the judge-vs-EM
 :class:`~agot.evals.judge.Agreement` (how often they differ, with a few item ids and their
 prediction/gold for each kind), so a user sees what the judge adds over string matching.
@@ -26,8 +31,10 @@ from agot.evals.judge import Agreement, agreement
 from agot.evals.presets import AppliedPreset
 from agot.evals.run_folder import ResultRow, RunFolder, latest_rows
 from agot.evals.scorers import Scorer
+from agot.evals.scorers.base import item_score
 from agot.evals.stats import (
     DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
     Estimate,
     PairedComparison,
     bootstrap_mean,
@@ -308,23 +315,43 @@ def _estimates(
 ) -> dict[str, Estimate]:
     """Every scorer metric over ``rows``: a mean per item, or a corpus statistic (macro-F1)."""
     estimates: dict[str, Estimate] = {}
-    dumped = [r.model_dump() for r in rows]
     for scorer in scorers:
         for metric in scorer.metrics:
-            if metric in estimates:
-                continue
-            if scorer.is_corpus_metric(metric):
-                estimates[metric] = _no_nan(
-                    bootstrap_statistic(
-                        scorer.rows_for(metric, dumped),
-                        functools.partial(_aggregate, scorer, metric),
-                        resamples=min(resamples, 1000),
-                    )
-                )
-            else:
-                values = [r.scores[metric] for r in rows if metric in r.scores]
-                estimates[metric] = bootstrap_mean(values, resamples=resamples)
+            if metric not in estimates:
+                estimates[metric] = estimate(rows, metric, scorer=scorer, resamples=resamples)
     return estimates
+
+
+def item_scores(rows: Iterable[ResultRow], metric: str) -> dict[str, float]:
+    """Item id -> ``metric``'s value, for the items the missing-score rule counts."""
+    found = ((r.id, item_score(r.scores, r.error, metric)) for r in rows)
+    return {item: value for item, value in found if value is not None}
+
+
+def estimate(
+    rows: Sequence[ResultRow],
+    metric: str,
+    *,
+    scorer: Scorer | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> Estimate:
+    """``metric`` over one group's ``rows`` with its bootstrap interval: the mean of the items'
+    values (:func:`item_scores`), or, when ``scorer`` computes it over the rows as a whole, that
+    corpus statistic resampled by item."""
+    if scorer is not None and scorer.is_corpus_metric(metric):
+        dumped = [r.model_dump() for r in rows]
+        return _no_nan(
+            bootstrap_statistic(
+                scorer.rows_for(metric, dumped),
+                functools.partial(_aggregate, scorer, metric),
+                resamples=min(resamples, 1000),
+                seed=seed,
+            )
+        )
+    values = [item_score(r.scores, r.error, metric) for r in rows]
+    scored = [v for v in values if v is not None]
+    return bootstrap_mean(scored, resamples=resamples, seed=seed)
 
 
 def group_summary(
@@ -415,8 +442,7 @@ def _comparisons(
     for (ka, ra), (kb, rb) in itertools.combinations(groups.items(), 2):
         if ka[0] != kb[0] and ka[1] != kb[1]:
             continue  # differ in both strategy and model: not a controlled comparison
-        a = {r.id: r.scores[metric] for r in ra if metric in r.scores}
-        b = {r.id: r.scores[metric] for r in rb if metric in r.scores}
+        a, b = item_scores(ra, metric), item_scores(rb, metric)
         shared = sorted(set(a) & set(b))
         if not shared:
             continue

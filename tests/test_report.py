@@ -251,3 +251,43 @@ def test_cli_bad_folder_is_a_one_line_error(
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("agot: error: no results.jsonl") and err.count("\n") == 1
+
+
+def test_agot_eval_and_agot_report_print_the_same_numbers(tmp_path: Path, capsys) -> None:
+    """One folder, two readers: the table ``agot eval`` prints and ``agot report``'s cells
+    come from the same estimate, under the same missing-score rule."""
+    from eval_workload import eval_argv
+
+    from agot.evals.run_folder import read_results, rewrite_results
+
+    data = Path(__file__).parent / "fixtures" / "hotpotqa" / "hotpot_dev_distractor_v1.json"
+    replies = {"answer:Which river flows": "Answer: Amsel River", "*": "I am not sure."}
+    (tmp_path / "replies.json").write_text(json.dumps({"replies": replies}))
+    out = tmp_path / "run"
+    argv = eval_argv(data, f"scripted/{tmp_path / 'replies.json'}", out, strategy="direct,cot")
+    assert main(argv) == 0
+    # An item that failed without a score (a unit whose worker died): it counts as a miss in
+    # both tables, not left out of one of them.
+    rows = read_results(out / "results.jsonl")
+    failed = next(r for r in rows if r.strategy == "direct" and r.scores.get("em") == 0.0)
+    rows[rows.index(failed)] = failed.model_copy(update={"scores": {}, "error": "worker died"})
+    rewrite_results(out / "results.jsonl", rows)
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == 0  # nothing left to run: the summary is recomputed
+    printed = capsys.readouterr().out
+    assert main(["report", str(out), "--metric", "em", "--format", "csv"]) == 0
+    cells = {
+        line["strategy"]: line for line in csv.DictReader(io.StringIO(capsys.readouterr().out))
+    }
+    assert set(cells) == {"direct", "cot"}
+    for strategy, cell in cells.items():
+        low, value, high = (
+            float(cell[f"hotpotqa/distractor:{k}"]) for k in ("ci_low", "value", "ci_high")
+        )
+        shown = f"{value:.3f} [{low:.3f}, {high:.3f}]"
+        line = next(t for t in printed.splitlines() if t.split()[:1] == [strategy])
+        assert shown in line, (shown, line)
+        assert cell["hotpotqa/distractor:n"] == "4"
+        assert "(n=" not in line  # every item counted: none left out of the printed mean
+    # 1 right of 4 for both: direct's failed item counts as the miss it was, not left out
+    assert [cells[s]["hotpotqa/distractor:value"] for s in ("direct", "cot")] == ["0.2500"] * 2

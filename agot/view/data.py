@@ -24,8 +24,14 @@ from agot.evals.run_folder import (
     headline_metric,
     slug,
 )
-from agot.evals.stats import PairedComparison, bootstrap_mean
-from agot.evals.summary import GroupSummary, group_rows, group_summary, load_summary
+from agot.evals.stats import PairedComparison
+from agot.evals.summary import (
+    GroupSummary,
+    estimate,
+    group_rows,
+    group_summary,
+    load_summary,
+)
 from agot.fleet.stats import EndpointStat, endpoint_stats
 from agot.types import Usage
 
@@ -224,7 +230,7 @@ def load_run(run_id: str, path: Path) -> Run:
         comparisons = summary.comparisons
     else:
         headline = headline_metric(m for r in rows for m in r.scores)
-        groups, comparisons = summarise_rows(rows, headline), []
+        groups, comparisons = summarise_rows(rows), []
     return Run(
         id=run_id,
         folder=folder,
@@ -271,18 +277,13 @@ def _with_cached_calls(group: GroupSummary, rows: Sequence[ResultRow]) -> GroupS
     return group.model_copy(update={"usage": usage})
 
 
-def summarise_rows(rows: Sequence[ResultRow], headline: str | None) -> list[GroupSummary]:
+def summarise_rows(rows: Sequence[ResultRow]) -> list[GroupSummary]:
     """Groups of a run that has not written summary.json yet (still running, or killed):
-    each metric's mean with a bootstrap interval, the same estimator the summary uses; an
-    item that failed without the headline metric counts as a miss."""
+    each metric's mean with a bootstrap interval, the summary's own estimate (a failed item
+    without a metric counts as a miss)."""
     groups = []
     for (strategy, model), members in group_rows(rows).items():
         names = list(dict.fromkeys(m for r in members for m in r.scores))
-        metrics = {}
-        for name in names:
-            values = [r.scores[name] for r in members if name in r.scores]
-            if name == headline:
-                values += [0.0 for r in members if name not in r.scores and r.error]
-            metrics[name] = bootstrap_mean(values)
+        metrics = {name: estimate(members, name) for name in names}
         groups.append(group_summary(strategy, model, members, metrics))
     return groups

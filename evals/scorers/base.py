@@ -5,6 +5,12 @@ headline unless ``headline`` says otherwise) and ``async score(record, result, c
 Score``; it may override ``aggregate`` for corpus-level metrics (macro-F1 ...), which the
 summary then bootstraps by resampling items, and ``notes`` for lines the summary prints (the
 scoring mode used, a fallback in force).
+
+One rule for a row without a metric's value (:func:`item_score`), used by the summary that
+``agot eval`` prints, by ``agot report`` and by :meth:`Scorer.aggregate`: an item that failed
+(its row's ``error`` set) counts as 0, a miss; an item that did not fail but has no value (a
+judge call that failed, a metric a scorer does not give that item) is left out, and the
+metric's ``n`` says how many items it covers.
 """
 
 from __future__ import annotations
@@ -40,6 +46,14 @@ class ScoreContext:
     dispatcher: Any = None
     seed: int = 0
     dispatchers: Mapping[str, Any] = field(default_factory=dict)
+
+
+def item_score(scores: Mapping[str, float], error: str | None, metric: str) -> float | None:
+    """An item's value for ``metric`` under the one missing-score rule (module docstring): its
+    score, else 0.0 when the item failed, else None (the item is left out)."""
+    if metric in scores:
+        return float(scores[metric])
+    return 0.0 if error else None
 
 
 def raw_text(result: Result) -> str | None:
@@ -99,9 +113,11 @@ class Scorer:
         return self.aggregate(rows)[metric]
 
     def aggregate(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-        """Corpus-level values from result rows (each has ``scores``, ``prediction``, ``gold``)."""
+        """Corpus-level values from result rows (each has ``scores``, ``prediction``, ``gold``
+        and ``error``); by default each metric's mean under :func:`item_score`'s rule."""
         out: dict[str, float] = {}
         for metric in self.metrics:
-            values = [float(r["scores"].get(metric, 0.0)) for r in rows]
+            found = (item_score(r["scores"], r.get("error"), metric) for r in rows)
+            values = [v for v in found if v is not None]
             out[metric] = sum(values) / len(values) if values else float("nan")
         return out
