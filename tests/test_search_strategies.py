@@ -488,3 +488,91 @@ async def test_compare_preset_runs_every_method_at_one_budget_per_item(tmp_path)
     assert summary.preset is not None
     assert summary.preset.overridden["item_budget"] == {"max_calls": 11}
     assert summary.group("tot").usage.calls <= 11
+
+
+# -- ToT, crosswords (depth-first search with pruning) ----------------------------------------
+
+#: A word square: the rows and the columns read the same words.
+SQUARE = ["heart", "ember", "abuse", "resin", "trend"]
+CROSSWORD = "Solve this 5x5 mini crossword.\n" + "\n".join(
+    [f"h{i + 1}. clue for {w}" for i, w in enumerate(SQUARE)]
+    + [f"v{i + 1}. clue for {w}" for i, w in enumerate(SQUARE)]
+)
+
+
+def crossword_script(request: GenerationRequest) -> str:
+    text = prompt(request)
+    if request.role == "propose":
+        unfilled = text.split("Unfilled:")[1].split("Filled:")[0]
+        names = re.findall(r"^([hv][1-5])\.", unfilled, re.M)
+        if not names:
+            return ""
+        first = names[0]
+        word = SQUARE[int(first[1]) - 1]
+        if first == "h1":  # a wrong word, proposed with more confidence than the right one
+            return "h1. heard (certain)\nh1. heart (high)"
+        return f"{first}. {word} (certain)"
+    assert request.role == "value"
+    clue = re.search(r"clue for (\w+)", text)
+    pattern = re.search(r"Letters so far.*: (.*)", text)
+    assert clue and pattern
+    letters = pattern.group(1).split()
+    fits = all(c in ("_", g) for c, g in zip(letters, clue.group(1), strict=True))
+    return "Checking.\nsure" if fits else "impossible"
+
+
+def test_crossword_board_and_reading() -> None:
+    from agot.strategies.tot_crosswords import Board, crossword_clues, parse_proposals
+
+    assert crossword_clues(CROSSWORD) == [f"clue for {w}" for w in SQUARE * 2]
+    assert crossword_clues("What is 2 + 2?") is None
+    board = Board().place("h1. heard").place("v5. tense")
+    # v5 overwrote h1's last letter: h1 is marked changed, so the state is broken.
+    assert board.status[0] == 2 and board.status[9] == 1 and board.broken
+    assert board.words()[0] == "HEART" and board.words()[9] == "TENSE"
+    assert not Board().place("h1. heard").place("v5. dense").broken  # same letter: no change
+    assert parse_proposals("h2. ember (high)\nv1 nope\n**v3. abuse** (Low)") == [
+        ("h2. ember", 0.5),
+        ("v3. abuse", 0.1),
+    ]
+
+
+async def test_tot_crosswords_dfs_prunes_an_impossible_word_and_fills_the_grid() -> None:
+    from agot.evals import EvalRecord
+    from agot.evals.tasks.crosswords import CROSSWORDS
+
+    backend = ScriptedBackend(crossword_script)
+    result = await ToT().solve(CROSSWORD, model=backend)
+    assert result.details["form"] == "crosswords"
+    graph = graph_of(result)
+    wrong = next(n for n in graph.nodes() if n.title == "h1. heard")
+    assert wrong.status == "skipped" and "impossible: h1" in (wrong.justification or "")
+    # Nothing was explored below the pruned state.
+    assert not [n for n in graph.nodes() if wrong.id in [p.id for p in graph.parents(n.id)]]
+    assert result.details["actions"][:5] == [f"h{i + 1}. {w}" for i, w in enumerate(SQUARE)]
+    record = EvalRecord(id="sq", dataset="crosswords", question=CROSSWORD, gold="".join(SQUARE))
+    assert CROSSWORDS.score(result.details["raw"], record).scores["solved"] == 1.0
+    # Proposals: 8 samples per board, each board proposed for once.
+    proposals = [prompt(c.request) for c in backend.calls if c.request.role == "propose"]
+    assert len(proposals) == 8 * len(set(proposals))
+    # Boards hold at most 9 words (the method's steps < 10).
+    assert len(result.details["actions"]) <= 9
+
+
+async def test_tot_crosswords_without_pruning_explores_below_the_wrong_word() -> None:
+    result = await ToT(prune=False, max_states=3).solve(
+        CROSSWORD, model=ScriptedBackend(crossword_script)
+    )
+    graph = graph_of(result)
+    wrong = next(n for n in graph.nodes() if n.title == "h1. heard")
+    assert [n for n in graph.nodes() if wrong.id in [p.id for p in graph.parents(n.id)]]
+    assert result.details["explored"] == 3
+
+
+async def test_tot_crosswords_budget_stop_answers_with_the_best_board_so_far() -> None:
+    result = await ToT().solve(
+        CROSSWORD, model=ScriptedBackend(crossword_script), budget=Budget(max_calls=30)
+    )
+    assert result.stopped is not None and result.usage.calls <= 30
+    assert result.details["raw"].startswith("Answer:\n")
+    assert len(result.details["raw"].splitlines()) == 6

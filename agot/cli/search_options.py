@@ -17,6 +17,8 @@ _FLAGS: dict[str, tuple[str, str]] = {
     "tot_value_samples": ("tot", "value_samples"),
     "tot_steps": ("tot", "steps"),
     "tot_samples": ("tot", "samples"),
+    "tot_max_states": ("tot", "max_states"),
+    "tot_prune": ("tot", "prune"),
     "aot_iterations": ("aot", "max_iterations"),
     "aot_subquestions": ("aot", "max_subquestions"),
     "aot_ensemble": ("aot", "ensemble"),
@@ -26,22 +28,30 @@ _FLAGS: dict[str, tuple[str, str]] = {
 
 def add_search_options(group: Any) -> None:
     """The ToT, AoT and best-of-N flags (read back by :func:`search_params_from_args`)."""
-    from agot.strategies.tree_of_thoughts import GAME24_DEFAULTS, MODES, SAMPLE_DEFAULTS
+    from agot.strategies.tot_dfs import MAX_DEPTH, MAX_STATES, PER_STATE, PROPOSE_SAMPLES
+    from agot.strategies.tree_of_thoughts import (
+        GAME24_DEFAULTS,
+        MODES,
+        SAMPLE_DEFAULTS,
+        SAMPLES_DEFAULT,
+    )
 
     (steps24, breadth24, values24), (steps, breadth, votes) = GAME24_DEFAULTS, SAMPLE_DEFAULTS
     group.add_argument(
         "--tot-mode",
         choices=MODES,
         default=None,
-        help="tot: game24 (propose + value), sample (sample + vote), or auto (default: game24 "
-        "for a question of four numbers and 24)",
+        help="tot: game24 (propose + value BFS), crosswords (DFS with pruning), sample "
+        "(sample + vote), or auto (default: game24 for four numbers and 24, crosswords for "
+        "clues h1-h5 and v1-v5, else sample)",
     )
     group.add_argument(
         "--tot-breadth",
         type=int,
         default=None,
         metavar="B",
-        help=f"tot: states kept per step (default {breadth24} for Game of 24, {breadth} else)",
+        help=f"tot: states kept per step (default {breadth24} for Game of 24, {breadth} for "
+        f"sample/vote); crosswords: candidates tried per state (default {PER_STATE})",
     )
     group.add_argument(
         "--tot-value-samples",
@@ -56,14 +66,30 @@ def add_search_options(group: Any) -> None:
         type=int,
         default=None,
         metavar="S",
-        help=f"tot: search steps (default {steps24} for Game of 24, {steps} else)",
+        help=f"tot: search steps (default {steps24} for Game of 24, {steps} for sample/vote, "
+        f"{MAX_DEPTH} for crosswords)",
     )
     group.add_argument(
         "--tot-samples",
         type=int,
         default=None,
         metavar="K",
-        help="tot, sample form: continuations per state (default 5)",
+        help=f"tot: continuations per state (sample/vote, default {SAMPLES_DEFAULT}) or "
+        f"proposals per board (crosswords, default {PROPOSE_SAMPLES})",
+    )
+    group.add_argument(
+        "--tot-max-states",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"tot, crosswords: states explored at most (default {MAX_STATES})",
+    )
+    group.add_argument(
+        "--tot-no-prune",
+        dest="tot_prune",
+        action="store_false",
+        default=None,
+        help="tot, crosswords: expand states that hold an impossible word (default: prune)",
     )
     group.add_argument(
         "--aot-iterations",
@@ -114,7 +140,10 @@ def check_search_flags(params: dict[str, dict[str, Any]], strategies: list[str])
     for strategy in params:
         if strategy not in chosen:
             flags = sorted(
-                "--" + dest.replace("_", "-").replace("aot-ensemble", "aot-no-ensemble")
+                "--"
+                + dest.replace("_", "-")
+                .replace("aot-ensemble", "aot-no-ensemble")
+                .replace("tot-prune", "tot-no-prune")
                 for dest, (owner, _) in _FLAGS.items()
                 if owner == strategy
             )

@@ -102,3 +102,33 @@ VOTE = PromptTemplate(
 #: What each value label is worth, summed over a state's value samples (the method's weights:
 #: one "sure" outweighs any number of "likely" among a few samples).
 VALUE_WEIGHTS = {"sure": 20.0, "likely": 1.0, "impossible": 0.001}
+
+#: Crosswords: several samples per board state; each line a candidate word with a confidence.
+PROPOSE_CROSSWORD = PromptTemplate(
+    name="tot_propose_crossword",
+    version="1",
+    system="You solve 5x5 mini crosswords one word at a time.",
+    user=(
+        "{board}\n\n"
+        "Propose answers for clues that are not filled yet, each consistent with the letters "
+        "already on the board. Write one candidate per line as '<position>. <five-letter word> "
+        "(<confidence>)', where the position is h1-h5 (across, rows top to bottom) or v1-v5 "
+        "(down, columns left to right) and the confidence is certain, high, medium or low. "
+        "Write only such lines."
+    ),
+)
+
+#: Crosswords pruning: can a clue's answer still fit the letters its cells hold?
+VALUE_CROSSWORD = PromptTemplate(
+    name="tot_value_crossword",
+    version="1",
+    system="You judge whether a crossword answer can still fit.",
+    user=(
+        "Clue: {clue}\nLetters so far (_ = not yet known): {pattern}\n\n"
+        "Could a five-letter answer to this clue have these letters in these places? Think "
+        "briefly, then end with a last line holding one word: sure, maybe or impossible."
+    ),
+)
+
+#: Crosswords: what each proposal confidence adds to a candidate's score, over the samples.
+CONFIDENCE_WEIGHTS = {"certain": 1.0, "high": 0.5, "medium": 0.2, "low": 0.1}

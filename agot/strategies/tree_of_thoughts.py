@@ -11,6 +11,10 @@ Each step expands every kept state, evaluates the new states with the model, and
 * **Sample / vote** (``mode="sample"``; any other question): each kept state is continued by
   ``samples`` sampled reasoning steps (the last step answers), and ``value_samples`` vote calls
   pick the most promising candidate. Defaults: 2 steps, 5 samples, 5 votes, breadth 1.
+* **5x5 crosswords** (``mode="crosswords"``; ``auto`` picks it for a question with clues h1-h5
+  and v1-v5): depth-first search with pruning, :mod:`agot.strategies.tot_dfs` (8 propose
+  samples per state, at most 3 candidates explored per state (``breadth``), 100 states
+  (``max_states``), boards of at most 9 words (``steps`` 10), ``prune`` on).
 
 The tree is a :class:`~agot.graph.ThoughtGraph`: one node per candidate, layer = step, an edge
 from the state it extends; pruned candidates are ``skipped``, kept ones ``answered`` with their
@@ -34,8 +38,6 @@ keeping the search the same:
   the example's numbers); they are written for agot.
 * The answer is the best-valued final state. The paper's success rate counts an item solved
   when the first of the kept states is; the code's log also reports "any of the b".
-* 5x5 crosswords' depth-first search with pruning is not implemented: crosswords run the
-  sample/vote form.
 
 Budgets: a budget stop ends the search at the step it happened in; the answer is the best state
 of the last completed step (of the first step's partial ranking when the stop came that early;
@@ -57,6 +59,14 @@ from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import tot
 from agot.strategies.base import Outcome, RunContext, Strategy
 from agot.strategies.search_graph import add_final, note_call
+from agot.strategies.tot_crosswords import crossword_clues
+from agot.strategies.tot_dfs import (
+    MAX_DEPTH,
+    MAX_STATES,
+    PER_STATE,
+    PROPOSE_SAMPLES,
+    CrosswordSearch,
+)
 from agot.strategies.tot_game24 import (
     answer_of,
     numbers_left,
@@ -69,8 +79,8 @@ from agot.strategies.tot_game24 import (
 from agot.task import Task
 from agot.types import Generation
 
-Mode = Literal["auto", "game24", "sample"]
-MODES: tuple[str, ...] = ("auto", "game24", "sample")
+Mode = Literal["auto", "game24", "crosswords", "sample"]
+MODES: tuple[str, ...] = ("auto", "game24", "crosswords", "sample")
 
 #: Bounds on the search's shape: beyond these a value is a typo, not an experiment.
 MAX_BREADTH = 64
@@ -80,6 +90,8 @@ MAX_STEPS = 16
 #: The method's defaults per form: (steps, breadth, value or vote samples).
 GAME24_DEFAULTS = (4, 5, 3)
 SAMPLE_DEFAULTS = (2, 1, 5)
+#: Continuations per state in the sample/vote form; proposals per state for crosswords.
+SAMPLES_DEFAULT = 5
 
 _T = TypeVar("_T")
 _VOTE = re.compile(r"(?i)best\s*choice\s*(?:is)?\s*[:：]?\s*[*#(\s]*(?:candidate\s*)?#?\s*(\d+)")
@@ -126,7 +138,9 @@ class ToT(Strategy):
 
     ``breadth`` (b), ``value_samples`` and ``steps`` default to the method's values for the
     form in use (Game of 24: 5, 3, 4; sample/vote: 1, 5 votes, 2); ``samples`` is the number
-    of continuations per state in the sample/vote form (5).
+    of continuations per state in the sample/vote form (5) or of proposals per crossword board
+    (8). Crosswords read ``breadth`` as candidates explored per state (3), ``steps`` as the
+    board's word limit (10), ``max_states`` (100) and ``prune`` (on).
     """
 
     name = "tot"
@@ -138,7 +152,9 @@ class ToT(Strategy):
         breadth: int | None = None,
         value_samples: int | None = None,
         steps: int | None = None,
-        samples: int = 5,
+        samples: int | None = None,
+        max_states: int = MAX_STATES,
+        prune: bool = True,
         temperature: float = 0.7,
         max_tokens: int = 512,
         **options: Any,
@@ -151,6 +167,7 @@ class ToT(Strategy):
             (value_samples, "ToT value samples", MAX_SAMPLES),
             (steps, "ToT steps", MAX_STEPS),
             (samples, "ToT samples", MAX_SAMPLES),
+            (max_states, "ToT max_states", 10_000),
         ):
             if value is not None:
                 check_count(value, what, maximum=top)
@@ -158,6 +175,7 @@ class ToT(Strategy):
         self.mode: Mode = mode
         self.breadth, self.value_samples, self.steps = breadth, value_samples, steps
         self.samples = samples
+        self.max_states, self.prune = max_states, bool(prune)
 
     def describe(self) -> str:
         return (
@@ -174,13 +192,31 @@ class ToT(Strategy):
         )
 
     async def run(self, task: Task, ctx: RunContext) -> Outcome:
-        numbers = puzzle_numbers(task.question) if self.mode != "sample" else None
+        numbers = puzzle_numbers(task.question) if self.mode in ("auto", "game24") else None
+        clues = crossword_clues(task.question) if self.mode in ("auto", "crosswords") else None
         if self.mode == "game24" and numbers is None:
             raise ConfigError(
                 "ToT mode game24 needs a question with four numbers (and 24): "
                 f"{task.question[:80]!r}"
             )
+        if self.mode == "crosswords" and clues is None:
+            raise ConfigError(
+                "ToT mode crosswords needs a question with the clues h1-h5 and v1-v5: "
+                f"{task.question[:80]!r}"
+            )
         graph = ThoughtGraph(task.question)
+        if numbers is None and clues is not None:
+            return await CrosswordSearch(
+                ctx,
+                graph,
+                clues,
+                params=self.params,
+                samples=self.samples or PROPOSE_SAMPLES,
+                per_state=self.breadth or PER_STATE,
+                max_states=self.max_states,
+                max_depth=self.steps or MAX_DEPTH,
+                prune=self.prune,
+            ).run()
         search: _Search
         if numbers is not None:
             search = _Game24Search(self, ctx, graph, " ".join(map(str, numbers)))
@@ -454,7 +490,8 @@ class _SampleVoteSearch(_Search):
                 "expand",
             )
 
-        pairs = [(state, i) for state in states for i in range(self.strategy.samples)]
+        samples = self.strategy.samples or SAMPLES_DEFAULT
+        pairs = [(state, i) for state in states for i in range(samples)]
         generations = await run.gather([one(state, i) for state, i in pairs])
         candidates = []
         for (state, _), generation in zip(pairs, generations, strict=True):
