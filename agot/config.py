@@ -15,11 +15,22 @@ from agot.errors import ConfigError
 
 
 def describe_validation_error(owner: str, error: ValidationError) -> str:
-    parts = []
+    """One line naming each bad field, its value and the rule; a field check that raised a
+    :class:`ConfigError` (an endpoint, say) speaks for itself. Values are written through
+    :func:`~agot.url_secrets.redact_text`, so a URL with a key in it is never echoed whole."""
+    from agot.url_secrets import redact_text
+
+    own, parts = [], []
     for item in error.errors():
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, ConfigError):
+            own.append(str(cause))
+            continue
         field = ".".join(str(p) for p in item["loc"]) or owner
-        parts.append(f"{field}={item.get('input')!r}: {item['msg']}")
-    return f"invalid {owner} setting: " + "; ".join(parts)
+        parts.append(f"{field}={redact_text(repr(item.get('input')))}: {item['msg']}")
+    if not parts:
+        return "; ".join(own)
+    return f"invalid {owner} setting: " + "; ".join(parts + own)
 
 
 class Settings(BaseModel):

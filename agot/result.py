@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, computed_field, field_validator
 
 from agot.trace import TraceEvent, usage_by_model, usage_by_role
 from agot.types import Usage
+from agot.url_secrets import redact_model
 
 
 class Result(BaseModel):
@@ -37,6 +38,12 @@ class Result(BaseModel):
     stopped: str | None = None
     error: str | None = None
     wall_s: float = 0.0
+
+    @field_validator("model")
+    @classmethod
+    def _no_secret(cls, value: str) -> str:
+        # Written to traces, results and screens: a key in the model's URL never is.
+        return redact_model(value)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -14,10 +14,11 @@ import contextvars
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from agot.budget import Budget, BudgetTracker
 from agot.types import Message, Usage
+from agot.url_secrets import redact_model
 
 
 class TraceEvent(BaseModel):
@@ -52,6 +53,12 @@ class TraceEvent(BaseModel):
     endpoint: str | None = None
     #: Replicas whose attempts at this call failed before it was served elsewhere.
     failed_endpoints: list[str] = Field(default_factory=list)
+
+    @field_validator("model")
+    @classmethod
+    def _no_secret(cls, value: str) -> str:
+        # Written to traces, results and screens: a key in the model's URL never is.
+        return redact_model(value)
 
     @property
     def duration(self) -> float:

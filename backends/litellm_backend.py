@@ -34,10 +34,10 @@ import os
 import re
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions
+from agot.endpoints import check_endpoint
 from agot.errors import (
     BackendError,
     ConfigError,
@@ -105,23 +105,7 @@ def _import_litellm() -> Any:
 
 def _check_api_base(url: str) -> str:
     """``url`` without a trailing slash, or ConfigError naming what is wrong with it."""
-    shown = redact_url(url)
-    if not url.strip() or any(c.isspace() for c in url.strip()):
-        raise ConfigError(f"invalid --api-base {shown!r}: a URL has no spaces")
-    url = url.strip().rstrip("/")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (parsing the port validates it)
-    except ValueError as exc:
-        raise ConfigError(f"invalid --api-base {shown!r}: {exc}") from None
-    if parts.scheme not in ("http", "https"):
-        raise ConfigError(
-            f"invalid --api-base {shown!r}: it must start with http:// or https:// "
-            "(e.g. http://127.0.0.1:8000/v1)"
-        )
-    if not parts.hostname:
-        raise ConfigError(f"invalid --api-base {shown!r}: it names no host")
-    return url
+    return check_endpoint(url, what="--api-base")
 
 
 def _client_side_cause(exc: BaseException) -> str | None:

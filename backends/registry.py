@@ -24,10 +24,11 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from agot.backends.base import Backend
 from agot.config import Settings
+from agot.endpoints import check_api_base, split_model_endpoint
 from agot.errors import ConfigError
 from agot.registry import Registry, require_modules
 
@@ -43,6 +44,13 @@ class BackendOptions(Settings):
     n_threads: int | None = Field(None, ge=1)
     device: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("api_base")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        # Every api_base, whichever way it came (Dispatcher(api_base=...), MODEL@URL, a fleet
+        # replica), passes the one endpoint check before a backend can connect anywhere.
+        return None if value is None else check_api_base(value)
 
 
 BackendFactory = Callable[[str, BackendOptions], Backend]
@@ -114,16 +122,16 @@ def parse_model_string(model: str) -> tuple[str, str]:
     return "litellm", model
 
 
-def split_endpoint(model: str) -> tuple[str, str | None]:
+def split_endpoint(model: str, *, what: str = "model") -> tuple[str, str | None]:
     """``"openai/x@http://h:8000/v1"`` -> ``("openai/x", "http://h:8000/v1")``; no URL: None.
 
-    Only an ``@`` followed by an http(s) URL splits, since model names may contain ``@``
-    themselves (Vertex AI's ``claude-3-sonnet@20240229``).
+    :func:`agot.endpoints.split_model_endpoint`: an ``@`` followed by anything that reads as an
+    address splits and must be a valid http(s) endpoint (a ConfigError naming ``what``
+    otherwise), so a malformed one never reaches a client library that would send the request
+    to the provider's default URL instead; model names may hold ``@`` themselves (Vertex AI's
+    ``claude-3-sonnet@20240229``).
     """
-    name, at, url = model.rpartition("@")
-    if at and name and url.startswith(("http://", "https://")):
-        return name, url
-    return model, None
+    return split_model_endpoint(model, what=what)
 
 
 def resolve_backend(model: str | Backend | None = None, **options: Any) -> Backend:
@@ -135,7 +143,7 @@ def resolve_backend(model: str | Backend | None = None, **options: Any) -> Backe
             return model
         raise ConfigError(f"model must be a model string or a Backend, got {type(model).__name__}")
     opts = options.pop("options", None) or BackendOptions(**options)
-    model, endpoint = split_endpoint(model.strip()) if isinstance(model, str) else (model, None)
+    model, endpoint = split_endpoint(model)
     if endpoint is not None:
         opts = opts.model_copy(update={"api_base": endpoint})
     prefix, rest = parse_model_string(model)

@@ -48,6 +48,7 @@ from agot.limits import Limits
 from agot.result import Result
 from agot.strategies import ALIASES, Strategy, failures_as_results, get_strategy
 from agot.task import Task
+from agot.url_secrets import redact_model
 
 
 class EvalConfig(BaseModel):
@@ -571,6 +572,9 @@ def _describe(exc: BaseException) -> str:
 
 
 def _model_key(model: Any) -> str:
+    """How rows, tables, trace folders and run.json name a model under test: its string with
+    any key in its URL masked (:func:`~agot.url_secrets.redact_model`); the dispatcher gets
+    the string itself."""
     if isinstance(model, str):
-        return model
-    return f"{model.name}:{model.model}"
+        return redact_model(model)
+    return redact_model(f"{model.name}:{model.model}")

@@ -109,6 +109,26 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("solve-api-base-port", "solve q --model openai/m --api-base http://h:99999", r"invalid --api-base 'http://h:99999'"),
     ("solve-api-base-key", "solve q --model openai/m --api-base ftp://h/?key=SEKRIT", r"invalid --api-base 'ftp://h/\?key=\*\*\*'"),
     ("solve-hosted-no-base", "solve q --model hosted_vllm/m", r"model 'hosted_vllm/m' needs the address of your server"),
+    # -- every flag that names an endpoint: one check (agot.endpoints), a one-line error naming
+    #    the flag, before any model is built (#25: these used to reach api.openai.com)
+    ("model-endpoint-ftp", "solve q --model openai/fake@ftp://127.0.0.1:8799/v1", r"--model 'openai/fake@ftp://127\.0\.0\.1:8799/v1': invalid endpoint .*: it must start with http:// or https://"),
+    ("model-endpoint-no-scheme", "solve q --model openai/fake@127.0.0.1:8799/v1", r"--model .*: invalid endpoint '127\.0\.0\.1:8799/v1': it has no scheme; write http://127\.0\.0\.1:8799/v1"),
+    ("model-endpoint-htp", "solve q --model openai/fake@htp://h/v1", r"--model .*: invalid endpoint 'htp://h/v1': it must start with http:// or https://"),
+    ("model-endpoint-userinfo", "solve q --model openai/fake@http://u:SEKRIT@h/v1", r"--model 'openai/fake@http://\*\*\*@h/v1': .*user name or password in the URL .* is not sent"),
+    ("model-endpoint-query", "solve q --model 'openai/x@http://h/v1?key=SEKRIT'", r"--model 'openai/x@http://h/v1\?key=\*\*\*': .*a query or fragment"),
+    ("model-endpoint-port", "solve q --model openai/x@http://h:99999/v1", r"--model .*: invalid endpoint 'http://h:99999/v1': Port out of range"),
+    ("model-endpoint-no-model", "solve q --model @http://h/v1", r"invalid --model '@http://h/v1': no model before @URL"),
+    ("model-is-a-url", "solve q --model http://h:8000/v1", r"invalid --model 'http://h:8000/v1': that is a URL, not a model string"),
+    ("eval-model-endpoint", "eval hotpotqa --data {hotpot} --model a=openai/x@ftp://h/v1 --out {root}/e1", r"--model 'openai/x@ftp://h/v1': invalid endpoint"),
+    ("route-endpoint-ftp", "solve q --route assess=openai/fake@ftp://h/v1", r"--route assess='openai/fake@ftp://h/v1': invalid endpoint 'ftp://h/v1'"),
+    ("route-endpoint-userinfo", "solve q --route assess=openai/fake@http://u:SEKRIT@h/v1", r"--route assess='openai/fake@http://\*\*\*@h/v1': .*user name or password"),
+    ("escalate-endpoint-htp", "solve q --route assess=scripted --escalate-to openai/fake@htp://h/v1", r"--escalate-to 'openai/fake@htp://h/v1': invalid endpoint"),
+    ("escalate-endpoint-no-scheme", "solve q --route assess=scripted --escalate-to openai/fake@h.example.com/v1", r"--escalate-to .*: invalid endpoint 'h\.example\.com/v1': it has no scheme"),
+    ("judge-endpoint-ftp", "eval hotpotqa --data {hotpot} --judge openai/fake@ftp://h/v1 --out {root}/e2", r"--judge 'openai/fake@ftp://h/v1': invalid endpoint"),
+    ("judge-endpoint-query", "eval hotpotqa --data {hotpot} --judge 'openai/fake@http://h/v1?k=SEKRIT' --out {root}/e3", r"--judge 'openai/fake@http://h/v1\?k=\*\*\*': .*a query or fragment"),
+    ("api-base-userinfo", "solve q --model openai/m --api-base http://u:SEKRIT@h/v1", r"invalid --api-base 'http://\*\*\*@h/v1': a user name or password"),
+    ("api-base-list", "solve q --model openai/m --api-base http://h1/v1,htp://h2/v1", r"invalid --api-base 'htp://h2/v1': it must start with http://"),
+    ("classify-model-endpoint", "classify t --labels a,b --model openai/x@ftp://h/v1", r"--model 'openai/x@ftp://h/v1': invalid endpoint"),
     # -- show
     ("show-dir", "show {adir}", r".*adir' is a folder"),
     ("show-missing", "show {root}/none.json", r"trace file .* not found"),
@@ -195,8 +215,9 @@ def test_cli_bad_input(
     if "--model" not in argv and argv[0] in ("solve", "eval", "classify"):
         argv += ["--model", "scripted"]
     argv += ["--quiet"] if argv[0] in ("solve", "eval", "classify") else []
-    got, _, err = _run_cli(argv, capsys)
+    got, out, err = _run_cli(argv, capsys)
     assert got == 2, err
+    assert "SEKRIT" not in out + err  # a key planted in a URL is never echoed
     lines = err.strip().splitlines()
     assert lines, "no message"
     expected = first_line if first_line.startswith("usage: ") else f"agot: error: {first_line}"

@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agot.errors import AgotError
 
     try:
+        from agot.cli.models import check_endpoint_flags
+
+        check_endpoint_flags(args)
         return int(args.handler(args) or 0)
     except AgotError as exc:
         print(f"agot: error: {exc}", file=sys.stderr)

@@ -32,23 +32,28 @@ class ModelSpec:
     api_base: str | None = None
 
 
-def parse_model_spec(text: str) -> ModelSpec:
+def parse_model_spec(text: str, *, what: str = "--model") -> ModelSpec:
+    """One ``[NAME=]MODEL[@URL]`` entry; its endpoint passes the one endpoint check, and the
+    name rows carry is written with any secret in it masked (the model string keeps it)."""
     from agot.backends.registry import split_endpoint
+    from agot.url_secrets import redact_model
 
     raw = text.strip()
     if not raw:
-        raise ConfigError("--model got an empty entry: give a model string such as local")
+        raise ConfigError(f"{what} got an empty entry: give a model string such as local")
     name, eq, rest = raw.partition("=")
     if eq and _NAME.match(name) and "/" not in name:
         if not rest.strip():
-            raise ConfigError(f"--model {raw!r}: no model after {name}=")
-        model, api_base = split_endpoint(rest.strip())
+            raise ConfigError(f"{what} {redact_model(raw)!r}: no model after {name}=")
+        model, api_base = split_endpoint(rest.strip(), what=what)
         return ModelSpec(name=name, model=model, api_base=api_base)
-    model, api_base = split_endpoint(raw)
-    return ModelSpec(name=raw, model=model, api_base=api_base)
+    model, api_base = split_endpoint(raw, what=what)
+    return ModelSpec(name=redact_model(raw), model=model, api_base=api_base)
 
 
 def parse_model_list(text: str | None) -> list[ModelSpec]:
+    if text is not None and text.strip() and not text.replace(",", "").strip():
+        raise ConfigError(f"--model {text!r} names no model: give a model string such as local")
     specs = [parse_model_spec(part) for part in (text or "local").split(",") if part.strip()]
     names = [s.name for s in specs]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -100,3 +105,31 @@ def add_model_arg_option(group: Any) -> None:
         help="backend option for the model(s), repeatable: n_ctx, n_threads, device, or any "
         "key the backend reads from its extra options (e.g. -M native_schema=false)",
     )
+
+
+def check_endpoint_flags(args: Any) -> None:
+    """Every flag that names a model or an endpoint, checked before the command does anything.
+
+    ``--model``, ``--api-base``, ``--route``, ``--escalate-to`` and ``--judge`` each go through
+    the one endpoint check (:mod:`agot.endpoints`) here, so a malformed endpoint is a one-line
+    error naming its flag, whichever subcommand took it, before a model is loaded or a
+    connection opened.
+    """
+    from agot.endpoints import check_api_base
+
+    model = getattr(args, "model", None)
+    if isinstance(model, list):  # classify: once per agent
+        for entry in model:
+            parse_model_spec(entry)
+    elif isinstance(model, str):
+        parse_model_list(model)
+    if getattr(args, "api_base", None) is not None:
+        check_api_base(args.api_base, what="--api-base")
+    if getattr(args, "route", None):
+        from agot.routing.spec import parse_routes
+
+        parse_routes(args.route, what="--route")
+    for flag in ("escalate_to", "judge"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            parse_model_spec(value, what="--" + flag.replace("_", "-"))

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from agot.config import Settings
+from agot.endpoints import check_endpoint
 from agot.errors import ConfigError
 from agot.limits import Limits
 
@@ -54,11 +55,7 @@ class Endpoint(Settings):
     @field_validator("api_base")
     @classmethod
     def _url(cls, value: str) -> str:
-        value = value.strip()
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8000/v1")
-        return value.rstrip("/")
+        return check_endpoint(value, what="endpoint api_base")
 
     @property
     def label(self) -> str:

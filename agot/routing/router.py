@@ -33,6 +33,7 @@ from agot.routing.privacy import Redactor
 from agot.routing.signals import Signal, make_signal
 from agot.routing.spec import check_model, check_role, parse_routes, split_endpoint
 from agot.types import Generation, GenerationRequest
+from agot.url_secrets import redact_model
 
 if TYPE_CHECKING:
     from agot.dispatcher import Dispatcher
@@ -204,10 +205,11 @@ class Router:
         return dispatcher.backend(model).name in IN_PROCESS_BACKENDS
 
     def describe(self) -> dict[str, Any]:
+        shown = redact_model
         return {
-            "routes": dict(self.routes),
-            "default": self.default,
-            "escalate_to": self.escalate_to,
+            "routes": {role: shown(model) for role, model in self.routes.items()},
+            "default": shown(self.default) if self.default else None,
+            "escalate_to": shown(self.escalate_to) if self.escalate_to else None,
             "escalate_below": self.escalate_below if self.escalate_to else None,
             "signal": self.signal.name if self.escalate_to else None,
             "keep_local": self.keep_local,

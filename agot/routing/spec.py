@@ -11,12 +11,13 @@ from __future__ import annotations
 from agot.backends.registry import parse_model_string, split_endpoint
 from agot.errors import ConfigError
 from agot.types import ROLES
+from agot.url_secrets import redact_model
 
 #: Registry prefixes whose backends run inside this process: nothing they see leaves it.
 IN_PROCESS_PREFIXES = frozenset({"local", "llamacpp", "transformers", "scripted"})
 
 
-def parse_routes(spec: str | None) -> dict[str, str]:
+def parse_routes(spec: str | None, *, what: str = "route") -> dict[str, str]:
     """``"assess=local,solve=local,final=openai/gpt-4o"`` -> ``{"assess": "local", ...}``.
 
     Raises ConfigError naming the entry at fault: a missing ``=``, an unknown role, a role given
@@ -33,12 +34,16 @@ def parse_routes(spec: str | None) -> dict[str, str]:
         role, model = role.strip().lower(), model.strip()
         if not sep or not role:
             raise ConfigError(
-                f"route {entry!r} is not ROLE=MODEL (e.g. assess=local,final=openai/gpt-4o)"
+                f"{what} {redact_model(entry)!r} is not ROLE=MODEL (e.g. "
+                "assess=local,final=openai/gpt-4o)"
             )
         check_role(role)
         if role in routes:
-            raise ConfigError(f"route for role {role!r} given twice ({routes[role]!r}, {model!r})")
-        routes[role] = check_model(model, what=f"route {entry!r}")
+            raise ConfigError(
+                f"{what}: role {role!r} given twice ({redact_model(routes[role])!r}, "
+                f"{redact_model(model)!r})"
+            )
+        routes[role] = check_model(model, what=f"{what} {role}=")
     return routes
 
 
@@ -53,7 +58,7 @@ def check_model(model: str, *, what: str = "model") -> str:
     model = model.strip()
     if not model:
         raise ConfigError(f"{what}: the model is empty (write ROLE=MODEL or ROLE=MODEL@URL)")
-    name, _ = split_endpoint(model)
+    name, _ = split_endpoint(model, what=what)
     parse_model_string(name)
     return model
 

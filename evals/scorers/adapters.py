@@ -53,9 +53,11 @@ class JudgeScorer(Scorer):
 
     def describe(self) -> dict[str, Any]:
         from agot.evals.judge import JUDGE_MAX_TOKENS, judge_info
+        from agot.url_secrets import redact_model
 
         info = judge_info(
-            self.model or "(model under test)", max_tokens=self.max_tokens or JUDGE_MAX_TOKENS
+            redact_model(self.model) if self.model else "(model under test)",
+            max_tokens=self.max_tokens or JUDGE_MAX_TOKENS,
         )
         return {"name": self.name, "metrics": list(self.metrics), **info}
 
