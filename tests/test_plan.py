@@ -364,3 +364,15 @@ def test_eval_plan_refuses_a_run_over_max_run_cost(tmp_path, capsys) -> None:
     # --yes starts it anyway, continuing from the pilot's rows.
     assert main([*argv, "--out", str(out), "--resume"]) == 0
     assert len(read_results(out / "results.jsonl")) == 10
+
+
+def test_a_fleets_replicas_are_one_pool_of_all_their_slots(tmp_path, capsys) -> None:
+    data = write_city_items(tmp_path / "dev.json", 6)
+    replicas = "http://127.0.0.1:9/v1,http://127.0.0.1:10/v1"  # scripted: never dialled
+    argv = ["plan", "eval", "hotpotqa", "--data", str(data), "--model", "scripted", "--quiet"]
+    assert (
+        main([*argv, "--api-base", replicas, "--concurrency", "3", "--pilot", "2", "--json"]) == 0
+    )
+    settings = json.loads(capsys.readouterr().out)["settings"]
+    assert settings["concurrency"] == {"scripted|scripted": 6}
+    assert settings["items_in_flight"] == 3

@@ -311,8 +311,11 @@ class _Spy:
         backend = dispatcher.backend()
         gate = f"{unit.model}|{backend.model}"
         if gate not in self.recorder.slots:
+            fleet = dispatcher.fleet()  # several replicas: one pool of all their slots
             self.recorder.slots[gate] = (
-                dispatcher.limits.max_concurrency or backend.capabilities.default_concurrency
+                sum(replica.capacity for replica in fleet.replicas)
+                if fleet is not None
+                else dispatcher.limits.max_concurrency or backend.capabilities.default_concurrency
             )
         started = time.time()
         row, result = await self.work.run_unit(unit, dispatchers)
