@@ -225,3 +225,18 @@ def test_importing_a_layer_loads_nothing_above_it() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split("\n")[:2] == ["[]", "[]"]
+
+
+def test_architecture_md_states_this_table() -> None:
+    """ARCHITECTURE.md's layer section says what this test holds: the same chain, and a table
+    row per layer naming its import names."""
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    assert "\n" + " ← ".join(name for name, _ in LAYERS) + "\n" in text
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2]
+        for line in text.splitlines()
+        if line.startswith("| ") and line.count("|") == 3
+    }
+    for name, prefixes in LAYERS:
+        assert name in rows, f"ARCHITECTURE.md's layer table has no row {name!r}"
+        assert all(f"`{p}`" in rows[name] for p in prefixes), (name, rows[name])
