@@ -485,6 +485,7 @@ class _Run:
             details.update(scored.details)
         if result.errors and not result.error:
             details["strategy_errors"] = result.errors
+        details.update(_verifier_agreement(result, scores, self.scorers))
         if any(e.endpoint for e in result.events):
             details["endpoints"] = endpoint_calls(result.events)
         return self._row(unit, result, prediction, scores, details, error), result
@@ -526,6 +527,22 @@ class _Run:
         run writes thousands of them."""
         path = self.folder.trace_path(unit.strategy, unit.model, unit.record.id)
         return path, self.redaction.trace_bytes(unit.record.id, result)
+
+
+def _verifier_agreement(
+    result: Result, scores: dict[str, float], scorers: Sequence[Scorer]
+) -> dict[str, Any]:
+    """For a strategy that chose its answer by a verifier (best-of-N): the verifier's score of
+    the answer and whether it agrees with the item's headline score (both read as pass at
+    0.5), so a run shows how far the verifier can be trusted."""
+    verified = result.details.get("verifier_score")
+    if not isinstance(verified, int | float) or not scorers:
+        return {}
+    out: dict[str, Any] = {"verifier_score": float(verified)}
+    final = scores.get(scorers[0].headline_metric)
+    if final is not None:
+        out["verifier_agrees"] = (verified >= 0.5) == (final >= 0.5)
+    return out
 
 
 def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:

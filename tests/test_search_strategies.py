@@ -290,6 +290,20 @@ async def test_bon_in_a_game24_eval_uses_the_exact_verifier(tmp_path) -> None:
     )
     assert summary.group("bon").metrics["success"].value == 1.0
     assert backend.calls and all(c.request.role == "sample" for c in backend.calls)
+    (row,) = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert row["details"]["verifier_score"] == 1.0 and row["details"]["verifier_agrees"] is True
+    # A verifier of the caller's that passes a wrong sample is recorded as disagreeing.
+    summary = await run_eval(
+        "game24",
+        records=[record],
+        strategies=[BestOfN(3, verifier=lambda text: "4 * 5" in text)],
+        models=[ScriptedBackend(lambda r: answers[r.sample_index or 0])],
+        out=str(tmp_path / "own"),
+        progress=False,
+    )
+    assert summary.group("bon").metrics["success"].value == 0.0
+    (row,) = [json.loads(x) for x in (tmp_path / "own" / "results.jsonl").read_text().splitlines()]
+    assert row["details"]["verifier_agrees"] is False
 
 
 # -- AoT --------------------------------------------------------------------------------------
