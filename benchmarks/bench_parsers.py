@@ -2,7 +2,10 @@
 
 Every parser that reads model text must stay linear (target: under 10 ms per call on a
 100,000-character reply). Run: ``.venv/bin/python benchmarks/bench_parsers.py [SIZE]``.
-Prints, per parser, the slowest input and its best-of-3 time.
+Prints, per parser, the slowest input and its best-of-3 time, then Game of 24's two rules on
+a realistic mix of reply forms (``tests/game24_replies.py``): ToT's ``test_output`` rule, the
+default ``success``, against agot's lenient reader, ``success_lenient`` (the default before
+issue #26).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from game24_replies import realistic_mix
 from hostile_inputs import hostile_replies, parsers
 
 TARGET_MS = 10.0
@@ -37,6 +41,19 @@ def main(size: int = 100_000) -> None:
         worst_all = max(worst_all, worst)
         print(f"  {name:28s} worst {worst:7.2f} ms  ({label})")
     print(f"slowest parser call: {worst_all:.2f} ms ({'ok' if worst_all < TARGET_MS else 'SLOW'})")
+    game24_rules()
+
+
+def game24_rules(n: int = 600) -> None:
+    from agot.evals.tasks.game24_tot import tot_verdict
+    from agot.evals.tasks.game24_verify import verify_answer
+
+    mix = realistic_mix(n)
+    official = sum(tot_verdict(text, numbers).ok for text, numbers, _ in mix) / n
+    lenient = sum(verify_answer(text, numbers).ok for text, numbers, _ in mix) / n
+    print(f"Game of 24 on a realistic mix of {n} replies (two thirds right expressions):")
+    print(f"  success (ToT test_output, default) {official:.3f}")
+    print(f"  success_lenient (agot's reader)    {lenient:.3f}")
 
 
 if __name__ == "__main__":

@@ -36,13 +36,16 @@ def parsers() -> dict[str, Callable[[str], object]]:
     from agot.evals.scorers.fanoutqa import answer_in_text
     from agot.evals.scorers.musique import answer_scores
     from agot.evals.tasks.crosswords import parse_grid
+    from agot.evals.tasks.game24_tot import tot_verdict
     from agot.evals.tasks.game24_verify import verify_answer, verify_expression
 
     return {
         "extract_answer": extract_answer,
         "extract_choice (lenient)": extract_choice,
         "simple_evals_choice": simple_evals_choice,
-        "game24 verify_answer": lambda t: verify_answer(t, [4, 6, 8, 8]),
+        "game24 tot_verdict (default)": lambda t: tot_verdict(t, [4, 6, 8, 8]),
+        "game24 tot_verdict (1s)": lambda t: tot_verdict(t, [1, 1, 1, 1]),
+        "game24 verify_answer (lenient)": lambda t: verify_answer(t, [4, 6, 8, 8]),
         "game24 verify_expression": lambda t: verify_expression(t, [4, 6, 8, 8]),
         "crosswords parse_grid": parse_grid,
         "fanoutqa answer_in_text": lambda t: answer_in_text(["Corvin United", 1312], t),

@@ -269,11 +269,12 @@ def test_task_spec_scores_raw_text() -> None:
     task = record.to_task(spec.answer_format)
     assert "Answer:" in task.render() and "4 9 10 13" in task.render()
     good = spec.score("13 - 9 = 4\nAnswer: (13 - 9) * (10 - 4)", record)
-    assert good.scores == {"success": 1.0}
+    assert good.scores == {"success": 1.0, "success_lenient": 1.0}
     assert good.prediction == "(13 - 9) * (10 - 4)"
     bad = spec.score("Answer: 4 * 6", record)
-    assert bad.scores == {"success": 0.0}
-    assert "not among the puzzle numbers" in bad.reason
+    assert bad.scores == {"success": 0.0, "success_lenient": 0.0}
+    assert "not the puzzle's" in bad.reason
+    assert "not among the puzzle numbers" in bad.details["lenient_reason"]
     assert Counter(spec.metrics) == Counter(good.scores)
 
 

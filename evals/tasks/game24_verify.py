@@ -1,4 +1,8 @@
-"""The exact Game of 24 verifier: read the model's expression safely, check it exactly.
+"""agot's lenient Game of 24 reader (``success_lenient``): find the expression, check it exactly.
+
+The default metric is Tree of Thoughts' own rule (:mod:`agot.evals.tasks.game24_tot`); this
+reader is friendlier (the last ``Answer:`` line anywhere in the reply, markdown, LaTeX and
+Unicode operators, a trailing ``= 24``) and stricter (+ - * / only) and is reported beside it.
 
 Model output is hostile input. It is never passed to ``eval``: the text is parsed with
 :func:`ast.parse` (``mode="eval"``) and every node must be on an allow-list (the expression
