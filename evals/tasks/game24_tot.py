@@ -147,8 +147,8 @@ def _tokens(expression: str) -> list[_Token]:
     while pos < end:
         char = text[pos]
         if char in _SPACE:
-            run = _SPACE_RUN.match(text, pos)
-            pos = run.end() if run else pos + 1
+            gap = _SPACE_RUN.match(text, pos)
+            pos = gap.end() if gap else pos + 1
             continue
         if char == "#":
             break  # a comment runs to the end of the line
