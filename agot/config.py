@@ -7,11 +7,17 @@ budget) reach users as a clear message rather than a validation dump.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agot.errors import ConfigError
+
+#: Field names whose values are never echoed in a message.
+_SECRET_FIELD = re.compile(
+    r"(?:^|[._])(?:\w*_)?(?:key|token|secret|password|passwd|auth|credentials?)$", re.IGNORECASE
+)
 
 
 def describe_validation_error(owner: str, error: ValidationError) -> str:
@@ -27,6 +33,10 @@ def describe_validation_error(owner: str, error: ValidationError) -> str:
             own.append(str(cause))
             continue
         field = ".".join(str(p) for p in item["loc"]) or owner
+        if _SECRET_FIELD.search(field):
+            # A key is never echoed, not even in the error that refuses it.
+            parts.append(f"{field}: {item['msg']}")
+            continue
         parts.append(f"{field}={redact_text(repr(item.get('input')))}: {item['msg']}")
     if not parts:
         return "; ".join(own)
@@ -36,7 +46,9 @@ def describe_validation_error(owner: str, error: ValidationError) -> str:
 class Settings(BaseModel):
     """Frozen, extra-forbidding settings model whose validation errors are ConfigErrors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan anywhere: ``--rpm inf`` or ``weight = inf`` is a typo, not a setting (None
+    # is how a limit is left off), and either breaks the arithmetic that spaces calls.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def __init__(self, **data: Any) -> None:
         try:

@@ -390,6 +390,8 @@ class LiteLLMBackend:
             ) from None
         message = getattr(choice, "message", None)
         text = getattr(message, "content", None) or ""
+        for secret in self._secrets:  # a reply that quotes the key is stored without it
+            text = text.replace(secret, "***")
         finish = getattr(choice, "finish_reason", None)
         if finish == "length":
             warnings.append("reply cut off at max_tokens")

@@ -63,6 +63,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "scripted-latency.json").write_text(
         json.dumps({"replies": {"*": "x"}, "latency": {"fixed_s": "slow"}})
     )
+    ep = '[[endpoints]]\napi_base = "http://127.0.0.1:9/v1"\n'
+    (root / "fleet-port.toml").write_text('[[endpoints]]\napi_base = "http://127.0.0.1:99999/v1"\n')
+    (root / "fleet-weight.toml").write_text(ep + "weight = inf\n")
+    (root / "fleet-slots.toml").write_text(ep + "max_concurrency = 100000000000000000000\n")
+    (root / "fleet-latin1.toml").write_bytes((ep + 'name = "caf\xe9"\n').encode("latin-1"))
+    (root / "fleet-binary.json").write_bytes(bytes(range(256)) * 4)
+    (root / "fleet-deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (root / "fleet-key.toml").write_text(ep + 'api_key = "SEKRIT-fleet-key"\n')
     return {p.name: str(p) for p in root.iterdir()} | {"root": str(root)}
 
 
@@ -128,6 +136,16 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("judge-endpoint-query", "eval hotpotqa --data {hotpot} --judge 'openai/fake@http://h/v1?k=SEKRIT' --out {root}/e3", r"--judge 'openai/fake@http://h/v1\?k=\*\*\*': .*a query or fragment"),
     ("api-base-userinfo", "solve q --model openai/m --api-base http://u:SEKRIT@h/v1", r"invalid --api-base 'http://\*\*\*@h/v1': a user name or password"),
     ("api-base-list", "solve q --model openai/m --api-base http://h1/v1,htp://h2/v1", r"invalid --api-base 'htp://h2/v1': it must start with http://"),
+    ("fleet-port", "solve q --model openai/m --api-base {fleet-port.toml}", r"invalid endpoint api_base 'http://127\.0\.0\.1:99999/v1': Port out of range"),
+    ("fleet-weight-inf", "solve q --model openai/m --api-base {fleet-weight.toml}", r"invalid Endpoint setting: weight=inf: Input should be a finite number"),
+    ("fleet-slots-huge", "solve q --model openai/m --api-base {fleet-slots.toml}", r"invalid Endpoint setting: max_concurrency=.*less than or equal to 100000"),
+    ("fleet-latin1", "solve q --model openai/m --api-base {fleet-latin1.toml}", r"fleet file .* is not UTF-8 text \(byte \d+\): save it as UTF-8"),
+    ("fleet-binary", "solve q --model openai/m --api-base {fleet-binary.json}", r"fleet file .* is not UTF-8 text"),
+    ("fleet-deep", "solve q --model openai/m --api-base {fleet-deep.json}", r"fleet file .* is nested too deeply"),
+    ("fleet-key", "solve q --model openai/m --api-base {fleet-key.toml}", r"invalid Endpoint setting: api_key: Extra inputs are not permitted"),
+    ("fleet-dir", "solve q --model openai/m --api-base {adir}/f.toml", r"cannot read fleet file"),
+    ("solve-rpm-inf", "solve q --rpm inf", r"invalid Limits setting: requests_per_minute=inf: Input should be a finite number"),
+    ("solve-timeout-nan", "solve q --timeout nan", r"invalid Limits setting: timeout_s=nan"),
     ("classify-model-endpoint", "classify t --labels a,b --model openai/x@ftp://h/v1", r"--model 'openai/x@ftp://h/v1': invalid endpoint"),
     # -- show
     ("show-dir", "show {adir}", r".*adir' is a folder"),

@@ -256,3 +256,63 @@ def test_item_secrets_and_run_redaction_off_by_default():
     off = RunRedaction("x", enabled=False)
     assert off.prepare([record]) == [record]
     assert off("r", {"q": "q text here"}) == {"q": "q text here"}
+
+
+# -- keys in model strings and endpoints (#25 item 2) -------------------------------------------
+
+#: A key in an endpoint's path segment: it works (the server reads it), so it stays in the
+#: model string the backend gets, and every place that writes the model string masks it.
+KEY = "sk-PLANTEDkey0123456789ZZZ"
+
+
+def test_a_key_in_an_endpoint_is_written_nowhere(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    model = f"scripted@http://127.0.0.1:9/gw/{KEY}/v1"
+    hotpot = str(FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json")
+    routed = ["--route", f"assess={model}", "--escalate-to", model]
+    outputs = []
+    commands = [
+        ["eval", "hotpotqa", "--data", hotpot, "--limit", "2", "--model", model,
+         "--strategy", "cot,agot", *routed, "--judge", model, "--out", "run"],
+        ["solve", "q", "--model", model, *routed, "--trace", "t.json", "--json"],
+        ["solve", "q", "--model", model, "--strategy", "cot"],
+        ["show", "t.json"],
+        ["report", "run"],
+        ["view", "run", "--export", "page.html"],
+    ]  # fmt: skip
+    for argv in commands:
+        assert agot.cli.main([*argv, *(["--quiet"] if argv[0] in ("eval", "solve") else [])]) == 0
+        captured = capsys.readouterr()
+        outputs.append(captured.out + captured.err)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any("traces" in p.parts for p in written) and Path("page.html").exists()
+    assert "***" in Path("run/results.jsonl").read_text()  # the masked name is what rows carry
+    for path in written:
+        assert KEY not in str(path.relative_to(tmp_path)), path
+        assert KEY.encode() not in path.read_bytes(), path
+    for text in outputs:
+        assert KEY not in text
+
+
+def test_a_fleet_files_refused_key_is_not_echoed(tmp_path, capsys):
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(f'[[endpoints]]\napi_base = "http://127.0.0.1:9/v1"\napi_key = "{KEY}"\n')
+    assert agot.cli.main(["solve", "q", "--model", "scripted", "--api-base", str(fleet)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("agot: error: ") and "api_key" in err and KEY not in err, err
+
+
+def test_a_reply_that_quotes_the_key_is_stored_without_it(monkeypatch):
+    pytest.importorskip("litellm")
+    from types import SimpleNamespace
+
+    from agot.backends.litellm_backend import LiteLLMBackend
+    from agot.backends.registry import BackendOptions
+
+    backend = LiteLLMBackend(
+        "openai/x", options=BackendOptions(api_base="http://127.0.0.1:9/v1", api_key=KEY)
+    )
+    message = SimpleNamespace(content=f"your key is {KEY}, keep it safe")
+    response = SimpleNamespace(choices=[SimpleNamespace(message=message, finish_reason="stop")])
+    reply = backend._reply(response, [])
+    assert KEY not in reply.text and "***" in reply.text

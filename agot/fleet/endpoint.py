@@ -35,6 +35,12 @@ from agot.endpoints import check_endpoint
 from agot.errors import ConfigError
 from agot.limits import Limits
 
+#: A fleet file is a few lines per replica; anything larger is the wrong file.
+MAX_FLEET_BYTES = 1 << 20
+#: Calls one replica may have in flight: far above any server's batch size, far below what
+#: would make a semaphore or a slot table a memory problem.
+MAX_CONCURRENCY = 100_000
+
 RoutingName = Literal["round-robin", "least-outstanding", "predictive"]
 ROUTING_NAMES: tuple[str, ...] = ("round-robin", "least-outstanding", "predictive")
 
@@ -47,10 +53,10 @@ class Endpoint(Settings):
     name: str | None = None
     #: Relative capacity: round-robin and least-outstanding share calls by it, and predictive
     #: starts from a speed prior scaled by it until it has measured the replica.
-    weight: float = Field(1.0, gt=0)
-    max_concurrency: int | None = Field(None, ge=1)
-    requests_per_minute: float | None = Field(None, gt=0)
-    tokens_per_minute: float | None = Field(None, gt=0)
+    weight: float = Field(1.0, gt=0, le=1e6)
+    max_concurrency: int | None = Field(None, ge=1, le=MAX_CONCURRENCY)
+    requests_per_minute: float | None = Field(None, gt=0, allow_inf_nan=False)
+    tokens_per_minute: float | None = Field(None, gt=0, allow_inf_nan=False)
 
     @field_validator("api_base")
     @classmethod
@@ -125,14 +131,28 @@ def load_fleet(path: str | os.PathLike[str]) -> FleetSpec:
     """Read a fleet file (``.json`` or ``.toml``); every problem is a ConfigError."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        if file.is_dir():
+            raise ConfigError(f"fleet file {file} is a folder")
+        if file.exists() and not file.is_file():  # a FIFO or device would block or never end
+            raise ConfigError(f"fleet file {file} is not a regular file")
+        raw = file.read_bytes()[: MAX_FLEET_BYTES + 1]
     except OSError as exc:
         raise ConfigError(f"cannot read fleet file {file}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FLEET_BYTES:
+        raise ConfigError(f"fleet file {file} is over {MAX_FLEET_BYTES // 1024} KiB: not a fleet")
     try:
-        data = tomllib.loads(text) if file.suffix.lower() == ".toml" else json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"fleet file {file} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
+    kind = "TOML" if file.suffix.lower() == ".toml" else "JSON"
+    try:
+        data = tomllib.loads(text) if kind == "TOML" else json.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        kind = "TOML" if file.suffix.lower() == ".toml" else "JSON"
         raise ConfigError(f"fleet file {file} is not valid {kind}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"fleet file {file} is nested too deeply to be a fleet") from None
     if not isinstance(data, dict):
         raise ConfigError(f"fleet file {file} must hold an object with an 'endpoints' list")
     spec = FleetSpec(**data)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from agot.backends.base import Backend
 from agot.errors import BackendError, ConfigError, SchemaError
@@ -56,6 +56,11 @@ class Escalation(BaseModel):
     confidence: float | None = None
     cheap_calls: list[str] = Field(default_factory=list)
     call_id: str | None = None
+
+    @field_validator("cheap_model", "model")
+    @classmethod
+    def _no_secret(cls, value: str) -> str:
+        return redact_model(value)  # written to traces and --json
 
 
 @dataclass
