@@ -20,6 +20,7 @@ models=["local"], limit=20, out="runs/hp")`` (or :func:`evaluate` from synchrono
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -40,7 +41,8 @@ from agot.evals.presets import AppliedPreset, resolve_preset
 from agot.evals.progress import EvalProgress
 from agot.evals.records import EvalRecord
 from agot.evals.redaction import RunRedaction
-from agot.evals.run_folder import ResultRow, RunFolder, slug
+from agot.evals.run_folder import TRACES_DIR, ResultRow, RunFolder, slug
+from agot.evals.run_lock import LOCK_FILE
 from agot.evals.scorers import Score, ScoreContext, Scorer, get_scorer, raw_text
 from agot.evals.summary import EvalSummary, summarize
 from agot.fleet.stats import endpoint_calls
@@ -316,11 +318,42 @@ class _Run:
     async def run(self) -> EvalSummary:
         # One writer per folder: the lock is taken before anything is read or loaded, and
         # held until the summary is written (the kernel drops it if the process dies).
+        created = not self.out.exists()
         self.folder.acquire()
         try:
             return await self._run()
+        except BaseException:
+            if created:
+                self._remove_if_nothing_ran()
+            raise
         finally:
             self.folder.release()
+
+    def _remove_if_nothing_ran(self) -> None:
+        """Remove the folder this run created when it failed before any result (data that
+        cannot be loaded, a model that cannot be built): an empty folder would sit among the
+        runs as one that never finishes. A folder with a result row, or any file this run did
+        not write, is kept."""
+        results = self.folder.results_path
+        if results.exists() and results.stat().st_size > 0:
+            return
+        ours = {LOCK_FILE, results.name, self.folder.info_path.name}
+        entries = list(self.out.iterdir()) if self.out.is_dir() else []
+        traces = self.out / TRACES_DIR
+        if any(e.name not in ours and e != traces for e in entries):
+            return
+        if traces.exists() and any(p.is_file() for p in traces.rglob("*")):
+            return
+        for entry in entries:
+            if entry == traces:
+                for folder in sorted(traces.rglob("*"), key=lambda p: -len(p.parts)):
+                    folder.rmdir()
+                traces.rmdir()
+            elif entry.name != LOCK_FILE:
+                entry.unlink()
+        with contextlib.suppress(OSError):
+            (self.out / LOCK_FILE).unlink()
+            self.out.rmdir()
 
     async def _run(self) -> EvalSummary:
         records = self.redaction.prepare(await asyncio.to_thread(self._load))

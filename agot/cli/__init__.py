@@ -3,8 +3,9 @@
 Each subcommand lives in its own module declaring its help line, ``add_arguments(parser)`` and
 ``run(args) -> int`` (:mod:`agot.cli.command` registers it). Modules import only argparse at
 load time and pull in heavy dependencies inside ``run``, so ``agot --help`` starts fast.
-Every :class:`~agot.errors.AgotError` (and any OSError on a file agot was pointed at) becomes a
-one-line message and exit code 2.
+Every :class:`~agot.errors.AgotError` (and any OSError on a file agot was pointed at, or a
+missing optional dependency, named with the extra that brings it) becomes a one-line message
+and exit code 2.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
+    except ModuleNotFoundError as exc:  # an optional dependency: name the extra that brings it
+        from agot.extras import install_hint, missing_module_message
+
+        if exc.name is None or install_hint(exc.name) is None:
+            raise
+        print(f"agot: error: {missing_module_message(exc.name)}", file=sys.stderr)
+        return 2
     except OSError as exc:  # a file agot was pointed at could not be read or written
         where = f": {exc.filename}" if exc.filename else ""
         print(f"agot: error: {exc.strerror or exc}{where}", file=sys.stderr)

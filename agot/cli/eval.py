@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from pathlib import Path
 from typing import Any
 
 from agot.cli.options import (
@@ -344,7 +345,13 @@ def run(args: argparse.Namespace) -> int:
         args.out = default_out_dir(args.dataset)
     from agot.output_paths import check_output_dir
 
-    check_output_dir(args.out, "--out", create=True)
+    # Proven creatable, then left to the run, which creates it once its data and models are
+    # ready: a config error or a missing dataset leaves no empty run folder behind.
+    out = Path(args.out).expanduser()
+    existed = out.exists()
+    check_output_dir(out, "--out", create=True)
+    if not existed:
+        out.rmdir()
     try:
         config = build_config(args)
         executor = build_executor(args)

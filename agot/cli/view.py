@@ -37,15 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _require_view_extra() -> None:
     from agot.errors import ConfigError
+    from agot.extras import install_hint
 
     missing = []
-    for module in ("starlette", "uvicorn", "jinja2"):
+    for module in ("starlette", "uvicorn", "jinja2", "numpy"):
         try:
             __import__(module)
         except ImportError:
             missing.append(module)
     if missing:
-        raise ConfigError(f'agot view needs {", ".join(missing)}: pip install "agot[view]"')
+        hint = install_hint("starlette")
+        raise ConfigError(f"agot view needs {', '.join(missing)}: {hint}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,10 +20,10 @@ from agot.evals.run_folder import (
     RESULTS_FILE,
     ResultRow,
     RunFolder,
-    find_results,
     headline_metric,
     slug,
 )
+from agot.evals.run_lock import LOCK_FILE
 from agot.evals.stats import PairedComparison
 from agot.evals.summary import (
     GroupSummary,
@@ -93,6 +93,25 @@ class Run:
     def dataset_label(self) -> str:
         return f"{self.dataset}/{self.subset}" if self.subset else self.dataset
 
+    @property
+    def status(self) -> str:
+        """``running`` (a live process holds the folder), ``finished``, ``failed`` (every
+        row errored, or nothing ran), or ``interrupted`` (no summary and no live run)."""
+        if not self.finished and _held_by_live_process(self.folder.path):
+            return "running"
+        if self.rows and all(r.error for r in self.rows):
+            return "failed"
+        if self.finished:
+            return "finished" if self.rows else "failed"
+        return "interrupted"
+
+    @property
+    def date(self) -> float | None:
+        """When the run started (run.json), else when its newest row was written."""
+        if self.started_at is not None:
+            return self.started_at
+        return max((r.finished_at for r in self.rows), default=None)
+
     def score(self, row: ResultRow) -> float | None:
         """The row's headline score (None when it has none)."""
         if self.headline is None:
@@ -125,35 +144,46 @@ class SavedTrace:
 
 
 class Catalog:
-    """The runs and traces under the paths given to ``agot view``."""
+    """The runs and traces under the paths given to ``agot view``.
+
+    Folders are scanned again when the runs list is shown or an unknown run or trace is
+    asked for, so a run started after the viewer appears without a restart; ids of runs
+    already seen stay as they were.
+    """
 
     def __init__(self, paths: Sequence[str | os.PathLike[str]]) -> None:
         if not paths:
             raise ConfigError("agot view needs at least one run folder or trace file")
-        self.folders: list[Path] = []
-        self.trace_files: list[Path] = []
+        self.paths: list[Path] = []
         for raw in paths:
             path = Path(raw).expanduser()
             if not path.exists():
                 raise ConfigError(f"{str(raw)!r} does not exist: pass eval folders or trace files")
-            if path.is_file() and path.name != RESULTS_FILE:
-                self.trace_files.append(path)
-                continue
-            if path.is_dir() and not any(path.rglob(RESULTS_FILE)):
-                found = _trace_files(path, [])
-                if not found:
-                    raise ConfigError(
-                        f"no {RESULTS_FILE} or trace files in {str(raw)!r}: pass folders "
-                        "written by 'agot eval --out DIR' or files by 'agot solve --trace'"
-                    )
-                self.trace_files += [f for f in found if f not in self.trace_files]
-                continue
-            for results in find_results(path):
-                if results.parent not in self.folders:
-                    self.folders.append(results.parent)
-            if path.is_dir():
-                found = _trace_files(path, self.folders)
-                self.trace_files += [f for f in found if f not in self.trace_files]
+            if path.is_dir() and _scan_dir(path) == ([], []):
+                raise ConfigError(
+                    f"no {RESULTS_FILE} or trace files in {str(raw)!r}: pass folders "
+                    "written by 'agot eval --out DIR' or files by 'agot solve --trace'"
+                )
+            self.paths.append(path)
+        self.folders: list[Path] = []
+        self.trace_files: list[Path] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Look for run folders and traces again (new ones are added after the known ones)."""
+        folders: list[Path] = []
+        traces: list[Path] = []
+        for path in self.paths:
+            if path.is_file():
+                (folders if path.name == RESULTS_FILE else traces).append(
+                    path.parent if path.name == RESULTS_FILE else path
+                )
+            elif path.is_dir():
+                found_folders, found_traces = _scan_dir(path)
+                folders += found_folders
+                traces += found_traces
+        self.folders = _merged(self.folders, folders)
+        self.trace_files = _merged(self.trace_files, traces)
         self._ids = _unique_ids([f.name for f in self.folders])
         self._trace_ids = _unique_ids([f.stem for f in self.trace_files])
 
@@ -164,6 +194,8 @@ class Catalog:
         return [self.run(run_id) for run_id in self._ids]
 
     def run(self, run_id: str) -> Run:
+        if run_id not in self._ids:
+            self.refresh()
         try:
             index = self._ids.index(run_id)
         except ValueError:
@@ -174,27 +206,51 @@ class Catalog:
         return [SavedTrace(i, p) for i, p in zip(self._trace_ids, self.trace_files, strict=True)]
 
     def trace(self, trace_id: str) -> SavedTrace:
+        if trace_id not in self._trace_ids:
+            self.refresh()
         for saved in self.traces():
             if saved.id == trace_id:
                 return saved
         raise KeyError(trace_id)
 
 
-def _trace_files(root: Path, run_folders: Sequence[Path]) -> list[Path]:
-    """Saved traces below ``root`` that are not part of a run folder (``*.json`` files whose
-    first bytes look like a trace: an object with a ``question``)."""
-    out = []
-    for path in sorted(root.rglob("*.json")):
-        if any(folder == path.parent or folder in path.parents for folder in run_folders):
-            continue
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(200)
-        except OSError:
-            continue
-        if head.lstrip().startswith(b"{") and b'"question"' in head:
-            out.append(path)
+def _merged(known: list[Path], found: list[Path]) -> list[Path]:
+    """``known`` that still exist, in their order, then what is new in ``found``."""
+    present = set(found)
+    out = [p for p in known if p in present]
+    seen = set(out)
+    out += [p for p in dict.fromkeys(found) if p not in seen]
     return out
+
+
+def _scan_dir(root: Path) -> tuple[list[Path], list[Path]]:
+    """(run folders, saved traces) below ``root``: a run folder holds a results.jsonl and is
+    not searched further; a saved trace is a ``*.json`` file outside run folders whose first
+    bytes look like a trace (an object with a ``question``)."""
+    folders: list[Path] = []
+    traces: list[Path] = []
+    for current, dirs, files in os.walk(root):
+        dirs.sort()
+        here = Path(current)
+        if RESULTS_FILE in files:
+            folders.append(here)
+            dirs[:] = []
+            continue
+        for name in sorted(files):
+            if name.endswith(".json") and _looks_like_trace(here / name):
+                traces.append(here / name)
+    return folders, traces
+
+
+def _looks_like_trace(path: Path) -> bool:
+    try:
+        if not path.is_file():  # a FIFO would block the read
+            return False
+        with path.open("rb") as handle:
+            head = handle.read(200)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and b'"question"' in head
 
 
 def _unique_ids(names: Iterable[str]) -> list[str]:
@@ -249,6 +305,27 @@ def load_run(run_id: str, path: Path) -> Run:
         problems=problems,
         unreadable_lines=unreadable,
     )
+
+
+def _held_by_live_process(folder: Path) -> bool:
+    """Whether the PID a run writes into its folder's lock file (emptied when the run ends)
+    is a live process. Read only: the viewer never takes the lock."""
+    try:
+        text = (folder / LOCK_FILE).read_text(encoding="ascii", errors="replace").strip()
+        pid = int(text)
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _attempt(read: Callable[[], T], problems: list[str]) -> T | None:

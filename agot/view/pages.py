@@ -21,7 +21,10 @@ Url = Callable[..., str]
 
 # -- runs list ------------------------------------------------------------------------------
 def runs_page(catalog: Catalog) -> dict[str, Any]:
-    return {"title": "Runs", "runs": catalog.runs(), "traces": catalog.traces()}
+    """Every run, newest first (folders created since the last look included)."""
+    catalog.refresh()
+    runs = sorted(catalog.runs(), key=lambda r: -(r.date or 0.0))
+    return {"title": "Runs", "runs": runs, "traces": catalog.traces()}
 
 
 # -- one run ----------------------------------------------------------------------------------
@@ -43,6 +46,8 @@ def run_page(run: Run) -> dict[str, Any]:
     headline = run.headline or "score"
     points = []
     for g in run.groups:
+        if g.n and g.errors >= g.n:
+            continue  # every item failed: no score to plot
         est = g.metrics.get(headline)
         value = est.value if est is not None else None
         low = est.low if est is not None else None

@@ -71,6 +71,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.globals.update(url=url, export=export)
+        self.env.filters["datetime"] = _datetime
 
     def page(self, page: str, c: dict[str, Any], *, compare_all: str | None = None) -> str:
         return self.env.get_template("page.html").render(
@@ -81,3 +82,13 @@ class Renderer:
         return self.env.get_template("export.html").render(
             sections=sections, title="agot runs", page="export", compare_all=compare_all
         )
+
+
+def _datetime(timestamp: float) -> str:
+    """A Unix time as local ``YYYY-MM-DD HH:MM`` (the viewer runs where the runs were made)."""
+    import datetime
+
+    try:
+        return datetime.datetime.fromtimestamp(float(timestamp)).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return "?"
