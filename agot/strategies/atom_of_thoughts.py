@@ -195,7 +195,10 @@ class _AtomRun:
         if chain_node is not None and chain_node is direct_node:
             method, raw = "atomic", chain_text or ""
         else:
-            method, raw, stopped = await self.select(chain_text, direct_text, stopped)
+            waited = tuple(
+                n.answer_call for n in (chain_node, direct_node) if n is not None and n.answer_call
+            )
+            method, raw, stopped = await self.select(chain_text, direct_text, stopped, waited)
         parents = list(dict.fromkeys(n.id for n in (chain_node, direct_node) if n is not None))
         answer = extract_answer(raw)
         add_final(
@@ -221,7 +224,7 @@ class _AtomRun:
         )
 
     async def select(
-        self, chain: str | None, direct: str | None, stopped: str | None
+        self, chain: str | None, direct: str | None, stopped: str | None, waited: tuple[str, ...]
     ) -> tuple[str, str, str | None]:
         """(method, raw text of the answer, budget stop) as the method selects the answer."""
         if chain is None:
@@ -237,7 +240,7 @@ class _AtomRun:
             question=self.task.question,
         )
         try:
-            text = await self.answer_with(prompt, node, chain, direct)
+            text = await self.answer_with(prompt, node, chain, direct, waited)
         except BudgetExceeded as exc:
             return "contract", chain, stopped or exc.reason
         except (BackendError, SchemaError) as exc:
@@ -249,13 +252,20 @@ class _AtomRun:
                 return method, candidate, stopped
         return "ensemble", text, stopped
 
-    async def answer_with(self, prompt: Any, node: ThoughtNode, chain: str, direct: str) -> str:
+    async def answer_with(
+        self, prompt: Any, node: ThoughtNode, chain: str, direct: str, waited: tuple[str, ...]
+    ) -> str:
         generation = await self.call(
             prompt.request(
                 problem=self.task.render(),
                 first=chain,
                 second=direct,
-                request_kwargs={"role": "ensemble", "node_id": node.id, "params": self.params},
+                request_kwargs={
+                    "role": "ensemble",
+                    "node_id": node.id,
+                    "params": self.params,
+                    "depends_on": waited,
+                },
             ),
             node,
         )

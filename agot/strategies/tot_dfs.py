@@ -64,6 +64,8 @@ class CrosswordSearch:
         self.explored: list[tuple[Board, ThoughtNode, int]] = []
         self.errors: list[str] = []
         self.calls = {"propose": 0, "value": 0}
+        #: The last batch of calls: the search is sequential, so the next batch waited for it.
+        self.last: tuple[str, ...] = ()
 
     async def run(self) -> Outcome:
         from agot.errors import BudgetExceeded
@@ -139,6 +141,8 @@ class CrosswordSearch:
         if shown in self.proposals:
             return self.proposals[shown]
 
+        depends, fresh = self.last, list[str]()
+
         async def one(index: int) -> str:
             self.calls["propose"] += 1
             generation = await self.ctx.generate(
@@ -149,14 +153,17 @@ class CrosswordSearch:
                         "node_id": node.id if node is not None else "root",
                         "params": self.params,
                         "sample_index": index,
+                        "depends_on": depends,
                     },
                 )
             )
+            fresh.append(generation.call_id)
             if node is not None:
                 note_call(node, generation)
             return generation.text
 
         texts = await self.gather([one(i) for i in range(self.samples)])
+        self.last = tuple(fresh) or self.last
         scores: dict[str, float] = {}
         for text in texts:
             for action, weight in parse_proposals(text or ""):
@@ -174,10 +181,12 @@ class CrosswordSearch:
             fields = {"clue": self.clues[index], "pattern": " ".join(words[index].lower())}
             key = self.value.user.format(**fields)
             if key not in self.labels:
-                self.labels[key] = asyncio.ensure_future(self.ask(fields, node))
+                self.labels[key] = asyncio.ensure_future(self.ask(fields, node, depends, fresh))
             return await self.labels[key]
 
+        depends, fresh = self.last, list[str]()
         labels = await self.gather([one(i) for i in checked])
+        self.last = tuple(fresh) or self.last
         counts = {name: labels.count(name) for name in ("sure", "maybe", "impossible")}
         bad = [
             word_name(i) for i, label in zip(checked, labels, strict=True) if label == "impossible"
@@ -187,14 +196,26 @@ class CrosswordSearch:
         )
         return counts["impossible"], shown
 
-    async def ask(self, fields: dict[str, str], node: ThoughtNode) -> str | None:
+    async def ask(
+        self,
+        fields: dict[str, str],
+        node: ThoughtNode,
+        depends: tuple[str, ...],
+        fresh: list[str],
+    ) -> str | None:
         self.calls["value"] += 1
         generation = await self.ctx.generate(
             self.value.request(
                 **fields,
-                request_kwargs={"role": "value", "node_id": node.id, "params": self.params},
+                request_kwargs={
+                    "role": "value",
+                    "node_id": node.id,
+                    "params": self.params,
+                    "depends_on": depends,
+                },
             )
         )
+        fresh.append(generation.call_id)
         note_call(node, generation)
         return status_label(generation.text)
 

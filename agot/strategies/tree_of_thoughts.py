@@ -18,8 +18,9 @@ Each step expands every kept state, evaluates the new states with the model, and
 
 The tree is a :class:`~agot.graph.ThoughtGraph`: one node per candidate, layer = step, an edge
 from the state it extends; pruned candidates are ``skipped``, kept ones ``answered`` with their
-value. Every call of a step runs concurrently; a call's ``depends_on`` names the call that
-wrote the state it reads.
+value. Every call of a step runs concurrently; a call's ``depends_on`` names what it waited
+for: an evaluation the step's expansions, an expansion the previous step's calls (selecting the
+kept states needs every value), so the trace's critical path is the search's.
 
 Intended differences from the published code (``princeton-nlp/tree-of-thought-llm``), each
 keeping the search the same:
@@ -236,6 +237,11 @@ class _Search:
         self.steps, self.breadth, self.evaluations = strategy._shape(self.defaults())
         self.errors: list[str] = []
         self.calls = {"expand": 0, "evaluate": 0}
+        #: Calls of the step so far, the last step's (what selection waited for) and this
+        #: step's expansion (what evaluation waited for): the ``depends_on`` of the next calls.
+        self.step_ids: list[str] = []
+        self.barrier: tuple[str, ...] = ()
+        self.expanded: tuple[str, ...] = ()
 
     def defaults(self) -> tuple[int, int, int]:
         raise NotImplementedError
@@ -251,7 +257,9 @@ class _Search:
 
     async def generate(self, request: Any, kind: str) -> Generation:
         self.calls[kind] += 1
-        return await self.ctx.generate(request)
+        generation = await self.ctx.generate(request)
+        self.step_ids.append(generation.call_id)
+        return generation
 
     async def run(self) -> Outcome:
         states = [_State("")]
@@ -259,8 +267,11 @@ class _Search:
         history: list[dict[str, Any]] = []
         for step in range(self.steps):
             run = _Step()
+            self.step_ids = []
             candidates = await self.expand(states, step, run)
+            self.expanded = tuple(self.step_ids)
             values = await self.evaluate(candidates, step, run) if candidates else []
+            self.barrier = tuple(self.step_ids)
             self.errors += run.errors
             for state, value in zip(candidates, values, strict=True):
                 state.value = value
@@ -387,7 +398,7 @@ class _Game24Search(_Search):
             "role": role,
             "node_id": state.node.id if state.node is not None else "root",
             "params": self.params,
-            "depends_on": (state.call,) if state.call else (),
+            "depends_on": self.expanded if role == "value" else self.barrier,
             **more,
         }
 
@@ -484,7 +495,7 @@ class _SampleVoteSearch(_Search):
                         "node_id": state.node.id if state.node is not None else "root",
                         "params": self.params,
                         "sample_index": index,
-                        "depends_on": (state.call,) if state.call else (),
+                        "depends_on": self.barrier,
                     },
                 ),
                 "expand",
@@ -513,7 +524,7 @@ class _SampleVoteSearch(_Search):
         choices = "\n\n".join(
             f"Candidate {i + 1}:\n{state.text.strip()}" for i, state in enumerate(candidates)
         )
-        depends = tuple(s.call for s in candidates if s.call)
+        depends = self.expanded
 
         async def one(index: int) -> int | None:
             generation = await self.generate(
