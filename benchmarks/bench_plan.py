@@ -10,6 +10,10 @@ three), served by the scripted backend with a latency model (``--latency`` secon
 2. the whole run is then made at both concurrencies, and each figure's prediction error
    (``|predicted - actual| / actual``) is printed with whether the 90% interval held the actual.
 
+``--backend http`` serves the same kind of workload from an OpenAI-compatible test server
+(``tests/openai_stub_server.py`` on 127.0.0.1, a thread per request sleeping the latency model)
+through litellm, so HTTP and the client library are in what is measured and predicted.
+
 Targets (issue #28): calls and tokens within 10%, wall time within 15% (also at the other
 concurrency), the actual inside the interval, and the plan's own work (everything but the
 pilot) under 1 s of CPU. Run: ``python benchmarks/bench_plan.py [--items 200] [--pilot 20]
@@ -20,16 +24,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import os
+import random
+import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from agot_scripts import varied_agot_script
 from eval_workload import write_city_items
+from openai_stub_server import OpenAIStubServer, StubResponse
 
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.cli.plan import plan_eval
@@ -41,16 +52,58 @@ from agot.plan import predict
 FIGURES = ("calls", "prompt_tokens", "completion_tokens", "wall_s")
 
 
+def http_reply(args: argparse.Namespace) -> Callable[[Any], StubResponse]:
+    """AGoT's steps answered over HTTP, with graphs sized per item as in ``varied_agot_script``
+    (1 to 3 thoughts a layer, ready after 1 to 3 layers; no nesting: the step is read from
+    the prompt, and the node ids a nested graph needs are not sent)."""
+
+    def reply(body: Any) -> StubResponse:
+        prompt = "\n".join(str(m.get("content", "")) for m in body["messages"])
+        found = re.search(r"item (\d+)", prompt)
+        rng = random.Random(f"{args.seed}:{found.group(1) if found else 0}")
+        fanout, layers = rng.randint(1, 3), rng.randint(1, 3)
+        done = max((int(n) for n in re.findall(r"step L(\d+)\.", prompt)), default=-1) + 1
+        content: dict[str, Any]
+        if "Break this into" in prompt or "Propose at most" in prompt:
+            numbers = sorted({int(n) for n in re.findall(r"^\s+(\d+)\. ", prompt, re.M)})
+            if "set ready to true" in prompt and done >= layers:
+                content = {"strategy": "settled", "ready": True, "thoughts": []}
+            else:
+                thoughts = [
+                    {"title": f"step L{done}.{i}", "content": f"part {i}", "parents": numbers}
+                    for i in range(fanout)
+                ]
+                content = {"strategy": f"layer {done}", "thoughts": thoughts}
+        elif "Is this thought complex" in prompt:
+            content = {"justification": "one step", "is_complex": False}
+        elif "Work out this thought" in prompt:
+            content = {"reasoning": "worked out", "answer": "Corvin City"}
+        else:
+            content = {"reasoning": "combined", "answer": "Corvin City"}
+        text = json.dumps(content)
+        tokens = len(text.split())
+        response = StubResponse.chat(
+            text, prompt_tokens=len(prompt) // 4, completion_tokens=tokens, model="stub-model"
+        )
+        return dataclasses.replace(response, delay_s=args.latency + args.per_token * tokens)
+
+    return reply
+
+
 def config(data: Path, args: argparse.Namespace, concurrency: int) -> EvalConfig:
-    backend = ScriptedBackend(
-        varied_agot_script(seed=args.seed),
-        latency=LatencyModel(fixed_s=args.latency, per_token_s=args.per_token),
-    )
+    if args.backend == "http":
+        model: Any = "openai/stub-model"
+    else:
+        model = ScriptedBackend(
+            varied_agot_script(seed=args.seed),
+            latency=LatencyModel(fixed_s=args.latency, per_token_s=args.per_token),
+        )
     return EvalConfig(
         dataset="hotpotqa",
         data=str(data),
         strategies=["agot"],
-        models=[backend],
+        models=[model],
+        api_base=args.api_base,
         progress=False,
         concurrency=concurrency,
         limits=Limits(max_concurrency=concurrency),
@@ -71,6 +124,16 @@ async def actual(data: Path, args: argparse.Namespace, concurrency: int) -> dict
 
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
+    args.api_base = None
+    if args.backend == "http":
+        os.environ.setdefault("OPENAI_API_KEY", "sk-local-stub")  # the stub checks no key
+        with OpenAIStubServer(default=http_reply(args)) as server:
+            args.api_base = server.base_url
+            return await measure(args)
+    return await measure(args)
+
+
+async def measure(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         data = write_city_items(Path(folder) / "dev.json", args.items)
         base = config(data, args, args.concurrency)
@@ -86,6 +149,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             args.run_concurrency: await actual(data, args, args.run_concurrency),
         }
     report: dict[str, object] = {
+        "backend": args.backend,
         "items": args.items,
         "pilot": args.pilot,
         "pilot_calls": plan.spent["calls"],
@@ -110,7 +174,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
 
 def show(report: dict[str, object]) -> None:
     print(
-        f"agot plan: {report['items']}-item AGoT run predicted from a {report['pilot']}-item "
+        f"agot plan ({report['backend']}): {report['items']}-item AGoT run predicted from a "
+        f"{report['pilot']}-item "
         f"pilot ({report['pilot_calls']:.0f} calls); plan CPU {report['plan_cpu_s']} s"
     )
     for label, rows in report["runs"].items():  # type: ignore[attr-defined]
@@ -132,6 +197,7 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--per-token", type=float, default=0.0003)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", choices=("scripted", "http"), default="scripted")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     result = asyncio.run(main(options))

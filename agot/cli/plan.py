@@ -264,25 +264,39 @@ class _Recorder:
 
         self.units: list[UnitSample] = []
         self.slots: dict[str, int] = {}
-        self.loop_cpu_s = 0.0
+        #: After each unit: (the loop thread's CPU seconds, calls so far, their gaps and
+        #: tails so far), so the loop's cost per call is read once it is warm.
+        self.marks: list[tuple[float, int, float]] = []
 
     async def run(self, work: Any, units: Any, deliver: Any, *, concurrency: int) -> None:
         from agot.evals.executors import LocalExecutor
 
-        cpu = time.thread_time()  # the event loop's thread
+        self.marks.append((time.thread_time(), 0, 0.0))  # the event loop's thread
         await LocalExecutor().run(_Spy(work, self), units, deliver, concurrency=concurrency)
-        self.loop_cpu_s = time.thread_time() - cpu
+
+    def mark(self, unit: Any) -> None:
+        _, calls, measured = self.marks[-1]
+        measured += sum(c.gap_s for c in unit.calls) + unit.tail_s
+        self.marks.append((time.thread_time(), calls + len(unit.calls), measured))
+
+    def call_overhead(self) -> float:
+        """The event loop's CPU seconds per call beyond the recorded gaps and tails, over the
+        pilot's second half (the first pays one-time costs: imports, connection set-up)."""
+        first, last = self.marks[len(self.marks) // 2], self.marks[-1]
+        if len(self.marks) < 5:  # too few units to leave any out
+            first = self.marks[0]
+        calls = last[1] - first[1]
+        if calls <= 0:
+            return 0.0
+        return max(0.0, (last[0] - first[0]) - (last[2] - first[2])) / calls
 
     def settings(self, config: Any) -> Any:
         from agot.plan.simulate import Settings
 
         limits = config.limits
         fallback = (limits.max_concurrency if limits else None) or 8
-        calls = sum(len(u.calls) for u in self.units)
-        measured = sum(c.gap_s for u in self.units for c in u.calls)
-        measured += sum(u.tail_s for u in self.units)
         return Settings(
-            call_overhead_s=max(0.0, self.loop_cpu_s - measured) / calls if calls else 0.0,
+            call_overhead_s=self.call_overhead(),
             items_in_flight=config.concurrency,
             concurrency=dict(self.slots),
             default_concurrency=fallback,
@@ -323,6 +337,7 @@ class _Spy:
             unit.record.id, unit.strategy, unit.model, result, started=started, ended=time.time()
         )
         self.recorder.units.append(sample)
+        self.recorder.mark(sample)
         return row, result
 
 
