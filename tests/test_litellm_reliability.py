@@ -80,10 +80,10 @@ async def test_transient_statuses_are_retried(stub: OpenAIStubServer, status: in
     ("base", "fragment"),
     [
         ("ftp://127.0.0.1/v1", "http:// or https://"),
-        ("127.0.0.1:8000/v1", "http:// or https://"),
+        ("127.0.0.1:8000/v1", "no scheme"),
         ("http:///v1", "no host"),
         ("http://exa mple.com/v1", "no spaces"),
-        ("http://127.0.0.1:99999/v1", "invalid --api-base"),
+        ("http://127.0.0.1:99999/v1", "[Pp]ort out of range"),
     ],
 )
 def test_invalid_api_base_is_a_config_error(base: str, fragment: str) -> None:
@@ -96,12 +96,12 @@ def test_a_key_headers_cannot_carry_is_a_config_error() -> None:
         resolve_backend(MODEL, api_base="http://127.0.0.1:9/v1", api_key="sk-é")
 
 
-def test_redact_url_masks_userinfo_and_credential_parameters() -> None:
+def test_redact_url_masks_userinfo_and_every_query_value() -> None:
     url = "https://me:pw@host:8443/v1?key=K1&api_key=K2&token=K3&sig=K4&model=m&Access_Token=K5"
     shown = redact_url(url)
     assert not any(f"K{i}" in shown for i in range(1, 6)) and "pw" not in shown
-    assert "model=m" in shown and "host:8443/v1" in shown
-    assert redact_text(f"failed: {url} (x)").count("***") == 6
+    assert "model=***" in shown and "host:8443/v1" in shown  # names stay, values go
+    assert redact_text(f"failed: {url} (x)").count("***") == 7
     assert redact_url("http://host/v1") == "http://host/v1"
 
 
@@ -125,10 +125,14 @@ def test_planted_keys_are_written_nowhere(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``agot solve`` and ``agot eval`` run in this process (``main(argv)``, what the console
-    script calls): spawning them would pay ``import litellm`` four times over."""
+    script calls): spawning them would pay ``import litellm`` once per run. A base URL with keys
+    in its query or user-info is refused before anything connects, its error line masked; over a
+    plain one, the server echoes the request's headers (the environment's key among them)
+    into its error, and that echo is masked too."""
     stub.default = echo_everything(stub)
+    plain = f"http://127.0.0.1:{stub.port}/v1"
     query = "key=SECRET-QUERY-KEY&api_key=SECRET-API-KEY&token=SECRET-TOKEN&sig=SECRET-SIG"
-    with_query = f"http://127.0.0.1:{stub.port}/v1?{query}"
+    with_query = f"{plain}?{query}"
     with_userinfo = f"http://user:SECRET-USERINFO@127.0.0.1:{stub.port}/v1?{query}"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-SECRET-ENV-KEY")
     data = tmp_path / "hotpot_dev_distractor_v1.json"
@@ -138,8 +142,8 @@ def test_planted_keys_are_written_nowhere(
               "context": [["T", ["S."]]], "type": "bridge", "level": "easy"}]
         )
     )  # fmt: skip
-    codes, written, files = [], [], []
-    for i, base in enumerate((with_query, with_userinfo)):
+    codes, errors, written, files = [], [], [], []
+    for i, base in enumerate((plain, with_query, with_userinfo)):
         trace, out = tmp_path / f"trace{i}.json", tmp_path / f"run{i}"
         for argv in (
             ["solve", "What is 2 + 2?", "--strategy", "direct", "--model", MODEL,
@@ -148,13 +152,18 @@ def test_planted_keys_are_written_nowhere(
              "--model", MODEL, "--api-base", base, "--out", str(out), "--quiet"],
         ):  # fmt: skip
             codes.append(main(argv))
-            written += capfd.readouterr()
+            stdout, stderr = capfd.readouterr()
+            written += [stdout, stderr]
+            errors.append(stderr)
         files += [p for p in [trace, *out.rglob("*")] if p.is_file()]
-    assert stub.requests, "the requests with keys in the query must reach the server"
-    assert codes == [2, 1, 2, 1]  # solve: the call failed; eval: every item failed
-    assert "***" in written[1]  # the first solve's stderr shows the URL, masked
+    # plain: solve's call failed (2), eval's every item failed (1); the others: refused (2)
+    assert codes == [2, 1, 2, 2, 2, 2]
+    sent = [{k.lower(): v for k, v in r.headers.items()} for r in stub.requests]
+    assert sent and all("SECRET-ENV-KEY" in h.get("authorization", "") for h in sent)
+    assert all("?" not in r.path for r in stub.requests)  # nothing with keys was sent
+    assert all("invalid --api-base" in e and "***" in e for e in errors[2:])
     written += [p.read_text() for p in files]
-    assert len(files) >= 4
+    assert len(files) >= 2
     for text in written:
         for secret in (*SECRETS, "SECRET-ENV-KEY"):
             assert secret not in text
