@@ -44,6 +44,21 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (6.5, 4.2)) -> tuple[Figu
     return ax.figure, ax  # type: ignore[return-value]
 
 
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points (cost, score) no other point beats: none is at most as costly and
+    at least as good with one of the two strictly. In order of cost."""
+    front = []
+    for i, (cost, score) in enumerate(points):
+        dominated = any(
+            c <= cost and s >= score and (c < cost or s > score)
+            for j, (c, s) in enumerate(points)
+            if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i])
+
+
 def plot_cost_tradeoff(
     frame: pd.DataFrame,
     metric: str | None = None,
@@ -51,9 +66,12 @@ def plot_cost_tradeoff(
     x: str = "tokens",
     ax: Axes | None = None,
     table: pd.DataFrame | None = None,
+    pareto: bool = True,
 ) -> Figure:
     """Metric (with its CI as an error bar) against tokens, cost or latency per item: one point
-    per strategy x model, colour by strategy, marker by model. Up and to the left is better."""
+    per strategy x model, colour by strategy, marker by model. Up and to the left is better;
+    with ``pareto`` a dashed line joins the groups no other group beats on both (the Pareto
+    front: the methods worth their cost)."""
     if x not in _X_COLUMNS:
         raise ConfigError(f"x must be one of {', '.join(_X_COLUMNS)}, got {x!r}")
     name = headline(frame, metric)
@@ -82,6 +100,23 @@ def plot_cost_tradeoff(
         )
         text = row["strategy"] if len(models) == 1 else f"{row['strategy']} @ {row['model']}"
         ax.annotate(text, (row[column], row[name]), textcoords="offset points", xytext=(6, 4))
+    if pareto:
+        shown = [
+            (float(row[column]), float(row[name]))
+            for _, row in table.iterrows()
+            if row[name] is not None and not math.isnan(float(row[name]))
+        ]
+        front = [shown[i] for i in pareto_front(shown)]
+        if front:
+            ax.plot(
+                [p[0] for p in front],
+                [p[1] for p in front],
+                linestyle="--",
+                color="0.5",
+                zorder=0,
+                label="Pareto front",
+            )
+            ax.legend(loc="lower right", fontsize="small")
     ax.set_xlabel(label)
     ax.set_ylabel(f"{name} (95% CI)")
     if x != "latency" and len(table) and (table[column] > 0).all():
