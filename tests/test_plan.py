@@ -308,6 +308,9 @@ def test_plan_eval_json_has_every_figure(tmp_path, capsys) -> None:
     assert plan["settings"]["items_in_flight"] == 8
     assert plan["what_if"][0]["settings"]["label"] == "concurrency=2"
     assert plan["pilot"]["calls"] == 4
+    assert plan["pilot"]["roles"]["answer"]["calls"] == 4  # CoT makes one answer call an item
+    assert plan["pilot"]["roles"]["answer"]["calls_per_item"] == 1
+    assert set(plan["latency_model"]["answer"]) == {"calls", "first_s", "per_token_s", "queued_s"}
 
 
 def test_eval_plan_reuses_the_pilots_rows_and_records_the_actual(tmp_path, capsys) -> None:

@@ -15,6 +15,11 @@ metrics, and the summary then shows how often judge and EM disagree. ``--preset 
 runs the AGoT paper's setup (100 sampled items; AGoT at d=1, L=3, N=3, temperature 0.3);
 any flag you give overrides the preset's value.
 
+``--plan`` first runs a pilot of ``--pilot K`` items (default 20), prints the predicted calls,
+tokens, cost and wall time of the whole run with 90% intervals (see ``agot plan eval --help``),
+then runs the rest, reusing the pilot's rows; ``--max-run-cost USD`` refuses to start the rest
+when the predicted 90th-percentile cost exceeds USD, unless ``--yes``.
+
 Classification sets (sst5, tweet_eval, financial_phrasebank) also take the Kairanban variants:
 ``--strategy single,independent,kcs,kcs+ibc --agents 5 --idobata-at 3`` compares one agent,
 independent agents (rows independent-vote and independent-mean, from one run), the kairanban

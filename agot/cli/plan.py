@@ -130,6 +130,7 @@ class Plan:
         from agot.plan.render import plan_json
 
         out = plan_json(self.predictions, self.spent)
+        out["pilot"] = {**out["pilot"], "roles": self.pilot.per_role()}
         out["latency_model"] = self.pilot.latency_model()
         return out
 

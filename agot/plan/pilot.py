@@ -182,6 +182,34 @@ class Pilot:
     def with_units(self, units: list[UnitSample]) -> Pilot:
         return replace(self, units=units)
 
+    def per_role(self) -> dict[str, dict[str, float]]:
+        """What the pilot's calls of each step role added up to (calls, tokens, attempts,
+        cache hits, time queued and served), per item on average where it says ``per_item``."""
+        out: dict[str, dict[str, float]] = {}
+        for unit in self.units:
+            for call in unit.calls:
+                role = out.setdefault(
+                    call.role,
+                    dict.fromkeys(
+                        ("calls", "prompt_tokens", "completion_tokens", "attempts", "cached"),
+                        0.0,
+                    )
+                    | {"queued_s": 0.0, "service_s": 0.0},
+                )
+                role["calls"] += 1
+                role["prompt_tokens"] += call.prompt_tokens
+                role["completion_tokens"] += call.completion_tokens
+                role["attempts"] += call.attempts
+                role["cached"] += call.cached
+                role["queued_s"] += call.queued_s
+                role["service_s"] += call.service_s
+        items = max(1, len(self.items))
+        for figures in out.values():
+            figures["calls_per_item"] = figures["calls"] / items
+            figures["queued_s"] = round(figures["queued_s"], 6)
+            figures["service_s"] = round(figures["service_s"], 6)
+        return dict(sorted(out.items()))
+
     def latency_model(self) -> dict[str, dict[str, float]]:
         """Per role, a fit of service time to ``first_s + per_token_s x completion tokens``
         (least squares over the role's uncached calls): the time to the first token with the
