@@ -337,6 +337,16 @@ async def test_aot_ensemble_decides_when_direct_and_chain_disagree() -> None:
     result = await AoT().solve("population?", model=backend)
     assert result.answer == "100" and result.details["method"] == "contract"
     assert result.details["direct_answer"] == "90"
+    graph = graph_of(result)
+    (decider,) = graph.parents("final")
+    assert decider.title == "Ensemble"
+    assert sorted(n.title for n in graph.parents(decider.id)) == [
+        "Atomic question",
+        "Direct answer",
+    ]
+    (ensemble,) = [e for e in result.events if e.role == "ensemble"]
+    answers = {e.call_id for e in result.events if e.role == "answer"}
+    assert set(ensemble.depends_on) == answers and len(answers) == 2
     backend = ScriptedBackend(aot_script(direct="90", chain="100", ensemble="95"))
     result = await AoT().solve("population?", model=backend)
     assert result.answer == "95" and result.details["method"] == "ensemble"

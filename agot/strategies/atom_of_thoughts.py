@@ -125,6 +125,7 @@ class _AtomRun:
         self.graph = ThoughtGraph(task.question)
         self.errors: list[str] = []
         self.iterations: list[dict[str, Any]] = []
+        self.ensemble_node: ThoughtNode | None = None
         self.decompose_prompt = ctx.use_prompt(aot.DECOMPOSE)
         self.solve_prompt = ctx.use_prompt(aot.SOLVE)
         self.contract_prompt = ctx.use_prompt(aot.CONTRACT)
@@ -199,7 +200,13 @@ class _AtomRun:
                 n.answer_call for n in (chain_node, direct_node) if n is not None and n.answer_call
             )
             method, raw, stopped = await self.select(chain_text, direct_text, stopped, waited)
-        parents = list(dict.fromkeys(n.id for n in (chain_node, direct_node) if n is not None))
+        sources = {"contract": chain_node, "direct": direct_node}
+        chosen = self.ensemble_node if self.ensemble_node is not None else sources.get(method)
+        parents = (
+            [chosen.id]
+            if chosen is not None and chosen.status == "answered"
+            else list(dict.fromkeys(n.id for n in (chain_node, direct_node) if n is not None))
+        )
         answer = extract_answer(raw)
         add_final(
             self.graph,
@@ -234,11 +241,14 @@ class _AtomRun:
         if normalize_answer(extract_answer(chain)) == normalize_answer(extract_answer(direct)):
             return "agree", chain, stopped
         prompt = self.ctx.use_prompt(aot.ENSEMBLE)
+        by_call = {n.answer_call: n.id for n in self.graph.nodes() if n.answer_call}
         node = self.graph.add_node(
             layer=max(n.layer for n in self.graph.nodes()) + 1,
             title="Ensemble",
             question=self.task.question,
+            parents=[by_call[c] for c in waited if c in by_call],
         )
+        self.ensemble_node = node
         try:
             text = await self.answer_with(prompt, node, chain, direct, waited)
         except BudgetExceeded as exc:
