@@ -377,3 +377,37 @@ async def test_json_debris_is_stripped_where_the_graph_stores_model_text():
         ("count the sheep", "count the sheep", "17 sheep")
     ]
     assert result.answer == "9"
+
+
+def test_cli_no_early_stop_grows_every_layer(tmp_path):
+    """A model that declares the graph ready whenever it may: by default the graph stops after
+    its first layer; with --no-early-stop the proposal is not offered the stop and every layer
+    grows (solve and eval both take the flag)."""
+    table = tmp_path / "ready.json"
+    ready = {"strategy": "settled", "ready": True, "thoughts": []}
+    table.write_text(json.dumps({"decompose:set ready to true": ready}))
+    model = f"scripted/{table}"
+    cmd = [sys.executable, "-m", "agot.cli", "solve", "What is 2+2?", "--model", model]
+    shape = ["--max-depth", "0", "--max-layers", "3", "--max-nodes", "1", "--json", "--quiet"]
+
+    def layers(*flags):
+        out = subprocess.run(
+            [*cmd, *shape, *flags], capture_output=True, text=True, check=True, timeout=60
+        )
+        return json.loads(out.stdout)["graph"]["layers"]
+
+    assert layers() == 1
+    assert layers("--no-early-stop") == 3
+    refused = subprocess.run(
+        [*cmd, "--strategy", "cot", "--no-early-stop"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and "--no-early-stop" in refused.stderr
+
+    from agot.cli import build_parser
+    from agot.cli.eval import build_config
+
+    args = build_parser().parse_args(
+        ["eval", "hotpotqa", "--strategy", "agot", "--no-early-stop", "--model", "scripted"]
+    )
+    config = build_config(args)
+    assert config.per_strategy_params["agot"] == {"early_stop": False}

@@ -53,16 +53,35 @@ def add_call_options(group: Any, *, kept_in: str = "traces", per: str = "model c
 
 def add_agot_shape_options(group: Any, *, tag: str) -> None:
     """AGoT's graph shape, the method's d, L and N: ``--max-depth``, ``--max-layers`` and
-    ``--max-nodes`` (read back by :func:`agot_shape_from_args`). ``tag`` opens each help line,
-    as it does the command's other strategy options."""
+    ``--max-nodes``, and whether a graph may stop early (``--no-early-stop``), read back by
+    :func:`agot_shape_from_args`. ``tag`` opens each help line, as it does the command's other
+    strategy options."""
     group.add_argument("--max-depth", type=int, default=None, help=f"{tag}: nesting depth d")
     group.add_argument("--max-layers", type=int, default=None, help=f"{tag}: layers per graph L")
     group.add_argument("--max-nodes", type=int, default=None, help=f"{tag}: new nodes per layer N")
+    group.add_argument(
+        "--no-early-stop",
+        dest="early_stop",
+        action="store_const",
+        const=False,
+        default=None,
+        help=f"{tag}: grow every layer of every graph (a next-layer proposal may not declare the "
+        "graph ready), for like-for-like graph sizes",
+    )
 
 
-def agot_shape_from_args(args: argparse.Namespace) -> dict[str, int | None]:
+#: The flags :func:`agot_shape_from_args` reads, as error messages name them.
+AGOT_SHAPE_FLAGS = "--no-early-stop/--max-depth/--max-layers/--max-nodes"
+
+
+def agot_shape_from_args(args: argparse.Namespace) -> dict[str, int | bool | None]:
     """The AGoT parameters of the graph-shape flags, None where a flag was not given."""
-    return {"max_depth": args.max_depth, "max_layers": args.max_layers, "max_nodes": args.max_nodes}
+    return {
+        "max_depth": args.max_depth,
+        "max_layers": args.max_layers,
+        "max_nodes": args.max_nodes,
+        "early_stop": args.early_stop,
+    }
 
 
 def add_kairanban_shape_options(group: Any, *, tag: str, idobata_default: str) -> None:
