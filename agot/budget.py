@@ -11,7 +11,8 @@ What each limit counts:
   cached replies included), counting calls in flight, so concurrent calls cannot overshoot.
   Retries and hedged duplicates are attempts, not calls: they are counted in
   ``Usage.attempts`` but not limited here.
-* ``max_tokens``: prompt + completion tokens the backend reported. Calls in flight hold a
+* ``max_tokens``: prompt + completion tokens the backend reported (and the prompt tokens of
+  requests cancelled in flight, counted locally). Calls in flight hold a
   reservation of their largest possible size (prompt estimate + ``max_tokens``); a call starts
   only while the tokens used plus the reservations in flight leave room for its own (or when
   nothing else is in flight), so the total overshoots by at most one call's reservation.

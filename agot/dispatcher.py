@@ -8,8 +8,11 @@ jitter (honouring Retry-After), validates structured replies and re-asks when th
 consults the on-disk cache, charges the run's budget, and records a trace event.
 
 Accounting: ``Usage.calls`` counts calls that got a reply, ``Usage.attempts`` every request
-sent to the backend (retries, cut attempts, hedges and failed calls included); see
-:mod:`agot.budget` for what each budget limit counts.
+sent to the backend (retries, cut attempts, hedges and failed calls included), and
+``Usage.cancelled`` the requests a server received whose reply was abandoned (a speculative call
+that lost, a hedge's slower copy, an attempt cut by a timeout), with the prompt tokens they
+carried counted locally (:class:`_PromptRate`); see :mod:`agot.budget` for what each budget
+limit counts.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from tenacity import (
 )
 
 from agot.backends.base import Backend
+from agot.backends.delivery import Delivery, delivery_for_attempt
 from agot.backends.registry import (
     DEFAULT_MODEL,
     BackendOptions,
@@ -58,6 +62,9 @@ from agot.types import BackendReply, Generation, GenerationRequest, Usage
 #: Longest Retry-After we honour; a server asking for more is treated as this.
 MAX_RETRY_AFTER_S = 300.0
 
+#: Characters per prompt token assumed for a model before any reply has said (English ~4).
+CHARS_PER_PROMPT_TOKEN = 4.0
+
 Router = Callable[[GenerationRequest], str | None]
 
 
@@ -72,6 +79,34 @@ class _ModelEntry:
     latency: LatencyBook
     #: Several replicas of this model (an :class:`agot.fleet.Fleet` of replica entries).
     fleet: Any = None
+    #: Prompt tokens per character, learned from this model's replies.
+    rate: _PromptRate = dataclasses.field(default_factory=lambda: _PromptRate())
+
+
+class _PromptRate:
+    """How many prompt tokens a character of this model's prompts makes, learned from replies.
+
+    A request abandoned in flight gets no reply saying what its prompt cost, but the server
+    has it: its tokens are counted locally from its characters at the rate the model's replies
+    showed (the chat template and schema hints included), ``1 / CHARS_PER_PROMPT_TOKEN``
+    before the first reply.
+    """
+
+    __slots__ = ("chars", "tokens")
+
+    def __init__(self) -> None:
+        self.chars = 0
+        self.tokens = 0
+
+    def learn(self, request: GenerationRequest, reply: BackendReply) -> None:
+        if reply.prompt_tokens > 0:
+            self.chars += request.prompt_chars()
+            self.tokens += reply.prompt_tokens
+
+    def tokens_for(self, request: GenerationRequest) -> int:
+        chars = request.prompt_chars()
+        per_char = self.tokens / self.chars if self.chars else 1.0 / CHARS_PER_PROMPT_TOKEN
+        return max(1, round(chars * per_char))
 
 
 class _Call:
@@ -79,6 +114,7 @@ class _Call:
     charged to, and what its attempts did across retries and re-asks (kept when it fails)."""
 
     __slots__ = (
+        "abandoned",
         "admitted",
         "attempts",
         "cut",
@@ -103,6 +139,19 @@ class _Call:
         #: Fleets: the endpoint of the last attempt, and those that failed this request.
         self.endpoint: str | None = None
         self.failed: list[str] = []
+        #: Requests abandoned in flight (Usage.cancelled) and what they carried.
+        self.abandoned: Usage | None = None
+
+    def abandon(self, entry: _ModelEntry, request: GenerationRequest, delivery: Delivery) -> None:
+        """An attempt was cancelled in flight: count it if its request reached the server."""
+        if not delivery.reached_server:
+            self.attempts -= 1  # it never left: not an attempt the server saw
+            return
+        tokens = entry.rate.tokens_for(request)
+        price = getattr(entry.backend, "prompt_cost", None)
+        cost = float(price(tokens)) if callable(price) else 0.0
+        lost = Usage(cancelled=1, prompt_tokens=tokens, cost=cost)
+        self.abandoned = lost if self.abandoned is None else self.abandoned + lost
 
 
 def _reserve(trackers: tuple[BudgetTracker, ...]) -> None:
@@ -473,7 +522,7 @@ class Dispatcher:
                 if entry.gate.limits.hedge and window is not None:
                     reply = await self._hedged(entry, request, call, window.quantile(0.95))
                 else:
-                    reply = await backend.generate(request)
+                    reply = await self._send(entry, request, call)
         except TimeoutError:
             if wall is not None and timeout == wall:
                 raise _wall_exceeded(
@@ -491,6 +540,18 @@ class Dispatcher:
             window.add(time.perf_counter() - started)
         return reply
 
+    @staticmethod
+    async def _send(entry: _ModelEntry, request: GenerationRequest, call: _Call) -> BackendReply:
+        """One request to the backend; abandoned in flight, it is counted as cancelled."""
+        with delivery_for_attempt() as delivery:
+            try:
+                reply = await entry.backend.generate(request)
+            except asyncio.CancelledError:
+                call.abandon(entry, request, delivery)
+                raise
+        entry.rate.learn(request, reply)
+        return reply
+
     async def _hedged(
         self, entry: _ModelEntry, request: GenerationRequest, call: _Call, after: float | None
     ) -> BackendReply:
@@ -500,8 +561,7 @@ class Dispatcher:
         concurrency slot (it replaces a straggler). The loser is cancelled; both count as
         attempts. A failure of one copy waits for the other.
         """
-        backend = entry.backend
-        first = asyncio.ensure_future(backend.generate(request))
+        first = asyncio.ensure_future(self._send(entry, request, call))
         if after is None:
             return await first
         pending: set[asyncio.Future[BackendReply]] = {first}
@@ -515,7 +575,7 @@ class Dispatcher:
             if first.done():
                 return first.result()
             call.attempts += 1
-            pending.add(asyncio.ensure_future(backend.generate(request)))
+            pending.add(asyncio.ensure_future(self._send(entry, request, call)))
             error: BaseException | None = None
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -528,6 +588,8 @@ class Dispatcher:
         finally:
             for task in pending:
                 task.cancel()
+            if pending:  # let the losers count what they sent before the call is recorded
+                await asyncio.wait(pending)
 
     @staticmethod
     def _parse_or_none(text: str, request: GenerationRequest) -> Any:
@@ -559,6 +621,8 @@ class Dispatcher:
         # limiter is kept apart (queued_s), so call durations, the critical path and the
         # parallelism figure describe the model calls, not the dispatcher's queue.
         attempts, admitted = call.attempts, call.admitted
+        if call.abandoned is not None:
+            usage = usage + call.abandoned
         usage = usage.model_copy(update={"attempts": attempts})
         now = time.perf_counter()
         queued = (admitted - t0) if admitted is not None else 0.0
@@ -586,6 +650,7 @@ class Dispatcher:
             prompt_tokens=reply.prompt_tokens if cached else usage.prompt_tokens,
             completion_tokens=reply.completion_tokens if cached else usage.completion_tokens,
             cost=usage.cost,
+            cancelled=usage.cancelled,
             error=error,
             speculative=request.speculative,
             discarded=discarded,

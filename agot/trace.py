@@ -39,6 +39,9 @@ class TraceEvent(BaseModel):
     cost: float = 0.0
     cached: bool = False
     attempts: int = 1
+    cancelled: int = Field(
+        0, description="requests of this call the server received whose reply was abandoned"
+    )
     error: str | None = None
     warnings: list[str] = Field(default_factory=list)
     #: Started speculatively (AGoT ``speculate``) before it was known to be needed.
@@ -101,13 +104,15 @@ def recording(recorder: RunRecorder) -> Iterator[RunRecorder]:
 
 # -- usage broken down by model and by role, from a run's trace events -------------------------
 def usage_by(events: Iterable[TraceEvent], key: Callable[[TraceEvent], str]) -> dict[str, Usage]:
-    """Sum each event's tokens and cost under ``key(event)``; one call per dispatched request."""
+    """Sum each event's tokens and cost under ``key(event)``; one call per dispatched request
+    that was not cancelled before its reply."""
     out: dict[str, Usage] = {}
     for event in events:
         name = key(event)
         out[name] = out.get(name, Usage()) + Usage(
-            calls=1,
+            calls=0 if event.error == "cancelled" else 1,
             attempts=event.attempts,
+            cancelled=event.cancelled,
             prompt_tokens=0 if event.cached else event.prompt_tokens,
             completion_tokens=0 if event.cached else event.completion_tokens,
             cost=event.cost,

@@ -120,12 +120,24 @@ class Usage(BaseModel):
         "retries after 429/5xx/timeouts, attempts cut by a timeout or the wall-time budget, "
         "hedged duplicates and failed calls included; a cached reply is no attempt",
     )
-    prompt_tokens: int = Field(0, description="prompt tokens the backend reported for replies")
+    prompt_tokens: int = Field(
+        0,
+        description="prompt tokens the backend reported for replies, plus those counted locally "
+        "for cancelled requests",
+    )
     completion_tokens: int = Field(
         0, description="completion tokens the backend reported for replies"
     )
     cost: float = Field(0.0, description="USD the backend reported for replies (0 when unknown)")
     cached_calls: int = Field(0, description="calls answered from the response cache (free)")
+    cancelled: int = Field(
+        0,
+        description="requests a server received whose reply was abandoned: speculative calls "
+        "that lost while in flight (AGoT --speculate), the slower copy of a hedged request, "
+        "attempts cut by a timeout. They are attempts but not calls; the prompt tokens they "
+        "carried (counted locally, from the model's observed tokens per character) are in "
+        "prompt_tokens, and their price in cost",
+    )
 
     @property
     def total_tokens(self) -> int:

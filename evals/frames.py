@@ -33,7 +33,7 @@ from agot.evals.run_folder import (
 if TYPE_CHECKING:
     import pandas as pd
 
-_USAGE = ("calls", "prompt_tokens", "completion_tokens", "cost", "cached_calls")
+_USAGE = ("calls", "prompt_tokens", "completion_tokens", "cost", "cached_calls", "cancelled")
 
 
 def load_runs(*sources: str | os.PathLike[str]) -> pd.DataFrame:

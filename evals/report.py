@@ -67,6 +67,8 @@ class Cell(BaseModel):
     cost_per_item: float | None = None
     calls: int = 0
     cached_calls: int = 0
+    #: Requests the server received whose reply was abandoned (Usage.cancelled).
+    cancelled: int = 0
 
 
 class ReportRow(BaseModel):
@@ -117,6 +119,7 @@ def make_cell(
         cost_per_item=usage.cost / len(rows) if rows else None,
         calls=usage.calls,
         cached_calls=usage.cached_calls,
+        cancelled=usage.cancelled,
     )
 
 
@@ -246,6 +249,8 @@ def cell_text(cell: Cell | None) -> str:
         text += f" · ${cell.cost_per_item:.4f}"
     if cell.cached_calls:
         text += f" · {cell.cached_calls}/{cell.calls} calls cached"
+    if cell.cancelled:
+        text += f" · +{cell.cancelled} requests cancelled in flight"
     return text
 
 
@@ -320,6 +325,7 @@ def to_csv(report: Report) -> str:
         "cost_per_item",
         "calls",
         "cached_calls",
+        "cancelled",
     )
     writer.writerow(
         ["strategy", "model", "run", *(f"{d}:{f}" for d in report.datasets for f in fields)]
@@ -343,6 +349,7 @@ def to_csv(report: Report) -> str:
                 _number(cell.cost_per_item, 6),
                 str(cell.calls),
                 str(cell.cached_calls),
+                str(cell.cancelled),
             ]
         writer.writerow(out)
     return buffer.getvalue()

@@ -154,7 +154,8 @@ class EvalSummary(BaseModel):
                 row.append(number(g.unparsed))
             row += [
                 str(g.errors),
-                str(g.usage.calls),
+                str(g.usage.calls)
+                + (f" +{g.usage.cancelled} cancelled" if g.usage.cancelled else ""),
                 _human(g.usage.total_tokens),
                 f"${g.usage.cost:.4f}",
                 number(g.latency_p50_s, 2),

@@ -27,6 +27,8 @@ class RunStatus:
         parts = [f"{self.label}: {u.calls} calls"]
         if u.cached_calls:
             parts.append(f"{u.cached_calls} cached")
+        if u.cancelled:
+            parts.append(f"{u.cancelled} cancelled")
         parts.append(f"{tokens_text(u.total_tokens)} tokens")
         if u.cost:
             parts.append(f"${u.cost:.4f}")

@@ -41,7 +41,9 @@ def _text(result: Any, graph: Any) -> str:
     cp, path = critical_path(result.events)
     u = result.usage
     lines.append(
-        f"{result.strategy} on {result.model}: {u.calls} calls, {u.prompt_tokens}+"
+        f"{result.strategy} on {result.model}: {u.calls} calls"
+        + (f" (+{u.cancelled} cancelled in flight)" if u.cancelled else "")
+        + f", {u.prompt_tokens}+"
         f"{u.completion_tokens} tokens, wall {span(result.events):.2f}s, critical path "
         f"{cp:.2f}s ({len(path)} calls), parallelism {parallelism(result.events):.2f}"
     )

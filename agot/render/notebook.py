@@ -62,7 +62,9 @@ def result_html(result: Result, *, graph: bool = True) -> str:
         _row("strategy / model", f"{result.strategy} / {result.model}"),
         _row(
             "usage",
-            f"{u.calls} calls ({u.cached_calls} cached), {u.prompt_tokens} prompt + "
+            f"{u.calls} calls ({u.cached_calls} cached"
+            + (f", {u.cancelled} more cancelled in flight" if u.cancelled else "")
+            + f"), {u.prompt_tokens} prompt + "
             f"{u.completion_tokens} completion tokens"
             + (f", cost ${u.cost:.4f}" if u.cost else ""),
         ),
