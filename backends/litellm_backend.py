@@ -27,17 +27,25 @@ Three things shape the code:
 
 from __future__ import annotations
 
-import email.utils
-import json
 import logging
 import os
-import re
-import time
 from typing import Any
 
 from agot.backends.base import Capabilities
+from agot.backends.openai_wire import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_REQUEST_TIMEOUT_S,
+    NO_KEY,
+    SCHEMA_FALLBACK_WARNING,
+    check_api_base,
+    client_side_cause,
+    mean_logprob,
+    parse_retry_after,
+    rejects_schema,
+    schema_messages,
+    scrubbed,
+)
 from agot.backends.registry import BackendOptions
-from agot.endpoints import check_endpoint
 from agot.errors import (
     BackendError,
     ConfigError,
@@ -45,21 +53,7 @@ from agot.errors import (
     UnreachableBackendError,
 )
 from agot.types import BackendReply, GenerationRequest
-from agot.url_secrets import redact_text, redact_url
-
-#: Sent as the API key to servers given by ``api_base`` when no key is configured: the OpenAI
-#: client refuses to run without one, and local servers ignore it.
-NO_KEY = "sk-no-key-required"
-
-#: Per-request timeout handed to litellm; the dispatcher's ``Limits.timeout_s`` usually cuts in
-#: first, this only bounds a call made with that timeout switched off.
-DEFAULT_REQUEST_TIMEOUT_S = 600.0
-
-#: Added as a system message when the schema cannot be enforced natively, so the first reply
-#: has a chance to parse without a re-ask.
-SCHEMA_HINT = (
-    "Reply with only a JSON object that matches this JSON schema, no other text:\n{schema}"
-)
+from agot.url_secrets import redact_url
 
 MODEL_STRING_HELP = (
     "write model strings as <provider>/<model>, e.g. openai/gpt-4o-mini or "
@@ -73,17 +67,6 @@ _NEEDS_API_BASE = {
     "openai_like": "OPENAI_LIKE_API_BASE",
     "lm_studio": "LM_STUDIO_API_BASE",
 }
-
-#: Calls in flight when the user sets no limit: above AGoT's fan-out at the paper's setting
-#: (N=3, d=1: 9 thoughts in 3 nested graphs at once, speculation doubling that), so a run's own
-#: calls never queue behind each other; a server that cannot keep up answers 429 and is retried.
-DEFAULT_CONCURRENCY = 32
-
-# Fragments of a 400 reply that mean "this server does not do json_schema response_format".
-_SCHEMA_REJECTION = ("response_format", "response format", "json_schema", "guided", "grammar")
-# litellm prefixes messages with its class names and the provider's ("... OpenAIException - ").
-_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+(?:Error|Exception|Timeout)(?::|\s+-)\s*)*")
-_MAX_DETAIL = 300
 
 
 def _import_litellm() -> Any:
@@ -103,69 +86,6 @@ def _import_litellm() -> Any:
     return litellm
 
 
-def _check_api_base(url: str) -> str:
-    """``url`` without a trailing slash, or ConfigError naming what is wrong with it."""
-    return check_endpoint(url, what="--api-base")
-
-
-def _client_side_cause(exc: BaseException) -> str | None:
-    """What went wrong before any request left this machine, or None.
-
-    A refused connection, an unknown host, an invalid URL or a header value that cannot be
-    encoded: retrying changes nothing, so these are reported at once (litellm wraps them all
-    in an "InternalServerError", status 500).
-    """
-    import socket
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        name = type(current).__name__
-        if isinstance(current, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(current, socket.gaierror):
-            return "unknown host (name resolution failed)"
-        if isinstance(current, UnicodeEncodeError):
-            return "a header value (the API key?) has characters HTTP headers cannot carry"
-        if name in {"InvalidURL", "UnsupportedProtocol", "LocalProtocolError"}:
-            return f"invalid request: {current}"
-        if type(current) is ValueError and not type(current).__module__.startswith("litellm"):
-            # A plain ValueError below litellm is the HTTP client refusing its input (a port
-            # out of range, credentials in the URL beside an Authorization header, ...).
-            return f"invalid request: {current}"
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _parse_retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (delta seconds or an HTTP date)."""
-    if headers is None:
-        return None
-    try:
-        getter = headers.get
-    except AttributeError:
-        return None
-    raw_ms = getter("retry-after-ms") or getter("Retry-After-Ms")
-    if raw_ms:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    raw = getter("retry-after") or getter("Retry-After")
-    if not raw:
-        return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(str(raw))
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
 def _retry_after(exc: BaseException) -> float | None:
     """The Retry-After a litellm/OpenAI exception carries, wherever litellm put it."""
     for source in (
@@ -173,7 +93,7 @@ def _retry_after(exc: BaseException) -> float | None:
         getattr(getattr(exc, "response", None), "headers", None),
         getattr(exc, "headers", None),
     ):
-        seconds = _parse_retry_after(source)
+        seconds = parse_retry_after(source)
         if seconds is not None:
             return seconds
     return None
@@ -219,7 +139,7 @@ class LiteLLMBackend:
             raise ConfigError(f"model must be a non-empty string; {MODEL_STRING_HELP}")
         self.model = model.strip()
         self._litellm = _import_litellm()
-        self._api_base = _check_api_base(options.api_base) if options.api_base else None
+        self._api_base = check_api_base(options.api_base) if options.api_base else None
         self._api_key = options.api_key
         if self._api_key is not None and not self._api_key.get_secret_value().isascii():
             raise ConfigError(
@@ -319,10 +239,10 @@ class LiteLLMBackend:
     # -- the call -------------------------------------------------------------------------------
     def _kwargs(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
         params = request.params
-        messages = [m.model_dump() for m in request.messages]
-        schema = request.output_json_schema()
+        messages, response_format = schema_messages(request, native)
         kwargs: dict[str, Any] = {
             "model": self.model,
+            "messages": messages,
             "temperature": params.temperature,
             "max_tokens": params.max_tokens,
             "timeout": self._request_timeout,
@@ -344,21 +264,8 @@ class LiteLLMBackend:
             kwargs["api_key"] = self._api_key.get_secret_value()
         elif self._dummy_key:
             kwargs["api_key"] = NO_KEY
-        if schema is not None and request.output_schema is not None:
-            if native:
-                name = re.sub(r"[^A-Za-z0-9_-]", "_", request.output_schema.__name__)[:64]
-                kwargs["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": name or "output", "schema": schema, "strict": False},
-                }
-            else:
-                hint = SCHEMA_HINT.format(schema=json.dumps(schema))
-                if messages and messages[0]["role"] == "system":
-                    first = messages[0]
-                    messages[0] = {**first, "content": f"{first['content']}\n\n{hint}"}
-                else:
-                    messages.insert(0, {"role": "system", "content": hint})
-        kwargs["messages"] = messages
+        if response_format is not None:
+            kwargs["response_format"] = response_format
         return kwargs
 
     async def generate(self, request: GenerationRequest) -> BackendReply:
@@ -372,16 +279,15 @@ class LiteLLMBackend:
             # This server does not take json_schema: prompt for JSON from now on.
             self._native = False
             self.capabilities = self.capabilities.model_copy(update={"native_schema": False})
-            warnings.append(
-                "server rejected response_format json_schema; using prompted JSON with validation"
-            )
+            warnings.append(SCHEMA_FALLBACK_WARNING)
             try:
                 response = await self._litellm.acompletion(**self._kwargs(request, False))
             except Exception as retry_exc:
                 raise self._map_error(retry_exc) from None
+            return self._reply(response, warnings, requests=2)
         return self._reply(response, warnings)
 
-    def _reply(self, response: Any, warnings: list[str]) -> BackendReply:
+    def _reply(self, response: Any, warnings: list[str], requests: int = 1) -> BackendReply:
         try:
             choice = response.choices[0]
         except (AttributeError, IndexError, TypeError):
@@ -405,8 +311,20 @@ class LiteLLMBackend:
             cost=self._cost(response) if usage is not None else 0.0,
             finish_reason=finish,
             warnings=warnings,
-            mean_logprob=_mean_logprob(getattr(choice, "logprobs", None)),
+            requests=requests,
+            mean_logprob=mean_logprob(getattr(choice, "logprobs", None)),
         )
+
+    def prompt_cost(self, tokens: int) -> float:
+        """litellm's price of ``tokens`` prompt tokens (a request cancelled in flight); 0.0 for
+        models it has no price for."""
+        try:
+            prompt, _ = self._litellm.cost_per_token(
+                model=self.model, prompt_tokens=tokens, completion_tokens=0
+            )
+            return float(prompt or 0.0)
+        except Exception:
+            return 0.0
 
     def _cost(self, response: Any) -> float:
         """litellm's price for the reply; 0.0 for models it has no price for (local servers)."""
@@ -422,11 +340,7 @@ class LiteLLMBackend:
     def _detail(self, exc: BaseException) -> str:
         """One scrubbed line from a litellm error: no key, no class-name prefixes, bounded."""
         text = str(getattr(exc, "message", None) or exc)
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        text = redact_text(" ".join(text.split()))
-        text = _PREFIX.sub("", text, count=1).strip() or type(exc).__name__
-        return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+        return scrubbed(text, self._secrets, type(exc).__name__)
 
     @staticmethod
     def _status(exc: BaseException) -> int | None:
@@ -439,10 +353,7 @@ class LiteLLMBackend:
             return None
 
     def _rejects_schema(self, exc: BaseException) -> bool:
-        if self._status(exc) not in (400, 422):
-            return False
-        text = str(getattr(exc, "message", None) or exc).lower()
-        return any(fragment in text for fragment in _SCHEMA_REJECTION)
+        return rejects_schema(self._status(exc), str(getattr(exc, "message", None) or exc))
 
     def _map_error(self, exc: BaseException) -> BackendError:
         import openai
@@ -457,7 +368,7 @@ class LiteLLMBackend:
                 backend=self.name,
                 status=status,
             )
-        cause = _client_side_cause(exc)
+        cause = client_side_cause(exc)
         if cause is not None:
             fix = "check --api-base and that the server is running" if self._api_base else ""
             unreachable = cause.startswith(("connection refused", "unknown host"))
@@ -566,20 +477,3 @@ class LiteLLMBackend:
             await asyncio.wait_for(GLOBAL_LOGGING_WORKER.flush(), timeout=2.0)
         except Exception:
             pass
-
-
-def _mean_logprob(logprobs: Any) -> float | None:
-    """Mean of the per-token log-probabilities of an OpenAI-style ``choice.logprobs``."""
-    content = (
-        logprobs.get("content")
-        if isinstance(logprobs, dict)
-        else (getattr(logprobs, "content", None))
-    )
-    if not content:
-        return None
-    values = [
-        token.get("logprob") if isinstance(token, dict) else getattr(token, "logprob", None)
-        for token in content
-    ]
-    numbers = [float(v) for v in values if isinstance(v, int | float)]
-    return sum(numbers) / len(numbers) if numbers else None

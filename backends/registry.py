@@ -8,12 +8,15 @@ model string               backend
 ``transformers/<id|path>`` a Hugging Face causal LM in-process (PyTorch), batched
 ``scripted``               deterministic canned replies (tests, docs, benchmarks)
 ``<provider>/<model>``     anything litellm knows: ``openai/gpt-4o-mini``,
-                           ``anthropic/...``, ``hosted_vllm/<name>`` with ``api_base``
+                           ``anthropic/...``, ``hosted_vllm/<name>`` with ``api_base``;
+                           ``openai/`` and ``hosted_vllm/`` with an ``api_base`` go over
+                           the direct HTTP client instead (``-M client=litellm``: litellm)
 ``<model>@<http(s) URL>``  that model served by that endpoint (its own ``api_base``), so
                            one dispatcher can mix models on different servers
 =========================  ==============================================================
 
-Backends are imported lazily, so resolving ``local`` never imports litellm (slow to import).
+Backends are imported lazily, so resolving ``local`` or an endpoint's ``openai/<name>`` never
+imports litellm (slow to import).
 Other packages add prefixes with :func:`register_backend` (or the ``agot.plugins`` entry-point
 group, see :mod:`agot.registry`); a model string whose prefix nobody registered goes to litellm.
 """
@@ -97,6 +100,27 @@ def _transformers(rest: str, options: BackendOptions) -> Backend:
     return TransformersBackend(rest, options=options)
 
 
+#: Providers whose models are sent over the direct HTTP client when given an endpoint.
+DIRECT_PROVIDERS = ("openai", "hosted_vllm")
+#: ``-M client=...``: which client sends those models.
+CLIENTS = ("http", "litellm")
+
+
+def _remote(model: str, options: BackendOptions) -> Backend:
+    """A provider model string: the direct HTTP client for an OpenAI-compatible endpoint, else
+    litellm."""
+    client = str(options.extra.get("client", "http")).strip().lower()
+    if client not in CLIENTS:
+        raise ConfigError(f"-M client={client!r} is unknown: use {' or '.join(CLIENTS)}")
+    provider, slash, name = model.partition("/")
+    if slash and name and provider in DIRECT_PROVIDERS and options.api_base and client == "http":
+        require_modules(f"model {model!r} (over HTTP)", ["httpx"], "pip install httpx")
+        from agot.backends.openai_http import OpenAIHTTPBackend
+
+        return OpenAIHTTPBackend(model, options=options)
+    return _litellm(model, options)
+
+
 def _litellm(model: str, options: BackendOptions) -> Backend:
     require_modules(
         f"model {model!r} (through litellm)", ["litellm"], "pip install 'agot[litellm]'"
@@ -148,5 +172,5 @@ def resolve_backend(model: str | Backend | None = None, **options: Any) -> Backe
         opts = opts.model_copy(update={"api_base": endpoint})
     prefix, rest = parse_model_string(model)
     if prefix == "litellm":
-        return _litellm(rest, opts)
+        return _remote(rest, opts)
     return BACKENDS.get(prefix)(rest, opts)

@@ -261,5 +261,5 @@ async def test_model_routing_first_then_endpoint_routing() -> None:
                 answered = await d.generate(GenerationRequest.chat("q", role="answer"))
         served = len(a.served) + len(b.served)
     assert judged.backend == "scripted" and judged.endpoint is None
-    assert answered.backend == "litellm" and answered.endpoint is not None and served == 1
+    assert answered.backend == "openai-http" and answered.endpoint is not None and served == 1
     assert [e.endpoint is None for e in recorder.events] == [True, False]

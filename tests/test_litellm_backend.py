@@ -1,8 +1,10 @@
-"""The litellm backend over real HTTP, through the real dispatcher.
+"""The clients of OpenAI-compatible endpoints over real HTTP, through the real dispatcher.
 
 Every test talks to an OpenAI-compatible stub server that the test starts on 127.0.0.1 (see
-``openai_stub_server.py``), through litellm and the OpenAI client underneath, so status codes,
-headers and JSON bodies take the same path they take against vLLM or a hosted provider.
+``openai_stub_server.py``), so status codes, headers and JSON bodies take the same path they
+take against vLLM or a hosted provider. Each test runs twice: over the direct HTTP client (the
+default for ``openai/<name>`` with an endpoint) and over litellm with the OpenAI client
+underneath (``-M client=litellm``, and every other provider), which must behave alike.
 """
 
 from __future__ import annotations
@@ -26,12 +28,26 @@ from pydantic import BaseModel
 
 from agot import Direct, Dispatcher, GenerationRequest, Limits
 from agot.backends import BackendOptions, resolve_backend
-from agot.backends.litellm_backend import _parse_retry_after
+from agot.backends.openai_wire import parse_retry_after as _parse_retry_after
 from agot.errors import BackendError, ConfigError
 from agot.strategies import failures_as_results
 
 MODEL = "openai/stub-model"
 FAST = Limits(backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=20)
+#: The backend name each client records in traces.
+CLIENTS = {"http": "openai-http", "litellm": "litellm"}
+CLIENT = "http"
+
+
+@pytest.fixture(autouse=True, params=list(CLIENTS))
+def client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The client this run of a test uses (``extra={"client": ...}``, as ``-M client=``)."""
+    monkeypatch.setattr(sys.modules[__name__], "CLIENT", request.param)
+    return str(request.param)
+
+
+def extra(**more: Any) -> dict[str, Any]:
+    return {"client": CLIENT, **more}
 
 
 class Verdict(BaseModel):
@@ -46,6 +62,7 @@ def stub() -> Iterator[OpenAIStubServer]:
 
 
 def dispatcher(server_url: str, limits: Limits = FAST, **options: Any) -> Dispatcher:
+    options["extra"] = extra(**options.get("extra", {}))
     return Dispatcher(MODEL, limits=limits, api_base=server_url, **options)
 
 
@@ -66,8 +83,8 @@ async def test_plain_text_reply(stub: OpenAIStubServer) -> None:
         gen = await d.generate(ask(system="Be brief.", params={"max_tokens": 16, "seed": 3}))
     assert gen.text == "Answer: 4"
     assert (gen.usage.calls, gen.usage.prompt_tokens, gen.usage.completion_tokens) == (1, 21, 3)
-    assert gen.usage.cost == 0.0  # litellm has no price for a local model: zero, not a crash
-    assert gen.backend == "litellm" and gen.model == MODEL
+    assert gen.usage.cost == 0.0  # no price for a local model: zero, not a crash
+    assert gen.backend == CLIENTS[CLIENT] and gen.model == MODEL
     assert gen.attempts == 1 and gen.finish_reason == "stop"
     [sent] = stub.chat_requests
     assert sent.body["model"] == "stub-model"
@@ -209,8 +226,8 @@ def test_missing_api_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_api_base_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    backend = resolve_backend(MODEL, api_base="http://127.0.0.1:9/v1")
-    assert backend.name == "litellm" and backend.model == MODEL
+    backend = resolve_backend(MODEL, api_base="http://127.0.0.1:9/v1", extra=extra())
+    assert backend.name == CLIENTS[CLIENT] and backend.model == MODEL
 
 
 def test_hosted_vllm_without_api_base_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,7 +239,9 @@ def test_hosted_vllm_without_api_base_is_a_config_error(monkeypatch: pytest.Monk
 
 async def test_hosted_vllm_with_api_base(stub: OpenAIStubServer) -> None:
     stub.enqueue(StubResponse.chat('{"answer": "4", "confidence": 0.5}'))
-    async with Dispatcher("hosted_vllm/stub-model", limits=FAST, api_base=stub.base_url) as d:
+    async with Dispatcher(
+        "hosted_vllm/stub-model", limits=FAST, api_base=stub.base_url, extra=extra()
+    ) as d:
         gen = await d.generate(ask(output_schema=Verdict))
     assert gen.parsed == Verdict(answer="4", confidence=0.5)
     [sent] = stub.chat_requests
@@ -254,6 +273,7 @@ async def test_api_key_never_leaks(
         "api_base": stub.base_url,
         "api_key": key,
         "cache": tmp_path / "cache",
+        "extra": extra(),
     }
     ok = await Direct().solve("What is 2 + 2?", model=MODEL, limits=limits, **options)
     with failures_as_results():  # failed runs come back as Results to inspect
@@ -294,6 +314,6 @@ def test_import_agot_does_not_import_litellm() -> None:
 def test_backend_options_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
     """``extra={"native_schema": False}`` opts an OpenAI-compatible server out of json_schema."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    options = BackendOptions(api_base="http://127.0.0.1:9/v1", extra={"native_schema": False})
+    options = BackendOptions(api_base="http://127.0.0.1:9/v1", extra=extra(native_schema=False))
     backend = resolve_backend(MODEL, options=options)
     assert not backend.capabilities.native_schema

@@ -1,4 +1,5 @@
-"""Error classification and secret redaction of the litellm backend, over real HTTP (127.0.0.1).
+"""Error classification and secret redaction of the clients of OpenAI-compatible endpoints (the
+direct HTTP client and litellm, each test run with both), over real HTTP (127.0.0.1).
 
 What must not be retried (the server will answer the same, or nothing left this machine) is
 reported at once with its real cause; what may clear (408, 409, 429, 5xx) is retried. Keys a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,18 @@ from agot.url_secrets import redact_text, redact_url
 
 MODEL = "openai/stub-model"
 FAST = Limits(backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=20, max_retries=2)
+CLIENT = "http"
+
+
+@pytest.fixture(autouse=True, params=["http", "litellm"])
+def client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The client this run of a test uses (``extra={"client": ...}``, as ``-M client=``)."""
+    monkeypatch.setattr(sys.modules[__name__], "CLIENT", request.param)
+    return str(request.param)
+
+
+def extra() -> dict[str, Any]:
+    return {"client": CLIENT}
 
 
 @pytest.fixture
@@ -45,7 +59,7 @@ def closed_port() -> int:
 async def attempts_of(base: str, **options: Any) -> tuple[str, int]:
     """The error message and the attempts counted for one failing call."""
     recorder = RunRecorder()
-    async with Dispatcher(MODEL, limits=FAST, api_base=base, **options) as d:
+    async with Dispatcher(MODEL, limits=FAST, api_base=base, extra=extra(), **options) as d:
         with recording(recorder), pytest.raises(BackendError) as info:
             await d.generate(GenerationRequest.chat("hi"))
     return str(info.value), recorder.usage.attempts
@@ -70,7 +84,7 @@ async def test_client_errors_are_not_retried(stub: OpenAIStubServer, status: int
 async def test_transient_statuses_are_retried(stub: OpenAIStubServer, status: int) -> None:
     stub.enqueue(StubResponse.error(status, "busy"))
     stub.default = StubResponse.chat("Answer: 4")
-    async with Dispatcher(MODEL, limits=FAST, api_base=stub.base_url) as d:
+    async with Dispatcher(MODEL, limits=FAST, api_base=stub.base_url, extra=extra()) as d:
         generation = await d.generate(GenerationRequest.chat("hi"))
     assert generation.text == "Answer: 4"
     assert generation.usage.attempts == 2 == len(stub.chat_requests)
@@ -88,12 +102,12 @@ async def test_transient_statuses_are_retried(stub: OpenAIStubServer, status: in
 )
 def test_invalid_api_base_is_a_config_error(base: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
-        resolve_backend(MODEL, api_base=base)
+        resolve_backend(MODEL, api_base=base, extra=extra())
 
 
 def test_a_key_headers_cannot_carry_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="non-ASCII"):
-        resolve_backend(MODEL, api_base="http://127.0.0.1:9/v1", api_key="sk-é")
+        resolve_backend(MODEL, api_base="http://127.0.0.1:9/v1", api_key="sk-é", extra=extra())
 
 
 def test_redact_url_masks_userinfo_and_every_query_value() -> None:
@@ -147,9 +161,11 @@ def test_planted_keys_are_written_nowhere(
         trace, out = tmp_path / f"trace{i}.json", tmp_path / f"run{i}"
         for argv in (
             ["solve", "What is 2 + 2?", "--strategy", "direct", "--model", MODEL,
-             "--api-base", base, "--json", "--trace", str(trace), "--quiet"],
+             "--api-base", base, "-M", f"client={CLIENT}", "--json", "--trace", str(trace),
+             "--quiet"],
             ["eval", "hotpotqa", "--data", str(data), "--strategy", "direct",
-             "--model", MODEL, "--api-base", base, "--out", str(out), "--quiet"],
+             "--model", MODEL, "--api-base", base, "-M", f"client={CLIENT}", "--out", str(out),
+             "--quiet"],
         ):  # fmt: skip
             codes.append(main(argv))
             stdout, stderr = capfd.readouterr()
@@ -179,7 +195,7 @@ async def generate_behind_a_straggler(
     server holds its next reply for a minute: what comes back shows how the straggler was cut."""
     import asyncio
 
-    async with Dispatcher(MODEL, limits=limits, api_base=stub.base_url) as d:
+    async with Dispatcher(MODEL, limits=limits, api_base=stub.base_url, extra=extra()) as d:
         await asyncio.gather(
             *(d.generate(GenerationRequest.chat(f"w{i}")) for i in range(MIN_SAMPLES))
         )
@@ -193,6 +209,7 @@ async def test_a_hung_request_is_cut_at_the_learned_timeout(stub: OpenAIStubServ
     limits = Limits(timeout_s=120, timeout_floor_s=0.5, backoff_initial_s=0.01)
     generation = await generate_behind_a_straggler(stub, limits, "stuck")
     assert generation.text == "stub reply" and generation.usage.attempts == 2
+    assert generation.usage.cancelled == 1  # the cut attempt reached the server
     assert generation.latency_s < 30  # cut near 0.5 s, not at the 120 s ceiling
     assert len(stub.chat_requests) == MIN_SAMPLES + 2
 
@@ -204,5 +221,6 @@ async def test_hedge_duplicates_a_straggler_and_keeps_the_first_reply(
     generation = await generate_behind_a_straggler(stub, limits, "slow one")
     assert generation.text == "stub reply"  # the duplicate's reply
     assert generation.usage.calls == 1 and generation.usage.attempts == 2
+    assert generation.usage.cancelled == 1  # the straggler, cancelled once the copy answered
     assert generation.latency_s < 30
     assert len(stub.chat_requests) == MIN_SAMPLES + 2

@@ -1,0 +1,331 @@
+"""OpenAI-compatible servers over HTTP, directly: ``openai/<name>`` and ``hosted_vllm/<name>``
+with an endpoint (vLLM, SGLang, llama-server, gateways).
+
+For these the request is one ``POST {api_base}/chat/completions``, and going through litellm
+costs what the server does not: seconds to import it, and about twice the OpenAI SDK's CPU per
+call, which caps an eval at ~110 calls/s on one core. This backend sends that POST itself with
+one pooled :class:`httpx.AsyncClient` per endpoint (per event loop), and keeps the litellm
+path's behaviour: the same body (structured output as a ``json_schema`` response format, with a
+fallback to prompted JSON for a server that rejects it, see :mod:`agot.backends.openai_wire`),
+no retries of its own (the dispatcher's), the same failure mapping (408, 409, 429, 5xx,
+timeouts and dropped connections are transient, with the server's Retry-After; a refused
+connection, an unknown host or a rejected key are reported at once), keys kept out of every
+message, and usage and cost from the reply (prices from litellm's bundled price map when it is
+installed, read as data, see :mod:`agot.backends.price_map`).
+
+It also says when the request body has been written (:mod:`agot.backends.delivery`), so a call
+cancelled in flight is counted in ``Usage.cancelled`` exactly when the server has it.
+
+Streaming (#27) fits here: :meth:`OpenAIHTTPBackend._body` builds the body either way, and
+errors are mapped from a status, headers and text (:meth:`_status_error`) or a transport
+exception (:meth:`_transport_error`), the same for a whole reply and for a stream's first bytes.
+
+``options.extra`` may set ``native_schema`` (``False`` never sends ``response_format``) and
+``request_timeout_s``; ``client="litellm"`` (``-M client=litellm``) sends these models through
+litellm instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any
+
+import httpx
+
+from agot.backends.base import Capabilities
+from agot.backends.delivery import mark
+from agot.backends.openai_wire import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_REQUEST_TIMEOUT_S,
+    NO_KEY,
+    SCHEMA_FALLBACK_WARNING,
+    check_api_base,
+    client_side_cause,
+    mean_logprob,
+    parse_retry_after,
+    rejects_schema,
+    schema_messages,
+    scrubbed,
+)
+from agot.backends.registry import BackendOptions
+from agot.errors import BackendError, ConfigError, TransientBackendError, UnreachableBackendError
+from agot.types import BackendReply, GenerationRequest
+from agot.url_secrets import redact_url
+
+#: The variable holding the key of each provider this backend serves (given an endpoint).
+PROVIDERS = {"openai": "OPENAI_API_KEY", "hosted_vllm": "HOSTED_VLLM_API_KEY"}
+
+#: Fragments of a 400 reply that mean the prompt does not fit the model's window.
+_CONTEXT_WINDOW = ("context length", "context window", "maximum context", "too many tokens")
+
+
+class OpenAIHTTPBackend:
+    """``openai/<name>`` or ``hosted_vllm/<name>`` served at ``options.api_base``."""
+
+    name = "openai-http"
+
+    def __init__(self, model: str, *, options: BackendOptions) -> None:
+        self.model = model.strip()
+        provider, _, served = self.model.partition("/")
+        if provider not in PROVIDERS or not served or not options.api_base:
+            raise ConfigError(
+                f"model {self.model!r}: the direct HTTP client serves openai/<name> or "
+                "hosted_vllm/<name> with --api-base URL"
+            )
+        self._provider = provider
+        #: The name the server knows the model by (what follows the provider).
+        self._served = served
+        self._api_base = check_api_base(options.api_base)
+        key = options.api_key.get_secret_value() if options.api_key is not None else None
+        key = key or os.environ.get(PROVIDERS[provider]) or NO_KEY
+        if not key.isascii():
+            raise ConfigError(
+                "the API key has non-ASCII characters, which HTTP headers cannot carry: check "
+                "for a stray character pasted with it"
+            )
+        self._headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self._secrets = [key] if len(key) >= 4 and key != NO_KEY else []
+        extra = options.extra
+        self._timeout = float(extra.get("request_timeout_s", DEFAULT_REQUEST_TIMEOUT_S))
+        native = extra.get("native_schema")
+        self._native = True if native is None else bool(native)
+        from agot.backends.price_map import model_price
+
+        self._price = model_price(provider, served)
+        self.capabilities = Capabilities(
+            native_schema=self._native,
+            max_context=self._price.max_context if self._price else None,
+            default_concurrency=DEFAULT_CONCURRENCY,
+            remote=True,
+        )
+        self._url = f"{self._api_base}/chat/completions"
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._trace_extensions = {"trace": _trace}
+
+    def __repr__(self) -> str:
+        return f"OpenAIHTTPBackend(model={self.model!r}, api_base={self._where()!r})"
+
+    # -- the client ---------------------------------------------------------------------------
+    def _http(self) -> httpx.AsyncClient:
+        """The pooled client of this endpoint on the running loop (a new loop gets its own:
+        pooled connections belong to the loop that opened them)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(
+                headers=self._headers,
+                timeout=httpx.Timeout(self._timeout),
+                # The dispatcher bounds calls in flight; the pool only keeps them warm.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=512),
+                trust_env=False,  # the endpoint the user named, not a proxy from the environment
+            )
+            self._client_loop = loop
+        return self._client
+
+    # -- the call -----------------------------------------------------------------------------
+    def _body(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
+        params = request.params
+        messages, response_format = schema_messages(request, native)
+        body: dict[str, Any] = {
+            "model": self._served,
+            "messages": messages,
+            "temperature": params.temperature,
+            "max_tokens": params.max_tokens,
+        }
+        if params.top_p is not None:
+            body["top_p"] = params.top_p
+        if params.seed is not None:
+            body["seed"] = params.seed
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if request.logprobs:
+            body["logprobs"] = True
+        if response_format is not None:
+            body["response_format"] = response_format
+        return body
+
+    async def generate(self, request: GenerationRequest) -> BackendReply:
+        native = self._native and request.output_schema is not None
+        status, headers, content = await self._post(self._body(request, native))
+        if status >= 400 and native and rejects_schema(status, _error_text(content)):
+            # This server does not take json_schema: prompt for JSON from now on.
+            self._native = False
+            self.capabilities = self.capabilities.model_copy(update={"native_schema": False})
+            status, headers, content = await self._post(self._body(request, False))
+            if status >= 400:
+                raise self._status_error(status, headers, content)
+            return self._reply(content, [SCHEMA_FALLBACK_WARNING], requests=2)
+        if status >= 400:
+            raise self._status_error(status, headers, content)
+        return self._reply(content, [])
+
+    async def _post(self, body: dict[str, Any]) -> tuple[int, httpx.Headers, bytes]:
+        mark(False)  # sent once the trace hook sees the body written
+        data = json.dumps(body, ensure_ascii=False).encode()
+        try:
+            response = await self._http().post(
+                self._url, content=data, extensions=self._trace_extensions
+            )
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
+        except (OSError, ValueError, UnicodeEncodeError) as exc:
+            raise self._transport_error(exc) from None
+        return response.status_code, response.headers, response.content
+
+    def _reply(self, content: bytes, warnings: list[str], requests: int = 1) -> BackendReply:
+        try:
+            data = json.loads(content)
+            choice = data["choices"][0]
+            message = choice.get("message") or {}
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise TransientBackendError(
+                f"{self._where()} returned a reply that is not a chat completion for model "
+                f"{self.model!r}",
+                backend=self.name,
+            ) from None
+        text = (message.get("content") or "") if isinstance(message, dict) else ""
+        finish = choice.get("finish_reason")
+        if finish == "length":
+            warnings.append("reply cut off at max_tokens")
+        usage = data.get("usage") or {}
+        prompt_tokens = _count(usage.get("prompt_tokens"))
+        completion_tokens = _count(usage.get("completion_tokens"))
+        cost = 0.0
+        if self._price is not None:
+            cost = self._price.cost(prompt_tokens, completion_tokens)
+        return BackendReply(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost=cost,
+            finish_reason=finish,
+            warnings=warnings,
+            requests=requests,
+            mean_logprob=mean_logprob(choice.get("logprobs")),
+        )
+
+    def prompt_cost(self, tokens: int) -> float:
+        """The price of ``tokens`` prompt tokens (a request cancelled in flight)."""
+        return self._price.cost(tokens, 0) if self._price is not None else 0.0
+
+    # -- errors -------------------------------------------------------------------------------
+    def _where(self) -> str:
+        return redact_url(self._api_base)
+
+    def _status_error(self, status: int, headers: httpx.Headers, content: bytes) -> BackendError:
+        """The error for an HTTP error reply (the same words as the litellm path)."""
+        where, model = self._where(), self.model
+        detail = scrubbed(_error_text(content), self._secrets, f"HTTP {status}")
+        retry_after = parse_retry_after(headers)
+        if status == 408:
+            return TransientBackendError(
+                f"{where} did not answer within the request timeout",
+                backend=self.name,
+                status=status,
+            )
+        if status == 409:  # a conflict (e.g. a busy resource) clears on its own
+            return TransientBackendError(
+                f"{where} reported a conflict (HTTP 409): {detail}",
+                backend=self.name,
+                status=409,
+                retry_after=retry_after,
+            )
+        if status == 429:
+            return TransientBackendError(
+                f"{where} is rate limiting requests (HTTP 429): {detail}",
+                backend=self.name,
+                status=429,
+                retry_after=retry_after,
+            )
+        if status in (401, 403):
+            return BackendError(
+                f"{where} rejected the API key for model {model!r} (HTTP {status}): check "
+                f"{PROVIDERS[self._provider]} or the api_key option",
+                backend=self.name,
+                status=status,
+            )
+        if status == 404:
+            return BackendError(
+                f"{where} does not know model {model!r} (HTTP 404): {detail}; check the model "
+                "name (and --api-base)",
+                backend=self.name,
+                status=404,
+            )
+        if status in (400, 413) and any(f in detail.lower() for f in _CONTEXT_WINDOW):
+            return BackendError(
+                f"the prompt is too long for model {model!r}: {detail}",
+                backend=self.name,
+                status=status,
+            )
+        if status < 500:
+            return BackendError(
+                f"{where} refused the request for model {model!r} (HTTP {status}): {detail}",
+                backend=self.name,
+                status=status,
+            )
+        return TransientBackendError(
+            f"{where} failed (HTTP {status}): {detail}",
+            backend=self.name,
+            status=status,
+            retry_after=retry_after,
+        )
+
+    def _transport_error(self, exc: BaseException) -> BackendError:
+        """The error for a request that got no HTTP reply."""
+        where = self._where()
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            return TransientBackendError(
+                f"{where} did not answer within the request timeout", backend=self.name
+            )
+        cause = client_side_cause(exc)
+        if cause is not None:
+            unreachable = cause.startswith(("connection refused", "unknown host"))
+            return (UnreachableBackendError if unreachable else BackendError)(
+                f"cannot send the request to {where}: {cause}; check --api-base and that the "
+                "server is running",
+                backend=self.name,
+            )
+        detail = scrubbed(str(exc), self._secrets, type(exc).__name__)
+        return TransientBackendError(
+            f"cannot connect to {where} ({detail}): check --api-base and that the server is "
+            "running",
+            backend=self.name,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._client_loop is asyncio.get_running_loop():
+            await client.aclose()
+
+
+async def _trace(event: str, info: dict[str, Any]) -> None:
+    """httpcore's trace hook: the request counts as sent once its body is written."""
+    if event.endswith("send_request_body.complete"):
+        mark(True)
+
+
+def _error_text(content: bytes) -> str:
+    """The message of an OpenAI-style error body (``{"error": {"message": ...}}``), else the
+    body's text."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", "replace")
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    if isinstance(error, str):
+        return error
+    if isinstance(data, dict) and data.get("message"):  # some servers: {"message": ...}
+        return str(data["message"])
+    return content.decode("utf-8", "replace")
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,178 @@
+"""What every OpenAI-style remote backend shares: the request's shape and the reading of failures.
+
+Two backends speak to OpenAI-compatible servers: the litellm adapter (any provider) and the direct
+HTTP client (:mod:`agot.backends.openai_http`, ``openai/…`` and ``hosted_vllm/…`` on a given
+endpoint). They must build the same request (structured output as a ``json_schema``
+``response_format``, or the schema in a system message for a server that rejects it) and report
+failures the same way (transient ones with the server's Retry-After, client-side ones at once
+with their real cause, every message scrubbed of keys and bounded), so this module holds those
+pieces and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from typing import Any
+
+from agot.endpoints import check_endpoint
+from agot.types import GenerationRequest
+from agot.url_secrets import redact_text
+
+#: Sent as the API key to servers given by ``api_base`` when no key is configured: the OpenAI
+#: client refuses to run without one, and local servers ignore it.
+NO_KEY = "sk-no-key-required"
+
+#: Per-request timeout of the HTTP client; the dispatcher's ``Limits.timeout_s`` usually cuts in
+#: first, this only bounds a call made with that timeout switched off.
+DEFAULT_REQUEST_TIMEOUT_S = 600.0
+
+#: Calls in flight when the user sets no limit: above AGoT's fan-out at the paper's setting
+#: (N=3, d=1: 9 thoughts in 3 nested graphs at once, speculation doubling that), so a run's own
+#: calls never queue behind each other; a server that cannot keep up answers 429 and is retried.
+DEFAULT_CONCURRENCY = 32
+
+#: Added as a system message when the schema cannot be enforced natively, so the first reply
+#: has a chance to parse without a re-ask.
+SCHEMA_HINT = (
+    "Reply with only a JSON object that matches this JSON schema, no other text:\n{schema}"
+)
+
+#: Said when a server refused json_schema and the backend switched to prompted JSON.
+SCHEMA_FALLBACK_WARNING = (
+    "server rejected response_format json_schema; using prompted JSON with validation"
+)
+
+# Fragments of a 400 reply that mean "this server does not do json_schema response_format".
+_SCHEMA_REJECTION = ("response_format", "response format", "json_schema", "guided", "grammar")
+# Client libraries prefix messages with class names ("litellm.X: ... OpenAIException - ").
+_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+(?:Error|Exception|Timeout)(?::|\s+-)\s*)*")
+_MAX_DETAIL = 300
+
+
+def check_api_base(url: str) -> str:
+    """``url`` without a trailing slash, or ConfigError naming what is wrong with it (the one
+    endpoint check, :func:`agot.endpoints.check_endpoint`)."""
+    return check_endpoint(url, what="--api-base")
+
+
+def schema_messages(
+    request: GenerationRequest, native: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The request's messages as JSON data, and its ``response_format`` (None: none).
+
+    ``native``: the schema goes out as a ``json_schema`` response format; otherwise it is
+    stated in the (first) system message.
+    """
+    messages = [{"role": m.role, "content": m.content} for m in request.messages]
+    if request.output_schema is None:
+        return messages, None
+    schema = request.output_json_schema()
+    if native:
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", request.output_schema.__name__)[:64]
+        return messages, {
+            "type": "json_schema",
+            "json_schema": {"name": name or "output", "schema": schema, "strict": False},
+        }
+    hint = SCHEMA_HINT.format(schema=json.dumps(schema))
+    if messages and messages[0]["role"] == "system":
+        first = messages[0]
+        messages[0] = {**first, "content": f"{first['content']}\n\n{hint}"}
+    else:
+        messages.insert(0, {"role": "system", "content": hint})
+    return messages, None
+
+
+def rejects_schema(status: int | None, text: str) -> bool:
+    """A 400/422 whose message says the server does not take a json_schema response format."""
+    if status not in (400, 422):
+        return False
+    lowered = text.lower()
+    return any(fragment in lowered for fragment in _SCHEMA_REJECTION)
+
+
+def scrubbed(text: str, secrets: list[str], fallback: str) -> str:
+    """One line of an error message: no key, no credentials in URLs, no class-name prefixes,
+    at most a few hundred characters."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    text = redact_text(" ".join(text.split()))
+    text = _PREFIX.sub("", text, count=1).strip() or fallback
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def client_side_cause(exc: BaseException) -> str | None:
+    """What went wrong before any request left this machine, or None.
+
+    A refused connection, an unknown host, an invalid URL or a header value that cannot be
+    encoded: retrying changes nothing, so these are reported at once (litellm wraps them all
+    in an "InternalServerError", status 500; httpx in a ConnectError).
+    """
+    import socket
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "unknown host (name resolution failed)"
+        if isinstance(current, UnicodeEncodeError):
+            return "a header value (the API key?) has characters HTTP headers cannot carry"
+        if name in {"InvalidURL", "UnsupportedProtocol", "LocalProtocolError"}:
+            return f"invalid request: {current}"
+        if type(current) is ValueError and not type(current).__module__.startswith("litellm"):
+            # A plain ValueError below litellm is the HTTP client refusing its input (a port
+            # out of range, credentials in the URL beside an Authorization header, ...).
+            return f"invalid request: {current}"
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (delta seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    try:
+        getter = headers.get
+    except AttributeError:
+        return None
+    raw_ms = getter("retry-after-ms") or getter("Retry-After-Ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = getter("retry-after") or getter("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(raw))
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def mean_logprob(logprobs: Any) -> float | None:
+    """Mean of the per-token log-probabilities of an OpenAI-style ``choice.logprobs``."""
+    content = (
+        logprobs.get("content")
+        if isinstance(logprobs, dict)
+        else (getattr(logprobs, "content", None))
+    )
+    if not content:
+        return None
+    values = [
+        token.get("logprob") if isinstance(token, dict) else getattr(token, "logprob", None)
+        for token in content
+    ]
+    numbers = [float(v) for v in values if isinstance(v, int | float)]
+    return sum(numbers) / len(numbers) if numbers else None

@@ -1,0 +1,131 @@
+"""The client at the speed of the server: ``agot eval`` and ``agot solve`` over HTTP to a server
+with a fixed latency (``tests/latency_server.py`` on 127.0.0.1, HTTP/1.1 keep-alive).
+
+Three measurements, each for the direct HTTP client (the default for ``openai/<name>`` with an
+endpoint) and for litellm (``-M client=litellm``), in one run so their ratios compare:
+
+* **eval throughput**: ``agot eval hotpotqa --strategy direct`` of ``--items`` (500) items at
+  ``--concurrency`` (64), the server answering every call after ``--latency`` (0.25 s). The
+  server's busy span (first request in to last reply out) against the ideal
+  ``items * latency / concurrency``; target <= 1.25x. Also: seconds from the process start to
+  the first request the server received, and from the last reply to the process exit.
+* **CPU per request**: the eval process's CPU seconds (user + system) over its requests, less
+  those of a run of ``--small`` (50) items, so start-up and imports cancel out.
+* **time to first request of ``agot solve``** (``--strategy direct``), on the same server: the
+  process start to the request's arrival (target <= 1.5 s on an idle machine).
+
+Run: ``python benchmarks/bench_http_client.py [--items 500] [--concurrency 64] [--latency 0.25]
+[--clients http,litellm] [--repeat 1]``. Timings depend on the machine's load: compare ratios
+measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from eval_workload import AGOT, eval_argv, write_city_items
+from latency_server import LatencyServer
+
+MODEL = "openai/latency-model"
+SPAN_TARGET = 1.25
+FIRST_REQUEST_TARGET_S = 1.5
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_eval(items: int, concurrency: int, latency: float, client: str) -> dict[str, float]:
+    """One ``agot eval`` subprocess against a fresh server: its timings and CPU."""
+    with tempfile.TemporaryDirectory() as tmp, LatencyServer(latency) as server:
+        data = write_city_items(Path(tmp, "hotpot_dev_distractor_v1.json"), items)
+        more = ["--api-base", server.base_url, "--concurrency", str(concurrency)]
+        more += ["-M", f"client={client}"]
+        command = [*AGOT, *eval_argv(data, MODEL, Path(tmp, "out"), *more)]
+        cpu0 = children_cpu()
+        started = time.monotonic()
+        proc = subprocess.run(command, env=ENV, capture_output=True, text=True)
+        ended = time.monotonic()
+        cpu = children_cpu() - cpu0
+        if proc.returncode != 0:
+            raise SystemExit(f"agot eval failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        first, last = server.first_arrival(), server.last_reply()
+        assert first is not None and last is not None
+        requests = len(server.served)
+        return {
+            "requests": requests,
+            "span_s": server.busy_span(),
+            "ideal_s": requests * latency / concurrency,
+            "first_request_s": first - started,
+            "exit_after_last_s": ended - last,
+            "wall_s": ended - started,
+            "cpu_s": cpu,
+        }
+
+
+def solve_first_request(latency: float, client: str) -> float:
+    """Seconds from the start of ``agot solve`` to the arrival of its first request."""
+    with LatencyServer(latency) as server:
+        command = [*AGOT, "solve", "Which city is it about?", "--strategy", "direct"]
+        command += ["--model", MODEL, "--api-base", server.base_url, "-M", f"client={client}"]
+        started = time.monotonic()
+        proc = subprocess.run([*command, "--quiet"], env=ENV, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"agot solve failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        first = server.first_arrival()
+        assert first is not None
+        return first - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=500)
+    parser.add_argument("--small", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency", type=float, default=0.25)
+    parser.add_argument("--clients", default="http,litellm")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    print(
+        f"{args.items} direct items, --concurrency {args.concurrency}, {args.latency} s per "
+        f"call (ideal span {args.items * args.latency / args.concurrency:.2f} s); CPU per "
+        f"request from {args.items} - {args.small} items"
+    )
+    header = (
+        f"{'client':8} {'span s':>7} {'x ideal':>7} {'1st req s':>9} {'exit s':>7} "
+        f"{'CPU ms/req':>10} {'solve 1st req s':>15}"
+    )
+    print(header)
+    for _ in range(args.repeat):
+        for client in clients:
+            big = run_eval(args.items, args.concurrency, args.latency, client)
+            small = run_eval(args.small, args.concurrency, args.latency, client)
+            extra = big["requests"] - small["requests"]
+            cpu_ms = 1000 * (big["cpu_s"] - small["cpu_s"]) / extra if extra > 0 else 0.0
+            solve = solve_first_request(args.latency, client)
+            ratio = big["span_s"] / big["ideal_s"]
+            print(
+                f"{client:8} {big['span_s']:7.2f} {ratio:7.2f} {big['first_request_s']:9.2f} "
+                f"{big['exit_after_last_s']:7.2f} {cpu_ms:10.2f} {solve:15.2f}",
+                flush=True,
+            )
+    print(
+        f"targets: span <= {SPAN_TARGET} x ideal; solve's first request <= "
+        f"{FIRST_REQUEST_TARGET_S} s on an idle machine"
+    )
+
+
+if __name__ == "__main__":
+    main()
