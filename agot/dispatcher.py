@@ -27,14 +27,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-)
+from typing import TYPE_CHECKING, Any
 
 from agot.backends.base import Backend
 from agot.backends.delivery import Delivery, delivery_for_attempt
@@ -58,6 +51,9 @@ from agot.limits import Gate, Limits
 from agot.structured import parse_structured, reask_messages
 from agot.trace import RunRecorder, TraceEvent, current_recorder
 from agot.types import BackendReply, Generation, GenerationRequest, Usage
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 #: Longest Retry-After we honour; a server asking for more is treated as this.
 MAX_RETRY_AFTER_S = 300.0
@@ -408,6 +404,10 @@ class Dispatcher:
             if limits.max_retries == 0:
                 raise _exhausted(entry, limits, exc) from exc
             await asyncio.sleep(entry.wait.delay(exc, 1))
+        # Imported here: tenacity pulls in tornado where it is installed, a cost every start-up
+        # would pay for the rare call that needs a second retry.
+        from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(limits.max_retries),
             wait=entry.wait,

@@ -28,8 +28,10 @@ litellm instead.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+import ssl
 from typing import Any
 
 import httpx
@@ -56,6 +58,11 @@ from agot.url_secrets import redact_url
 
 #: The variable holding the key of each provider this backend serves (given an endpoint).
 PROVIDERS = {"openai": "OPENAI_API_KEY", "hosted_vllm": "HOSTED_VLLM_API_KEY"}
+
+#: Connections per pool. httpcore scans every connection of a pool for every queued request
+#: whenever a request starts or ends (and polls each idle socket), so one pool of 64 connections
+#: costs more CPU than the rest of a call; several small pools keep each scan short.
+POOL_CONNECTIONS = 4
 
 #: Fragments of a 400 reply that mean the prompt does not fit the model's window.
 _CONTEXT_WINDOW = ("context length", "context window", "maximum context", "too many tokens")
@@ -101,28 +108,11 @@ class OpenAIHTTPBackend:
             remote=True,
         )
         self._url = f"{self._api_base}/chat/completions"
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._pools = _Pools(self._headers, self._timeout, tls=self._api_base.startswith("https:"))
         self._trace_extensions = {"trace": _trace}
 
     def __repr__(self) -> str:
         return f"OpenAIHTTPBackend(model={self.model!r}, api_base={self._where()!r})"
-
-    # -- the client ---------------------------------------------------------------------------
-    def _http(self) -> httpx.AsyncClient:
-        """The pooled client of this endpoint on the running loop (a new loop gets its own:
-        pooled connections belong to the loop that opened them)."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = httpx.AsyncClient(
-                headers=self._headers,
-                timeout=httpx.Timeout(self._timeout),
-                # The dispatcher bounds calls in flight; the pool only keeps them warm.
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=512),
-                trust_env=False,  # the endpoint the user named, not a proxy from the environment
-            )
-            self._client_loop = loop
-        return self._client
 
     # -- the call -----------------------------------------------------------------------------
     def _body(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
@@ -164,14 +154,17 @@ class OpenAIHTTPBackend:
     async def _post(self, body: dict[str, Any]) -> tuple[int, httpx.Headers, bytes]:
         mark(False)  # sent once the trace hook sees the body written
         data = json.dumps(body, ensure_ascii=False).encode()
+        pool = self._pools.take()
         try:
-            response = await self._http().post(
+            response = await pool.client.post(
                 self._url, content=data, extensions=self._trace_extensions
             )
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
         except (OSError, ValueError, UnicodeEncodeError) as exc:
             raise self._transport_error(exc) from None
+        finally:
+            pool.in_flight -= 1
         return response.status_code, response.headers, response.content
 
     def _reply(self, content: bytes, warnings: list[str], requests: int = 1) -> BackendReply:
@@ -296,9 +289,72 @@ class OpenAIHTTPBackend:
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._client_loop is asyncio.get_running_loop():
-            await client.aclose()
+        await self._pools.aclose()
+
+
+class _Pool:
+    __slots__ = ("client", "in_flight")
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.in_flight = 0
+
+
+class _Pools:
+    """This endpoint's connection pools on the running loop: a request takes the least busy
+    pool, and a new pool opens when every pool has ``POOL_CONNECTIONS`` requests in flight (the
+    dispatcher bounds how many that is). A new event loop gets new pools: pooled connections
+    belong to the loop that opened them."""
+
+    def __init__(self, headers: dict[str, str], timeout: float, *, tls: bool) -> None:
+        self._headers = headers
+        self._timeout = timeout
+        # Certificates are loaded once per endpoint (each client would load them again, ~0.1 s
+        # each), and not at all for a plain-http endpoint: the clients only ever connect to
+        # the endpoint's own URL (redirects are not followed), so they never open TLS.
+        self._verify: ssl.SSLContext | bool = _tls_context() if tls else False
+        self._pools: list[_Pool] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def take(self) -> _Pool:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._pools, self._loop = [], loop
+        pool = min(self._pools, key=_busy, default=None)
+        if pool is None or pool.in_flight >= POOL_CONNECTIONS:
+            pool = _Pool(
+                httpx.AsyncClient(
+                    headers=self._headers,
+                    timeout=httpx.Timeout(self._timeout),
+                    verify=self._verify,
+                    limits=httpx.Limits(
+                        max_connections=None, max_keepalive_connections=POOL_CONNECTIONS
+                    ),
+                    # The endpoint the user named, never a proxy from the environment.
+                    trust_env=False,
+                )
+            )
+            self._pools.append(pool)
+        pool.in_flight += 1
+        return pool
+
+    async def aclose(self) -> None:
+        pools, self._pools = self._pools, []
+        if self._loop is asyncio.get_running_loop():
+            for pool in pools:
+                await pool.client.aclose()
+
+
+def _busy(pool: _Pool) -> int:
+    return pool.in_flight
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The certificate store httpx uses by default (certifi's), loaded once per process."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 async def _trace(event: str, info: dict[str, Any]) -> None:
