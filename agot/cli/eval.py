@@ -245,7 +245,6 @@ def build_config(args: argparse.Namespace) -> Any:
     """The :class:`~agot.evals.runner.EvalConfig` the flags describe."""
     from agot.cli.models import parse_model_args, parse_model_list
     from agot.cli.options import (
-        AGOT_SHAPE_FLAGS,
         agot_shape_from_args,
         budget_from_args,
         kairanban_shape_from_args,
@@ -264,7 +263,10 @@ def build_config(args: argparse.Namespace) -> Any:
     agot_flags = agot_shape_from_args(args)
     if any(v is not None for v in agot_flags.values()):
         if "agot" not in names and not args.preset:
-            raise ConfigError(f"{AGOT_SHAPE_FLAGS} need --strategy agot")
+            raise ConfigError(
+                "--max-depth/--max-layers/--max-nodes need --strategy agot (as does "
+                "--no-early-stop)"
+            )
         per_strategy["agot"] = {k: v for k, v in agot_flags.items() if v is not None}
     kairanban_flags = kairanban_shape_from_args(args)
     if any(v is not None for v in kairanban_flags.values()):

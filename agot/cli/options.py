@@ -70,10 +70,6 @@ def add_agot_shape_options(group: Any, *, tag: str) -> None:
     )
 
 
-#: The flags :func:`agot_shape_from_args` reads, as error messages name them.
-AGOT_SHAPE_FLAGS = "--no-early-stop/--max-depth/--max-layers/--max-nodes"
-
-
 def agot_shape_from_args(args: argparse.Namespace) -> dict[str, int | bool | None]:
     """The AGoT parameters of the graph-shape flags, None where a flag was not given."""
     return {

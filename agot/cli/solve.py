@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
-    from agot.cli.options import AGOT_SHAPE_FLAGS, agot_shape_from_args, sampling_kwargs
+    from agot.cli.options import agot_shape_from_args, sampling_kwargs
 
     params = sampling_kwargs(args)
     name = args.strategy.strip().lower()
@@ -62,7 +62,8 @@ def strategy_params(args: argparse.Namespace) -> dict[str, Any]:
         from agot.errors import ConfigError
 
         raise ConfigError(
-            f"{AGOT_SHAPE_FLAGS}/--max-thoughts/--speculate apply to --strategy agot only"
+            "--max-depth/--max-layers/--max-nodes/--max-thoughts/--speculate/--no-early-stop "
+            "apply to --strategy agot only"
         )
     if args.samples is not None:
         if name not in ("sc", "self-consistency"):
