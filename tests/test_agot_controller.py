@@ -70,7 +70,9 @@ async def test_recursion_into_nested_graph_and_back():
     assert assessed and not any("." in n for n in assessed)
     # the nested graph's first proposal knows its heritage
     nested_first = next(r for r in requests_of(backend, "decompose") if r.node_id == "2.layer0")
-    assert "sub-problem within: Why is the sky blue?" in nested_first.messages[-1].content
+    prompt = nested_first.messages[-1].content
+    assert "sub-problem within: the task above" in prompt
+    assert prompt.count("Why is the sky blue?") == 1  # in the task block only
     # the parent's dependants consumed the nested final answer
     node3 = next(r for r in requests_of(backend, "solve") if r.node_id == "3")
     assert "final of 2.final" in node3.messages[-1].content

@@ -136,6 +136,7 @@ async def test_assessment_sees_the_graph_and_ancestor_answers():
     layer1 = [r for r in calls_of(backend, "assess") if r.node_id == "3"]
     prompt = layer1[0].messages[-1].content
     assert "answer of 1" in prompt and "answer of 2" in prompt  # ancestors' answers
+    assert prompt.count("answer of 1") == 1  # in the known block, not again in the graph
     assert "step step step 1.1" in prompt  # its sibling in the graph so far
 
 
@@ -146,8 +147,11 @@ async def test_nested_graph_sees_the_parent_graphs_answers():
     assert nested
     for request in nested:
         prompt = request.messages[-1].content
-        assert "sub-problem within: Why is the sky blue?" in prompt
-        assert "answer of 1" in prompt and "answer of 2" in prompt
+        assert "sub-problem within: the task above" in prompt
+        assert prompt.count("Why is the sky blue?") == 1  # the task block says it
+        # Each answer of the top-level graph once: thought 3 builds on 1 and 2, whose answers
+        # its nested prompts give under "Known from", so the heritage lists them without.
+        assert prompt.count("answer of 1") == 1 and prompt.count("answer of 2") == 1
 
 
 async def test_prompts_stay_inside_a_small_window_with_long_contexts():

@@ -58,6 +58,8 @@ class Scope:
     #: Each enclosing graph with the layer of the thought this graph expands.
     lineage: list[tuple[ThoughtGraph, int]] = field(default_factory=list)
     known: str = ""
+    #: The thoughts ``known`` gives the answers of (the heritage lists them without).
+    known_ids: frozenset[str] = frozenset()
     depends_on: list[str] = field(default_factory=list)
 
 
@@ -149,7 +151,7 @@ class Engine:
         ``hold`` calls were reserved for this graph's synthesis by the caller; ``first`` is a
         speculative first proposal already in flight.
         """
-        heritage = heritage_text(scope.lineage, self.budget)
+        heritage = heritage_text(scope.lineage, self.budget, scope.known_ids)
         problem = self._problem(graph, scope.known)
         inputs = list(scope.depends_on)
         for layer in range(self.bounds.layers_at(graph.depth)):
@@ -296,7 +298,7 @@ class Engine:
             self._propose(
                 sub,
                 0,
-                heritage_text(sub_scope.lineage, self.budget),
+                heritage_text(sub_scope.lineage, self.budget, sub_scope.known_ids),
                 self._problem(sub, sub_scope.known),
                 work.upstream,
                 speculative=True,
@@ -326,7 +328,7 @@ class Engine:
         """What the assessment and the answer of a thought see (the same context for both)."""
         return {
             "depends_on": work.upstream,
-            "heritage": heritage_text(work.scope.lineage, self.budget),
+            "heritage": heritage_text(work.scope.lineage, self.budget, work.scope.known_ids),
             "problem": self._problem(work.graph, work.scope.known),
             "known": known_text(work.ancestors, self.budget),
             "local": work.node.local,
@@ -343,7 +345,13 @@ class Engine:
                 schemas.ComplexityVerdict,
                 role="assess",
                 node_id=node.id,
-                graph=graph_text(work.graph, self.budget, layer=node.layer),
+                # The ancestors' answers are in the prompt's "known" block already.
+                graph=graph_text(
+                    work.graph,
+                    self.budget,
+                    layer=node.layer,
+                    given={a.id for a in work.ancestors},
+                ),
                 **self._thought_fields(work),
             )
         except RECOVERABLE as exc:
@@ -385,6 +393,7 @@ class Engine:
         sub_scope = Scope(
             lineage=[*work.scope.lineage, (graph, node.layer)],
             known=known_text(work.ancestors, self.budget),
+            known_ids=frozenset(a.id for a in work.ancestors),
             depends_on=list(work.upstream),
         )
         return sub, sub_scope

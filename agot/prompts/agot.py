@@ -2,7 +2,9 @@
 
 Every user template starts with ``{task}`` (passages, the top-level task and its rules) and
 ``{heritage}`` (for a nested graph: the questions above it and what their graphs established),
-then ``{problem}``: the question this graph answers, with what it builds on.
+then ``{problem}``: the question this graph answers, with what it builds on. Nothing is sent
+twice in one prompt: the top-level question only in ``{task}``, an answer the prompt's "known"
+block gives not again in its graph views (see :mod:`agot.prompts.agot_context`).
 """
 
 from agot.prompts.template import PromptTemplate
@@ -14,7 +16,7 @@ _SYSTEM = (
 
 PROPOSE_FIRST = PromptTemplate(
     name="agot.propose_first",
-    version="2",
+    version="3",
     system=_SYSTEM,
     user=(
         "{task}{heritage}{problem}\n\n"
@@ -27,7 +29,7 @@ PROPOSE_FIRST = PromptTemplate(
 
 PROPOSE_NEXT = PromptTemplate(
     name="agot.propose_next",
-    version="2",
+    version="3",
     system=_SYSTEM,
     user=(
         "{task}{heritage}{problem}\n\nThe graph so far (each thought with its answer):\n"
@@ -40,7 +42,7 @@ PROPOSE_NEXT = PromptTemplate(
 
 ASSESS = PromptTemplate(
     name="agot.assess",
-    version="3",
+    version="4",
     system=_SYSTEM,
     user=(
         # Same opening as SOLVE (task, heritage, problem, known): with a serial local model the
@@ -55,7 +57,7 @@ ASSESS = PromptTemplate(
 
 SOLVE = PromptTemplate(
     name="agot.solve",
-    version="2",
+    version="3",
     system=_SYSTEM,
     user=(
         "{task}{heritage}{problem}\n\n{known}"
@@ -72,7 +74,7 @@ STOP_RULE = (
 
 FINAL = PromptTemplate(
     name="agot.final",
-    version="2",
+    version="3",
     system=_SYSTEM,
     user=(
         "{task}{heritage}{problem}\n\nThe graph of thoughts (each with its answer):\n{graph}\n\n"

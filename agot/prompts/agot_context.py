@@ -10,7 +10,7 @@ to theirs, and a graph view first shortens each answer and then drops the oldest
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from agot.graph import ThoughtGraph, ThoughtNode
@@ -66,8 +66,17 @@ def node_answer_text(node: ThoughtNode, limit: int) -> str:
     return "(not answered yet)"
 
 
+#: Stands for an answer the prompt already shows in its "Known from the thoughts this one builds
+#: on" block, so no answer is sent twice.
+GIVEN = "(given under 'Known from the thoughts this one builds on')"
+
+
 def _graph_lines(
-    graph: ThoughtGraph, answer_chars: int, answered_only: bool, layer: int | None
+    graph: ThoughtGraph,
+    answer_chars: int,
+    answered_only: bool,
+    layer: int | None,
+    given: Collection[str] = (),
 ) -> list[str]:
     lines = []
     last = graph.layers - 1 if layer is None else layer
@@ -90,7 +99,8 @@ def _graph_lines(
                 f"{clip(node.question, answer_chars)}"
             )
             if not current:
-                lines.append(f"     answer: {node_answer_text(node, answer_chars)}")
+                shown = GIVEN if node.id in given else node_answer_text(node, answer_chars)
+                lines.append(f"     answer: {shown}")
     return lines
 
 
@@ -101,20 +111,22 @@ def graph_text(
     limit: int | None = None,
     answered_only: bool = False,
     layer: int | None = None,
+    given: Collection[str] = (),
 ) -> str:
     """The graph as numbered thoughts with their answers, within ``limit`` characters.
 
     With ``layer``, the view a thought of that layer gets while its siblings are still running:
     earlier layers with their answers, its own layer without (so the prompt does not depend on
-    which sibling happens to finish first), later layers not at all.
+    which sibling happens to finish first), later layers not at all. Thoughts in ``given`` are
+    listed without their answers, which the prompt shows elsewhere.
     """
     budget = budget or ContextBudget()
     limit = budget.graph_chars if limit is None else limit
     answer_chars = budget.answer_chars
-    lines = _graph_lines(graph, answer_chars, answered_only, layer)
+    lines = _graph_lines(graph, answer_chars, answered_only, layer, given)
     while sum(len(x) + 1 for x in lines) > limit and answer_chars > 60:
         answer_chars //= 2
-        lines = _graph_lines(graph, answer_chars, answered_only, layer)
+        lines = _graph_lines(graph, answer_chars, answered_only, layer, given)
     if not lines:
         return "(empty)"
     dropped = 0
@@ -135,19 +147,30 @@ def known_text(nodes: Sequence[ThoughtNode], budget: ContextBudget | None = None
     return "Known from the thoughts this one builds on:\n" + text + "\n\n"
 
 
-def heritage_text(lineage: Sequence[tuple[ThoughtGraph, int]], budget: ContextBudget) -> str:
+def heritage_text(
+    lineage: Sequence[tuple[ThoughtGraph, int]],
+    budget: ContextBudget,
+    given: Collection[str] = (),
+) -> str:
     """For a nested graph: the questions above it and what those graphs had established.
 
     ``lineage`` pairs each enclosing graph with the layer of the thought expanded in it; only
     the answers of earlier layers are shown, which were final when the nested graph began.
+    Nothing is said twice in a prompt: the top-level question is in the task block, so the
+    chain of questions starts at "the task above", and the answers of the thoughts the
+    expanded one builds on (``given``, ids in the innermost enclosing graph) are in the
+    prompt's own "Known from" block.
     """
     if not lineage:
         return ""
-    chain = " > ".join(clip(g.question, 200) for g, _ in lineage)
+    chain = " > ".join(["the task above", *(clip(g.question, 200) for g, _ in lineage[1:])])
     out = f"This is a sub-problem within: {chain}\n"
     share = budget.heritage_chars // len(lineage)
-    for graph, layer in lineage:
-        known = graph_text(graph, budget, limit=share, answered_only=True, layer=layer)
+    for index, (graph, layer) in enumerate(lineage):
+        shown_below = given if index == len(lineage) - 1 else ()
+        known = graph_text(
+            graph, budget, limit=share, answered_only=True, layer=layer, given=shown_below
+        )
         if known != "(empty)":
             label = "the top-level graph" if graph.depth == 0 else f"graph {graph.prefix[:-1]}"
             out += f"What {label} had established:\n{known}\n"
