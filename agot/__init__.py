@@ -98,7 +98,8 @@ def solve(
     """Solve ``question`` synchronously (default: AGoT on the embedded local model).
 
     ``options`` configure the strategy (``max_layers=2``, ``temperature=0.3``, ``n=5`` for
-    ``sc``, ...) or the dispatcher (``limits``, ``cache``, ``api_base``, ``store_text``, ...)::
+    ``sc``, ...) or the dispatcher (``limits``, ``cache``, ``api_base``, ``store_text``,
+    ``timeout`` in seconds per model call as ``--timeout``, ...)::
 
         agot.solve(q, max_layers=2, temperature=0.3)
         agot.solve(q, strategy="sc", n=5, model="openai/gpt-4o-mini", cache="~/.cache/agot")
@@ -107,6 +108,12 @@ def solve(
     failed, so a run that never reached a model is not mistaken for an empty answer.
     """
     dispatcher_options = {k: options.pop(k) for k in list(options) if k in _DISPATCHER_OPTIONS}
+    if "timeout" in options:  # seconds per model call, as --timeout: a field of the limits
+        limits = dispatcher_options.get("limits") or Limits()
+        if not isinstance(limits, Limits):
+            raise ConfigError(f"limits must be an agot.Limits, not {type(limits).__name__}")
+        fields = {**limits.model_dump(exclude_unset=True), "timeout_s": options.pop("timeout")}
+        dispatcher_options["limits"] = Limits(**fields)
     if isinstance(strategy, str):
         chosen = _strategy_with_options(strategy, options)
     elif options:
@@ -137,7 +144,7 @@ def _strategy_with_options(name: str, options: dict[str, Any]) -> Strategy:
         raise ConfigError(
             f"unknown option {', '.join(map(repr, unknown))} for strategy {name!r}: it takes "
             f"{', '.join(allowed)} (and the dispatcher options "
-            f"{', '.join(sorted(_DISPATCHER_OPTIONS))})"
+            f"{', '.join(sorted(_DISPATCHER_OPTIONS | {'timeout'}))})"
         )
     return get_strategy(name, **options)
 

@@ -11,6 +11,7 @@ beyond argparse is imported here: ``agot --help`` builds every subcommand's pars
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from types import ModuleType
 from typing import Any
@@ -23,11 +24,24 @@ def add_command(sub: Any, name: str, command: ModuleType) -> None:
     parser = sub.add_parser(
         name,
         help=command.HELP,
-        description=command.__doc__,
+        description=plain_text(command.__doc__),
         formatter_class=argparse.HelpFormatter if reflow else argparse.RawDescriptionHelpFormatter,
     )
     command.add_arguments(parser)
     parser.set_defaults(handler=command.run)
+
+
+#: reST markup a docstring may carry: ``literal`` and :role:`~dotted.target`.
+_LITERAL = re.compile(r"``(.+?)``", re.S)
+_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]*\.)?([^`]+?)`")
+
+
+def plain_text(doc: str | None) -> str | None:
+    """A module docstring as a terminal shows it: reST literals and roles become their text
+    (``agot solve`` reads agot solve; :class:`~agot.Result` reads Result)."""
+    if doc is None:
+        return None
+    return _ROLE.sub(r"\1", _LITERAL.sub(r"\1", doc))
 
 
 def finish(result: Any, *, partial: str) -> int:

@@ -37,11 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from agot.cli.options import (
+    CONCURRENCY_HELP,
     add_agot_shape_options,
     add_call_limit_options,
     add_kairanban_shape_options,
     add_model_options,
     add_routing_options,
+    samples_help,
 )
 from agot.cli.search_options import add_search_options
 
@@ -153,7 +155,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) ->
     run_group.add_argument("--quiet", action="store_true", help="no progress line")
     run_group.add_argument("--json", action="store_true", help="print the summary as JSON")
     strat = parser.add_argument_group("strategy options")
-    strat.add_argument("--samples", type=int, default=None, help="sc: number of samples")
+    strat.add_argument("--samples", type=int, default=None, metavar="N", help=samples_help())
     add_agot_shape_options(strat, tag="agot")
     add_search_options(strat)
     add_kairanban_shape_options(strat, tag="kairanban variants", idobata_default="N // 2 + 1")
@@ -166,7 +168,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) ->
         dest="concurrency",
         type=int,
         default=None,
-        help="max model calls in flight per model (as in every agot command)",
+        metavar="C",
+        help=CONCURRENCY_HELP,
     )
     add_call_limit_options(limits)
     limits.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")

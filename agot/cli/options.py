@@ -7,6 +7,12 @@ from typing import Any
 
 from agot.cli.models import add_model_arg_option
 
+#: What --concurrency means and defaults to, in every command's help.
+CONCURRENCY_HELP = (
+    "max model calls in flight per model (default: the backend's own: 1 for the embedded "
+    "llama.cpp model, 32 for remote models, the batch size for transformers)"
+)
+
 #: The routing policies of agot.fleet (kept here so building the parser imports nothing).
 ROUTING_CHOICES = ("round-robin", "least-outstanding", "predictive")
 
@@ -47,8 +53,19 @@ def add_call_options(group: Any, *, kept_in: str = "traces", per: str = "model c
         action="store_false",
         help=f"keep counts and timings of each call in {kept_in}, not its prompt and completion",
     )
-    group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
-    group.add_argument("--max-tokens", type=int, default=None, help=f"max tokens per {per}")
+    group.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="sampling temperature (default: the strategy's own, e.g. 0.3 for agot as in the "
+        "paper, 0.7 for sc, 0 for cot and direct)",
+    )
+    group.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help=f"max tokens per {per} (default: the strategy's own per step)",
+    )
 
 
 def add_agot_shape_options(group: Any, *, tag: str) -> None:
@@ -56,9 +73,30 @@ def add_agot_shape_options(group: Any, *, tag: str) -> None:
     ``--max-nodes``, and whether a graph may stop early (``--no-early-stop``), read back by
     :func:`agot_shape_from_args`. ``tag`` opens each help line, as it does the command's other
     strategy options."""
-    group.add_argument("--max-depth", type=int, default=None, help=f"{tag}: nesting depth d")
-    group.add_argument("--max-layers", type=int, default=None, help=f"{tag}: layers per graph L")
-    group.add_argument("--max-nodes", type=int, default=None, help=f"{tag}: new nodes per layer N")
+    from agot.controller.bounds import Bounds
+
+    shape = Bounds()
+    group.add_argument(
+        "--max-depth",
+        type=int,
+        default=None,
+        metavar="D",
+        help=f"{tag}: nesting depth d (default {shape.max_depth})",
+    )
+    group.add_argument(
+        "--max-layers",
+        type=int,
+        default=None,
+        metavar="L",
+        help=f"{tag}: layers per graph L (default {shape.max_layers})",
+    )
+    group.add_argument(
+        "--max-nodes",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"{tag}: new nodes per layer N (default {shape.max_nodes})",
+    )
     group.add_argument(
         "--no-early-stop",
         dest="early_stop",
@@ -168,7 +206,7 @@ def router_from_args(args: argparse.Namespace) -> Any:
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("limits and budget")
-    group.add_argument("--concurrency", type=int, default=None, help="max model calls in flight")
+    group.add_argument("--concurrency", type=int, default=None, metavar="C", help=CONCURRENCY_HELP)
     add_call_limit_options(group)
     group.add_argument("--max-calls", type=int, default=None, help="budget: model calls")
     group.add_argument("--budget-tokens", type=int, default=None, help="budget: tokens")
@@ -249,3 +287,13 @@ def sampling_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.max_tokens is not None:
         out["max_tokens"] = args.max_tokens
     return out
+
+
+def samples_help() -> str:
+    """``--samples``: self-consistency's n, with its default read from the strategy."""
+    import inspect
+
+    from agot.strategies.self_consistency import SelfConsistency
+
+    n = inspect.signature(SelfConsistency.__init__).parameters["n"].default
+    return f"sc: samples n, each a chain of thought, then a majority vote (default {n})"

@@ -20,7 +20,13 @@ REFLOW_DESCRIPTION = True
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace", help="a trace file written by --trace")
-    parser.add_argument("--format", default="text", choices=FORMATS)
+    parser.add_argument(
+        "--format",
+        default="text",
+        choices=FORMATS,
+        help="text (default: each thought with its answer, then calls, tokens and the critical "
+        "path), mermaid or dot (graph source to paste or render), svg (a picture)",
+    )
     parser.add_argument(
         "--direction",
         default="LR",

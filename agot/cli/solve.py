@@ -19,6 +19,9 @@ REFLOW_DESCRIPTION = True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from agot.cli.options import samples_help
+    from agot.controller.bounds import DEFAULT_MAX_THOUGHTS
+
     parser.add_argument("question", help="the question (quote it)")
     parser.add_argument(
         "--strategy",
@@ -28,7 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_agot_shape_options(parser, tag="AGoT")
     parser.add_argument(
-        "--max-thoughts", type=int, default=None, help="AGoT: thoughts across all graphs"
+        "--max-thoughts",
+        type=int,
+        default=None,
+        metavar="T",
+        help=f"AGoT: thoughts across all graphs (default {DEFAULT_MAX_THOUGHTS})",
     )
     parser.add_argument(
         "--speculate",
@@ -36,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="AGoT: start a thought's answer and nested proposal with its assessment",
     )
-    parser.add_argument("--samples", type=int, default=None, help="sc: number of samples")
+    parser.add_argument("--samples", type=int, default=None, metavar="N", help=samples_help())
     add_search_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--trace", default=None, metavar="FILE", help="write the full trace here")

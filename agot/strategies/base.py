@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
+import inspect
 import time
-from abc import ABC, abstractmethod
+from abc import ABC, ABCMeta, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -112,7 +114,43 @@ class RunContext:
         return template
 
 
-class Strategy(ABC):
+@functools.cache
+def accepted_options(cls: type) -> frozenset[str]:
+    """The keyword options ``cls(...)`` takes: the named parameters of its ``__init__`` and,
+    while an ``__init__`` passes ``**options`` on, those of the classes it passes them to."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+        }
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return frozenset(names)
+
+
+class _StrategyType(ABCMeta):
+    """Checks a strategy's keyword options before ``__init__`` runs: an option the strategy does
+    not take (``CoT(final_schema=...)``, an AGoT option) is a ConfigError naming the options
+    it does take, not a TypeError from deep inside the constructor chain."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        accepted = accepted_options(cls)
+        unknown = sorted(k for k in kwargs if k not in accepted)
+        if unknown:
+            takes = ", ".join(sorted(n for n in accepted if not n.startswith("_")))
+            raise ConfigError(
+                f"{cls.__name__} does not take {', '.join(map(repr, unknown))}: it takes {takes}"
+            )
+        return super().__call__(*args, **kwargs)
+
+
+class Strategy(ABC, metaclass=_StrategyType):
     """Base of every reasoning strategy."""
 
     name: ClassVar[str]
