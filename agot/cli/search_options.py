@@ -28,6 +28,8 @@ _FLAGS: dict[str, tuple[str, str]] = {
 
 def add_search_options(group: Any) -> None:
     """The ToT, AoT and best-of-N flags (read back by :func:`search_params_from_args`)."""
+    from agot.strategies.atom_of_thoughts import DEFAULT_ITERATIONS, DEFAULT_SUBQUESTIONS
+    from agot.strategies.best_of_n import DEFAULT_SAMPLES
     from agot.strategies.tot_dfs import MAX_DEPTH, MAX_STATES, PER_STATE, PROPOSE_SAMPLES
     from agot.strategies.tree_of_thoughts import (
         GAME24_DEFAULTS,
@@ -96,14 +98,14 @@ def add_search_options(group: Any) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="aot: decompose/contract iterations at most (default 3)",
+        help=f"aot: decompose/contract iterations at most (default {DEFAULT_ITERATIONS})",
     )
     group.add_argument(
         "--aot-subquestions",
         type=int,
         default=None,
         metavar="N",
-        help="aot: subquestions per decomposition at most (default 6)",
+        help=f"aot: subquestions per decomposition at most (default {DEFAULT_SUBQUESTIONS})",
     )
     group.add_argument(
         "--aot-no-ensemble",
@@ -117,7 +119,7 @@ def add_search_options(group: Any) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="bon: samples, each verified (default 5)",
+        help=f"bon: samples, each verified (default {DEFAULT_SAMPLES})",
     )
 
 

@@ -52,6 +52,10 @@ from agot.types import Generation
 MAX_ITERATIONS = 16
 MAX_SUBQUESTIONS = 16
 
+#: The defaults: the authors' code's depth cap (3), and room for a multi-hop question's hops.
+DEFAULT_ITERATIONS = 3
+DEFAULT_SUBQUESTIONS = 6
+
 
 class Subquestion(BaseModel):
     question: str = Field(description="one short question that asks one thing")
@@ -93,8 +97,8 @@ class AoT(Strategy):
     def __init__(
         self,
         *,
-        max_iterations: int = 3,
-        max_subquestions: int = 6,
+        max_iterations: int = DEFAULT_ITERATIONS,
+        max_subquestions: int = DEFAULT_SUBQUESTIONS,
         ensemble: bool = True,
         temperature: float = 0.0,
         max_tokens: int = 512,

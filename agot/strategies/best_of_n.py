@@ -33,6 +33,9 @@ from agot.task import Task
 #: More samples than this is a typo, not an experiment (each one is a paid call, or two).
 MAX_SAMPLES = 256
 
+#: Samples by default (as many as self-consistency draws, so the two compare at equal cost).
+DEFAULT_SAMPLES = 5
+
 #: The model verifier's scale (its score is divided by this, so every verifier reads 0..1).
 RATING_SCALE = 10
 
@@ -66,7 +69,7 @@ class BestOfN(Strategy):
 
     def __init__(
         self,
-        n: int = 5,
+        n: int = DEFAULT_SAMPLES,
         *,
         verifier: Verifier | None = None,
         temperature: float = 0.7,
