@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 import pytest
-from sklearn.calibration import calibration_curve
 
 from agot.evals.classification_metrics import (
     accuracy,
@@ -60,6 +59,10 @@ def test_dict_rows_and_label_order_give_the_same_numbers():
 
 
 def test_bins_agree_with_sklearn_calibration_curve():
+    # Imported here, not at the top: sklearn.calibration takes seconds, and every CI step
+    # collects (imports) this module even when its marker deselects the test.
+    from sklearn.calibration import calibration_curve
+
     rng = np.random.default_rng(0)
     probs = rng.dirichlet([1, 1, 1], size=200)
     gold = [LABELS[i] for i in rng.integers(0, 3, size=200)]
