@@ -34,9 +34,10 @@ direct answer (which starts first).
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from agot.answers import extract_answer, normalize_answer
 from agot.config import check_count
@@ -70,6 +71,48 @@ class Decomposition(BaseModel):
     """Step 'decompose': the question's subquestions, in answering order."""
 
     subquestions: list[Subquestion] = Field(json_schema_extra={"maxItems": MAX_SUBQUESTIONS})
+
+
+#: JSON characters of one subquestion that are not its text (keys, quotes, a short list).
+_ITEM_SYNTAX_CHARS = 40
+_MIN_QUESTION_CHARS = 24
+
+
+@functools.cache
+def decomposition_schema(max_subquestions: int, max_tokens: int) -> type[Decomposition]:
+    """:class:`Decomposition` with at most ``max_subquestions`` items, each question's length
+    capped so the reply fits ``max_tokens`` (about two characters a token). The caps are in the
+    JSON schema only: a backend decoding under a grammar keeps to them (a small model otherwise
+    writes until the token limit and never closes its JSON), validation does not re-ask a
+    reply that is a little longer."""
+    chars = max(_MIN_QUESTION_CHARS, (2 * max_tokens) // max_subquestions - _ITEM_SYNTAX_CHARS)
+    item = create_model(
+        f"SubquestionMax{chars}",
+        __base__=Subquestion,
+        question=(
+            str,
+            Field(
+                description=Subquestion.model_fields["question"].description,
+                json_schema_extra={"maxLength": chars},
+            ),
+        ),
+        depends_on=(
+            list[int],
+            Field(
+                default_factory=list,
+                description=Subquestion.model_fields["depends_on"].description,
+                json_schema_extra={"maxItems": max_subquestions},
+            ),
+        ),
+    )
+    return create_model(
+        f"Decomposition{max_subquestions}x{chars}",
+        __base__=Decomposition,
+        subquestions=(
+            list[item],
+            Field(json_schema_extra={"maxItems": max_subquestions}),
+        ),
+    )
 
 
 def clean_dependencies(subquestions: list[Subquestion]) -> list[list[int]]:
@@ -310,7 +353,9 @@ class _AtomRun:
                             "role": "decompose",
                             "node_id": source.id,
                             "params": self.params,
-                            "output_schema": Decomposition,
+                            "output_schema": decomposition_schema(
+                                self.strategy.max_subquestions, self.params.max_tokens
+                            ),
                             "depends_on": depends,
                         },
                     ),
