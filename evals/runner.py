@@ -589,7 +589,7 @@ def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:
         config.preset, given, config.strategy_params, per_strategy
     )
     scorers = list(config.scorers)
-    free_form = "qa" in get_dataset(config.dataset).scorers
+    free_form = any(s in ("qa", "squad") for s in get_dataset(config.dataset).scorers)
     if applied.preset.judge_free_form and free_form and not any(_is_judge(s) for s in scorers):
         from agot.evals.scorers import JudgeScorer
 

@@ -121,8 +121,11 @@ def test_the_forty_reply_set_default_agrees_with_simple_evals_everywhere():
 # -- MuSiQue ----------------------------------------------------------------------------------
 
 
+PUNCTUATION = frozenset(string.punctuation)
+
+
 def squad_normalize(text: str) -> str:
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
     return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
 
 
@@ -186,20 +189,31 @@ def test_musique_answer_metrics_match_the_official_rules():
     assert answer_scores("", [""]) == {"em": 1.0, "f1": 1.0}
 
 
+def _full_reply(answer: str, flag: str | None, rng: random.Random) -> str:
+    """A reply in the full subset's two-field format (the flag line may be missing)."""
+    label = rng.choice(["Answerable:", "**Answerable:**", "answerable :", "Answerable："])
+    lines = [] if flag is None else [f"{label} {flag}"]
+    lines.append(rng.choice(["Answer: ", "**Answer:** ", "answer: "]) + answer)
+    if rng.random() < 0.3:
+        lines.insert(0, "Reading the paragraphs, the second one names the river.")
+    return "\n".join(lines)
+
+
 def test_musique_full_group_metrics_match_the_official_pairing():
+    # The official metric takes a predicted answerable flag (predicted_answerable) beside the
+    # predicted answer; a reply without the flag is taken as answerable (it answered).
     rng = random.Random(9)
     scorer = MuSiQueScorer(full=True)
     rows, pairs = [], []
-    for index in range(60):
+    for index in range(80):
         golds = rng.choice(GOLDS[:5])
         group = f"q{index}"
         said = {}
         for answerable in (True, False):
-            if rng.random() < 0.3:
-                prediction = "unanswerable"
-            else:
-                prediction = perturb(golds[0], rng)
-            said[answerable] = (prediction, prediction.lower() != "unanswerable")
+            flag = rng.choice(["yes", "no", "Yes.", "NO", None])
+            answer = rng.choice(["unanswerable", perturb(golds[0], rng)])
+            predicted = flag is None or flag.strip(".").lower() == "yes"
+            said[answerable] = (answer, predicted)
             record = EvalRecord(
                 id=group if answerable else f"{group}:unanswerable",
                 dataset="musique",
@@ -207,24 +221,106 @@ def test_musique_full_group_metrics_match_the_official_pairing():
                 gold=golds,
                 metadata={"answerable": answerable, "group": group},
             )
-            result = Result(question="q", strategy="cot", model="m", answer=prediction)
+            reply = _full_reply(answer, flag, rng)
+            result = Result(question="q", strategy="cot", model="m", answer=reply)
             scored = scorer.score_result(record, result)
             rows.append({"scores": scored.scores, "details": scored.details})
+            assert scored.prediction == answer
             assert ("f1" in scored.scores) is answerable  # only answerable items enter EM/F1
-            assert scored.scores["answerable_acc"] == float(said[answerable][1] == answerable)
+            assert scored.scores["answerable_acc"] == float(predicted == answerable)
+            assert scored.scores["answerable_unparsed"] == float(flag is None)
+            lenient = answer.lower() != "unanswerable"
+            assert scored.scores["answerable_acc_lenient"] == float(lenient == answerable)
         em, f1 = musique_reference(said[True][0], golds)
         both_right = said[True][1] is True and said[False][1] is False
         pairs.append((em if both_right else 0.0, f1 if both_right else 0.0))
     grouped = scorer.rows_for("group_f1", rows)
-    assert len(grouped) == 60
+    assert len(grouped) == 80
     assert scorer.aggregate_metric(grouped, "group_f1") == pytest.approx(
-        sum(f for _, f in pairs) / 60
+        sum(f for _, f in pairs) / 80
     )
     assert scorer.aggregate_metric(grouped, "group_em") == pytest.approx(
-        sum(e for e, _ in pairs) / 60
+        sum(e for e, _ in pairs) / 80
     )
-    assert 0 < sum(f for _, f in pairs) < 60  # both outcomes occur
-    assert len(scorer.rows_for("group_f1", rows[:-1])) == 59  # a lone twin is left out
+    assert 0 < sum(f for _, f in pairs) < 80  # both outcomes occur
+    assert len(scorer.rows_for("group_f1", rows[:-1])) == 79  # a lone twin is left out
+
+
+def test_musique_full_asks_for_the_flag_as_its_own_field():
+    from agot.evals.datasets import get_dataset
+    from agot.evals.scorers.musique import ANSWER_FORMAT_FULL, read_fields
+
+    assert get_dataset("musique").answer_format_for("full") == ANSWER_FORMAT_FULL
+    assert "Answerable: yes" in ANSWER_FORMAT_FULL and "Answer: " in ANSWER_FORMAT_FULL
+    fields = read_fields("Answerable: no\nAnswer: unanswerable")
+    assert fields.answerable is False and fields.answer == "unanswerable"
+    # The phrases the lenient reading took as answerable are read from the flag now.
+    for phrase in ["I don't know", "N/A", "Unanswerable。"]:
+        assert read_fields(f"Answerable: no\nAnswer: {phrase}").answerable is False
+    assert read_fields("Paris").answerable is None and read_fields("Paris").answer == "Paris"
+
+
+# -- free-form QA on whole replies ------------------------------------------------------------
+
+
+def hotpot_reference(prediction: str, gold: str) -> tuple[float, float]:
+    """hotpot_evaluate_v1.py's EM and F1, from its published rules."""
+    p, g = squad_normalize(prediction), squad_normalize(gold)
+    if (p in ("yes", "no", "noanswer") or g in ("yes", "no", "noanswer")) and p != g:
+        return float(p == g), 0.0
+    common = sum((Counter(p.split()) & Counter(g.split())).values())
+    if not common:
+        return float(p == g), 0.0
+    precision, recall = common / len(p.split()), common / len(g.split())
+    return float(p == g), 2 * precision * recall / (precision + recall)
+
+
+def long_predictions(gold: str, rng: random.Random) -> list[str]:
+    """Replies of 10k-100k characters around ``gold``, plus the issue's two cases."""
+    prose = "The river rises in the hills and the town grew around its mills. "
+    out = ["." * 5000 + gold, gold + " " + (prose * 100)[:6000]]
+    for size in (10_000, 40_000, 100_000):
+        body = (prose * (size // len(prose) + 1))[:size]
+        out += [body + gold, gold + body, f"**Answer:** {gold}\n" * (size // 40)]
+        out.append(body.replace("the", "the " + gold, rng.randint(0, 3)))
+    out += [f"$\\text{{{gold}}}$", gold.upper() + "\u00a0", f"Answer: {gold}\nAnswer: {gold}"]
+    out += ["no answer", "No", "", "noanswer", "yes"]
+    return out
+
+
+def squad_reference(prediction: str, gold: str) -> tuple[float, float]:
+    """HybridQA's evaluate_script.py (SQuAD's rule), from its published rules."""
+    return musique_reference(prediction, [gold])
+
+
+def test_free_form_qa_scores_the_whole_reply_as_the_official_scripts_do():
+    from agot.evals.scorers import qa_scores, squad_scores
+
+    rng = random.Random(26)
+    checked = 0
+    for gold in ["Eiffel Tower", "No", "the Tarn Mountains", "1877", "U.S.A."]:
+        for prediction in long_predictions(gold, rng):
+            hotpot, squad = qa_scores(prediction, gold), squad_scores(prediction, gold)
+            em, f1 = hotpot_reference(prediction, gold)
+            assert (hotpot["em"], hotpot["f1"]) == (em, pytest.approx(f1)), prediction[:80]
+            em, f1 = squad_reference(prediction, gold)
+            assert (squad["em"], squad["f1"]) == (em, pytest.approx(f1)), prediction[:80]
+            checked += 1
+    assert checked > 80
+    assert qa_scores("." * 5000 + "Eiffel Tower", "Eiffel Tower") == {"em": 1.0, "f1": 1.0}
+    # HybridQA's script has no yes/no/noanswer rule; HotpotQA's does.
+    assert squad_scores("no answer", "No")["f1"] == pytest.approx(2 / 3)
+    assert qa_scores("no answer", "No")["f1"] == 0.0
+    assert squad_scores("", "") == {"em": 1.0, "f1": 1.0}
+
+
+def test_hybridqa_is_scored_by_its_own_script_and_judged_as_free_form():
+    from agot.evals.datasets import get_dataset
+    from agot.evals.scorers import get_scorer
+
+    spec = get_dataset("hybridqa")
+    assert spec.scorers == ("squad",)
+    assert "HybridQA" in get_scorer("squad").describe()["matches"]
 
 
 # -- FanOutQA ---------------------------------------------------------------------------------
@@ -274,6 +370,39 @@ def test_fanoutqa_accuracy_matches_the_official_rules():
         assert (acc.found, acc.score) == (found, pytest.approx(score)), (reference, candidate)
         checked += 1
     assert checked == 300
+
+
+def test_fanoutqa_reads_the_whole_reply_and_matches_the_rules_on_long_replies():
+    # The fallback searches the unfolded reply with each gold word's plural forms; the
+    # reference folds the whole reply and searches the folded gold, as the rule says.
+    rng = random.Random(33)
+    golds = ["cities", "city", "Boxes", "the Tarn Valley", "1,312", "bus", "glasses", "ashes"]
+    golds += ["Corvin's teams", "U.S.", "(FC)", "y", "news", "aliases", "ies", "3.5 km"]
+    words = ["city", "cities", "box", "boxes", "glass", "glasses", "teams", "team", "bus", "buses"]
+    words += ["tarn", "valley", "valleys", "1,312", "1312", "u.s.", "(fc)", "ash", "ashes", "y"]
+    words += ["corvin's", "alias", "aliases", "ies", "3.5", "km", "cities2", "_boxes", "citiesy"]
+    checked = hits = 0
+    for size in (0, 10_000, 40_000, 100_000):
+        filler = ("Some prose, with; marks! And 2,000.5 numbers. " * (size // 40 + 1))[:size]
+        for _ in range(25):
+            said = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
+            where = rng.choice(["start", "end", "middle"])
+            if where == "start":
+                candidate = said + " " + filler
+            elif where == "end":
+                candidate = filler + "\n" + said
+            else:
+                half = len(filler) // 2
+                candidate = filler[:half] + " " + said + " " + filler[half:]
+            reference = rng.sample(golds, rng.randint(1, 3))
+            acc = answer_in_text(reference, candidate)
+            found, score = fanout_reference(reference, candidate, fanoutqa_normalize)
+            assert (acc.found, acc.score) == (found, pytest.approx(score)), (reference, said)
+            checked += 1
+            hits += acc.score > 0
+    assert checked == 100 and 20 < hits < 90  # found and missing both occur
+    tail = "x " * 50_000 + "Corvin United"
+    assert answer_in_text("Corvin United", tail).found  # past the old 8,000-character cut
 
 
 def test_fanoutqa_normaliser_steps():

@@ -8,6 +8,9 @@ links]], data: [[[text, links], ...], ...], section_title, section_text, intro}`
 ``request_tok/<table_id>.json`` (link -> passage text). Pass a folder holding both (any depth)
 with ``--data``. The Hugging Face layout (``table`` embedded per row: ``{header: [str], data:
 [{value, urls: [{url, summary}]}], ...}``, cells row-major, and ``answer_text``) is read too.
+
+Scoring is HybridQA's own ``evaluate_script.py`` (SQuAD's EM/F1 rule, not HotpotQA's):
+:mod:`agot.evals.scorers.squad`.
 """
 
 from __future__ import annotations
@@ -155,6 +158,7 @@ def _read_json(path: Path) -> Any:
 SPEC = register_dataset(
     SOURCE,
     load,
+    scorers=("squad",),
     splits=("validation", "train"),
     answer_format=ANSWER_FORMAT,
     description="HybridQA questions over a Wikipedia table and its linked passages",

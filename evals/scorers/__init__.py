@@ -5,6 +5,8 @@ version) it reproduces; the parity tests re-implement those rules from their des
 and compare on generated predictions.
 
 * :class:`QAScorer` (``qa``, :mod:`.hotpotqa`) — HotpotQA EM/F1 (``hotpot_evaluate_v1.py``).
+* :class:`SquadScorer` (``squad``, :mod:`.squad`) — SQuAD-rule EM/F1 (HybridQA's
+  ``evaluate_script.py``; MuSiQue's answer metric uses the same rule).
 * :class:`MultipleChoiceScorer` (``mc`` / ``mc_lenient``, :mod:`.choice`) — choice-letter
   accuracy; the default mode is simple-evals' first-match regex, ``mc_lenient`` agot's
   lenient reader, both with an ``unparsed`` rate.
@@ -47,6 +49,7 @@ from agot.evals.scorers.hotpotqa import (
     qa_scores,
 )
 from agot.evals.scorers.musique import MuSiQueScorer, musique_full_scorer
+from agot.evals.scorers.squad import SquadScorer, squad_scores
 from agot.registry import Registry
 
 ScorerFactory = Callable[..., Scorer]
@@ -56,6 +59,7 @@ SCORERS: Registry[ScorerFactory] = Registry("scorer")
 _BUILTIN: dict[str, ScorerFactory] = {
     "qa": QAScorer,
     "em_f1": QAScorer,
+    "squad": SquadScorer,
     "mc": MultipleChoiceScorer,
     "mc_lenient": lenient_choice_scorer,
     "musique": MuSiQueScorer,
@@ -93,6 +97,7 @@ __all__ = [
     "Score",
     "ScoreContext",
     "Scorer",
+    "SquadScorer",
     "answer_in_text",
     "exact_match",
     "extract_choice",
@@ -106,4 +111,5 @@ __all__ = [
     "register_scorer",
     "scorer_names",
     "simple_evals_choice",
+    "squad_scores",
 ]

@@ -1,14 +1,17 @@
-"""HotpotQA exact match and F1, as the official ``hotpot_evaluate_v1.py`` (HotpotQA v1.0
-release, hotpotqa/hotpot on GitHub) defines them.
+"""HotpotQA exact match and F1, as the official ``hotpot_evaluate_v1.py`` defines them
+(hotpotqa/hotpot at commit 3635853403a8735609ee997664e1528f4480762a, the v1.0 release).
 
 Normalise: lowercase, drop ``string.punctuation``, replace the articles a/an/the (as whole
 words) by spaces, collapse white space. EM is equality of the normalised strings. F1 counts
 shared tokens with multiplicity (a Counter intersection, not a set) and is 0 when either
 side normalises to yes/no/noanswer and the two differ. With several gold forms (aliases)
-each metric takes its best match. 2WikiMultihopQA, HybridQA and MoreHopQA use the same rules.
+each metric takes its best match. 2WikiMultihopQA and MoreHopQA use the same rules; HybridQA
+has its own (SQuAD's, :mod:`agot.evals.scorers.squad`).
 
-A prediction is read up to :data:`MAX_PREDICTION_CHARS` (an answer is a short phrase; past
-that EM is 0 and F1 is near 0 either way), which keeps scoring a runaway reply cheap.
+The whole prediction is scored, as the official script does: every step is one linear pass
+(``str.lower``, ``str.translate``, one regular expression without nested quantifiers,
+``str.split``), and the prediction is normalised and counted once for all gold forms, so a
+100,000-character reply costs a few milliseconds.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from agot.result import Result
 _DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _SPECIAL = ("yes", "no", "noanswer")
-MAX_PREDICTION_CHARS = 4_000
+OFFICIAL = "hotpot_evaluate_v1.py (hotpotqa/hotpot@3635853)"
 
 
 def normalize_squad_answer(text: str) -> str:
@@ -45,31 +48,45 @@ def exact_match(prediction: str, gold: str) -> float:
 
 def f1_score(prediction: str, gold: str) -> float:
     """Token F1 with HotpotQA's yes/no/noanswer rule."""
-    pred, ref = normalize_squad_answer(prediction), normalize_squad_answer(gold)
-    if (pred in _SPECIAL or ref in _SPECIAL) and pred != ref:
+    return _hotpot_f1(Normalised(prediction), normalize_squad_answer(gold))
+
+
+class Normalised:
+    """A prediction normalised once, its tokens counted once (shared by every gold form)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = normalize_squad_answer(text)
+        self.tokens = self.text.split()
+        self.counts = Counter(self.tokens)
+
+
+def _hotpot_f1(pred: Normalised, ref: str) -> float:
+    if (pred.text in _SPECIAL or ref in _SPECIAL) and pred.text != ref:
         return 0.0
-    return token_f1(pred.split(), ref.split())
+    return shared_f1(pred, ref.split())
 
 
-def token_f1(pred_tokens: list[str], ref_tokens: list[str]) -> float:
+def shared_f1(pred: Normalised, ref_tokens: list[str]) -> float:
     """F1 of the shared tokens, counted with multiplicity; 0 when nothing is shared."""
-    shared = sum((Counter(pred_tokens) & Counter(ref_tokens)).values())
+    shared = sum((pred.counts & Counter(ref_tokens)).values())
     if shared == 0:
         return 0.0
-    precision = shared / len(pred_tokens)
+    precision = shared / len(pred.tokens)
     recall = shared / len(ref_tokens)
     return 2 * precision * recall / (precision + recall)
 
 
 def qa_scores(prediction: str | None, gold: Any) -> dict[str, float]:
-    """``{"em", "f1"}`` of ``prediction`` against one gold string or a list of gold forms."""
+    """``{"em", "f1"}`` of the whole ``prediction`` against one gold string or a list of gold
+    forms (the best over them)."""
     golds = gold_strings(gold)
     if prediction is None or not golds:
         return {"em": 0.0, "f1": 0.0}
-    prediction = prediction[:MAX_PREDICTION_CHARS]
+    pred = Normalised(prediction)
+    refs = [normalize_squad_answer(g) for g in golds]
     return {
-        "em": max(exact_match(prediction, g) for g in golds),
-        "f1": max(f1_score(prediction, g) for g in golds),
+        "em": max(float(pred.text == r) for r in refs),
+        "f1": max(_hotpot_f1(pred, r) for r in refs),
     }
 
 
@@ -90,7 +107,7 @@ class QAScorer(Scorer):
     metrics = ("em", "f1")
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "matches": "hotpot_evaluate_v1.py (HotpotQA v1.0)"}
+        return {**super().describe(), "matches": OFFICIAL}
 
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         prediction = result.answer

@@ -1,40 +1,41 @@
 """MuSiQue answer EM/F1, answerability and the paired ("group") metrics, as the official
-``evaluate_v1.0.py`` and ``metrics/answer.py`` (StonyBrookNLP/musique, v1.0 release) define
-them.
+``evaluate_v1.0.py`` and ``metrics/`` define them (StonyBrookNLP/musique at commit
+922ac98f19a201998dbdae6d7f2887a5258dbdeb, the v1.0 release).
 
-* Answer EM/F1 (SQuAD rules, not HotpotQA's): lowercase, drop ``string.punctuation``,
-  replace whole-word a/an/the by spaces, collapse white space; F1 counts shared tokens with
-  multiplicity. There is no yes/no/noanswer rule (``'no answer'`` vs ``'no'`` is 2/3), and
-  when either side has no tokens F1 is 1 if both have none, else 0 (two empty strings score
-  1). The best score over the answer and its aliases counts. Only answerable items enter
-  answer EM/F1, as in the official script.
-* ``full`` subset: every question comes with an unanswerable twin (same id). A reply states
-  "unanswerable" (see :func:`predicts_unanswerable`) to say the paragraphs do not suffice.
-  ``answerable_acc`` is the per-item share of right answerability calls; ``group_em`` and
-  ``group_f1`` are the official "answer sufficiency" metrics: per question pair, the
-  answerable twin's EM/F1 when both answerability calls are right, else 0; averaged over
-  pairs. Pairs missing a twin (``--limit``) are left out, and their interval resamples pairs.
+* Answer EM/F1: SQuAD's rule (:mod:`agot.evals.scorers.squad`: no yes/no/noanswer rule,
+  empty vs empty is 1), best over the answer and its aliases, on the whole predicted answer.
+  Only answerable items enter answer EM/F1, as in the official script.
+* ``full`` subset: every question comes with an unanswerable twin (same id). The official
+  metric takes a predicted answerable flag beside the predicted answer, so the prompt asks for
+  two fields, ``Answerable: yes|no`` and ``Answer: <phrase>`` (:data:`ANSWER_FORMAT_FULL`), and
+  :func:`read_fields` reads them from the reply: the flag from the last ``Answerable:`` line,
+  the answer from the last ``Answer:`` line (the whole reply, less the flag's line, when there
+  is none). A reply without a readable flag counts as answerable (it gave an answer) and is
+  counted in ``answerable_unparsed``. ``answerable_acc`` is the per-item share of right flags;
+  ``group_em`` and ``group_f1`` are the official "answer sufficiency" metrics: per question
+  pair, the answerable twin's EM/F1 when both flags are right, else 0; averaged over pairs.
+  Pairs missing a twin (``--limit``) are left out, and their interval resamples pairs.
+* ``answerable_acc_lenient`` is agot's earlier reading, reported beside it: an item is called
+  unanswerable when its answer normalises to one of a few phrases ("unanswerable", "not
+  enough information", ...), whatever the flag says.
 """
 
 from __future__ import annotations
 
 import re
-import string
-from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agot.evals.records import EvalRecord
 from agot.evals.scorers.base import Score, Scorer
-from agot.evals.scorers.hotpotqa import gold_strings
+from agot.evals.scorers.hotpotqa import normalize_squad_answer
+from agot.evals.scorers.squad import squad_scores
 from agot.result import Result
 
-MAX_PREDICTION_CHARS = 4_000
-OFFICIAL = "evaluate_v1.0.py + metrics/answer.py (StonyBrookNLP/musique v1.0)"
-_DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
+OFFICIAL = "evaluate_v1.0.py + metrics/ (StonyBrookNLP/musique@922ac98)"
 
-#: Normalised replies that say "the paragraphs do not answer this".
+#: Normalised answers the lenient reading takes for "the paragraphs do not answer this".
 UNANSWERABLE = frozenset(
     {
         "unanswerable",
@@ -46,49 +47,65 @@ UNANSWERABLE = frozenset(
     }
 )
 ANSWER_FORMAT_FULL = (
-    "Some questions cannot be answered from the paragraphs given. If this one cannot, answer "
-    "exactly 'unanswerable'; otherwise answer with the shortest phrase that answers the "
-    "question, not a sentence."
+    "Some questions cannot be answered from the paragraphs given. Reply with two lines: first "
+    "'Answerable: yes' if the paragraphs suffice to answer the question, or 'Answerable: no' "
+    "if the question is unanswerable from them; then 'Answer: ' followed by the shortest "
+    "phrase that answers the "
+    "question, not a sentence (your best guess even when they do not suffice)."
 )
 
-
-def normalize(text: str) -> str:
-    text = text.lower().translate(_DELETE_PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def _tokens(text: str) -> list[str]:
-    return normalize(text).split() if text else []
+# One line's label and the rest; markdown emphasis around the label is allowed. Possessive
+# runs and a greedy rest (stripped in Python) keep a line of 100,000 stars or spaces linear.
+_FIELD = re.compile(r"(?i)^[\s*_#>-]*+(answerable|answer)[\s*_]*+[:：](.*)$")
+_EDGES = " \t\r\n*_"
+_YES = frozenset({"yes", "true", "1", "answerable"})
+_NO = frozenset({"no", "false", "0", "unanswerable", "not answerable"})
 
 
-def answer_em(prediction: str, gold: str) -> float:
-    return float(normalize(prediction) == normalize(gold))
+@dataclass(frozen=True)
+class Fields:
+    """What a ``full``-subset reply states: the answer and the answerable flag (None: none)."""
+
+    answer: str
+    answerable: bool | None
 
 
-def answer_f1(prediction: str, gold: str) -> float:
-    pred, ref = _tokens(prediction), _tokens(gold)
-    if not pred or not ref:
-        return float(pred == ref)
-    shared = sum((Counter(pred) & Counter(ref)).values())
-    if shared == 0:
-        return 0.0
-    precision, recall = shared / len(pred), shared / len(ref)
-    return 2 * precision * recall / (precision + recall)
+def read_fields(text: str | None) -> Fields:
+    """The ``Answer:`` and ``Answerable:`` fields of a reply (the last of each), one pass."""
+    text = text or ""
+    answer: str | None = None
+    flag: bool | None = None
+    flag_line: str | None = None
+    for line in text.splitlines():
+        if ":" not in line and "：" not in line:
+            continue
+        match = _FIELD.match(line)
+        if match is None:
+            continue
+        label, value = match.group(1).lower(), match.group(2).strip(_EDGES)
+        if label == "answer":
+            answer = value
+            continue
+        word = value.strip(" .!*_`'\"").lower()
+        flag = True if word in _YES else False if word in _NO else flag
+        flag_line = line
+    if answer is None:
+        lines = text.splitlines()
+        answer = "\n".join(line for line in lines if line != flag_line).strip()
+    return Fields(answer=answer, answerable=flag)
 
 
 def answer_scores(prediction: str | None, gold: Any) -> dict[str, float]:
-    """``{"em", "f1"}``, best over the gold answer and its aliases."""
-    golds = gold_strings(gold) or [""]
-    text = (prediction or "")[:MAX_PREDICTION_CHARS]
-    return {
-        "em": max(answer_em(text, g) for g in golds),
-        "f1": max(answer_f1(text, g) for g in golds),
-    }
+    """``{"em", "f1"}`` of the whole ``prediction``, best over the answer and its aliases."""
+    return squad_scores(prediction, gold)
 
 
 def predicts_unanswerable(prediction: str | None) -> bool:
-    text = (prediction or "")[:200]
-    return normalize(text) in UNANSWERABLE
+    """The lenient reading: the answer is one of the "cannot answer" phrases."""
+    text = prediction or ""
+    if len(text) > 200:  # no phrase of the set is this long, however it is spelled out
+        return False
+    return normalize_squad_answer(text) in UNANSWERABLE
 
 
 class MuSiQueScorer(Scorer):
@@ -99,12 +116,17 @@ class MuSiQueScorer(Scorer):
     def __init__(self, full: bool = False) -> None:
         self.full = full
         self.metrics = (
-            ("em", "f1", "answerable_acc", "group_em", "group_f1")
-            if full
-            else (
+            (
                 "em",
                 "f1",
+                "answerable_acc",
+                "group_em",
+                "group_f1",
+                "answerable_unparsed",
+                "answerable_acc_lenient",
             )
+            if full
+            else ("em", "f1")
         )
         self.corpus_metrics = ("group_em", "group_f1") if full else ()
 
@@ -114,14 +136,20 @@ class MuSiQueScorer(Scorer):
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         gold_answerable = bool(record.metadata.get("answerable", True))
         prediction = result.answer
+        fields = read_fields(prediction) if self.full else None
+        if fields is not None:
+            prediction = fields.answer
         scores: dict[str, float] = {}
         details: dict[str, Any] = {}
         answer = answer_scores(prediction, record.gold)
         if gold_answerable:
             scores.update(answer)
-        if self.full:
-            said = not predicts_unanswerable(prediction)
+        if fields is not None:
+            said = True if fields.answerable is None else fields.answerable
             scores["answerable_acc"] = float(said == gold_answerable)
+            scores["answerable_unparsed"] = float(fields.answerable is None)
+            lenient = not predicts_unanswerable(fields.answer)
+            scores["answerable_acc_lenient"] = float(lenient == gold_answerable)
             details["musique"] = {
                 "group": str(record.metadata.get("group", record.id)),
                 "answerable": gold_answerable,
