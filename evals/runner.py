@@ -104,6 +104,8 @@ class EvalConfig(BaseModel):
     dataset_options: dict[str, Any] = Field(default_factory=dict)
     #: Keep every item's text out of results and traces (always on for private datasets).
     redact: bool = False
+    #: The command line that started the run (keys masked), recorded in run.json.
+    command: list[str] | None = None
 
 
 async def run_eval(
@@ -303,6 +305,9 @@ class _Run:
             "preset": self.preset.model_dump(mode="json") if self.preset else None,
             "items": len(records),
             "strategies": {k: _describe_strategy(v) for k, v in self.strategies.items()},
+            # Every option of every strategy as it ran, defaults included (strategy_params
+            # below holds only what the caller set): what the viewer's Info section shows.
+            "strategy_settings": {k: strategy_settings(v) for k, v in self.strategies.items()},
             "strategy_params": self.config.strategy_params,
             "per_strategy_params": self.config.per_strategy_params,
             "models": [_model_key(m) for m in self.config.models],
@@ -311,6 +316,10 @@ class _Run:
             "answer_format": self.spec.answer_format_for(self.subset),
             "redacted": self.redaction.enabled,
             "agot_version": agot.__version__,
+            "python": sys.version.split()[0],
+            "command": self.config.command,
+            "limits": self.config.limits.model_dump(mode="json") if self.config.limits else None,
+            "concurrency": self.config.concurrency,
             "started_at": time.time(),
         }
 
@@ -606,6 +615,38 @@ def _with_preset(config: EvalConfig) -> tuple[EvalConfig, AppliedPreset]:
 def _is_judge(scorer: Any) -> bool:
     name = scorer if isinstance(scorer, str) else getattr(scorer, "name", "")
     return str(name).lower() == "judge"
+
+
+#: Strategy options that are objects, not settings (shown by other run.json fields).
+_NOT_SETTINGS = frozenset({"budget", "models", "router"})
+
+
+def strategy_settings(strategy: Strategy) -> dict[str, Any]:
+    """Every option ``strategy`` takes, with the value it runs with (defaults resolved): read
+    from the strategy, its sampling parameters or its bounds, whichever holds the name."""
+    from agot.strategies.base import accepted_options
+
+    out: dict[str, Any] = {}
+    holders = [strategy, getattr(strategy, "params", None), getattr(strategy, "bounds", None)]
+    for name in sorted(accepted_options(type(strategy)) - _NOT_SETTINGS):
+        for holder in holders:
+            if holder is not None and hasattr(holder, name):
+                out[name] = _setting(getattr(holder, name))
+                break
+    return out
+
+
+def _setting(value: Any) -> Any:
+    """``value`` as JSON can hold it (a class by its name, anything else by its text)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, dict):
+        return {str(k): _setting(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_setting(v) for v in value]
+    return str(value)
 
 
 def _describe_strategy(strategy: Strategy) -> str:

@@ -83,5 +83,8 @@ def test_a_run_in_progress_is_shown_as_running(tmp_path, capsys):
     (runs / "live" / "summary.json").unlink()
     client = TestClient(create_app(Catalog([runs])), base_url="http://127.0.0.1")
     assert 'data-status="interrupted"' in client.get("/").text
+    assert 'data-live="1"' not in client.get("/").text + client.get("/run/live").text
     (runs / "live" / ".lock").write_text(f"{os.getpid()}\n")  # what a live run writes there
-    assert 'data-status="running"' in client.get("/").text
+    front = client.get("/").text
+    assert 'data-status="running"' in front and 'data-live="1"' in front  # reloads as rows come
+    assert 'data-live="1"' in client.get("/run/live").text

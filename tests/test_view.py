@@ -301,3 +301,26 @@ def test_damaged_run_json_summary_and_trace_show_as_notes(runs_root, tmp_path):
     assert "run.json is not readable JSON" in page.text and "summary.json" in page.text
     statuses = {client.get(f"/run/cot-again/item/{i}").status_code for i in range(4)}
     assert statuses == {200}
+
+
+# -- provenance: how a run was made --------------------------------------------------------------
+def test_run_json_records_resolved_settings_and_the_info_section_shows_them(tmp_path, capsys):
+    import json
+
+    from view_fixtures import HOTPOT
+
+    out = tmp_path / "runs" / "prov"
+    args = ["eval", "hotpotqa", "--data", str(HOTPOT), "--limit", "1", "--model", "scripted"]
+    args += ["--strategy", "agot,sc", "--max-layers", "2", "--out", str(out)]
+    assert main(args) == 0
+    capsys.readouterr()
+    info = json.loads((out / "run.json").read_text())
+    agot_settings = info["strategy_settings"]["agot"]
+    assert agot_settings["max_layers"] == 2  # given
+    assert (agot_settings["max_depth"], agot_settings["max_nodes"]) == (1, 3)  # defaults
+    assert agot_settings["temperature"] == 0.3 and info["strategy_settings"]["sc"]["n"] == 5
+    assert info["command"] == ["agot", *args]
+    page = local_client(create_app(Catalog([out.parent]))).get("/run/prov").text
+    assert 'id="run-info"' in page and 'data-strategy="agot"' in page
+    assert "max_layers</span>=2" in page and "max_depth</span>=1" in page
+    assert "agot eval hotpotqa" in page and "agot version" in page

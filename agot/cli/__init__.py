@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = ["agot", *(sys.argv[1:] if argv is None else argv)]  # for run.json
     from agot.errors import AgotError
 
     try:

@@ -305,7 +305,10 @@ def build_config(args: argparse.Namespace) -> Any:
     scorers: list[Any] = [name for name in _split(args.scorer) if name.lower() != "judge"]
     if args.judge or any(name.lower() == "judge" for name in _split(args.scorer)):
         scorers.append(JudgeScorer(model=args.judge))
+    from agot.url_secrets import redact_text
+
     return EvalConfig(
+        command=[redact_text(str(a)) for a in getattr(args, "command_line", ["agot"])],
         dataset=args.dataset,
         data=args.data,
         subset=args.subset,

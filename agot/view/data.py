@@ -61,6 +61,8 @@ class Run:
     problems: list[str] = field(default_factory=list)
     #: Line numbers of results.jsonl that are not result rows (counted, never a page error).
     unreadable_lines: list[int] = field(default_factory=list)
+    #: run.json as written (empty when missing or unreadable): the run's provenance.
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def strategies(self) -> list[str]:
@@ -304,6 +306,7 @@ def load_run(run_id: str, path: Path) -> Run:
         finished=summary is not None,
         problems=problems,
         unreadable_lines=unreadable,
+        info=info,
     )
 
 

@@ -24,7 +24,8 @@ def runs_page(catalog: Catalog) -> dict[str, Any]:
     """Every run, newest first (folders created since the last look included)."""
     catalog.refresh()
     runs = sorted(catalog.runs(), key=lambda r: -(r.date or 0.0))
-    return {"title": "Runs", "runs": runs, "traces": catalog.traces()}
+    live = any(r.status == "running" for r in runs)
+    return {"title": "Runs", "runs": runs, "traces": catalog.traces(), "live": live}
 
 
 # -- one run ----------------------------------------------------------------------------------
@@ -62,9 +63,83 @@ def run_page(run: Run) -> dict[str, Any]:
         "run": run,
         "item_rows": items,
         "metrics": sorted({m for g in run.groups for m in g.metrics}, key=_metric_order(headline)),
+        "info": run_info(run),
+        "live": run.status == "running",
         "tradeoff_svg": plots.score_vs_tokens(points, headline),
         "latency_svg": plots.histogram(latency, "latency per item (s)"),
     }
+
+
+#: run.json fields the Info section shows, in order, with their labels (the rest follow).
+_INFO_FIELDS = (
+    ("started_at", "started"),
+    ("command", "command line"),
+    ("agot_version", "agot version"),
+    ("python", "Python"),
+    ("dataset", "dataset"),
+    ("subset", "subset"),
+    ("split", "split"),
+    ("data", "data file"),
+    ("limit", "limit"),
+    ("sample_seed", "sample seed"),
+    ("seed", "seed"),
+    ("preset", "preset"),
+    ("models", "models"),
+    ("routing", "routing"),
+    ("limits", "limits per model"),
+    ("concurrency", "items in flight"),
+    ("scorers", "scorers"),
+    ("answer_format", "answer format"),
+    ("redacted", "item text redacted"),
+)
+#: Shown elsewhere in the section (settings), or internal (the resume fingerprint).
+_INFO_HIDDEN = {"strategies", "strategy_settings", "strategy_params", "per_strategy_params"}
+
+
+def run_info(run: Run) -> dict[str, Any]:
+    """The Info section: each strategy's resolved settings, then run.json's other fields."""
+    import datetime
+    import json
+    import shlex
+
+    info = run.info
+
+    def shown(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    fields: list[tuple[str, str]] = []
+    for key, label in _INFO_FIELDS:
+        value = info.get(key)
+        if value is None or value == [] or value == {}:
+            continue
+        if key == "command" and isinstance(value, list):
+            value = shlex.join(str(v) for v in value)
+        if key == "started_at" and isinstance(value, int | float):
+            stamp = datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+            value = stamp.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        fields.append((label, shown(value)))
+    known = {k for k, _ in _INFO_FIELDS} | _INFO_HIDDEN
+    for key, value in info.items():
+        if key not in known and key != "fingerprint" and value not in (None, [], {}):
+            fields.append((key.replace("_", " "), shown(value)))
+    fingerprint = info.get("fingerprint")
+    if isinstance(fingerprint, dict) and fingerprint.get("data_sha256"):
+        fields.append(("data SHA-256", str(fingerprint["data_sha256"])))
+    settings = info.get("strategy_settings")
+    strategies: list[tuple[str, list[tuple[str, str]]]] = []
+    if isinstance(settings, dict):
+        for name, values in settings.items():
+            if isinstance(values, dict):
+                strategies.append((str(name), [(str(k), shown(v)) for k, v in values.items()]))
+    else:  # a run written before settings were recorded: what the caller set, if anything
+        given = info.get("strategy_params") or {}
+        for name in run.strategies:
+            per = (info.get("per_strategy_params") or {}).get(name) or {}
+            values = {**given, **per}
+            strategies.append((name, [(str(k), shown(v)) for k, v in values.items()]))
+    return {"fields": fields, "strategies": strategies, "resolved": isinstance(settings, dict)}
 
 
 def _metric_order(headline: str) -> Callable[[str], tuple[int, str]]:

@@ -62,6 +62,17 @@
     window.addEventListener("hashchange", show);
     show();
   }
+  // A run still in progress: reload every 5 s to show new rows, unless the reader is busy
+  // (typing a filter, a box ticked, a call or graph unfolded, or scrolled down the page).
+  var live = document.querySelector("main[data-live]");
+  if (live) {
+    setInterval(function () {
+      var busy = Array.prototype.some.call(document.querySelectorAll("input"), function (i) {
+        return (i.type === "search" && i.value) || (i.type === "checkbox" && i.checked);
+      }) || document.querySelector("details[open]") || window.scrollY > 200;
+      if (!busy) location.reload();
+    }, 5000);
+  }
   var form = document.getElementById("compare-form");
   if (form) {
     form.addEventListener("submit", function (event) {
