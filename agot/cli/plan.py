@@ -265,31 +265,27 @@ class _Recorder:
 
         self.units: list[UnitSample] = []
         self.slots: dict[str, int] = {}
-        #: After each unit: (the loop thread's CPU seconds, calls so far, their gaps and
-        #: tails so far), so the loop's cost per call is read once it is warm.
-        self.marks: list[tuple[float, int, float]] = []
+        #: After each unit: (the seconds the loop's thread has been busy, calls so far), so
+        #: the loop's cost per call is read once it is warm.
+        self.marks: list[tuple[float, int]] = []
 
     async def run(self, work: Any, units: Any, deliver: Any, *, concurrency: int) -> None:
         from agot.evals.executors import LocalExecutor
 
-        self.marks.append((time.thread_time(), 0, 0.0))  # the event loop's thread
+        self.marks.append((_loop_busy(), 0))  # run() runs on the event loop's thread
         await LocalExecutor().run(_Spy(work, self), units, deliver, concurrency=concurrency)
 
     def mark(self, unit: Any) -> None:
-        _, calls, measured = self.marks[-1]
-        measured += sum(c.gap_s for c in unit.calls) + unit.tail_s
-        self.marks.append((time.thread_time(), calls + len(unit.calls), measured))
+        self.marks.append((_loop_busy(), self.marks[-1][1] + len(unit.calls)))
 
     def call_overhead(self) -> float:
-        """The event loop's CPU seconds per call beyond the recorded gaps and tails, over the
-        pilot's second half (the first pays one-time costs: imports, connection set-up)."""
+        """The event loop's busy seconds per call over the pilot's second half (the first
+        pays one-time costs: imports, connection set-up)."""
         first, last = self.marks[len(self.marks) // 2], self.marks[-1]
         if len(self.marks) < 5:  # too few units to leave any out
             first = self.marks[0]
         calls = last[1] - first[1]
-        if calls <= 0:
-            return 0.0
-        return max(0.0, (last[0] - first[0]) - (last[2] - first[2])) / calls
+        return max(0.0, last[0] - first[0]) / calls if calls > 0 else 0.0
 
     def settings(self, config: Any) -> Any:
         from agot.plan.simulate import Settings
@@ -304,6 +300,17 @@ class _Recorder:
             rpm=limits.requests_per_minute if limits else None,
             tpm=limits.tokens_per_minute if limits else None,
         )
+
+
+def _loop_busy() -> float:
+    """Seconds the calling thread has run or been ready to run but waited for a CPU (Linux's
+    schedstat: on a shared machine the loop's work takes that long); elsewhere its CPU time."""
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            ran, waited = stat.read().split()[:2]
+        return (int(ran) + int(waited)) / 1e9
+    except (OSError, ValueError):
+        return time.thread_time()
 
 
 class _Spy:

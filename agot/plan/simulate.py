@@ -6,11 +6,15 @@ model's concurrency slots and rate limits. So a plan replays sampled units the w
 and the dispatcher would:
 
 * units start in run order, at most ``items_in_flight`` at a time (the runner's semaphore);
-* a call becomes ready ``gap_s`` after its predecessors end (after the unit starts, with none),
-  and a unit ends ``tail_s`` after its last call: that time is the client's own work (prompts,
-  parsing, scoring), which runs on one event loop, so it is served one piece at a time, as is
-  ``call_overhead_s`` after each call (the loop's handling of a request and its reply): at
-  high concurrency the loop, not the model, can be what a run waits for;
+* a call becomes ready when its predecessors have ended, and a unit ends with its last call;
+* the client's own work (building prompts, handling replies, parsing, scoring) runs on one
+  event loop, which serves one piece at a time: ``call_overhead_s`` per call, the time the
+  pilot's loop was busy (or ready but waiting for a CPU) per call, is served on it when a call
+  ends, before its dependents may start (and taken out of the recorded service time, which
+  included it). At high concurrency the loop, not the model, can be what a run waits for.
+  Without that measure (``call_overhead_s`` 0) the recorded ``gap_s`` before each call and
+  ``tail_s`` after a unit's last call are replayed as plain delays instead; with it they are
+  not, since they were that work or waits for the loop, which the simulation recreates;
 * a ready call takes a slot of its gate (``concurrency`` per model, first come first served),
   then waits for the request-rate spacing (``60 / rpm`` seconds between requests, one per
   attempt) and the token-rate bucket, then runs for its recorded service time; a call the cache
@@ -154,12 +158,13 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
     seq = 0
     loop_free = 0.0  # when the event loop is next free for the client's own work
     overhead = settings.call_overhead_s
+    # With the loop measured, the gaps and tails are its work or waits for it: the loop model
+    # recreates both, so they are not replayed on top of it.
+    replay = 0.0 if overhead else 1.0
 
     def on_loop(now: float, work: float) -> float:
         """When ``work`` seconds of the client's own work, wanted at ``now``, are done."""
         nonlocal loop_free
-        if work <= 0:
-            return now
         loop_free = max(now, loop_free) + work
         return loop_free
 
@@ -175,7 +180,7 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
             gate.free -= 1
             start = gate.admit(now, shape.attempts[c], shape.tokens[c])
             seq += 1
-            push(events, (start + shape.service[c], seq, 1, u, c))
+            push(events, (start + max(0.0, shape.service[c] - overhead), seq, 1, u, c))
         else:
             gate.waiting.append((u, c))
 
@@ -187,11 +192,11 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
         waiting_on[u] = list(shape.deps)
         if not shape.service:
             seq += 1
-            push(events, (on_loop(now, shape.tail), seq, 2, u, -1))
+            push(events, (now + replay * shape.tail, seq, 2, u, -1))
         for c in shape.roots:
-            if shape.gap[c] > 0:
+            if replay and shape.gap[c] > 0:
                 seq += 1
-                push(events, (on_loop(now, shape.gap[c]), seq, 0, u, c))
+                push(events, (now + shape.gap[c], seq, 0, u, c))
             else:
                 ready(u, c, now)
 
@@ -221,7 +226,7 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
                 wshape = shapes[wu]
                 start = gate.admit(now, wshape.attempts[wc], wshape.tokens[wc])
                 seq += 1
-                push(events, (start + wshape.service[wc], seq, 1, wu, wc))
+                push(events, (start + max(0.0, wshape.service[wc] - overhead), seq, 1, wu, wc))
             else:
                 gate.free += 1
         if overhead:
@@ -232,13 +237,13 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
         for child in shape.children[c]:
             counts[child] -= 1
             if counts[child] == 0:
-                if shape.gap[child] > 0:
+                if replay and shape.gap[child] > 0:
                     seq += 1
-                    push(events, (on_loop(now, shape.gap[child]), seq, 0, u, child))
+                    push(events, (now + shape.gap[child], seq, 0, u, child))
                 else:
                     ready(u, child, now)
         left[u] -= 1
         if left[u] == 0:
             seq += 1
-            push(events, (on_loop(last_end[u], shape.tail), seq, 2, u, -1))
+            push(events, (last_end[u] + replay * shape.tail, seq, 2, u, -1))
     return finished
