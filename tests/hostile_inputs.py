@@ -34,8 +34,10 @@ def parsers() -> dict[str, Callable[[str], object]]:
     from agot.answers import extract_answer
     from agot.evals.scorers import extract_choice, qa_scores, simple_evals_choice
     from agot.evals.scorers.fanoutqa import answer_in_text
-    from agot.evals.scorers.musique import answer_scores
+    from agot.evals.scorers.musique import answer_scores, read_fields
+    from agot.evals.scorers.squad import squad_scores
     from agot.evals.tasks.crosswords import parse_grid
+    from agot.evals.tasks.crosswords_tot import tot_crossword
     from agot.evals.tasks.game24_tot import tot_verdict
     from agot.evals.tasks.game24_verify import verify_answer, verify_expression
 
@@ -47,8 +49,13 @@ def parsers() -> dict[str, Callable[[str], object]]:
         "game24 tot_verdict (1s)": lambda t: tot_verdict(t, [1, 1, 1, 1]),
         "game24 verify_answer (lenient)": lambda t: verify_answer(t, [4, 6, 8, 8]),
         "game24 verify_expression": lambda t: verify_expression(t, [4, 6, 8, 8]),
-        "crosswords parse_grid": parse_grid,
+        "crosswords tot_crossword (default)": lambda t: tot_crossword(
+            t, "HEARTEMBERABUSERESINTREND"
+        ),
+        "crosswords parse_grid (lenient)": parse_grid,
         "fanoutqa answer_in_text": lambda t: answer_in_text(["Corvin United", 1312], t),
         "musique answer_scores": lambda t: answer_scores(t, ["Amsel River"]),
+        "musique read_fields (full)": read_fields,
         "hotpotqa qa_scores": lambda t: qa_scores(t, ["Amsel River"]),
+        "hybridqa squad_scores": lambda t: squad_scores(t, ["Amsel River"]),
     }

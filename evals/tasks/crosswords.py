@@ -6,9 +6,12 @@ the down words left to right) and the 25 solution letters, one string each, row 
 (upper case). ToT tests on games 0, 5, ..., 95 (its ``mini0505_0_100_5.json``): that is the
 default ``test`` split for a full file; a file with at most 20 games is taken whole.
 
-Scoring follows ToT's environment: letter accuracy (cells right out of 25), word accuracy
-(the 5 rows and 5 columns right out of 10) and game solved (all 25 cells). A reply whose grid
-cannot be read scores 0 on all three, with the reason.
+Scoring: ``letter_acc``, ``word_acc`` and ``solved`` are ToT's own ``test_output`` rule (the
+reply's last five lines, read as rows; :mod:`agot.evals.tasks.crosswords_tot` names the commit
+and spells out the rule, including the replies on which ToT's code raises, scored 0 here).
+``*_lenient`` are agot's friendlier reading, reported beside them: the grid after the last
+``Answer:``, labels such as ``h1.`` or ``Row 1:`` and ``|`` separators ignored, or one line of 25
+letters; a grid it cannot read scores 0, with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from agot.errors import ConfigError, DatasetError
 from agot.evals.records import EvalRecord
 from agot.evals.tasks import ExactTask, TaskScore, resolve_data_file
+from agot.evals.tasks.crosswords_tot import tot_crossword
 
 SIZE = 5
 CELLS = SIZE * SIZE
@@ -30,7 +34,7 @@ TEST_INDICES = tuple(range(0, 100, 5))
 ANSWER_FORMAT = (
     "Fill the 5x5 grid so that every across word (h1-h5, rows top to bottom) and every down "
     "word (v1-v5, columns left to right) fits its clue. After a line 'Answer:', write the grid "
-    "as 5 lines of 5 letters each, row 1 first, letters only."
+    "as 5 lines of 5 letters each, row 1 first, letters only, and nothing after the grid."
 )
 
 # Possessive runs keep "answer" + a long run of spaces linear (no re-splitting of the run).
@@ -175,24 +179,40 @@ def score_grid(grid: str, gold: str) -> dict[str, float]:
 
 
 def score_crossword(text: str, record: EvalRecord) -> TaskScore:
-    """Parse the grid in ``text`` and score it; a malformed grid is 0 on every metric."""
+    """ToT's three scores for ``text`` and agot's lenient three beside them."""
+    gold = str(record.gold).upper()
+    official = tot_crossword(text, gold)
+    scores = {
+        "letter_acc": official.letter_acc,
+        "word_acc": official.word_acc,
+        "solved": float(official.solved),
+    }
     grid, reason = parse_grid(text)
-    if grid is None:
-        return TaskScore(
-            scores={"letter_acc": 0.0, "word_acc": 0.0, "solved": 0.0},
-            prediction=None,
-            reason=reason,
-        )
-    scores = score_grid(grid, str(record.gold))
-    rows = "\n".join(grid[i * SIZE : (i + 1) * SIZE] for i in range(SIZE))
-    return TaskScore(scores=scores, prediction=rows, reason=reason)
+    lenient = score_grid(grid, gold) if grid is not None else dict.fromkeys(scores, 0.0)
+    scores.update({f"{name}_lenient": value for name, value in lenient.items()})
+    details: dict[str, object] = {"lenient_reason": reason, "tot_crashed": official.crashed}
+    if grid is not None:
+        details["lenient_grid"] = "\n".join(grid[i * SIZE : (i + 1) * SIZE] for i in range(SIZE))
+    return TaskScore(
+        scores=scores,
+        prediction="\n".join(official.rows),
+        reason=official.reason,
+        details=details,
+    )
 
 
 CROSSWORDS = ExactTask(
     name="crosswords",
     description="5x5 mini crosswords (Tree of Thoughts): letter, word and game accuracy",
     answer_format=ANSWER_FORMAT,
-    metrics=("letter_acc", "word_acc", "solved"),
+    metrics=(
+        "letter_acc",
+        "word_acc",
+        "solved",
+        "letter_acc_lenient",
+        "word_acc_lenient",
+        "solved_lenient",
+    ),
     headline="word_acc",
     default_split="test",
     load=load_crosswords,
