@@ -324,3 +324,29 @@ def test_run_json_records_resolved_settings_and_the_info_section_shows_them(tmp_
     assert 'id="run-info"' in page and 'data-strategy="agot"' in page
     assert "max_layers</span>=2" in page and "max_depth</span>=1" in page
     assert "agot eval hotpotqa" in page and "agot version" in page
+
+
+def test_the_tradeoff_plot_keeps_cheap_strategies_apart_on_a_log_axis():
+    points = [("direct @ m", 120.0, 0.40, None, None), ("cot @ m", 300.0, 0.41, None, None)]
+    svg = score_vs_tokens([*points, ("agot @ m", 30000.0, 0.6, 0.5, 0.7)], "em")
+    xs = {name: float(x) for name, x in re.findall(r'data-series="([^"]+)"[^>]*cx="([\d.]+)"', svg)}
+    assert xs["cot @ m"] - xs["direct @ m"] > 40  # linear from 0 to 30k: under 3 px apart
+    assert "log scale" in svg
+    labels = re.findall(r'class="point-label"[^>]*>([^<]+)<', svg)
+    assert labels == ["direct", "cot", "agot"]
+    assert ">1k<" in svg and ">10k<" in svg  # decade ticks, labelled
+
+
+def test_item_calls_are_grouped_by_thought_in_start_order(client, runs_root):
+    run = Catalog([runs_root]).run("agot-vs-cot")
+    index = next(i for i, row in enumerate(run.rows) if row.strategy == "agot")
+    page = client.get(f"/run/agot-vs-cot/item/{index}").text
+    groups = re.findall(r'<section class="call-group" data-node="([^"]*)">', page)
+    assert "2" in groups and len(groups) == len(set(groups)) > 2  # one section per thought
+    assert re.search(r"thought 2: [^<]+<span", page) and 'href="#n_2"' in page
+    sections = [part.split("</section>", 1)[0] for part in page.split('class="call-group"')[1:]]
+    biggest = max(sections, key=lambda text: text.count("<details"))
+    offsets = [float(x) for x in re.findall(r"· \+([\d.]+) s ·", biggest)]
+    assert len(offsets) >= 2 and offsets == sorted(offsets)
+    total = page.count('<details class="call')
+    assert total == sum(1 for r in [run.trace(run.rows[index])] for _ in r["events"])

@@ -167,6 +167,42 @@ class Call:
     critical: bool
 
 
+@dataclass
+class CallGroup:
+    """The calls made for one thought (or for the run as a whole: its proposals of the top
+    graph, the synthesis, a single-call strategy's answer), in the order they started."""
+
+    node_id: str | None
+    title: str
+    calls: list[Call]
+    anchor: str | None = None  #: the thought's id in the graph pictures
+
+    @property
+    def roles(self) -> list[str]:
+        return list(dict.fromkeys(c.event.role for c in self.calls))
+
+
+def group_calls(calls: Sequence[Call], titles: dict[str, str]) -> list[CallGroup]:
+    """``calls`` grouped by the thought they served, groups in the order their first call
+    started (``titles``: a thought's title by id; the anchor is set for thoughts drawn)."""
+    from agot.render.style import node_key
+
+    groups: dict[str | None, list[Call]] = {}
+    for call in sorted(calls, key=lambda c: (c.offset_s, c.event.call_id)):
+        groups.setdefault(call.event.node_id, []).append(call)
+    out = []
+    for node, members in groups.items():
+        if node is None:
+            title = "the run as a whole (top-level steps)"
+        elif node in titles:
+            title = f"thought {node}: {titles[node]}"
+        else:
+            title = f"step {node}"
+        anchor = node_key(node) if node in titles else None
+        out.append(CallGroup(node, title, members, anchor))
+    return out
+
+
 def trace_view(trace: dict[str, Any] | None) -> dict[str, Any]:
     """Graph pictures, timeline and calls of a saved trace (the object Result.save_trace
     writes); an empty view when the run kept no trace."""
@@ -208,8 +244,13 @@ def trace_view(trace: dict[str, Any] | None) -> dict[str, Any]:
         "parallelism": parallelism(events),
         "critical_calls": len(path),
         "text_kept": any(e.messages is not None for e in events),
+        "call_groups": group_calls(calls, {}),
     }
     if graph is not None:
+        from agot.render.style import display_text
+
+        titles = {node.id: display_text(node.title) for _, node in graph.walk()}
+        view["call_groups"] = group_calls(calls, titles)
         from agot.render.svg import graph_to_svg
 
         view["graph_svg"] = graph_to_svg(_shallow(graph))

@@ -50,7 +50,7 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def _fmt(value: float) -> str:
-    if abs(value) >= 10000:
+    if abs(value) >= 10000 or (abs(value) >= 1000 and value % 1000 == 0):
         return f"{value / 1000:.0f}k"
     if abs(value) >= 1000:
         return f"{value / 1000:.1f}k"
@@ -59,13 +59,34 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _log_ticks(low: float, high: float) -> list[float]:
+    """Decades covering [low, high] (both > 0), with 2 and 5 between them when few."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    if last == first:
+        last += 1
+    steps = (1, 2, 5) if last - first <= 3 else (1,)
+    ticks = [m * 10.0**e for e in range(first, last) for m in steps] + [10.0**last]
+    return ticks
+
+
 def _frame(
-    xs: list[float], ys: list[float], x_label: str, y_label: str, kind: str
+    xs: list[float],
+    ys: list[float],
+    x_label: str,
+    y_label: str,
+    kind: str,
+    *,
+    log_x: bool = False,
 ) -> tuple[list[str], Scale, Scale]:
-    x_ticks, y_ticks = _ticks(min(xs), max(xs)), _ticks(min(ys), max(ys))
+    x_ticks = _log_ticks(min(xs), max(xs)) if log_x else _ticks(min(xs), max(xs))
+    y_ticks = _ticks(min(ys), max(ys))
     x0, x1, y0, y1 = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
+    if log_x:
+        x0, x1 = math.log10(x0), math.log10(x1)
 
     def sx(x: float) -> float:
+        if log_x:
+            x = math.log10(max(x, 10.0**x0))
         return LEFT + (x - x0) / ((x1 - x0) or 1.0) * (W - LEFT - RIGHT)
 
     def sy(y: float) -> float:
@@ -107,9 +128,14 @@ def score_vs_tokens(
     drawn = [p for p in points if p[2] is not None]
     if not drawn:
         return '<p class="empty">no scored groups to plot</p>'
-    xs = [0.0] + [p[1] for p in drawn]
+    positive = [p[1] for p in drawn if p[1] > 0]
+    # Tokens per item span orders of magnitude (direct vs AGoT): a log axis keeps the cheap
+    # strategies apart; a linear one from 0 when every point costs nothing.
+    log_x = bool(positive)
+    xs = [max(p[1], min(positive)) for p in drawn] if log_x else [0.0] + [p[1] for p in drawn]
     ys = [0.0, 1.0] + [v for p in drawn for v in (p[2], p[3], p[4]) if v is not None]
-    parts, sx, sy = _frame(xs, ys, "tokens per item", metric, "tradeoff")
+    x_label = "tokens per item (log scale)" if log_x else "tokens per item"
+    parts, sx, sy = _frame(xs, ys, x_label, metric, "tradeoff", log_x=log_x)
     for i, (label, x, y, low, high) in enumerate(points):
         if y is None:
             continue
@@ -127,6 +153,15 @@ def score_vs_tokens(
             f'<circle class="point" data-series="{escape(label)}" data-x="{x:.3f}" '
             f'data-y="{y:.4f}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="{c}">'
             f"<title>{escape(tip)}</title></circle>"
+        )
+        # the series' name beside its point (left of it near the right edge), so points
+        # that sit close together stay told apart without the legend
+        right = sx(x) > W - RIGHT - 120
+        dx, anchor = (-8, "end") if right else (8, "start")
+        dy = -8 if i % 2 == 0 else 14
+        parts.append(
+            f'<text class="point-label" x="{sx(x) + dx:.1f}" y="{sy(y) + dy:.1f}" '
+            f'text-anchor="{anchor}" fill="{c}">{escape(label.split(" @ ")[0])}</text>'
         )
     parts.append("</svg>")
     return "".join(parts) + _legend([p[0] for p in points])

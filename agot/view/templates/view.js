@@ -73,6 +73,20 @@
       if (!busy) location.reload();
     }, 5000);
   }
+  // A call and its timeline bar point at each other: hovering a call outlines its bar, and
+  // clicking a bar opens that call in the list below.
+  document.querySelectorAll("details.call[data-call]").forEach(function (call) {
+    var scope = call.closest("section.page") || document;
+    var bar = scope.querySelector('#timeline g.call[data-call="' + call.getAttribute("data-call") + '"]');
+    if (!bar) return;
+    call.addEventListener("mouseenter", function () { bar.classList.add("hilite"); });
+    call.addEventListener("mouseleave", function () { bar.classList.remove("hilite"); });
+    bar.style.cursor = "pointer";
+    bar.addEventListener("click", function () {
+      call.open = true;
+      call.scrollIntoView({ block: "center" });
+    });
+  });
   var form = document.getElementById("compare-form");
   if (form) {
     form.addEventListener("submit", function (event) {
