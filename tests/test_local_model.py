@@ -107,6 +107,7 @@ def test_gguf_header_reader_finds_the_architectures_context_length(tmp_path):
     assert gguf_context_length(path) is None
 
 
+@pytest.mark.local_model  # it runs llama.cpp's native loader (and its kernel check)
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python")
 async def test_a_gguf_llama_cpp_cannot_load_is_a_backend_error(tmp_path):
     empty = tmp_path / "empty.gguf"  # a valid GGUF header with no tensors and no metadata
