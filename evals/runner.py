@@ -515,6 +515,7 @@ class _Run:
             # and scored, and the item counts as errored so --retry-errors runs it again.
             more = f" (+{len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
             error = f"{len(result.errors)} failed step(s), answer kept: {result.errors[0]}{more}"
+        scoring_started = time.perf_counter()
         for index, scorer in enumerate(self.scorers):
             try:
                 scored = await scorer.score(record, result, ctx)
@@ -525,6 +526,8 @@ class _Run:
                 prediction = scored.prediction
             scores.update(scored.scores)
             details.update(scored.details)
+        # Wall time of all scorers (a judge's calls included); the summary reports it per item.
+        details["score_s"] = round(time.perf_counter() - scoring_started, 6)
         if result.errors and not result.error:
             details["strategy_errors"] = result.errors
         details.update(_verifier_agreement(result, scores, self.scorers))

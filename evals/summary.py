@@ -83,6 +83,14 @@ class GroupSummary(BaseModel):
     judge_usage: Usage | None = None
     #: Mean entropy and variance per stage (Kairanban variants; empty for other strategies).
     stages: list[StageStat] = Field(default_factory=list)
+    #: Mean time the scorers took per item, in milliseconds (None for rows that predate it).
+    score_ms_per_item: float | None = Field(
+        default=None, description="Mean wall time of all scorers on one item, milliseconds"
+    )
+    #: The slowest item's scoring time, in milliseconds.
+    score_ms_max: float | None = Field(
+        default=None, description="Longest wall time of all scorers on one item, milliseconds"
+    )
 
     @property
     def label(self) -> str:
@@ -196,6 +204,13 @@ class EvalSummary(BaseModel):
             out.append("")
             for g in judged:
                 out += _judge_lines(g)
+        timed = [g for g in self.groups if g.score_ms_per_item is not None]
+        if timed:
+            out.append("")
+            cells = " · ".join(
+                f"{g.label}: {g.score_ms_per_item:.1f} ms (max {g.score_ms_max:.1f})" for g in timed
+            )
+            out.append(f"scoring time per item: {cells}")
         if self.endpoints:
             out.append("")
             out += endpoint_table(self.endpoints)
@@ -378,7 +393,19 @@ def group_summary(
         agreement=_agreement(rows),
         judge_usage=_judge_usage(rows),
         stages=stage_stats(rows),
+        **_scoring_times(rows),
     )
+
+
+def _scoring_times(rows: Sequence[ResultRow]) -> dict[str, float | None]:
+    """Mean and longest scoring time per item (the runner records ``details["score_s"]``)."""
+    times = [t for r in rows if isinstance(t := r.details.get("score_s"), int | float)]
+    if not times:
+        return {"score_ms_per_item": None, "score_ms_max": None}
+    return {
+        "score_ms_per_item": 1000 * sum(times) / len(times),
+        "score_ms_max": 1000 * max(times),
+    }
 
 
 def _aggregate(scorer: Scorer, metric: str, sample: Sequence[Any]) -> float:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from agot.evals.presets import resolve_preset
 from agot.evals.run_folder import ResultRow
 from agot.evals.scorers import JudgeScorer, QAScorer
@@ -133,3 +135,18 @@ def test_preset_and_sample_seed_are_recorded_and_printed() -> None:
     assert lines[1].startswith("preset agot-paper: limit=100") and "limit=5" in lines[1]
     again = EvalSummary.model_validate(json.loads(s.model_dump_json()))
     assert again.preset == applied and again.sample_seed == 2502
+
+
+def test_summary_reports_scoring_time_per_item():
+    from agot.evals.summary import group_summary
+
+    def row(i: int, score_s: float | None) -> ResultRow:
+        details = {} if score_s is None else {"score_s": score_s}
+        return ResultRow(
+            id=f"q{i}", dataset="d", strategy="cot", model="m", seed=0, details=details
+        )
+
+    timed = group_summary("cot", "m", [row(0, 0.002), row(1, 0.004), row(2, None)], {})
+    assert timed.score_ms_per_item == pytest.approx(3.0)
+    assert timed.score_ms_max == pytest.approx(4.0)
+    assert group_summary("cot", "m", [row(0, None)], {}).score_ms_per_item is None
