@@ -10,6 +10,7 @@ chromium-driver``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -222,3 +223,67 @@ def _until(driver, condition, timeout: float = 10.0) -> None:
     WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
         condition
     )
+
+
+def test_info_section_call_groups_and_the_log_plot_on_screen(server, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.get(server + "/")
+    row = d.find_element(By.CSS_SELECTOR, 'tr[data-run="agot-vs-cot"]')
+    assert row.get_attribute("data-status") == "finished" and "finished" in row.text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row.text)  # when it started
+    d.get(server + "/run/agot-vs-cot")
+    info = d.find_element(By.ID, "run-info")
+    settings = info.find_element(By.ID, "strategy-settings")
+    assert not settings.is_displayed()
+    info.find_element(By.TAG_NAME, "summary").click()
+    assert settings.is_displayed()
+    agot_row = settings.find_element(By.CSS_SELECTOR, 'tr[data-strategy="agot"]').text
+    assert "max_depth=1" in agot_row and "temperature=0.3" in agot_row
+    assert "agot version" in d.find_element(By.ID, "run-fields").text
+    labels = [t.text for t in d.find_elements(By.CSS_SELECTOR, "svg.plot-tradeoff .point-label")]
+    assert sorted(labels) == ["agot", "cot"]
+    _shot(d, shots, "7-run-info")
+
+    # the agot item: calls grouped by thought, a bar and its call linked
+    d.get(server + "/run/agot-vs-cot")
+    d.find_element(By.CSS_SELECTOR, '[data-filter-for="items-table"] input').send_keys("hp0003")
+    link = next(
+        r.find_element(By.CSS_SELECTOR, "a.item-link")
+        for r in d.find_elements(By.CSS_SELECTOR, "#items-table tbody tr")
+        if r.is_displayed() and "agot" in r.text.split()
+    )
+    link.click()
+    _until(d, lambda d: "hp0003" in d.find_element(By.TAG_NAME, "h1").text)
+    groups = d.find_elements(By.CSS_SELECTOR, "section.call-group")
+    titles = [g.find_element(By.TAG_NAME, "h3").text for g in groups]
+    assert any(t.startswith("thought 2:") for t in titles) and len(groups) > 2
+    bar = d.find_element(By.CSS_SELECTOR, "#timeline g.call")
+    target = d.find_element(By.ID, "call-" + bar.get_attribute("data-call"))
+    assert target.get_attribute("open") is None
+    d.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", bar)
+    assert target.get_attribute("open") is not None
+    _shot(d, shots, "8-item-groups")
+
+
+@pytest.mark.parametrize("path", ["/", "/run/agot-vs-cot", "/compare"])
+def test_narrow_windows_keep_the_page_inside_the_window(server, browser, shots, path):
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.set_window_size(1024, 900)
+    try:
+        d.get(server + path)
+        width = d.execute_script("return document.documentElement.clientWidth")
+        page = d.execute_script("return document.documentElement.scrollWidth")
+        assert page <= width, f"{path}: the page is {page} px wide in a {width} px window"
+        for cell in d.find_elements(By.CSS_SELECTOR, ".est"):  # intervals stay on one line
+            if cell.is_displayed():
+                assert cell.size["height"] < 24, cell.text
+        name = {"/": "runs", "/run/agot-vs-cot": "run", "/compare": "compare"}[path]
+        height = d.execute_script("return document.body.scrollHeight")
+        d.set_window_size(1024, min(max(height + 40, 700), 5000))
+        d.save_screenshot(str(shots / f"9-narrow-{name}.png"))
+    finally:
+        d.set_window_size(1400, 1000)

@@ -7,6 +7,7 @@ The server and the static export render the same templates from these functions;
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,8 +193,12 @@ def group_calls(calls: Sequence[Call], titles: dict[str, str]) -> list[CallGroup
         groups.setdefault(call.event.node_id, []).append(call)
     out = []
     for node, members in groups.items():
+        layer = re.fullmatch(r"(?:(.+)\.)?layer(\d+)", node or "")
         if node is None:
             title = "the run as a whole (top-level steps)"
+        elif layer:
+            where = f"nested graph of thought {layer[1]}" if layer[1] else "top graph"
+            title = f"{where}: proposal of layer {layer[2]}"
         elif node in titles:
             title = f"thought {node}: {titles[node]}"
         else:
