@@ -233,6 +233,7 @@ def test_what_if_refuses_unknown_keys_and_bad_values() -> None:
     assert varied[3].budget is not None and varied[3].budget.max_wall_s == 30
 
 
+@pytest.mark.slow  # imports litellm (its price table): 6 to 19 s
 def test_a_list_price_reprices_every_call() -> None:
     price = list_price("openai/gpt-4o-mini")
     assert 0 < price.input_per_token < price.output_per_token
