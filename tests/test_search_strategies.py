@@ -552,3 +552,29 @@ async def test_cost_plot_marks_the_pareto_front(tmp_path) -> None:
     xs, ys = list(front.get_xdata()), list(front.get_ydata())
     # bon solves the item at more tokens; of cot and direct (both wrong) the cheaper is kept.
     assert ys == [0.0, 1.0] and len(xs) == 2 and xs[0] < xs[1]
+
+
+def test_aot_decomposition_schema_fits_the_token_budget() -> None:
+    from agot.strategies.atom_of_thoughts import decomposition_schema
+
+    def caps(subquestions: int, tokens: int) -> tuple[int, int]:
+        schema = decomposition_schema(subquestions, tokens).model_json_schema()
+        (item,) = schema["$defs"].values()
+        return schema["properties"]["subquestions"]["maxItems"], item["properties"]["question"][
+            "maxLength"
+        ]
+
+    assert caps(6, 512) == (6, 45)
+    items, chars = caps(3, 256)
+    assert items == 3 and items * (chars + 40) <= 256
+    assert caps(3, 96)[0] == 1  # room for one subquestion only: the question stays atomic
+    # The caps shape the grammar only: a longer reply still validates.
+    long = {"subquestions": [{"question": "x" * 300, "depends_on": [1, 2, 3, 4]}]}
+    assert decomposition_schema(3, 96).model_validate(long).subquestions[0].question == "x" * 300
+
+
+def test_tot_reads_steps_as_the_published_code_does() -> None:
+    assert numbers_left("12 / 7 = 1.71 (rounded, left: 1.71)") == "1.71"
+    assert numbers_left("4/3 * 9 = 12 (left:12)") is None  # the code needs "left: "
+    # Summed per label, impossible first: ties between equal values fall as in the code.
+    assert value_of(["likely", "impossible", "impossible"]) == 0.002 + 1.0

@@ -80,12 +80,14 @@ _MIN_QUESTION_CHARS = 24
 
 @functools.cache
 def decomposition_schema(max_subquestions: int, max_tokens: int) -> type[Decomposition]:
-    """:class:`Decomposition` with at most ``max_subquestions`` items, each question's length
-    capped so the reply fits ``max_tokens`` (about two characters a token). The caps are in the
-    JSON schema only: a backend decoding under a grammar keeps to them (a small model otherwise
-    writes until the token limit and never closes its JSON), validation does not re-ask a
-    reply that is a little longer."""
-    chars = max(_MIN_QUESTION_CHARS, (2 * max_tokens) // max_subquestions - _ITEM_SYNTAX_CHARS)
+    """:class:`Decomposition` capped so the reply fits ``max_tokens`` (counted as one character
+    each, which JSON's short tokens keep safe): at most as many subquestions as fit, each
+    question's length capped. The caps are in the JSON schema only: a backend decoding under a
+    grammar keeps to them (a small model otherwise writes until the token limit and never
+    closes its JSON), validation does not re-ask a reply that is a little longer."""
+    fit = max_tokens // (_MIN_QUESTION_CHARS + _ITEM_SYNTAX_CHARS)
+    max_subquestions = max(1, min(max_subquestions, fit))
+    chars = max(_MIN_QUESTION_CHARS, max_tokens // max_subquestions - _ITEM_SYNTAX_CHARS)
     item = create_model(
         f"SubquestionMax{chars}",
         __base__=Subquestion,

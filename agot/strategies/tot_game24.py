@@ -17,8 +17,9 @@ from agot.prompts.tot import VALUE_WEIGHTS
 TARGET = 24
 
 _INTEGER = re.compile(r"(?<![\d.])\d+(?!\d|\.\d)")
-_LEFT = re.compile(r"\(\s*left\s*:\s*([^()]*)\)", re.IGNORECASE)
+_LEFT = "left: "
 _ANSWER_PREFIX = re.compile(r"(?i)^[\s*_`]*answer[\s*_`]*[:：]\s*")
+_SUM_ORDER = ("impossible", "likely", "sure")
 _LABEL = re.compile(r"(?i)\b(sure|likely|impossible)\b")
 
 
@@ -37,9 +38,14 @@ def puzzle_numbers(question: str) -> list[int] | None:
 
 
 def numbers_left(line: str) -> str | None:
-    """The numbers after a step line (``"6 9 10"``), or None for a line with no ``(left: ...)``."""
-    found = _LEFT.findall(line)
-    return " ".join(found[-1].split()) if found else None
+    """The numbers after a step line (``"6 9 10"``), or None for a line with no ``left:``.
+
+    Read exactly as the method reads them, so a search sees the same states: what follows the
+    last ``left: `` (lower case, one space) up to a closing parenthesis (``(rounded, left:
+    1.71)`` leaves ``1.71``; ``(left:12)`` is not a step line)."""
+    if _LEFT not in line:
+        return None
+    return " ".join(line.split(_LEFT)[-1].split(")")[0].split())
 
 
 def reached_target(left: str) -> bool:
@@ -74,8 +80,12 @@ def value_label(text: str) -> str | None:
 
 
 def value_of(labels: list[str | None]) -> float:
-    """The value of a state: its samples' label weights, summed (unlabelled samples add 0)."""
-    return sum(VALUE_WEIGHTS.get(label or "", 0.0) for label in labels)
+    """The value of a state: its samples' label weights, summed (unlabelled samples add 0).
+
+    Summed per label, impossible first, as the method does: the float sum's order decides
+    between values that are equal on paper (1 + 0.001 + 0.001 is not 0.002 + 1), and with it
+    which of two such states is kept."""
+    return sum(VALUE_WEIGHTS[name] * labels.count(name) for name in _SUM_ORDER)
 
 
 __all__ = [
