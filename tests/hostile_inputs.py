@@ -26,7 +26,15 @@ def hostile_replies(size: int = 100_000) -> dict[str, str]:
         "nested parens": "(" * (size // 2) + ")" * (size // 2),
         "underscores": "_`" * (size // 2) + "_",
         "grid-like": "ABCDE\n" * (size // 6),
+        "prose": (_PROSE * (size // len(_PROSE) + 1))[:size],
+        "markdown answers": "**Answer:** the Amsel River, 1,312 cities.\n" * (size // 42),
     }
+
+
+_PROSE = (
+    "The cities of Corvin and Pellham, along the Amsel River, won 1,312 games in 2019; "
+    "a team's record (an 'unbroken' run) was the best. "
+)
 
 
 def parsers() -> dict[str, Callable[[str], object]]:

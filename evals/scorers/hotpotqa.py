@@ -26,7 +26,13 @@ from agot.evals.scorers.base import Score, Scorer
 from agot.result import Result
 
 _DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION_BYTES = string.punctuation.encode("ascii")
+# The official ``\b(a|an|the)\b``, with the leading ``\b`` checked just after the first
+# letter so the engine can skip ahead to an "a" or a "t" (same matches, same replacements).
+_ARTICLES = re.compile(r"(?:a(?<!\w.)n?|t(?<!\w.)he)\b")
+_ARTICLE_WORDS = frozenset({"a", "an", "the"})
+# ASCII characters that are neither word characters, white space nor punctuation.
+_ASCII_BOUNDARY = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 _SPECIAL = ("yes", "no", "noanswer")
 OFFICIAL = "hotpot_evaluate_v1.py (hotpotqa/hotpot@3635853)"
 
@@ -38,8 +44,18 @@ def normalize_squad_answer(text: str) -> str:
     bare article normalises to ``""``. Voting uses :func:`agot.answers.normalize_answer`,
     which keeps a lone ``A`` (a choice letter) instead.
     """
-    text = text.lower().translate(_DELETE_PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    return " ".join(_normalised_tokens(text))
+
+
+def _normalised_tokens(text: str) -> list[str]:
+    text = text.lower()
+    if text.isascii() and not _ASCII_BOUNDARY.search(text):
+        # Without punctuation, an ASCII text has word boundaries only at white space (no
+        # control characters either), so the article rule drops whole tokens: the same
+        # result as the pattern, without trying it at every "a" of a long word.
+        text = text.encode("ascii").translate(None, _PUNCTUATION_BYTES).decode("ascii")
+        return [t for t in text.split() if t not in _ARTICLE_WORDS]
+    return _ARTICLES.sub(" ", text.translate(_DELETE_PUNCTUATION)).split()
 
 
 def exact_match(prediction: str, gold: str) -> float:
@@ -52,12 +68,19 @@ def f1_score(prediction: str, gold: str) -> float:
 
 
 class Normalised:
-    """A prediction normalised once, its tokens counted once (shared by every gold form)."""
+    """A prediction normalised once for every gold form. Its tokens are counted only for the
+    words a gold form has (``list.count``, a C loop): a long reply holds thousands of
+    distinct words, a gold a handful."""
 
     def __init__(self, text: str) -> None:
-        self.text = normalize_squad_answer(text)
-        self.tokens = self.text.split()
-        self.counts = Counter(self.tokens)
+        self.tokens = _normalised_tokens(text)
+        self.text = " ".join(self.tokens)
+        self._counts: dict[str, int] = {}
+
+    def count(self, token: str) -> int:
+        if token not in self._counts:
+            self._counts[token] = self.tokens.count(token)
+        return self._counts[token]
 
 
 def _hotpot_f1(pred: Normalised, ref: str) -> float:
@@ -68,7 +91,7 @@ def _hotpot_f1(pred: Normalised, ref: str) -> float:
 
 def shared_f1(pred: Normalised, ref_tokens: list[str]) -> float:
     """F1 of the shared tokens, counted with multiplicity; 0 when nothing is shared."""
-    shared = sum((pred.counts & Counter(ref_tokens)).values())
+    shared = sum(min(pred.count(t), n) for t, n in Counter(ref_tokens).items())
     if shared == 0:
         return 0.0
     precision = shared / len(pred.tokens)

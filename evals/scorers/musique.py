@@ -5,16 +5,17 @@
 * Answer EM/F1: SQuAD's rule (:mod:`agot.evals.scorers.squad`: no yes/no/noanswer rule,
   empty vs empty is 1), best over the answer and its aliases, on the whole predicted answer.
   Only answerable items enter answer EM/F1, as in the official script.
-* ``full`` subset: every question comes with an unanswerable twin (same id). The official
-  metric takes a predicted answerable flag beside the predicted answer, so the prompt asks for
-  two fields, ``Answerable: yes|no`` and ``Answer: <phrase>`` (:data:`ANSWER_FORMAT_FULL`), and
-  :func:`read_fields` reads them from the reply: the flag from the last ``Answerable:`` line,
-  the answer from the last ``Answer:`` line (the whole reply, less the flag's line, when there
-  is none). A reply without a readable flag counts as answerable (it gave an answer) and is
-  counted in ``answerable_unparsed``. ``answerable_acc`` is the per-item share of right flags;
-  ``group_em`` and ``group_f1`` are the official "answer sufficiency" metrics: per question
-  pair, the answerable twin's EM/F1 when both flags are right, else 0; averaged over pairs.
-  Pairs missing a twin (``--limit``) are left out, and their interval resamples pairs.
+* ``full`` subset: every question comes with an unanswerable twin (same id). The official metric
+  takes a predicted answerable flag beside the predicted answer, so the prompt asks for two
+  fields, ``Answerable: yes|no`` and ``Answer: <phrase>`` (:data:`ANSWER_FORMAT_FULL`), and
+  :func:`read_fields` reads them from the reply: the flag from the last ``Answerable:`` line
+  (yes/no, true/false), the answer from the last ``Answer:`` line (the whole reply, less the
+  flag's line, when there is none). A reply without a readable flag counts as answerable (it
+  gave an answer) and is counted in ``answerable_unparsed``. ``answerable_acc`` is the per-item
+  share of right flags; ``group_em`` and ``group_f1`` are the official "answer sufficiency"
+  metrics: per question pair, the answerable twin's EM/F1 when both flags are right, else 0;
+  averaged over pairs. Pairs missing a twin (``--limit``) are left out, and their interval
+  resamples pairs.
 * ``answerable_acc_lenient`` is agot's earlier reading, reported beside it: an item is called
   unanswerable when its answer normalises to one of a few phrases ("unanswerable", "not
   enough information", ...), whatever the flag says.
@@ -54,9 +55,11 @@ ANSWER_FORMAT_FULL = (
     "question, not a sentence (your best guess even when they do not suffice)."
 )
 
-# One line's label and the rest; markdown emphasis around the label is allowed. Possessive
-# runs and a greedy rest (stripped in Python) keep a line of 100,000 stars or spaces linear.
-_FIELD = re.compile(r"(?i)^[\s*_#>-]*+(answerable|answer)[\s*_]*+[:：](.*)$")
+# The last line holding each field: ``.*`` runs to the end and backs off line by line, so one
+# call finds the last match; markdown emphasis around the label is allowed, and the
+# possessive runs keep a line of 100,000 stars or spaces linear.
+_LAST_FLAG = re.compile(r"(?ims)\A.*^[ \t*_#>-]*+answerable[ \t*_]*+[:：]([^\n]*)")
+_LAST_ANSWER = re.compile(r"(?ims)\A.*^[ \t*_#>-]*+answer[ \t*_]*+[:：]([^\n]*)")
 _EDGES = " \t\r\n*_"
 _YES = frozenset({"yes", "true", "1", "answerable"})
 _NO = frozenset({"no", "false", "0", "unanswerable", "not answerable"})
@@ -71,28 +74,21 @@ class Fields:
 
 
 def read_fields(text: str | None) -> Fields:
-    """The ``Answer:`` and ``Answerable:`` fields of a reply (the last of each), one pass."""
+    """The ``Answer:`` and ``Answerable:`` fields of a reply (the last line of each)."""
     text = text or ""
-    answer: str | None = None
     flag: bool | None = None
-    flag_line: str | None = None
-    for line in text.splitlines():
-        if ":" not in line and "：" not in line:
-            continue
-        match = _FIELD.match(line)
-        if match is None:
-            continue
-        label, value = match.group(1).lower(), match.group(2).strip(_EDGES)
-        if label == "answer":
-            answer = value
-            continue
-        word = value.strip(" .!*_`'\"").lower()
-        flag = True if word in _YES else False if word in _NO else flag
-        flag_line = line
-    if answer is None:
-        lines = text.splitlines()
-        answer = "\n".join(line for line in lines if line != flag_line).strip()
-    return Fields(answer=answer, answerable=flag)
+    found = _LAST_FLAG.match(text) if "nswerable" in text.lower() else None
+    if found is not None:
+        word = found.group(1).strip(_EDGES + ".!`'\"").lower()
+        flag = True if word in _YES else False if word in _NO else None
+    answer = _LAST_ANSWER.match(text)
+    if answer is not None:
+        return Fields(answer=answer.group(1).strip(_EDGES), answerable=flag)
+    if found is None:
+        return Fields(answer=text.strip(), answerable=flag)
+    line_start = text.rfind("\n", 0, found.start(1)) + 1
+    rest = text[:line_start] + text[found.end(1) :]
+    return Fields(answer=rest.strip(), answerable=flag)
 
 
 def answer_scores(prediction: str | None, gold: Any) -> dict[str, float]:
