@@ -287,9 +287,14 @@ def test_a_key_in_an_endpoint_is_written_nowhere(tmp_path, monkeypatch, capsys):
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any("traces" in p.parts for p in written) and Path("page.html").exists()
     assert "***" in Path("run/results.jsonl").read_text()  # the masked name is what rows carry
+    from agot.view.export import readable
+
     for path in written:
         assert KEY not in str(path.relative_to(tmp_path)), path
-        assert KEY.encode() not in path.read_bytes(), path
+        data = path.read_bytes()
+        if path.suffix == ".html":  # the export packs item pages: read them unpacked
+            data = readable(data.decode()).encode()
+        assert KEY.encode() not in data, path
     for text in outputs:
         assert KEY not in text
 

@@ -16,6 +16,7 @@ from agot.cli import main
 from agot.evals import load_dataset, run_eval
 from agot.view.app import create_app
 from agot.view.data import Catalog
+from agot.view.export import packed_pages, readable
 from agot.view.plots import LEFT, RIGHT, TOP, H, W, score_vs_tokens
 
 
@@ -159,7 +160,10 @@ def test_cli_export_and_errors(runs_root, tmp_path, capsys):
     assert main(["view", str(runs_root), "--export", str(target)]) == 0
     html = target.read_text()
     assert 'id="runs"' in html and 'id="run-agot-vs-cot"' in html and 'id="compare"' in html
-    assert 'id="item-agot-vs-cot-0"' in html and 'id="trace-sky"' in html
+    assert 'id="trace-sky"' in html
+    items = packed_pages(html)  # item pages travel packed, unpacked when opened
+    assert len(items) == 12 and 'id="item-agot-vs-cot-0"' in items["item-agot-vs-cot-0"]
+    assert 'class="prompt"' in items["item-agot-vs-cot-0"]
     assert "<link" not in html and "src=" not in html  # self-contained
     assert main(["view", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
@@ -265,7 +269,7 @@ def test_a_trace_outside_the_run_folder_is_not_read(runs_root, tmp_path):
     assert 'id="trace-problem"' not in client.get("/run/cot-again/item/3").text
     export = tmp_path / "all.html"
     assert main(["view", str(copy.parent), "--export", str(export)]) == 0
-    assert "SECRET-OUTSIDE" not in export.read_text()
+    assert "SECRET-OUTSIDE" not in readable(export.read_text())
 
 
 def test_a_malformed_results_line_is_counted_not_an_error_page(runs_root, tmp_path):
@@ -285,7 +289,7 @@ def test_a_malformed_results_line_is_counted_not_an_error_page(runs_root, tmp_pa
     assert client.get("/compare").status_code == 200
     export = tmp_path / "all.html"
     assert main(["view", str(copy.parent), "--export", str(export)]) == 0
-    assert "unreadable lines" in export.read_text()
+    assert "unreadable lines" in readable(export.read_text())
 
 
 def test_damaged_run_json_summary_and_trace_show_as_notes(runs_root, tmp_path):

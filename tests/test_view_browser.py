@@ -203,6 +203,13 @@ def test_the_export_works_from_a_file(runs_root, browser, shots, tmp_path):
     page.find_element(By.CSS_SELECTOR, "a.item-link").click()
     _until(d, lambda d: d.find_element(By.ID, "item-cot-again-0").is_displayed())
     assert d.current_url.endswith("#item-cot-again-0")
+    item = d.find_element(By.ID, "item-cot-again-0")  # unpacked from its packed copy
+    assert item.find_element(By.ID, "question").text.startswith("Which")
+    bar = item.find_element(By.CSS_SELECTOR, "#timeline g.call")
+    call = item.find_element(By.ID, "call-" + bar.get_attribute("data-call"))
+    d.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", bar)
+    assert call.get_attribute("open") is not None  # the page's script wired it up
+    _shot(d, shots, "6a-export-item")
     d.back()
     _until(d, lambda d: d.find_element(By.ID, "run-cot-again").is_displayed())
     d.find_element(By.ID, "nav-compare").click()

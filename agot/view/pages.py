@@ -293,16 +293,27 @@ def _nested(graph: Any) -> list[NestedGraph]:
     return out
 
 
-def item_page(run: Run, index: int) -> dict[str, Any]:
+def siblings_by_item(run: Run) -> dict[str, list[int]]:
+    """Row indexes of each item id (the same item under the run's strategies and models)."""
+    out: dict[str, list[int]] = {}
+    for i, r in enumerate(run.rows):
+        out.setdefault(r.id, []).append(i)
+    return out
+
+
+def item_page(
+    run: Run, index: int, *, siblings: dict[str, list[int]] | None = None
+) -> dict[str, Any]:
+    """An item's page; ``siblings`` (:func:`siblings_by_item`) saves a pass over the rows
+    when many items of one run are rendered."""
     row = run.rows[index]
     problem = None
     try:
         trace = run.trace(row)
     except ConfigError as exc:  # outside the run folder, not a file, or not JSON
         trace, problem = None, str(exc)
-    siblings = [
-        (i, r) for i, r in enumerate(run.rows) if r.id == row.id and i != index
-    ]  # the same item under the run's other strategies and models
+    same = (siblings or siblings_by_item(run)).get(row.id, [])
+    others = [(i, run.rows[i]) for i in same if i != index]
     return {
         "title": f"{row.id} · {row.strategy} @ {row.model}",
         "run": run,
@@ -310,7 +321,7 @@ def item_page(run: Run, index: int) -> dict[str, Any]:
         "index": index,
         "score": run.score(row),
         "question": (trace or {}).get("question"),
-        "siblings": siblings,
+        "siblings": others,
         **trace_view(trace),
         **({"trace_problem": problem} if problem else {}),
     }

@@ -78,9 +78,23 @@ class Renderer:
             page=page, c=c, title=c.get("title", "agot"), compare_all=compare_all
         )
 
-    def export(self, sections: list[dict[str, Any]], *, compare_all: str | None) -> str:
+    def section(self, section: dict[str, Any]) -> str:
+        """One page of the export as its ``<section>`` (to be packed by the caller)."""
+        return self.env.get_template("section.html").render(section=section)
+
+    def export(
+        self,
+        sections: list[dict[str, Any]],
+        *,
+        compare_all: str | None,
+        packed: Sequence[tuple[str, str]] = (),
+    ) -> str:
         return self.env.get_template("export.html").render(
-            sections=sections, title="agot runs", page="export", compare_all=compare_all
+            sections=sections,
+            packed=packed,
+            title="agot runs",
+            page="export",
+            compare_all=compare_all,
         )
 
 

@@ -7,7 +7,10 @@
     var num = parseFloat(raw);
     return raw !== "" && !isNaN(num) && /^-?[\d.]+(e-?\d+)?$/i.test(raw) ? num : raw.toLowerCase();
   }
-  document.querySelectorAll("table.sortable").forEach(function (table) {
+  // Wires up sorting, filtering and call/timeline links inside ``root`` (the document, or an
+  // export page just unpacked).
+  function init(root) {
+  root.querySelectorAll("table.sortable").forEach(function (table) {
     table.querySelectorAll("th[data-sort]").forEach(function (th) {
       th.addEventListener("click", function () {
         var index = Array.prototype.indexOf.call(th.parentNode.children, th);
@@ -27,8 +30,8 @@
       });
     });
   });
-  document.querySelectorAll("[data-filter-for]").forEach(function (box) {
-    var table = document.getElementById(box.getAttribute("data-filter-for"));
+  root.querySelectorAll("[data-filter-for]").forEach(function (box) {
+    var table = (root.querySelector ? root : document).querySelector("#" + box.getAttribute("data-filter-for")) || document.getElementById(box.getAttribute("data-filter-for"));
     var text = box.querySelector("input[type=search]");
     var flags = box.querySelectorAll("input[type=checkbox][data-flag]");
     var count = box.querySelector(".count");
@@ -49,15 +52,56 @@
     flags.forEach(function (flag) { flag.addEventListener("change", apply); });
     apply();
   });
-  // The one-file export holds every page as a <section>; the address's #hash picks one.
-  var pages = document.querySelectorAll("section.page");
-  if (pages.length) {
-    var show = function () {
-      var id = (location.hash || "#runs").slice(1);
-      var target = document.getElementById(id) || pages[0];
-      pages.forEach(function (p) { p.classList.toggle("active", p === target); });
+  // A call and its timeline bar point at each other: hovering a call outlines its bar, and
+  // clicking a bar opens that call in the list below.
+  root.querySelectorAll("details.call[data-call]").forEach(function (call) {
+    var scope = call.closest("section.page") || document;
+    var bar = scope.querySelector('#timeline g.call[data-call="' + call.getAttribute("data-call") + '"]');
+    if (!bar) return;
+    call.addEventListener("mouseenter", function () { bar.classList.add("hilite"); });
+    call.addEventListener("mouseleave", function () { bar.classList.remove("hilite"); });
+    bar.style.cursor = "pointer";
+    bar.addEventListener("click", function () {
+      call.open = true;
+      call.scrollIntoView({ block: "center" });
+    });
+  });
+  }
+  init(document);
+  // The one-file export holds every page as a <section>; the address's #hash picks one. Item
+  // pages are packed (deflate + base64 in a script element) and unpacked on first view.
+  var first = document.querySelector("section.page");
+  if (first) {
+    var unpack = function (data) {
+      var bytes = Uint8Array.from(atob(data), function (c) { return c.charCodeAt(0); });
+      var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+      return new Response(stream).text();
+    };
+    var activate = function (target) {
+      document.querySelectorAll("section.page").forEach(function (p) {
+        p.classList.toggle("active", p === target);
+      });
       document.title = (target.getAttribute("data-title") || "agot") + " · agot view";
       window.scrollTo(0, 0);
+    };
+    var show = function () {
+      var id = (location.hash || "#runs").slice(1);
+      var target = document.getElementById(id);
+      var packed = target ? null : document.getElementById("z-" + id);
+      if (packed) {
+        unpack(packed.textContent).then(function (html) {
+          if (!document.getElementById(id)) {
+            var holder = document.createElement("div");
+            holder.innerHTML = html;
+            var section = holder.firstElementChild;
+            packed.parentNode.insertBefore(section, packed);
+            init(section);
+          }
+          if ((location.hash || "#runs").slice(1) === id) activate(document.getElementById(id));
+        });
+        return;
+      }
+      activate(target || first);
     };
     window.addEventListener("hashchange", show);
     show();
@@ -73,20 +117,6 @@
       if (!busy) location.reload();
     }, 5000);
   }
-  // A call and its timeline bar point at each other: hovering a call outlines its bar, and
-  // clicking a bar opens that call in the list below.
-  document.querySelectorAll("details.call[data-call]").forEach(function (call) {
-    var scope = call.closest("section.page") || document;
-    var bar = scope.querySelector('#timeline g.call[data-call="' + call.getAttribute("data-call") + '"]');
-    if (!bar) return;
-    call.addEventListener("mouseenter", function () { bar.classList.add("hilite"); });
-    call.addEventListener("mouseleave", function () { bar.classList.remove("hilite"); });
-    bar.style.cursor = "pointer";
-    bar.addEventListener("click", function () {
-      call.open = true;
-      call.scrollIntoView({ block: "center" });
-    });
-  });
   var form = document.getElementById("compare-form");
   if (form) {
     form.addEventListener("submit", function (event) {

@@ -1,0 +1,62 @@
+"""``agot view --export``: time and size of the one-file export as a run grows.
+
+Builds the viewer's test runs (tests/view_fixtures.py: AGoT with a nested graph and CoT on the
+HotpotQA fixture, scripted), then a run of N rows made by repeating their rows under new ids
+(each row keeps its own trace file), and times ``export_html`` on it. Targets (issue #31):
+a 10,000-item run in under 30 s and 20 MB. Run:
+``.venv/bin/python benchmarks/bench_view_export.py [N ...]`` (default 200 2000).
+Rows alternate AGoT and CoT as in the fixture run (one in two is an AGoT item of 22 calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from view_fixtures import build_runs
+
+from agot.view.data import Catalog
+from agot.view.export import export_html
+
+
+def grow(source: Path, target: Path, rows: int) -> None:
+    """A run folder at ``target`` with ``rows`` rows cycled from ``source``'s."""
+    target.mkdir(parents=True)
+    shutil.copy(source / "run.json", target / "run.json")
+    base = [json.loads(line) for line in (source / "results.jsonl").read_text().splitlines()]
+    lines = []
+    for n in range(rows):
+        row = dict(base[n % len(base)])
+        row["id"] = f"{row['id']}-{n}"
+        trace = Path(row["trace"])
+        copy = trace.with_name(f"{trace.stem}-{n}.json")
+        (target / copy).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / trace, target / copy)
+        row["trace"] = str(copy)
+        lines.append(json.dumps(row))
+    (target / "results.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def main(sizes: list[int]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        first, _, _ = asyncio.run(build_runs(root / "fixture"))
+        for size in sizes:
+            folder = root / f"grown-{size}" / "run"
+            grow(first, folder, size)
+            started = time.perf_counter()
+            html = export_html(Catalog([folder]))
+            took = time.perf_counter() - started
+            mb = len(html.encode("utf-8")) / 1e6
+            print(f"{size:>6} rows: {took:7.1f} s, {mb:7.1f} MB ({took / size * 1000:.1f} ms/row)")
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [200, 2000])
