@@ -59,12 +59,10 @@ def export_html(catalog: Catalog) -> str:
         )
         siblings = pages.siblings_by_item(run)
         for index in range(len(run.rows)):
-            section = {
-                "id": anchor_id("item", run=run.id, index=index),
-                "page": "item",
-                "c": pages.item_page(run, index, siblings=siblings),
-            }
-            packed.append((section["id"], pack(renderer.section(section))))
+            anchor = anchor_id("item", run=run.id, index=index)
+            page = pages.item_page(run, index, siblings=siblings)
+            section = {"id": anchor, "page": "item", "c": page}
+            packed.append((anchor, pack(renderer.section(section))))
     for saved in catalog.traces():
         sections.append(
             {
