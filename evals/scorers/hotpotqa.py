@@ -5,8 +5,10 @@ Normalise: lowercase, drop ``string.punctuation``, replace the articles a/an/the
 words) by spaces, collapse white space. EM is equality of the normalised strings. F1 counts
 shared tokens with multiplicity (a Counter intersection, not a set) and is 0 when either
 side normalises to yes/no/noanswer and the two differ. With several gold forms (aliases)
-each metric takes its best match. 2WikiMultihopQA and MoreHopQA use the same rules; HybridQA
-has its own (SQuAD's, :mod:`agot.evals.scorers.squad`).
+each metric takes its best match. 2WikiMultihopQA (``2wikimultihop_evaluate_v1.1.py``,
+Alab-NII/2wikimultihop@13800e5) and MoreHopQA (``evaluate.py``, Alab-NII/morehopqa@27c72b1)
+score answers with these same rules; HybridQA has its own (SQuAD's,
+:mod:`agot.evals.scorers.squad`).
 
 The whole prediction is scored, as the official script does: every step is one linear pass
 (``str.lower``, ``str.translate``, one regular expression without nested quantifiers,
