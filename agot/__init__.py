@@ -36,13 +36,10 @@ from agot.lazy import lazy_attributes
 from agot.limits import Limits
 from agot.result import Result
 from agot.strategies import (
-    AoT,
-    BestOfN,
     CoT,
     Direct,
     SelfConsistency,
     Strategy,
-    ToT,
     get_strategy,
 )
 from agot.sync import run_sync
@@ -53,6 +50,9 @@ from agot.types import Generation, GenerationRequest, Message, SamplingParams, U
 if TYPE_CHECKING:
     from agot.controller import AGoT
     from agot.kairanban import Kairanban
+    from agot.strategies.atom_of_thoughts import AoT
+    from agot.strategies.best_of_n import BestOfN
+    from agot.strategies.tree_of_thoughts import ToT
 
 # The version lives once, in pyproject.toml; the installed package's metadata carries it.
 try:
@@ -62,7 +62,16 @@ except _metadata.PackageNotFoundError:  # run from a source tree that was never 
 
 
 # Heavier strategies load on first use so `import agot` stays fast.
-__getattr__ = lazy_attributes(__name__, {"AGoT": "agot.controller", "Kairanban": "agot.kairanban"})
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "AGoT": "agot.controller",
+        "Kairanban": "agot.kairanban",
+        "AoT": "agot.strategies.atom_of_thoughts",
+        "BestOfN": "agot.strategies.best_of_n",
+        "ToT": "agot.strategies.tree_of_thoughts",
+    },
+)
 
 
 #: Keyword arguments of :func:`solve` that configure the dispatcher (everything else configures

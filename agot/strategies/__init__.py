@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from agot.lazy import lazy_attributes
 from agot.registry import Registry
-from agot.strategies.atom_of_thoughts import AoT
 from agot.strategies.base import Outcome, RunContext, Strategy, failures_as_results
-from agot.strategies.best_of_n import BestOfN
 from agot.strategies.self_consistency import SelfConsistency
 from agot.strategies.single_call import CoT, Direct
-from agot.strategies.tree_of_thoughts import ToT
+
+if TYPE_CHECKING:
+    from agot.strategies.atom_of_thoughts import AoT
+    from agot.strategies.best_of_n import BestOfN
+    from agot.strategies.tree_of_thoughts import ToT
+
+#: The search strategies load on first use: they build thought graphs (networkx), which a
+#: direct or CoT run never needs, and every `agot` process would import them at start-up.
+_SEARCH = {
+    "AoT": "agot.strategies.atom_of_thoughts",
+    "BestOfN": "agot.strategies.best_of_n",
+    "ToT": "agot.strategies.tree_of_thoughts",
+}
+__getattr__ = lazy_attributes(__name__, _SEARCH)
 
 StrategyFactory = Callable[..., Strategy]
 
@@ -41,9 +53,22 @@ def _agot(**kw: Any) -> Strategy:
 STRATEGIES.register("cot", CoT)
 STRATEGIES.register("direct", Direct)
 STRATEGIES.register("sc", SelfConsistency)
-STRATEGIES.register("tot", ToT)
-STRATEGIES.register("aot", AoT)
-STRATEGIES.register("bon", BestOfN)
+
+
+def _search(name: str) -> StrategyFactory:
+    """A factory for search strategy class ``name``, imported when the strategy is built."""
+
+    def build(**kw: Any) -> Strategy:
+        cls: StrategyFactory = __getattr__(name)
+        return cls(**kw)
+
+    build.__doc__ = f"{name} (imported on first use)"
+    return build
+
+
+STRATEGIES.register("tot", _search("ToT"))
+STRATEGIES.register("aot", _search("AoT"))
+STRATEGIES.register("bon", _search("BestOfN"))
 
 
 #: Make a name usable in ``get_strategy``, ``agot solve --strategy`` and ``agot eval``:
