@@ -117,6 +117,11 @@ def solve(
     failed, so a run that never reached a model is not mistaken for an empty answer.
     """
     dispatcher_options = {k: options.pop(k) for k in list(options) if k in _DISPATCHER_OPTIONS}
+    if not isinstance(strategy, str | Strategy):
+        raise ConfigError(
+            f"strategy must be a strategy name such as 'agot' or a Strategy, got "
+            f"{type(strategy).__name__}"
+        )
     if "timeout" in options:  # seconds per model call, as --timeout: a field of the limits
         limits = dispatcher_options.get("limits") or Limits()
         if not isinstance(limits, Limits):

@@ -208,6 +208,16 @@ class Dispatcher:
         routing: Any = None,
         **options: Any,
     ) -> None:
+        if limits is not None and not isinstance(limits, Limits):
+            limits = Limits(**limits) if isinstance(limits, Mapping) else limits
+        if not (limits is None or isinstance(limits, Limits)):
+            raise ConfigError(f"limits must be a Limits or a mapping, got {type(limits).__name__}")
+        if isinstance(model, str) and not model.strip():
+            raise ConfigError("model is empty: give a model string such as 'local'")
+        if not (model is None or isinstance(model, str | Backend)):
+            raise ConfigError(
+                f"model must be a model string or a Backend, got {type(model).__name__}"
+            )
         self.limits = limits or Limits()
         self.model_limits = dict(model_limits or {})
         self.backend_options = backend_options or BackendOptions(**options)

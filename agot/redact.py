@@ -74,10 +74,12 @@ class Redactor:
         self.namespace, self.item_id, self.window = namespace, item_id, window
         self._windows: dict[tuple[str, ...], str] = {}
         whole: dict[str, str] = {}
+        secrets_kept: list[str] = []
         for secret in secrets:
             text = (secret or "").strip()
             if len(text) < min_chars:
                 continue
+            secrets_kept.append(text)
             label = placeholder(namespace, item_id, text)
             words = _words(text)
             if len(words) >= window:
@@ -86,6 +88,14 @@ class Redactor:
             else:
                 whole.setdefault(text, label)
         self._first = {key[0] for key in self._windows}
+        # Each sensitive string's opening characters, for a clipped run that ends in one.
+        self._starts: dict[str, str] = {}
+        self._by_start: dict[str, list[str]] = {}
+        for secret in secrets_kept:
+            key = _key(secret)
+            label = placeholder(namespace, item_id, secret)
+            self._starts.setdefault(key[:MIN_PREFIX], label)
+            self._by_start.setdefault(label, []).append(key)
         self._labels = whole
         # A cheap substring test before the case-insensitive pattern runs on a string.
         self._probes = {t.split()[0].lower() for t in whole}
@@ -103,16 +113,42 @@ class Redactor:
         return not self._windows and self._whole is None
 
     def redact_text(self, text: str) -> str:
-        """``text`` with every run of sensitive text replaced by its placeholder."""
+        """``text`` with every run of sensitive text replaced by its placeholder.
+
+        Text that spells letters as ``\\uXXXX`` escapes (a structured reply stored as JSON)
+        is read decoded, and a clipped end (``...`` or ``…``) that begins a sensitive string
+        is replaced too, so neither an escape nor a cut lets part of it through.
+        """
         if self.empty or not text:
             return text
+        original = text
+        if "\\u" in text:
+            text = _decode_letter_escapes(text)
         if self._windows:
             text = self._redact_windows(text)
         if self._whole is not None:
             low = text.lower()
             if any(probe in low for probe in self._probes):
                 text = self._whole.sub(lambda m: self._by_key.get(_key(m[0]), m[0]), text)
+        if "..." in text or "…" in text:
+            text = _CLIPPED.sub(lambda m: self._clipped(m), text)
+        if text != original and text == _decode_letter_escapes(original):
+            return original  # decoding alone changed nothing that needed hiding
         return text
+
+    def _clipped(self, match: re.Match[str]) -> str:
+        """A clipped run's tail replaced when it starts a sensitive string (>= MIN_PREFIX)."""
+        run, marker = match[1], match[2]
+        words = list(re.finditer(r"\w+", run))
+        for word in words:  # the longest tail first: from the earliest word that fits
+            tail = run[word.start() :]
+            key = _key(tail)
+            if len(key) < MIN_PREFIX:
+                break
+            label = self._starts.get(key[:MIN_PREFIX])
+            if label is not None and any(s.startswith(key) for s in self._by_start[label]):
+                return run[: word.start()] + label + marker
+        return match[0]
 
     def _redact_windows(self, text: str) -> str:
         words = _words(text)
@@ -163,6 +199,35 @@ class Redactor:
         if isinstance(value, list | tuple):
             return type(value)(self._walk(v) for v in value)
         return value
+
+
+#: Characters of a sensitive string's start that a clipped run must hold to be replaced.
+MIN_PREFIX = 8
+#: A run of text cut by :func:`agot.text.clip` or an error's ellipsis: what stands before the
+#: marker on its line (at most 200 characters), and the marker.
+_CLIPPED = re.compile(r"([^\n\"]{1,200}?)(\.\.\.|…)")
+_LETTER_ESCAPE = re.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})"
+)
+
+
+def _decode_letter_escapes(text: str) -> str:
+    """``text`` with ``\\uXXXX`` escapes of word characters (and surrogate pairs) decoded;
+    escapes of quotes, backslashes and controls stay, so JSON text stays JSON."""
+
+    def one(m: re.Match[str]) -> str:
+        if m[3] is not None:
+            char = chr(int(m[3], 16))
+        else:
+            high, low = int(m[1], 16), int(m[2], 16)
+            char = chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        return (
+            char
+            if (char.isalnum() or char in "_-' ") and not 0xD800 <= ord(char) < 0xE000
+            else m[0]
+        )
+
+    return _LETTER_ESCAPE.sub(one, text)
 
 
 def _words(text: str) -> list[str]:

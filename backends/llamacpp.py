@@ -193,6 +193,11 @@ class LlamaCppBackend:
         self.path = path
         self.model = model_name or path.name
         self.n_ctx_train = gguf_context_length(path)
+        if self.options.n_ctx and self.n_ctx_train and self.options.n_ctx > self.n_ctx_train:
+            raise ConfigError(
+                f"n_ctx={self.options.n_ctx} is above the {self.n_ctx_train} tokens "
+                f"{self.model} was trained for: pass -M n_ctx={self.n_ctx_train} or less"
+            )
         self.n_ctx = self.options.n_ctx or min(
             DEFAULT_MAX_CONTEXT, self.n_ctx_train or FALLBACK_CONTEXT
         )

@@ -36,6 +36,9 @@ from agot.errors import ConfigError
 from agot.registry import Registry, require_modules
 
 DEFAULT_MODEL = "local"
+#: No model has a context window this large (2M tokens): a larger n_ctx is a typo that would
+#: allocate a KV cache of gigabytes.
+MAX_N_CTX = 1 << 21
 
 
 class BackendOptions(Settings):
@@ -43,8 +46,9 @@ class BackendOptions(Settings):
 
     api_base: str | None = None
     api_key: SecretStr | None = None
-    n_ctx: int | None = Field(None, ge=256)
-    n_threads: int | None = Field(None, ge=1)
+    #: Context window; a backend that knows its model's trained context refuses more.
+    n_ctx: int | None = Field(None, ge=256, le=MAX_N_CTX)
+    n_threads: int | None = Field(None, ge=1, le=4096)
     device: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
@@ -171,6 +175,58 @@ def resolve_backend(model: str | Backend | None = None, **options: Any) -> Backe
     if endpoint is not None:
         opts = opts.model_copy(update={"api_base": endpoint})
     prefix, rest = parse_model_string(model)
+    if opts.extra:
+        _check_extra(prefix, opts.extra)
     if prefix == "litellm":
         return _remote(rest, opts)
     return BACKENDS.get(prefix)(rest, opts)
+
+
+#: The ``options.extra`` keys (``-M key=value``) each built-in backend reads, by registry
+#: prefix. A key none of them reads is a typo (``native_schem=false`` was silently ignored);
+#: a plugin's prefix is not listed and its keys are not checked.
+EXTRA_KEYS: dict[str, tuple[str, ...]] = {
+    "litellm": ("client", "native_schema", "request_timeout_s"),  # and the direct HTTP client
+    "local": ("llama_kwargs", "completion_kwargs", "prefix_cache_mb"),
+    "llamacpp": ("llama_kwargs", "completion_kwargs", "prefix_cache_mb"),
+    "transformers": (
+        "allow_download",
+        "revision",
+        "dtype",
+        "max_batch",
+        "page_size",
+        "kv_cache_tokens",
+        "max_batch_tokens",
+        "prefix_sharing",
+        "trust_remote_code",
+    ),
+    "scripted": (),
+}
+
+
+def _check_extra(prefix: str, extra: dict[str, Any]) -> None:
+    """ConfigError naming the ``-M`` keys no built-in backend reads, and those ``prefix``'s
+    backend does (a key another backend reads passes: ``-M`` applies to every model of a
+    run)."""
+    reads = EXTRA_KEYS.get(prefix)
+    if reads is None:
+        return
+    known = {key for keys in EXTRA_KEYS.values() for key in keys}
+    unknown = sorted(k for k in extra if k not in known)
+    if unknown:
+        own = ", ".join(("n_ctx", "n_threads", "device", *reads))
+        raise ConfigError(
+            f"unknown backend option {', '.join(unknown)} (-M): the {prefix} backend reads {own}"
+        )
+    native = extra.get("native_schema")
+    if native is not None and not isinstance(native, bool):
+        raise ConfigError(
+            f"-M native_schema={native!r}: write true or false (or leave it out to ask the server)"
+        )
+    timeout = extra.get("request_timeout_s")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < 1e6
+    ):
+        raise ConfigError(
+            f"-M request_timeout_s={timeout!r}: give seconds as a number above 0 (e.g. 120)"
+        )

@@ -45,7 +45,7 @@ from agot.config import check_count
 from agot.errors import ConfigError, DatasetError
 from agot.evals.records import EvalRecord
 from agot.evals.scorers import Score, Scorer, raw_text
-from agot.kairanban.options import DEFAULT_AGENTS, default_idobata_at
+from agot.kairanban.options import DEFAULT_AGENTS, MAX_AGENTS, default_idobata_at
 from agot.result import Result
 from agot.strategies.base import Outcome, RunContext, Strategy
 from agot.task import Task
@@ -105,7 +105,7 @@ def classification_strategies(
             f"unknown classification strategy {name!r}: choose from "
             f"{', '.join(CLASSIFICATION_STRATEGIES)}"
         )
-    check_count(agents, "--agents")
+    check_count(agents, "--agents", maximum=MAX_AGENTS)
     if idobata_at is None:
         idobata = default_idobata_at(agents) if agents > 1 else None
     else:

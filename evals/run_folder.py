@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agot.errors import ConfigError
-from agot.evals.run_lock import RunLock, fingerprint, fingerprint_mismatch
+from agot.evals.run_lock import LOCK_FILE, RunLock, fingerprint, fingerprint_mismatch
 from agot.output_paths import check_output_dir
 from agot.types import Usage
 
@@ -104,7 +104,8 @@ class ResultsWriter:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        self._fd = os.open(self.path, flags, 0o644)
         self._pending: list[tuple[bytes, Files, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._dirs: set[Path] = set()
@@ -293,6 +294,7 @@ class RunFolder:
         """Create the folder if needed and take its lock (ConfigError when another run holds
         it, or when the folder cannot be created or written)."""
         check_output_dir(self.path, "run folder", create=True)
+        self.refuse_links()
         try:
             self._lock.acquire()
         except OSError as exc:
@@ -302,6 +304,29 @@ class RunFolder:
 
     def release(self) -> None:
         self._lock.release()
+
+    def refuse_links(self) -> None:
+        """ConfigError when a file or folder a run writes inside the folder is a symbolic link.
+
+        A run opens these for writing: a ``.lock`` link would truncate its target, a
+        ``results.jsonl`` link append rows to it, a ``traces`` link (or one inside it) write
+        traces into another folder. A run folder made by agot holds no links, so one there
+        was put there by someone else, and a resumed run refuses to write through it.
+        """
+        names = (LOCK_FILE, RESULTS_FILE, RUN_FILE, SUMMARY_FILE, TRACES_DIR)
+        temps = (f"{RESULTS_FILE}.tmp", f"{RUN_FILE}.tmp", f"{SUMMARY_FILE}.tmp")
+        found = [self.path / name for name in (*names, *temps) if (self.path / name).is_symlink()]
+        traces = self.path / TRACES_DIR
+        if not found and traces.is_dir():
+            for top, dirs, files in os.walk(traces):  # never descends into a linked folder
+                found += [Path(top, n) for n in (*dirs, *files) if Path(top, n).is_symlink()]
+                if found:
+                    break
+        if found:
+            raise ConfigError(
+                f"{found[0]} is a symbolic link: a run writes through nothing in its folder "
+                "that points elsewhere; remove the link, or choose another --out"
+            )
 
     @property
     def results_path(self) -> Path:

@@ -39,11 +39,12 @@ from agot.evals.datasets.sources import sample_records
 from agot.evals.executors import DispatcherSpec, Executor, LocalExecutor
 from agot.evals.presets import AppliedPreset, resolve_preset
 from agot.evals.progress import EvalProgress
-from agot.evals.records import EvalRecord
+from agot.evals.records import EvalRecord, scrub_invalid_text
 from agot.evals.redaction import RunRedaction
 from agot.evals.run_folder import TRACES_DIR, ResultRow, RunFolder, slug
 from agot.evals.run_lock import LOCK_FILE
 from agot.evals.scorers import Score, ScoreContext, Scorer, get_scorer, raw_text
+from agot.evals.stats import MAX_RESAMPLES
 from agot.evals.summary import EvalSummary, summarize
 from agot.fleet.stats import endpoint_calls
 from agot.limits import Limits
@@ -71,13 +72,13 @@ class EvalConfig(BaseModel):
     #: rather than the first ``limit``; the seed is ``sample_seed``, else ``seed``. ``None``
     #: means "not given" (no sample, unless a preset says otherwise).
     sample: bool | None = None
-    sample_seed: int | None = None
+    sample_seed: int | None = Field(None, ge=0)
     #: A named preset (:mod:`agot.evals.presets`, e.g. ``agot-paper``): it fills in ``limit``,
     #: ``sample``, ``sample_seed`` when they are None and its per-strategy parameters where
     #: neither ``strategy_params`` nor ``per_strategy_params`` name them. Recorded in run.json
     #: and printed in the summary.
     preset: str | None = None
-    seed: int = 0
+    seed: int = Field(0, ge=0)  # numpy's generators take no negative seed
     concurrency: int = Field(8, ge=1)
     out: str | None = None
     resume: bool = False
@@ -100,7 +101,9 @@ class EvalConfig(BaseModel):
     #: Keep every call's prompt and completion in the traces (off: counts and timings only).
     store_text: bool = True
     progress: bool = True
-    resamples: int = Field(2000, ge=100)
+    #: Bootstrap resamples; at most MAX_RESAMPLES, since each is a pass over the items and
+    #: the intervals are computed after every call was paid for.
+    resamples: int = Field(2000, ge=100, le=MAX_RESAMPLES)
     dataset_options: dict[str, Any] = Field(default_factory=dict)
     #: Keep every item's text out of results and traces (always on for private datasets).
     redact: bool = False
@@ -197,6 +200,8 @@ class _Run:
         ]
         self.strategies = self._strategies()
         self.redaction = RunRedaction(self.spec.name, enabled=self.spec.private or config.redact)
+        #: Item id -> why it cannot run (a row with invalid text): recorded as an error row.
+        self.invalid_text: dict[str, str] = {}
 
     # -- setup --------------------------------------------------------------------------------
     def _strategies(self) -> dict[str, Strategy]:
@@ -267,6 +272,19 @@ class _Run:
         under_test = {_model_key(m) for m in self.config.models}
         wanted = [m for s in self.scorers for m in s.extra_models()]
         return [m for m in dict.fromkeys(wanted) if m not in under_test]
+
+    def _scrub(self, records: list[EvalRecord]) -> list[EvalRecord]:
+        """``records`` with invalid text replaced; each such item will be an error row."""
+        out = []
+        for record in records:
+            record, fields = scrub_invalid_text(record)
+            if fields:
+                self.invalid_text[record.id] = (
+                    f"the dataset row holds invalid Unicode (a lone surrogate such as \\ud800) "
+                    f"in {', '.join(fields)}: fix the data file"
+                )
+            out.append(record)
+        return out
 
     def _load(self) -> list[EvalRecord]:
         limit, sample = self.config.limit, self.config.sample
@@ -365,7 +383,7 @@ class _Run:
             self.out.rmdir()
 
     async def _run(self) -> EvalSummary:
-        records = self.redaction.prepare(await asyncio.to_thread(self._load))
+        records = self.redaction.prepare(self._scrub(await asyncio.to_thread(self._load)))
         info = self._run_info(records)
         existing = self.folder.start(
             info,
@@ -486,6 +504,8 @@ class _Run:
     async def run_unit(
         self, unit: _Unit, dispatchers: dict[str, Dispatcher]
     ) -> tuple[ResultRow, Result]:
+        if unit.record.id in self.invalid_text:
+            return self.failed_unit(unit, self.invalid_text[unit.record.id])
         record, strategy = unit.record, self.strategies[unit.strategy]
         dispatcher = dispatchers[unit.model]
         started = time.perf_counter()

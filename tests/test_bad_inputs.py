@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shlex
 from collections.abc import Callable
@@ -146,6 +147,20 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("fleet-dir", "solve q --model openai/m --api-base {adir}/f.toml", r"cannot read fleet file"),
     ("solve-rpm-inf", "solve q --rpm inf", r"invalid Limits setting: requests_per_minute=inf: Input should be a finite number"),
     ("solve-timeout-nan", "solve q --timeout nan", r"invalid Limits setting: timeout_s=nan"),
+    # -- counts a typo makes unbounded (#25 item 7), refused before any call
+    ("classify-agents-huge", "classify t --labels a,b --agents 1000000", r"agents must be between 1 and 100 \(a whole number\), got 1000000"),
+    ("eval-resamples-huge", "eval hotpotqa --data {hotpot} --resamples 1000000000 --out {root}/b1", r"invalid eval setting: resamples=1000000000: Input should be less than or equal to 100000"),
+    ("eval-seed-negative", "eval hotpotqa --data {hotpot} --seed -1 --out {root}/b2", r"invalid eval setting: seed=-1"),
+    ("report-seed-negative", "report {adir} --seed -1", r"--seed must be 0 or more"),
+    ("solve-n-ctx-huge", "solve q -M n_ctx=1000000000", r"invalid BackendOptions setting: n_ctx=1000000000: Input should be less than or equal to 2097152"),
+    # -- -M values and keys (#25 item 11): a key no backend reads is a typo, named with the
+    #    keys the model's backend does read
+    ("model-arg-unknown", "solve q -M nosuch=1", r"unknown backend option nosuch \(-M\): the scripted backend reads n_ctx, n_threads, device$"),
+    ("model-arg-typo", "solve q --model openai/x@http://127.0.0.1:9/v1 -M native_schem=false", r"unknown backend option native_schem \(-M\): the litellm backend reads .*native_schema, request_timeout_s"),
+    ("model-arg-timeout-text", "solve q --model openai/x@http://127.0.0.1:9/v1 -M request_timeout_s=abc", r"-M request_timeout_s='abc': give seconds as a number above 0"),
+    ("model-arg-native-maybe", "solve q --model openai/x@http://127.0.0.1:9/v1 -M native_schema=maybe", r"-M native_schema='maybe': write true or false"),
+    ("model-comma-only", "solve q --model ,", r"--model ',' names no model"),
+    ("eval-model-comma-only", "eval hotpotqa --data {hotpot} --model , --out {root}/b3", r"--model ',' names no model"),
     ("classify-model-endpoint", "classify t --labels a,b --model openai/x@ftp://h/v1", r"--model 'openai/x@ftp://h/v1': invalid endpoint"),
     # -- show
     ("show-dir", "show {adir}", r".*adir' is a folder"),
@@ -202,7 +217,7 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("classify-empty", "classify '' --labels a,b", r"the text to classify is empty"),
     ("classify-one-label", "classify t --labels a", r"need at least 2 distinct labels"),
     ("classify-repeated", "classify t --labels a,a", r"labels must be distinct"),
-    ("classify-agents", "classify t --labels a,b --agents 0", r"agents must be at least 1"),
+    ("classify-agents", "classify t --labels a,b --agents 0", r"agents must be between 1 and 100"),
     ("classify-idobata", "classify t --labels a,b --agents 3 --idobata-at 9", r"idobata_at must be between 1 and agents"),
     ("classify-trace-dir", "classify t --labels a,b --trace {adir}", r"--trace .* is a folder"),
 ]  # fmt: skip
@@ -260,6 +275,7 @@ def _api_cases() -> list[tuple[str, Callable[[dict[str, str]], Any], type, str]]
     from agot.kairanban import Kairanban
     from agot.limits import Limits
     from agot.result import Result
+    from agot.strategies import Direct
     from agot.types import GenerationRequest, SamplingParams
 
     record = EvalRecord(id="a", dataset="hotpotqa", question="Q?", gold="A")
@@ -314,6 +330,19 @@ def _api_cases() -> list[tuple[str, Callable[[dict[str, str]], Any], type, str]]
          out=f["root"] + "/api3"), ConfigError, r"invalid eval setting: concurrency"),
         ("eval-unknown-option", lambda f: evaluate(models=["scripted"], concurency=3,
          out=f["root"] + "/api4"), ConfigError, r"invalid eval setting: concurency"),
+        ("dispatcher-empty-model", lambda f: Dispatcher(""), ConfigError, r"model is empty"),
+        ("dispatcher-int-model", lambda f: Dispatcher(5), ConfigError,
+         r"model must be a model string or a Backend, got int"),
+        ("dispatcher-limits-dict", lambda f: Dispatcher("scripted", limits={"bogus": 1}), ConfigError,
+         r"invalid Limits setting: bogus=1"),
+        ("dispatcher-endpoint-ftp", lambda f: Dispatcher("openai/x", endpoints=["ftp://h/v1"]),
+         ConfigError, r"invalid endpoint api_base 'ftp://h/v1': it must start with http://"),
+        ("dispatcher-api-base-query", lambda f: Dispatcher("openai/x", api_base="http://h/v1?key=SEKRIT"),
+         ConfigError, r"invalid api_base 'http://h/v1\?key=\*\*\*': a query or fragment"),
+        ("solve-int-strategy", lambda f: agot.solve("q", model="scripted", strategy=5), ConfigError,
+         r"strategy must be a strategy name such as 'agot' or a Strategy, got int"),
+        ("solve-many-str", lambda f: asyncio.run(Direct().solve_many("abc", model="scripted")),
+         ConfigError, r"solve_many takes a list of questions"),
         ("eval-dataset", lambda f: asyncio.run(run_eval("nosuch", progress=False)), AgotError,
          r".*nosuch"),
         ("eval-data-missing", lambda f: asyncio.run(run_eval(
@@ -340,3 +369,74 @@ def test_api_bad_input(
 
 def test_the_table_is_large_enough() -> None:
     assert len(CLI_CASES) + len(API_CASES) >= 60
+
+
+# -- one-off cases: a dataset row with invalid text, links in a run folder, a model's context ---
+
+
+def test_a_lone_surrogate_row_is_an_item_error_and_resume_works(tmp_path, capsys):
+    """#25 item 6: one ``"\\ud800"`` in a row stopped the eval with a traceback on writing
+    its result, and every --resume stopped on the same row."""
+    rows = json.loads(Path(HOTPOT).read_text())[:3]
+    rows[1] = {**rows[1], "question": "What \ud800 is this?"}
+    data = tmp_path / "rows.json"
+    data.write_text(json.dumps(rows))  # json.dumps spells it as the escape \ud800
+    out = tmp_path / "run"
+    argv = ["eval", "hotpotqa", "--data", str(data), "--model", "scripted", "--out", str(out)]
+    for extra in ([], ["--resume"], ["--resume", "--retry-errors"]):
+        got, _, err = _run_cli([*argv, *extra, "--quiet"], capsys)
+        assert got == 0 and "Traceback" not in err, err
+        written = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+        errors = [r["error"] for r in written if r["error"]]
+        assert len({r["id"] for r in written}) == 3
+        assert errors and all("invalid Unicode (a lone surrogate" in e for e in errors), errors
+        assert all("in question" in e for e in errors)
+
+
+@pytest.mark.parametrize("link", [".lock", "results.jsonl", "traces", "traces-inside"])
+def test_links_in_a_run_folder_are_refused_on_resume(tmp_path, capsys, link):
+    """#25 item 8: a .lock link truncated its target, a results.jsonl link appended to it, a
+    traces link wrote into another folder."""
+    out, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    victim = elsewhere / "victim.txt"
+    victim.write_text("keep me\n")
+    argv = ["eval", "hotpotqa", "--data", HOTPOT, "--limit", "1", "--model", "scripted",
+            "--out", str(out), "--quiet"]  # fmt: skip
+    assert _run_cli(argv, capsys)[0] == 0
+    if link == "traces-inside":
+        inner = next((out / "traces").rglob("*.json"))
+        inner.unlink()
+        inner.symlink_to(victim)
+    elif link == "traces":
+        import shutil
+
+        shutil.rmtree(out / "traces")
+        (out / "traces").symlink_to(elsewhere, target_is_directory=True)
+    else:
+        (out / link).unlink()
+        (out / link).symlink_to(victim)
+    got, _, err = _run_cli([*argv[:5], "2", *argv[6:], "--resume"], capsys)
+    assert got == 2, err
+    assert re.match(r"agot: error: .* is a symbolic link: a run writes through nothing", err), err
+    assert err.count("\n") == 1
+    assert victim.read_text() == "keep me\n" and sorted(os.listdir(elsewhere)) == ["victim.txt"]
+
+
+def test_n_ctx_above_the_models_trained_context_is_refused(tmp_path):
+    """#25 item 7: -M n_ctx=1000000000 on a model trained for 8,192 allocated gigabytes."""
+    gguf = pytest.importorskip("gguf")
+    pytest.importorskip("llama_cpp")
+    from agot.dispatcher import Dispatcher
+    from agot.errors import ConfigError
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_context_length(512)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with pytest.raises(ConfigError, match=r"^n_ctx=4096 is above the 512 tokens tiny\.gguf was "
+                       r"trained for: pass -M n_ctx=512 or less$"):  # fmt: skip
+        Dispatcher(f"llamacpp/{path}", n_ctx=4096)

@@ -374,7 +374,7 @@ def test_note_caps_shrink_to_fit_the_token_budget():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"agents": 0}, "agents must be at least 1"),
+        ({"agents": 0}, "agents must be between 1 and 100"),
         ({"agents": 3, "idobata_at": 0}, "idobata_at must be between 1 and agents"),
         ({"agents": 3, "idobata_at": 4}, "idobata_at must be between 1 and agents"),
         ({"labels": ["only"]}, "at least 2 distinct labels"),
@@ -547,7 +547,7 @@ def test_cli_classify_text_report_and_config_errors(tmp_path, capsys):
     assert cli_main(["classify", "x", "--labels", "yes"]) == 2
     assert "at least 2 distinct labels" in capsys.readouterr().err
     assert cli_main(["classify", "x", "--agents", "0"]) == 2
-    assert "agents must be at least 1" in capsys.readouterr().err
+    assert "agents must be between 1 and 100" in capsys.readouterr().err
 
 
 def test_cli_classify_idobata_at_zero_is_a_plain_chain(tmp_path, capsys):

@@ -321,3 +321,34 @@ def test_a_reply_that_quotes_the_key_is_stored_without_it(monkeypatch):
     response = SimpleNamespace(choices=[SimpleNamespace(message=message, finish_reason="stop")])
     reply = backend._reply(response, [])
     assert KEY not in reply.text and "***" in reply.text
+
+
+def test_redactor_reads_unicode_escapes_as_letters():
+    """#25 item 5: a structured reply stored with \\uXXXX escapes quoted a non-ASCII question
+    in full, past the word windows."""
+    secret = "Quelle énergie libère le noyau lorsqu'il fissionne complètement ici"
+    r = Redactor([secret], namespace="gpqa", item_id="rec1")
+    escaped = json.dumps({"answer": f"Restating: {secret}"})  # ensure_ascii: \u00e9
+    assert "\\u00e9" in escaped
+    out = r.redact_text(escaped)
+    assert "noyau" not in out and "[redacted gpqa:rec1:" in out
+    assert json.loads(out)["answer"].startswith("Restating: [redacted")
+    untouched = json.dumps({"answer": "caf\u00e9 au lait"})
+    assert r.redact_text(untouched) == untouched  # no secret: the text stays as written
+
+
+@pytest.mark.parametrize("marker", ["...", "…"])
+def test_redactor_replaces_the_clipped_start_of_a_secret(marker):
+    """#25 item 5: text clipped before it was redacted let an option's first characters
+    through (trace fields, 400-error bodies)."""
+    from agot.text import clip
+
+    option = "Benzaldehyde oxime hydrochloride"
+    r = Redactor([option], namespace="gpqa", item_id="rec1")
+    clipped = clip(f"the option is {option}", 26, marker=marker)
+    assert clipped.endswith(marker) and "Benzald" in clipped
+    out = r.redact_text(f"error: {clipped}")
+    assert "Benzald" not in out
+    assert re.search(r"\[redacted gpqa:rec1:\w+\]" + re.escape(marker) + "$", out), out
+    assert r.redact_text("nothing here... at all") == "nothing here... at all"
+    assert r.redact_text("Benz...") == "Benz..."  # too short a start to say

@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
                 "'agot eval --out DIR' (or their results.jsonl)"
             )
 
+    if args.seed < 0:
+        raise ConfigError(f"--seed must be 0 or more (a bootstrap seed), got {args.seed}")
     report = build_report(args.dirs, metric=args.metric, seed=args.seed, merge=args.merge)
     if args.out:
         for path in write_report(report, args.out):

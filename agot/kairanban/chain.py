@@ -40,6 +40,7 @@ from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
 from agot.kairanban.options import (
     AGGREGATES,
     DEFAULT_AGENTS,
+    MAX_AGENTS,
     MAX_COMMENT_CHARS,
     fitted_note_chars,
     per_agent,
@@ -99,7 +100,7 @@ class Kairanban(Strategy):
         budget: Budget | None = None,
     ) -> None:
         self.labels = check_labels(labels)
-        self.agents = check_count(agents, "agents")
+        self.agents = check_count(agents, "agents", maximum=MAX_AGENTS)
         if idobata_at is not None:
             if isinstance(idobata_at, bool) or not isinstance(idobata_at, int):
                 raise ConfigError(f"idobata_at must be an integer or None, got {idobata_at!r}")

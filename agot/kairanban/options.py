@@ -13,6 +13,9 @@ from agot.errors import ConfigError
 AGGREGATES = ("last", "mean", "vote")
 #: Agents in a chain unless told otherwise (the CLI, the variants and the eval runner alike).
 DEFAULT_AGENTS = 5
+#: Agents a chain may have: each is at least one sequential call, so a typo (``--agents
+#: 1000000``) would otherwise run until killed. The method's chains have a handful.
+MAX_AGENTS = 100
 #: Tokens of JSON syntax and keys of a document, and per label of its distribution.
 DOCUMENT_OVERHEAD_TOKENS = 12
 LABEL_OVERHEAD_TOKENS = 6

@@ -254,6 +254,10 @@ class Strategy(ABC, metaclass=_StrategyType):
         """
         from agot.limits import Limits
 
+        if isinstance(questions, str | Task):  # a str iterates as its characters
+            raise ConfigError(
+                "solve_many takes a list of questions; for one question call solve(question)"
+            )
         tasks = [Task.coerce(q) for q in questions]
         for name, value in (("concurrency", concurrency), ("items_in_flight", items_in_flight)):
             if value is not None:
