@@ -27,7 +27,7 @@ from collections import defaultdict, deque
 from typing import Any
 
 from agot.backends.scripted import ScriptedBackend
-from agot.evals.tasks.game24_verify import verify_answer
+from agot.evals.tasks.game24_tot import tot_verdict
 from agot.prompts.tot import VALUE_WEIGHTS
 from agot.strategies import ToT
 from agot.strategies.tot_game24 import numbers_left
@@ -105,7 +105,7 @@ async def replay(log: list[dict[str, Any]]) -> None:
                 round(v, 3) for v in ours["values"]
             ] == [round(v, 3) for v in theirs["values"]]
         same_top += result.details["final_states"][0] == entry["ys"][0]
-        ours_ok += verify_answer(result.details["raw"], [int(n) for n in puzzle.split()]).ok
+        ours_ok += tot_verdict(result.details["raw"], puzzle.split()).ok  # ToT's own rule
         theirs_ok += bool(entry["infos"][0]["r"])
         calls += result.usage.calls
     n = len(log)

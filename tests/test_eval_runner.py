@@ -181,6 +181,9 @@ async def test_gpqa_accuracy_unparsed_and_no_question_text_on_disk(tmp_path):
     assert rows[records[3].id].prediction is None and rows[records[3].id].scores["unparsed"] == 1
     assert rows[records[2].id].prediction == wrong
     assert all(r.seed == 3 for r in rows.values())
+    # every row records its scoring time, and the summary reports it per item
+    assert all(0 <= r.details["score_s"] < 5 for r in rows.values())
+    assert group.score_ms_per_item is not None and "scoring time per item" in summary.table()
     on_disk = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
     for record in records:
         assert record.question not in on_disk  # GPQA text never lands in results or traces
