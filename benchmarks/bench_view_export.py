@@ -6,6 +6,7 @@ HotpotQA fixture, scripted), then a run of N rows made by repeating their rows u
 a 10,000-item run in under 30 s and 20 MB. Run:
 ``.venv/bin/python benchmarks/bench_view_export.py [N ...]`` (default 200 2000).
 Rows alternate AGoT and CoT as in the fixture run (one in two is an AGoT item of 22 calls).
+Each size is exported twice in the same run: on one process, then on one per CPU core.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from view_fixtures import build_runs
 
+from agot.view import export
 from agot.view.data import Catalog
 from agot.view.export import export_html
 
@@ -51,11 +53,18 @@ def main(sizes: list[int]) -> None:
         for size in sizes:
             folder = root / f"grown-{size}" / "run"
             grow(first, folder, size)
-            started = time.perf_counter()
-            html = export_html(Catalog([folder]))
-            took = time.perf_counter() - started
-            mb = len(html.encode("utf-8")) / 1e6
-            print(f"{size:>6} rows: {took:7.1f} s, {mb:7.1f} MB ({took / size * 1000:.1f} ms/row)")
+            for mode, parallel_from in (("1 process", 10**9), ("processes", export.PARALLEL_FROM)):
+                saved, export.PARALLEL_FROM = export.PARALLEL_FROM, parallel_from
+                started = time.perf_counter()
+                html = export_html(Catalog([folder]))
+                took = time.perf_counter() - started
+                export.PARALLEL_FROM = saved
+                mb = len(html.encode("utf-8")) / 1e6
+                print(
+                    f"{size:>6} rows, {mode}: {took:7.1f} s, {mb:7.1f} MB "
+                    f"({took / size * 1000:.1f} ms/row)",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

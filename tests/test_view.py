@@ -354,3 +354,18 @@ def test_item_calls_are_grouped_by_thought_in_start_order(client, runs_root):
     assert len(offsets) >= 2 and offsets == sorted(offsets)
     total = page.count('<details class="call')
     assert total == sum(1 for r in [run.trace(run.rows[index])] for _ in r["events"])
+
+
+def test_export_on_several_processes_packs_the_same_pages(runs_root, monkeypatch):
+    from agot.view import export
+
+    serial = packed_pages(export.export_html(Catalog([runs_root])))
+    monkeypatch.setattr(export, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(export.os, "cpu_count", lambda: 2)
+    parallel = packed_pages(export.export_html(Catalog([runs_root])))
+    assert list(parallel) == list(serial) and len(serial) == 12
+
+    def strip_dates(html: str) -> str:
+        return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "", html)
+
+    assert all(strip_dates(parallel[k]) == strip_dates(serial[k]) for k in serial)

@@ -13,15 +13,17 @@ what the lists show plus about a fifth of the item pages' text, and opens at onc
 from __future__ import annotations
 
 import base64
+import multiprocessing as mp
 import os
 import re
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from agot.output_paths import write_text
 from agot.view import pages
-from agot.view.data import Catalog
+from agot.view.data import Catalog, Run
 from agot.view.render import Renderer, anchor_id, export_url
 
 #: The element that holds one packed page; its id is ``z-`` and the page's anchor.
@@ -57,12 +59,7 @@ def export_html(catalog: Catalog) -> str:
         sections.append(
             {"id": anchor_id("run", run=run.id), "page": "run", "c": pages.run_page(run)}
         )
-        siblings = pages.siblings_by_item(run)
-        for index in range(len(run.rows)):
-            anchor = anchor_id("item", run=run.id, index=index)
-            page = pages.item_page(run, index, siblings=siblings)
-            section = {"id": anchor, "page": "item", "c": page}
-            packed.append((anchor, pack(renderer.section(section))))
+        packed += _packed_items(run)
     for saved in catalog.traces():
         sections.append(
             {
@@ -76,6 +73,46 @@ def export_html(catalog: Catalog) -> str:
         sections.append({"id": "compare", "page": "compare", "c": pages.compare_page(runs)})
         compare_all = export_url("compare")
     return renderer.export(sections, compare_all=compare_all, packed=packed)
+
+
+#: Rows from which item pages are rendered by several processes (each page takes 5-20 ms,
+#: most of it laying out and drawing the graph).
+PARALLEL_FROM = 400
+_FORKED: Run | None = None  # the run a forked worker renders (inherited, never pickled)
+
+
+def _packed_items(run: Run) -> list[tuple[str, str]]:
+    """Every item page of ``run``, packed, in row order; on several processes when the run is
+    large and the platform can fork (the workers inherit the loaded run)."""
+    global _FORKED
+    rows = len(run.rows)
+    workers = min(os.cpu_count() or 1, 16)
+    if rows < PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+        return _pack_range(run, range(rows))
+    size = max(50, -(-rows // (workers * 4)))
+    chunks = [range(start, min(start + size, rows)) for start in range(0, rows, size)]
+    _FORKED = run
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            return [page for part in pool.map(_pack_forked, chunks) for page in part]
+    finally:
+        _FORKED = None
+
+
+def _pack_forked(indexes: range) -> list[tuple[str, str]]:
+    assert _FORKED is not None
+    return _pack_range(_FORKED, indexes)
+
+
+def _pack_range(run: Run, indexes: range) -> list[tuple[str, str]]:
+    renderer = Renderer(export_url, export=True)
+    siblings = pages.siblings_by_item(run)
+    out = []
+    for index in indexes:
+        anchor = anchor_id("item", run=run.id, index=index)
+        page = pages.item_page(run, index, siblings=siblings)
+        out.append((anchor, pack(renderer.section({"id": anchor, "page": "item", "c": page}))))
+    return out
 
 
 def write_export(catalog: Catalog, target: str | os.PathLike[str]) -> Path:
