@@ -20,6 +20,12 @@ ab400345c5ea39d28ea6d7d3be0e417b11113c87. The rule, step by step:
    out of 10, and solved whether the board equals the solution.
 
 Every step is a bounded split or a slice, so a reply of any length costs a few string scans.
+
+Checked against the published code itself (run outside this repository): no difference on
+the 605 generated replies of ``tests/test_crosswords_tot.py`` (163 of them make it raise),
+and 399 of the 400 GPT-4 outputs in ToT's two naive-run logs agree with the scores logged
+there; on the 400th the published code gives what agot gives (word accuracy 0.4, reading
+the last five of six grid lines) and the log holds another value.
 """
 
 from __future__ import annotations
