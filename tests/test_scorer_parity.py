@@ -413,3 +413,24 @@ def test_fanoutqa_normaliser_steps():
     assert cities.score == 0.5
     assert answer_in_text("teams", "one team").found
     assert answer_in_text("boxes", "a box").found
+
+
+async def test_fanoutqa_scores_off_the_event_loop(monkeypatch):
+    import threading
+
+    from agot.evals.scorers import FanOutQAScorer, ScoreContext
+    from agot.evals.scorers import fanoutqa as module
+
+    seen = []
+    real = module.answer_in_text
+
+    def spy(reference, candidate):
+        seen.append(threading.current_thread() is threading.main_thread())
+        return real(reference, candidate)
+
+    monkeypatch.setattr(module, "answer_in_text", spy)
+    record = EvalRecord(id="x", dataset="fanoutqa", question="q", gold=["Tarn FC", "Amsel"])
+    result = Result(question="q", strategy="cot", model="m", answer="Tarn FC and Amsel")
+    scored = await FanOutQAScorer().score(record, result, ScoreContext(model="m"))
+    assert scored.scores == {"loose_acc": 1.0, "strict_acc": 1.0}
+    assert seen == [False]  # normalised (and lemmatised, with spaCy) in a worker thread
