@@ -15,12 +15,24 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import networkx as nx
 from pydantic import BaseModel, Field
 
 from agot.types import Usage
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+def _nx() -> Any:
+    """networkx, imported when the first graph is made: importing it takes longer than the rest
+    of agot's start-up, and every command's help texts name defaults from modules that import
+    this one."""
+    import networkx
+
+    return networkx
+
 
 Status = Literal["pending", "running", "answered", "failed", "skipped"]
 
@@ -65,7 +77,7 @@ class ThoughtGraph:
         self.heritage = list(heritage or [])
         self.prefix = prefix
         #: The thoughts (node attribute ``node``: a :class:`ThoughtNode`) and their dependencies.
-        self.dag: nx.DiGraph = nx.DiGraph()
+        self.dag: nx.DiGraph = _nx().DiGraph()
         self.subgraphs: dict[str, ThoughtGraph] = {}
         self.strategies: dict[int, str] = {}
         self.answer: str | None = None
@@ -129,6 +141,7 @@ class ThoughtGraph:
 
     def ancestors(self, node_id: str) -> list[ThoughtNode]:
         """Ancestors in topological order (what a node's answer may build on)."""
+        nx = _nx()
         found = nx.ancestors(self.dag, node_id)
         return [self.node(n) for n in nx.topological_sort(self.dag) if n in found]
 
@@ -154,7 +167,7 @@ class ThoughtGraph:
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        data = nx.node_link_data(self.dag, edges="edges")
+        data = _nx().node_link_data(self.dag, edges="edges")
         for entry in data["nodes"]:
             node: ThoughtNode = entry.pop("node")
             entry.update(node.model_dump(mode="json"))

@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import numpy as np
 from pydantic import BaseModel
 
 T = TypeVar("T")
@@ -50,6 +49,8 @@ def bootstrap_mean(
     seed: int = DEFAULT_SEED,
 ) -> Estimate:
     """Mean of ``values`` with a percentile bootstrap interval."""
+    import numpy as np  # here: agot eval starts without numpy
+
     data = np.asarray(values, dtype=float)
     n = int(data.size)
     if n == 0:
@@ -75,6 +76,8 @@ def bootstrap_statistic(
     seed: int = DEFAULT_SEED,
 ) -> Estimate:
     """Any corpus-level statistic (macro-F1, ...) with a percentile bootstrap interval."""
+    import numpy as np  # here: agot eval starts without numpy
+
     n = len(items)
     if n == 0:
         return Estimate(value=None, low=None, high=None, n=0, confidence=confidence)
@@ -123,6 +126,8 @@ def paired_comparison(
     seed: int = DEFAULT_SEED,
 ) -> PairedComparison:
     """Compare two score lists aligned item by item (same length, same item order)."""
+    import numpy as np  # here: agot eval starts without numpy
+
     if len(a) != len(b):
         raise ValueError(f"paired comparison needs aligned scores, got {len(a)} and {len(b)}")
     xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -154,6 +159,8 @@ def sign_test(wins: int, losses: int) -> float | None:
 
 
 def _percentiles(samples: Any, confidence: float) -> tuple[float, float]:
+    import numpy as np  # here: agot eval starts without numpy
+
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(samples, [alpha, 1.0 - alpha])
     return float(low), float(high)
