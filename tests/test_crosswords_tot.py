@@ -145,3 +145,33 @@ def test_lenient_reading_is_reported_beside_the_official_one() -> None:
     four = CROSSWORDS.score("\n".join(ROWS[:4]), record)
     assert four.scores["word_acc"] == pytest.approx(0.4) and four.scores["word_acc_lenient"] == 0
     assert CROSSWORDS.headline == "word_acc"
+
+
+async def test_eval_run_reports_tot_scores_beside_the_lenient_reading(tmp_path) -> None:
+    from pathlib import Path
+
+    from agot.backends.scripted import ScriptedBackend
+    from agot.evals.datasets import load_dataset
+    from agot.evals.runner import run_eval
+
+    data = Path(__file__).parent / "fixtures" / "crosswords" / "mini0505.json"
+    heart, sator = load_dataset("crosswords", data=data, split="all")
+    labelled = "Answer:\n" + "\n".join(f"h{i}. {r}" for i, r in enumerate(ROWS, 1))
+    square = ["SATOR", "AREPO", "TENET", "OPERA", "ROTAS"]  # written "S A T O R", as in ToT
+    replies = {
+        f"answer:{heart.question}": labelled,  # ToT's code raises on "h5. TREND": scored 0
+        f"answer:{sator.question}": "Answer:\n" + "\n".join(" ".join(w) for w in square),
+    }
+    summary = await run_eval(
+        "crosswords",
+        data=str(data),
+        split="all",
+        strategies=["cot"],
+        models=[ScriptedBackend(replies)],
+        out=str(tmp_path),
+        progress=False,
+    )
+    group = summary.group("cot")
+    assert group.metrics["word_acc"].value == pytest.approx(0.5)
+    assert group.metrics["word_acc_lenient"].value == pytest.approx(1.0)
+    assert summary.headline == "word_acc"

@@ -206,3 +206,35 @@ def test_task_reports_tot_success_with_the_lenient_reading_beside_it() -> None:
     assert plain.scores == {"success": 1.0, "success_lenient": 0.0}
     assert plain.prediction == E
     assert GAME24.headline == "success" and set(GAME24.metrics) == set(plain.scores)
+
+
+# -- end to end ------------------------------------------------------------------------------
+async def test_eval_run_reports_tot_success_beside_the_lenient_reading(tmp_path) -> None:
+    from pathlib import Path
+
+    from agot.backends.scripted import ScriptedBackend
+    from agot.evals.datasets import load_dataset
+    from agot.evals.runner import run_eval
+
+    data = Path(__file__).parent / "fixtures" / "game24" / "24.csv"
+    records = load_dataset("game24", data=data, split="all")[:4]
+    forms = ["Answer: {e} = 25", "**Answer:** {e}", "Answer: {e}\nDone.", "Answer: {e}"]
+    replies = {
+        f"answer:{r.question}": form.format(e=r.gold)
+        for r, form in zip(records, forms, strict=True)
+    }
+    summary = await run_eval(
+        "game24",
+        data=str(data),
+        split="all",
+        limit=4,
+        strategies=["cot"],
+        models=[ScriptedBackend(replies)],
+        out=str(tmp_path),
+        progress=False,
+    )
+    group = summary.group("cot")
+    # ToT credits "= 25" (cut at "=") and the plain line; the lenient reader the other three.
+    assert group.metrics["success"].value == pytest.approx(2 / 4)
+    assert group.metrics["success_lenient"].value == pytest.approx(3 / 4)
+    assert summary.headline == "success"
