@@ -46,8 +46,9 @@ from agot.errors import (
     SchemaError,
     TransientBackendError,
 )
-from agot.latency import LatencyBook, adaptive_timeout
+from agot.latency import LatencyBook, adaptive_timeout, first_token_timeout
 from agot.limits import Gate, Limits
+from agot.streaming import DeltaSink, GenerationStream, delta_sink
 from agot.structured import parse_structured, reask_messages
 from agot.trace import RunRecorder, TraceEvent, current_recorder
 from agot.types import BackendReply, Generation, GenerationRequest, Usage
@@ -77,6 +78,8 @@ class _ModelEntry:
     fleet: Any = None
     #: Prompt tokens per character, learned from this model's replies.
     rate: _PromptRate = dataclasses.field(default_factory=lambda: _PromptRate())
+    #: Observed times to the first token of streamed attempts, per role.
+    first_token: LatencyBook = dataclasses.field(default_factory=LatencyBook)
 
 
 class _PromptRate:
@@ -116,8 +119,11 @@ class _Call:
         "cut",
         "endpoint",
         "failed",
+        "first_cut",
         "held",
         "recorder",
+        "sink",
+        "streaming",
         "trackers",
     )
 
@@ -137,6 +143,11 @@ class _Call:
         self.failed: list[str] = []
         #: Requests abandoned in flight (Usage.cancelled) and what they carried.
         self.abandoned: Usage | None = None
+        #: Stream from backends that can; where the text pieces go (Dispatcher.stream).
+        self.streaming = True
+        self.sink: DeltaSink | None = None
+        #: The first-token deadline that cut the last attempt (the next gets at least twice).
+        self.first_cut: float | None = None
 
     def abandon(self, entry: _ModelEntry, request: GenerationRequest, delivery: Delivery) -> None:
         """An attempt was cancelled in flight: count it if its request reached the server."""
@@ -174,6 +185,7 @@ def _usage(reply: BackendReply) -> Usage:
         calls=1,
         prompt_tokens=reply.prompt_tokens,
         completion_tokens=reply.completion_tokens,
+        cached_prompt_tokens=reply.cached_prompt_tokens,
         cost=reply.cost or 0.0,
     )
 
@@ -206,6 +218,7 @@ class Dispatcher:
         store_text: bool = True,
         endpoints: Any = None,
         routing: Any = None,
+        stream: bool = True,
         **options: Any,
     ) -> None:
         if limits is not None and not isinstance(limits, Limits):
@@ -219,6 +232,8 @@ class Dispatcher:
                 f"model must be a model string or a Backend, got {type(model).__name__}"
             )
         self.limits = limits or Limits()
+        #: Stream replies from backends that can (with ``Limits.stream``); False: whole replies.
+        self.streaming = bool(stream)
         self.model_limits = dict(model_limits or {})
         self.backend_options = backend_options or BackendOptions(**options)
         self.cache = (
@@ -310,6 +325,17 @@ class Dispatcher:
         return self._own.events
 
     # -- the call path ----------------------------------------------------------------------
+    def stream(self, request: GenerationRequest) -> GenerationStream:
+        """Run one request like :meth:`generate`, giving its text as it is written.
+
+        ``async for delta in dispatcher.stream(request)`` yields
+        :class:`~agot.streaming.TextDelta` s (a delta with ``restart`` set starts the text over:
+        the call was retried); afterwards the stream's ``generation`` is what ``generate``
+        would have returned. Limits, retries, budgets, cache and the trace event are those of
+        ``generate``; a backend that cannot stream (or ``stream=False``) gives one delta.
+        """
+        return GenerationStream(self.generate, request)
+
     async def generate(self, request: GenerationRequest) -> Generation:
         """Run one request to completion.
 
@@ -327,6 +353,8 @@ class Dispatcher:
         _reserve(trackers)
         reserved = 1
         call = _Call(recorder, trackers)
+        call.streaming = self.streaming and entry.gate.limits.stream
+        call.sink = delta_sink.get()
         try:
             call_id = f"c{next(self._ids)}"
             start, t0 = time.time(), time.perf_counter()
@@ -551,11 +579,17 @@ class Dispatcher:
         return reply
 
     @staticmethod
-    async def _send(entry: _ModelEntry, request: GenerationRequest, call: _Call) -> BackendReply:
+    async def _send(
+        entry: _ModelEntry, request: GenerationRequest, call: _Call, *, primary: bool = True
+    ) -> BackendReply:
         """One request to the backend; abandoned in flight, it is counted as cancelled."""
         with delivery_for_attempt() as delivery:
             try:
-                reply = await entry.backend.generate(request)
+                if call.streaming and hasattr(entry.backend, "stream"):
+                    sink = call.sink if primary else None
+                    reply = await _streamed(entry, request, call, delivery, sink)
+                else:
+                    reply = await entry.backend.generate(request)
             except asyncio.CancelledError:
                 call.abandon(entry, request, delivery)
                 raise
@@ -585,7 +619,9 @@ class Dispatcher:
             if first.done():
                 return first.result()
             call.attempts += 1
-            pending.add(asyncio.ensure_future(self._send(entry, request, call)))
+            # The duplicate's text is not streamed to the caller (the first copy's is; if the
+            # duplicate wins, the caller gets its reply as a restart).
+            pending.add(asyncio.ensure_future(self._send(entry, request, call, primary=False)))
             error: BaseException | None = None
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -779,6 +815,75 @@ def _fleet_model(model: Any, from_file: str | None) -> str:
             "servers and pass --model openai/<name> with their URLs"
         )
     return key
+
+
+async def _streamed(
+    entry: _ModelEntry,
+    request: GenerationRequest,
+    call: _Call,
+    delivery: Delivery,
+    sink: DeltaSink | None,
+) -> BackendReply:
+    """One attempt as a stream: its pieces go to ``sink``, the backend's final reply is
+    returned. A remote backend's attempt is cut when its first token does not come within the
+    first-token deadline (learned per backend and role, see
+    :func:`agot.latency.first_token_timeout`) or when it stalls for ``stall_timeout_s``
+    between pieces; either is a transient failure the caller retries, and the request, which
+    the server has, is counted as cancelled. The whole-reply timeout still bounds it all."""
+    backend, limits = entry.backend, entry.gate.limits
+    timed = backend.capabilities.remote
+    window = entry.first_token.window(request.role)
+    first: float | None = None
+    if timed:
+        first = first_token_timeout(
+            window,
+            cold=limits.first_token_timeout_s,
+            floor=limits.first_token_floor_s,
+            multiple=limits.timeout_multiple,
+            ceiling=limits.timeout_s,
+            previous_cut=call.first_cut,
+        )
+    stall = limits.stall_timeout_s if timed else None
+    if sink is not None:
+        sink(None)  # a new attempt: text given before is void
+    pieces = backend.stream(request)  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    waiting = True  # for the first piece
+    try:
+        while True:
+            deadline = first if waiting else stall
+            clock = asyncio.timeout(deadline)
+            try:
+                async with clock:
+                    piece = await anext(pieces)
+            except StopAsyncIteration:
+                raise TransientBackendError(
+                    f"{backend.name} ended a stream without its reply", backend=backend.name
+                ) from None
+            except TimeoutError:
+                if not clock.expired():
+                    raise
+                assert deadline is not None
+                call.abandon(entry, request, delivery)
+                if waiting:
+                    window.add(deadline)  # a censored sample: the deadline follows a shift
+                    call.first_cut = deadline
+                    raise TransientBackendError(
+                        f"no first token within {deadline:.1f} s", backend=backend.name
+                    ) from None
+                raise TransientBackendError(
+                    f"the reply stalled: no token for {deadline:.1f} s", backend=backend.name
+                ) from None
+            if waiting:
+                waiting = False
+                if timed:
+                    window.add(time.perf_counter() - started)
+            if isinstance(piece, BackendReply):
+                return piece
+            if sink is not None and piece:
+                sink(piece)
+    finally:
+        await pieces.aclose()
 
 
 def _exhausted(entry: _ModelEntry, limits: Limits, error: TransientBackendError) -> BackendError:

@@ -93,3 +93,27 @@ def adaptive_timeout(
     if previous_cut is not None:
         timeout = max(timeout, 2.0 * previous_cut)
     return timeout if ceiling is None else min(timeout, ceiling)
+
+
+def first_token_timeout(
+    window: LatencyWindow,
+    *,
+    cold: float,
+    floor: float,
+    multiple: float,
+    ceiling: float | None,
+    previous_cut: float | None = None,
+) -> float:
+    """The deadline for a streamed attempt's first token: ``cold`` until the window of observed
+    times to first token has enough samples, then ``multiple`` x their p99 (at least
+    ``floor``); at least twice ``previous_cut`` (this call's last attempt cut there), never
+    above ``ceiling`` (the whole-reply timeout).
+
+    A hung server is recognised within this deadline instead of the whole-reply timeout, which
+    before enough replies have been seen is the user's ceiling (300 s by default).
+    """
+    p99 = window.quantile(0.99)
+    deadline = cold if p99 is None else max(floor, multiple * p99)
+    if previous_cut is not None:
+        deadline = max(deadline, 2.0 * previous_cut)
+    return deadline if ceiling is None else min(deadline, ceiling)

@@ -39,6 +39,17 @@ class Limits(Settings):
     adaptive_timeout: bool = True
     timeout_floor_s: float = Field(10.0, gt=0)
     timeout_multiple: float = Field(4.0, ge=1)
+    #: Stream replies from backends that can (the direct OpenAI-compatible client, scripted):
+    #: a remote call is then timed to its first token and between tokens, below.
+    stream: bool = True
+    #: Remote streamed calls: the deadline for the first token before any has been observed
+    #: for the backend and role (a cold start: seconds, not the whole-reply timeout).
+    first_token_timeout_s: float = Field(10.0, gt=0)
+    #: ... and once first tokens have been observed, ``timeout_multiple`` x their p99, never
+    #: below this floor. A call cut at its first token retries with twice that deadline.
+    first_token_floor_s: float = Field(5.0, gt=0)
+    #: Remote streamed calls: the longest silence allowed between two pieces of a reply.
+    stall_timeout_s: float = Field(20.0, gt=0)
     #: Remote backends: when a reply has not come after the observed p95, send one duplicate
     #: request and keep whichever reply comes first (both count as attempts).
     hedge: bool = False

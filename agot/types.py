@@ -128,6 +128,12 @@ class Usage(BaseModel):
     completion_tokens: int = Field(
         0, description="completion tokens the backend reported for replies"
     )
+    cached_prompt_tokens: int = Field(
+        0,
+        description="of prompt_tokens, those the provider served from its prompt cache "
+        "(OpenAI-style usage.prompt_tokens_details.cached_tokens; vLLM and SGLang report it "
+        "too); 0 where the provider does not say",
+    )
     cost: float = Field(0.0, description="USD the backend reported for replies (0 when unknown)")
     cached_calls: int = Field(0, description="calls answered from the response cache (free)")
     cancelled: int = Field(
@@ -162,6 +168,8 @@ class BackendReply(BaseModel):
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Of ``prompt_tokens``, those the provider served from its prompt cache.
+    cached_prompt_tokens: int = 0
     cost: float | None = None
     finish_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)

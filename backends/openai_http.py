@@ -17,9 +17,13 @@ installed, read as data, see :mod:`agot.backends.price_map`).
 It also says when the request body has been written (:mod:`agot.backends.delivery`), so a call
 cancelled in flight is counted in ``Usage.cancelled`` exactly when the server has it.
 
-Streaming (#27) fits here: :meth:`OpenAIHTTPBackend._body` builds the body either way, and
-errors are mapped from a status, headers and text (:meth:`_status_error`) or a transport
-exception (:meth:`_transport_error`), the same for a whole reply and for a stream's first bytes.
+:meth:`OpenAIHTTPBackend.stream` sends the same body with ``"stream": true`` (and
+``stream_options.include_usage``, so usage still comes back) and yields the text as it arrives,
+then the whole reply (:mod:`agot.backends.openai_stream` reads the events): the dispatcher
+times the first token and the gaps between tokens, so a hung server is recognised within a
+time-to-first-token instead of a whole-reply timeout. Errors are mapped the same way for a
+whole reply and for a stream's first bytes; a server that ignores ``stream`` and answers with
+one JSON body is read as a whole reply.
 
 ``options.extra`` may set ``native_schema`` (``False`` never sends ``response_format``) and
 ``request_timeout_s``; ``client="litellm"`` (``-M client=litellm``) sends these models through
@@ -33,12 +37,14 @@ import functools
 import json
 import os
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpcore
 
 from agot.backends.base import Capabilities
 from agot.backends.delivery import mark
+from agot.backends.openai_stream import ChunkReader, StreamError
 from agot.backends.openai_wire import (
     DEFAULT_CONCURRENCY,
     DEFAULT_REQUEST_TIMEOUT_S,
@@ -172,6 +178,75 @@ class OpenAIHTTPBackend:
             pool.in_flight -= 1
         return response.status, response.headers, response.content
 
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str | BackendReply]:
+        """The reply as it is written: text deltas, then the whole :class:`BackendReply`."""
+        native = self._native and request.output_schema is not None
+        warnings: list[str] = []
+        try:
+            async for piece in self._stream(request, native, warnings):
+                yield piece
+        except _SchemaRejected:
+            # This server does not take json_schema: prompt for JSON from now on.
+            self._native = False
+            self.capabilities = self.capabilities.model_copy(update={"native_schema": False})
+            warnings = [SCHEMA_FALLBACK_WARNING]
+            async for piece in self._stream(request, False, warnings, requests=2):
+                yield piece
+
+    async def _stream(
+        self, request: GenerationRequest, native: bool, warnings: list[str], requests: int = 1
+    ) -> AsyncIterator[str | BackendReply]:
+        body = self._body(request, native)
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+        mark(False)  # sent once the trace hook sees the body written
+        data = json.dumps(body, ensure_ascii=False).encode()
+        reader = ChunkReader()
+        pool = self._pools.take()
+        try:
+            async with pool.client.stream(
+                "POST", self._url, headers=self._headers, content=data, extensions=self._extensions
+            ) as response:
+                if response.status >= 400:
+                    content = await response.aread()
+                    if native and rejects_schema(response.status, _error_text(content)):
+                        raise _SchemaRejected
+                    raise self._status_error(response.status, response.headers, content)
+                if not _is_event_stream(response.headers):
+                    # A server that ignores "stream": the whole reply in one body.
+                    reply = self._reply(await response.aread(), warnings, requests)
+                    if reply.text:
+                        yield reply.text
+                    yield reply
+                    return
+                async for chunk in response.aiter_stream():
+                    for delta in reader.feed(chunk):
+                        yield delta
+                    if reader.done:
+                        break
+        except _TRANSPORT_ERRORS as exc:
+            raise self._transport_error(exc) from None
+        except StreamError as exc:
+            raise TransientBackendError(
+                f"{self._where()} sent a broken stream for model {self.model!r}: {exc}",
+                backend=self.name,
+            ) from None
+        finally:
+            pool.in_flight -= 1
+        if not reader.complete:
+            raise TransientBackendError(
+                f"{self._where()} ended the stream before the reply was complete",
+                backend=self.name,
+            )
+        yield self._usage_reply(
+            reader.text,
+            reader.usage,
+            reader.finish_reason,
+            warnings,
+            requests=requests,
+            logprob=reader.mean_logprob(),
+        )
+
     def _reply(self, content: bytes, warnings: list[str], requests: int = 1) -> BackendReply:
         try:
             data = json.loads(content)
@@ -184,12 +259,32 @@ class OpenAIHTTPBackend:
                 backend=self.name,
             ) from None
         text = (message.get("content") or "") if isinstance(message, dict) else ""
-        finish = choice.get("finish_reason")
+        usage = data.get("usage")
+        return self._usage_reply(
+            text,
+            usage if isinstance(usage, dict) else {},
+            choice.get("finish_reason"),
+            warnings,
+            requests=requests,
+            logprob=mean_logprob(choice.get("logprobs")),
+        )
+
+    def _usage_reply(
+        self,
+        text: str,
+        usage: dict[str, Any],
+        finish: str | None,
+        warnings: list[str],
+        *,
+        requests: int,
+        logprob: float | None,
+    ) -> BackendReply:
         if finish == "length":
             warnings.append("reply cut off at max_tokens")
-        usage = data.get("usage") or {}
         prompt_tokens = _count(usage.get("prompt_tokens"))
         completion_tokens = _count(usage.get("completion_tokens"))
+        details = usage.get("prompt_tokens_details")
+        cached = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
         cost = 0.0
         if self._price is not None:
             cost = self._price.cost(prompt_tokens, completion_tokens)
@@ -197,11 +292,12 @@ class OpenAIHTTPBackend:
             text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
+            cached_prompt_tokens=min(cached, prompt_tokens),
             cost=cost,
             finish_reason=finish,
             warnings=warnings,
             requests=requests,
-            mean_logprob=mean_logprob(choice.get("logprobs")),
+            mean_logprob=logprob,
         )
 
     def prompt_cost(self, tokens: int) -> float:
@@ -379,6 +475,17 @@ _TRANSPORT_ERRORS = (
     OSError,
     ValueError,
 )
+
+
+class _SchemaRejected(Exception):
+    """The server refused the json_schema response format (before streaming anything)."""
+
+
+def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(
+        k.lower() == b"content-type" and v.lower().startswith(b"text/event-stream")
+        for k, v in headers
+    )
 
 
 def _error_text(content: bytes) -> str:

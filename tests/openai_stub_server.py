@@ -32,6 +32,12 @@ class StubResponse:
     headers: dict[str, str] = field(default_factory=dict)
     #: Seconds to sleep before answering (to exercise client timeouts).
     delay_s: float = 0.0
+    #: A request that asked for ``"stream": true`` gets a 200 chat reply as server-sent
+    #: events: one chunk per word, ``token_delay_s`` apart, and after ``stall_after`` chunks
+    #: (None: never) a silence of ``stall_s`` before the rest.
+    token_delay_s: float = 0.0
+    stall_after: int | None = None
+    stall_s: float = 0.0
 
     @classmethod
     def chat(
@@ -187,7 +193,9 @@ def _handler_for(stub: OpenAIStubServer) -> type[BaseHTTPRequestHandler]:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(StubResponse.error(404, f"no route {self.path}"))
                 return
-            self._send(stub._next(body))
+            response = stub._next(body)  # may change the body (a test of a server ignoring it)
+            streamed = isinstance(body, dict) and body.get("stream") is True
+            self._send(response, streamed=streamed)
 
         def do_GET(self) -> None:
             stub._record(
@@ -200,9 +208,12 @@ def _handler_for(stub: OpenAIStubServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(StubResponse.error(404, f"no route {self.path}"))
 
-        def _send(self, response: StubResponse) -> None:
+        def _send(self, response: StubResponse, *, streamed: bool = False) -> None:
             if response.delay_s:
                 time.sleep(response.delay_s)
+            if streamed and response.status == 200 and _is_chat(response.body):
+                self._send_events(response)
+                return
             if isinstance(response.body, bytes):
                 payload = response.body
             elif isinstance(response.body, str):
@@ -220,7 +231,54 @@ def _handler_for(stub: OpenAIStubServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout tests); nothing to answer
 
+        def _send_events(self, response: StubResponse) -> None:
+            """The chat reply as an OpenAI-style stream (HTTP/1.0: the body ends at close)."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            try:
+                for index, chunk in enumerate(_stream_chunks(response.body)):
+                    if index and response.token_delay_s:
+                        time.sleep(response.token_delay_s)
+                    if response.stall_after is not None and index == response.stall_after:
+                        time.sleep(response.stall_s)
+                    self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a cut stream)
+
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output clean
 
     return Handler
+
+
+def _is_chat(body: Any) -> bool:
+    return (
+        isinstance(body, dict) and isinstance(body.get("choices"), list) and bool(body["choices"])
+    )
+
+
+def _stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A chat completion as stream chunks: one per word, the finish reason, then usage."""
+    choice = body["choices"][0]
+    text = (choice.get("message") or {}).get("content") or ""
+    words = [w for w in text.split(" ")]
+    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
+    base = {"id": body.get("id", "chatcmpl-stub"), "object": "chat.completion.chunk"}
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
+        for p in pieces
+    ]
+    chunks.append(
+        {
+            **base,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason")}],
+        }
+    )
+    if body.get("usage"):
+        chunks.append({**base, "choices": [], "usage": body["usage"]})
+    return chunks

@@ -1,0 +1,169 @@
+"""Streaming (#27): replies read as they are written, stalls cut at the first token or between
+tokens, ``Dispatcher.stream`` and its deltas, ``--no-stream``, and prompt-cache counts.
+
+Everything runs against the stub server on 127.0.0.1 (``tests/openai_stub_server.py``), which
+answers a request that asked for ``"stream": true`` with server-sent events, one word a chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from openai_stub_server import OpenAIStubServer, StubResponse
+
+from agot import Dispatcher, GenerationRequest, Limits
+from agot.errors import BackendError
+from agot.latency import LatencyWindow, first_token_timeout
+from agot.streaming import TextDelta
+
+MODEL = "openai/stub-model"
+#: Quick retries; deadlines far below the stub's hangs, far above its normal replies.
+LIMITS = Limits(
+    backoff_initial_s=0.01,
+    backoff_max_s=0.05,
+    timeout_s=60,
+    first_token_timeout_s=1.0,
+    first_token_floor_s=1.0,
+    stall_timeout_s=1.0,
+)
+TEXT = "the answer is forty two"
+
+
+@pytest.fixture
+def stub() -> Iterator[OpenAIStubServer]:
+    with OpenAIStubServer(StubResponse.chat(TEXT)) as server:
+        yield server
+
+
+def dispatcher(server: OpenAIStubServer, limits: Limits = LIMITS, **options: Any) -> Dispatcher:
+    return Dispatcher(MODEL, limits=limits, api_base=server.base_url, **options)
+
+
+def ask(text: str = "What is six times seven?") -> GenerationRequest:
+    return GenerationRequest.chat(text)
+
+
+def hung(seconds: float = 30.0) -> StubResponse:
+    response = StubResponse.chat(TEXT)
+    response.delay_s = seconds
+    return response
+
+
+async def test_streamed_reply_asks_for_usage_and_keeps_it(stub: OpenAIStubServer) -> None:
+    async with dispatcher(stub) as d:
+        gen = await d.generate(ask())
+    body = stub.chat_requests[0].body
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert gen.text == TEXT
+    assert (gen.usage.prompt_tokens, gen.usage.completion_tokens) == (11, 7)
+    assert gen.finish_reason == "stop"
+
+
+async def test_a_server_hung_before_its_first_token_is_cut_at_the_deadline(
+    stub: OpenAIStubServer,
+) -> None:
+    stub.enqueue(hung())
+    started = time.perf_counter()
+    async with dispatcher(stub) as d:
+        gen = await d.generate(ask())
+    elapsed = time.perf_counter() - started
+    assert gen.text == TEXT
+    assert elapsed < 10  # the hang lasts 30 s; the first-token deadline is 1 s
+    assert gen.usage.attempts == 2 and len(stub.chat_requests) == 2
+    assert gen.usage.cancelled == 1  # the server has the hung request
+    (event,) = d.events
+    assert event.attempts == 2 and event.cancelled == 1
+
+
+async def test_a_stream_that_stalls_midway_is_cut_and_retried(stub: OpenAIStubServer) -> None:
+    stalled = StubResponse.chat(TEXT)
+    stalled.stall_after, stalled.stall_s = 2, 30.0
+    stub.enqueue(stalled)
+    started = time.perf_counter()
+    async with dispatcher(stub) as d:
+        stream = d.stream(ask())
+        deltas = [delta async for delta in stream]
+    assert time.perf_counter() - started < 10
+    assert stream.generation is not None and stream.generation.text == TEXT
+    assert stream.generation.usage.attempts == 2
+    # Two words of the stalled attempt, then the retry starting over.
+    assert [d.text for d in deltas[:2]] == ["the", " answer"]
+    assert deltas[2] == TextDelta("the", restart=True)
+    assert "".join(d.text for d in deltas[2:]) == TEXT
+    assert not any(d.restart for d in deltas[3:])
+
+
+async def test_the_whole_reply_timeout_stays_the_ceiling(stub: OpenAIStubServer) -> None:
+    slow = StubResponse.chat(TEXT)
+    slow.token_delay_s = 0.4  # never stalls, but takes ~2 s in all
+    stub.enqueue(slow)
+    limits = LIMITS.model_copy(update={"timeout_s": 1.0, "max_retries": 0})
+    async with dispatcher(stub, limits) as d:
+        with pytest.raises(BackendError, match=r"no reply within 1\.0 s"):
+            await d.generate(ask())
+
+
+async def test_stream_gives_the_text_in_pieces(stub: OpenAIStubServer) -> None:
+    async with dispatcher(stub) as d:
+        stream = d.stream(ask())
+        deltas = [delta.text async for delta in stream]
+    assert deltas == ["the", " answer", " is", " forty", " two"]
+    assert stream.generation is not None and stream.generation.usage.calls == 1
+    assert d.usage.calls == 1
+
+
+async def test_no_stream_sends_whole_reply_requests_and_gives_one_delta(
+    stub: OpenAIStubServer,
+) -> None:
+    for d in (
+        dispatcher(stub, stream=False),
+        dispatcher(stub, LIMITS.model_copy(update={"stream": False})),
+    ):
+        async with d:
+            deltas = [delta async for delta in d.stream(ask())]
+        assert deltas == [TextDelta(TEXT)]
+    assert all("stream" not in r.body for r in stub.chat_requests)
+
+
+async def test_a_server_that_ignores_stream_is_read_as_a_whole_reply() -> None:
+    class Plain(OpenAIStubServer):  # answers with one JSON body whatever was asked
+        def _next(self, body: Any) -> StubResponse:
+            if isinstance(body, dict):
+                body.pop("stream", None)
+            return super()._next(body)
+
+    with Plain(StubResponse.chat(TEXT)) as server:
+        server_body = server
+        async with dispatcher(server_body) as d:
+            gen = await d.generate(ask())
+    assert gen.text == TEXT and gen.usage.prompt_tokens == 11
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_cached_prompt_tokens_are_counted(stub: OpenAIStubServer, stream: bool) -> None:
+    reply = StubResponse.chat(TEXT, prompt_tokens=1600)
+    reply.body["usage"]["prompt_tokens_details"] = {"cached_tokens": 1536}
+    stub.enqueue(reply, reply)
+    async with dispatcher(stub, stream=stream) as d:
+        await d.generate(ask("one"))
+        await d.generate(ask("two"))
+    assert d.usage.prompt_tokens == 3200
+    assert d.usage.cached_prompt_tokens == 3072
+
+
+async def test_first_token_deadline_is_learned_per_role() -> None:
+    window = LatencyWindow()
+    args: dict[str, Any] = {"cold": 10.0, "floor": 2.0, "multiple": 4.0, "ceiling": 300.0}
+    assert first_token_timeout(window, **args) == 10.0  # cold start: seconds, not minutes
+    for _ in range(30):
+        window.add(0.2)
+    assert first_token_timeout(window, **args) == 2.0  # 4 x 0.2 s is below the floor
+    for _ in range(30):
+        window.add(1.5)
+    assert first_token_timeout(window, **args) == pytest.approx(6.0)
+    assert first_token_timeout(window, **args, previous_cut=6.0) == 12.0  # a cut call doubles
+    assert first_token_timeout(window, **{**args, "ceiling": 5.0}) == 5.0  # --timeout caps it
