@@ -369,3 +369,24 @@ def test_export_on_several_processes_packs_the_same_pages(runs_root, monkeypatch
         return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "", html)
 
     assert all(strip_dates(parallel[k]) == strip_dates(serial[k]) for k in serial)
+
+
+def test_compare_warns_about_mixed_data_sets_and_keeps_score_colours(runs_root, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "runs" / "other-set"
+    shutil.copytree(runs_root / "cot-again", copy)
+    rows = [json.loads(line) for line in (copy / "results.jsonl").read_text().splitlines()]
+    for row in rows:
+        row["dataset"] = "musique"
+    (copy / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (copy / "summary.json").unlink()
+    (copy / "run.json").unlink()
+    shutil.copytree(runs_root / "agot-vs-cot", tmp_path / "runs" / "agot-vs-cot")
+    page = local_client(create_app(Catalog([tmp_path / "runs"]))).get("/compare").text
+    assert 'class="warning compare-warning"' in page and "different data sets" in page
+    flipped = page.split('data-flipped="1"', 1)[1].split("</tr>", 1)[0]
+    assert "score-1" in flipped or "score-0" in flipped  # the cells keep their colours
+    same = local_client(create_app(Catalog([runs_root]))).get("/compare").text
+    assert "compare-warning" not in same

@@ -180,6 +180,11 @@ def test_click_through_runs_run_item_trace_and_compare(server, browser, shots):
         if r.is_displayed()
     ]
     assert sorted(shown) == ["hp0001", "hp0003"]
+    # a flipped row keeps its cells' score colours (green hit, red miss)
+    hit = d.find_element(By.CSS_SELECTOR, '#compare-table tr[data-flipped="1"] td.score-1')
+    miss = d.find_element(By.CSS_SELECTOR, '#compare-table tr[data-flipped="1"] td.score-0')
+    assert hit.value_of_css_property("background-color") == "rgba(232, 245, 233, 1)"
+    assert miss.value_of_css_property("background-color") == "rgba(255, 235, 238, 1)"
     _shot(d, shots, "5-compare")
 
 

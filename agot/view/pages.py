@@ -382,7 +382,18 @@ def compare_page(runs: Sequence[Run]) -> dict[str, Any]:
         scored = {s for s, _ in cells if s is not None}
         rows.append(CompareRow(item, cells, flipped=len(scored) > 1))
     flips = sum(1 for r in rows if r.flipped)
+    warnings = []
+    datasets = sorted({r.dataset_label for r in runs if r.rows})
+    if len(datasets) > 1:
+        warnings.append(
+            f"these runs are on different data sets ({', '.join(datasets)}): items with the "
+            "same id need not be the same question"
+        )
+    empty = [r.name for r in runs if not r.rows]
+    if empty:
+        warnings.append(f"no result rows yet in {', '.join(empty)}")
     return {
+        "warnings": warnings,
         "title": "Compare " + ", ".join(r.name for r in runs),
         "runs": list(runs),
         "columns": columns,
