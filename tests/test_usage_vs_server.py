@@ -92,3 +92,38 @@ async def test_usage_matches_what_the_server_received(speculate, client):
     by_role = result.usage_by_role
     assert sum(u.cancelled for u in by_role.values()) == usage.cancelled
     assert sum(u.calls for u in by_role.values()) == usage.calls
+
+
+async def test_cancelled_requests_show_in_the_summary_report_and_viewer(tmp_path, capsys):
+    """An eval of speculative AGoT: its rows' usage sums to what the server received, and the
+    summary table, ``agot report`` and ``agot view`` say how many requests were cancelled."""
+    from starlette.testclient import TestClient
+
+    from agot.cli import main
+    from agot.evals import EvalRecord, run_eval
+    from agot.view.app import create_app
+    from agot.view.data import Catalog
+
+    records = [EvalRecord(id=f"q{i}", dataset="hotpotqa", question=QUESTION, gold="both parts")
+               for i in range(2)]  # fmt: skip
+    out = tmp_path / "run"
+    with OpenAIStubServer() as server:
+        server.default = agot_reply
+        strategy = agot.AGoT(max_depth=1, max_layers=2, max_nodes=2, speculate=True)
+        summary = await run_eval(
+            "hotpotqa",
+            records=records,
+            strategies=[strategy],
+            models=["openai/stub-model"],
+            api_base=server.base_url,
+            out=str(out),
+            progress=False,
+        )
+        received = len(server.chat_requests)
+    usage = summary.groups[0].usage
+    assert usage.cancelled == 4 and usage.attempts == received == usage.calls + 4
+    assert "+4 cancelled" in summary.table()
+    assert main(["report", str(out)]) == 0
+    assert "+4 requests cancelled in flight" in capsys.readouterr().out
+    client = TestClient(create_app(Catalog([tmp_path])), base_url="http://127.0.0.1:7576")
+    assert "(+4 cancelled)" in client.get(f"/run/{out.name}").text
