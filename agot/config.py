@@ -33,8 +33,9 @@ def describe_validation_error(owner: str, error: ValidationError) -> str:
             own.append(str(cause))
             continue
         field = ".".join(str(p) for p in item["loc"]) or owner
-        if _SECRET_FIELD.search(field):
-            # A key is never echoed, not even in the error that refuses it.
+        if _SECRET_FIELD.search(field) or item["type"] == "missing":
+            # A key is never echoed, not even in the error that refuses it; a missing field
+            # has no value of its own (the input is the whole object around it).
             parts.append(f"{field}: {item['msg']}")
             continue
         parts.append(f"{field}={redact_text(repr(item.get('input')))}: {item['msg']}")

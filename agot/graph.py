@@ -17,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from agot.config import describe_validation_error
+from agot.errors import ConfigError
 from agot.types import Usage
 
 if TYPE_CHECKING:
@@ -186,6 +188,25 @@ class ThoughtGraph:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ThoughtGraph:
+        """The graph :meth:`to_json` wrote; a ConfigError for one that no run could have
+        written (a node without an id, an edge to no node, a cycle), which the renderers and
+        the critical path would otherwise fail on, or loop in."""
+        try:
+            graph = cls._from_json(data)
+        except ConfigError:
+            raise
+        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ValidationError):
+                what = describe_validation_error("graph node", exc).removeprefix("invalid ")
+            else:
+                what = f"{type(exc).__name__}: {exc}"
+            raise ConfigError(f"the trace's graph is malformed ({what})") from None
+        except RecursionError:
+            raise ConfigError("the trace's graph is nested too deeply") from None
+        return graph
+
+    @classmethod
+    def _from_json(cls, data: dict[str, Any]) -> ThoughtGraph:
         meta = data.get("graph", {})
         graph = cls(
             meta.get("question", ""),
@@ -204,7 +225,15 @@ class ThoughtGraph:
             if sub is not None:
                 graph.subgraphs[node.id] = cls.from_json(sub)
         for edge in data.get("edges", []):
-            graph.dag.add_edge(edge["source"], edge["target"])
+            source, target = edge["source"], edge["target"]
+            for end in (source, target):
+                if end not in graph.dag:
+                    raise ConfigError(f"the trace's graph has an edge to no node ({end!r})")
+            graph.dag.add_edge(source, target)
+        if not _nx().is_directed_acyclic_graph(graph.dag):
+            edges = _nx().find_cycle(graph.dag)
+            cycle = " -> ".join(str(u) for u, _ in edges) + f" -> {edges[0][0]}"
+            raise ConfigError(f"the trace's graph has a cycle ({cycle}): thoughts form no loops")
         return graph
 
     def __repr__(self) -> str:

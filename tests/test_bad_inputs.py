@@ -39,6 +39,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "list.json").write_text("[1, 2, 3]")
     graphless = {"question": "q", "strategy": "direct", "model": "scripted", "answer": "a"}
     (root / "graphless.json").write_text(json.dumps(graphless))
+    node = {"local": 1, "layer": 0, "depth": 0, "title": "t", "question": "q"}
+    cyclic = {"nodes": [{**node, "id": "a"}, {**node, "id": "b"}],
+              "edges": [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]}  # fmt: skip
+    (root / "cyclic.json").write_text(json.dumps({**graphless, "graph": cyclic}))
+    idless = {"nodes": [node], "edges": []}
+    (root / "idless.json").write_text(json.dumps({**graphless, "graph": idless}))
+    dangling = {"nodes": [{**node, "id": "a"}], "edges": [{"source": "a", "target": "zz"}]}
+    (root / "dangling.json").write_text(json.dumps({**graphless, "graph": dangling}))
     hotpot = {"_id": "a", "answer": "x", "context": [], "supporting_facts": []}
     (root / "noq.json").write_text(json.dumps([hotpot]))
     (root / "intq.json").write_text(json.dumps([{**hotpot, "question": 7}]))
@@ -161,6 +169,13 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("model-arg-native-maybe", "solve q --model openai/x@http://127.0.0.1:9/v1 -M native_schema=maybe", r"-M native_schema='maybe': write true or false"),
     ("model-comma-only", "solve q --model ,", r"--model ',' names no model"),
     ("eval-model-comma-only", "eval hotpotqa --data {hotpot} --model , --out {root}/b3", r"--model ',' names no model"),
+    # -- agot show on graphs no run writes, --ray addresses (#25 item 11)
+    ("show-cyclic-graph", "show {cyclic.json}", r"the trace's graph has a cycle \(a -> b -> a\)"),
+    ("show-node-without-id", "show {idless.json}", r"the trace's graph is malformed \(graph node setting: id: Field required\)"),
+    ("show-edge-to-no-node", "show {dangling.json}", r"the trace's graph has an edge to no node \('zz'\)"),
+    ("eval-ray-not-address", "eval hotpotqa --data {hotpot} --ray 'not an address' --out {root}/b4", r"--ray 'not an address' is not a Ray address"),
+    ("eval-ray-bad-port", "eval hotpotqa --data {hotpot} --ray h:99999 --out {root}/b5", r"--ray 'h:99999' is not a Ray address"),
+    ("eval-ray-unreachable", "eval hotpotqa --data {hotpot} --limit 1 --ray 127.0.0.1:1 --out {root}/b6", r"(--ray 127\.0\.0\.1:1: cannot reach the Ray cluster|running on Ray needs the ray extra)"),
     ("classify-model-endpoint", "classify t --labels a,b --model openai/x@ftp://h/v1", r"--model 'openai/x@ftp://h/v1': invalid endpoint"),
     # -- show
     ("show-dir", "show {adir}", r".*adir' is a folder"),

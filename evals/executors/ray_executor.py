@@ -26,6 +26,8 @@ Workers need agot (and the model's extras) installed where they run; on a remote
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -40,6 +42,45 @@ from agot.evals.executors.model_actors import ModelActors
 
 #: Seconds a worker that died is passed over while Ray restarts it (when another is up).
 _DOWN_S = 10.0
+
+
+_RAY_ADDRESS = re.compile(
+    r"^(?:ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d{1,5}))?$"
+)
+
+
+def check_ray_address(address: str | None) -> str | None:
+    """``address`` as Ray takes it (None or empty: a local instance; ``auto``; ``host:port``;
+    ``ray://host[:port]``), or a ConfigError: Ray itself fails deep inside on a malformed one."""
+    if address is None or not address.strip():
+        return None
+    text = address.strip()
+    if text == "auto":
+        return text
+    match = _RAY_ADDRESS.match(text)
+    port = match["port"] if match else None
+    if match is None or (port is not None and not 0 < int(port) < 65536):
+        raise ConfigError(
+            f"--ray {text!r} is not a Ray address: give host:port, ray://host:port or auto "
+            "(or no address for a local instance)"
+        )
+    return text
+
+
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """ConfigError when nothing listens at ``address``'s host and port (Ray would retry for
+    minutes before giving up)."""
+    match = _RAY_ADDRESS.match(address)
+    if match is None or match["port"] is None:
+        return
+    host = match["host"].strip("[]")
+    try:
+        socket.create_connection((host, int(match["port"])), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"--ray {address}: cannot reach the Ray cluster ({exc.strerror or exc}); start it "
+            "with 'ray start --head' or check the address"
+        ) from None
 
 
 class RayExecutor:
@@ -60,7 +101,7 @@ class RayExecutor:
             check_count(workers, "RayExecutor: workers")
         if worker_cpus < 0:
             raise ConfigError(f"RayExecutor: worker_cpus must be >= 0, got {worker_cpus}")
-        self.address = address
+        self.address = check_ray_address(address)
         self.workers = workers
         self.worker_cpus = worker_cpus
         self.budget = budget
@@ -93,6 +134,8 @@ class RayExecutor:
             options["address"] = self.address
         else:  # a private local instance: loopback only, no dashboard
             options.update(include_dashboard=False, _node_ip_address="127.0.0.1")
+        if self.address and self.address != "auto":
+            _reachable(self.address)
         try:
             ray.init(**options)
         except ConnectionError as exc:
