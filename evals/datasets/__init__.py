@@ -70,6 +70,10 @@ class DatasetSpec:
         if self.default_split is None and self.splits:
             object.__setattr__(self, "default_split", self.splits[0])
 
+    def __hash__(self) -> int:
+        # A spec is known by its registered name; its options and scorers need not hash.
+        return hash(self.name)
+
     def scorers_for(self, subset: str | None) -> tuple[Any, ...]:
         return self.subset_scorers.get(subset or "", self.scorers)
 

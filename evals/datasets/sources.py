@@ -33,7 +33,12 @@ from agot.evals.records import EvalRecord
 T = TypeVar("T")
 
 #: Split names people use for the same thing; loaders accept any of them.
-SPLIT_ALIASES = {"dev": "validation", "val": "validation", "valid": "validation"}
+SPLIT_ALIASES = {
+    "dev": "validation",
+    "val": "validation",
+    "valid": "validation",
+    "training": "train",
+}
 
 #: How long the reachability check of the hub waits before saying it is unreachable.
 HUB_CHECK_TIMEOUT_S = 5.0
@@ -50,7 +55,7 @@ def canonical_split(split: str | None, default: str) -> str:
 
 def file_split_names(split: str) -> tuple[str, ...]:
     """The names a split goes by in file names (``validation`` is ``dev`` in most releases)."""
-    return ("dev", "validation", "val") if split == "validation" else (split,)
+    return ("dev", "validation", "val", "valid") if split == "validation" else (split,)
 
 
 # -- local files ------------------------------------------------------------------------------
