@@ -390,3 +390,23 @@ def test_compare_warns_about_mixed_data_sets_and_keeps_score_colours(runs_root, 
     assert "score-1" in flipped or "score-0" in flipped  # the cells keep their colours
     same = local_client(create_app(Catalog([runs_root]))).get("/compare").text
     assert "compare-warning" not in same
+
+
+def test_flips_count_the_same_strategy_run_against_run(runs_root, tmp_path):
+    import json
+    import shutil
+
+    for name in ("first", "second"):  # two runs that agree item by item
+        copy = tmp_path / "runs" / name
+        shutil.copytree(runs_root / "agot-vs-cot", copy)
+        (copy / "summary.json").unlink()
+        rows = [json.loads(line) for line in (copy / "results.jsonl").read_text().splitlines()]
+        for row in rows:  # agot misses hp0002 where cot hits it, in both runs
+            if row["id"] == "hp0002" and row["strategy"] == "agot":
+                row["scores"] = {"em": 0.0, "f1": 0.0}
+        (copy / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    client = local_client(create_app(Catalog([tmp_path / "runs"])))
+    both = client.get("/compare?run=first&run=second").text
+    assert "0 of 4 items flipped" in both  # agot vs cot inside a run is not a flip
+    alone = client.get("/compare?run=first").text  # one run: its strategies against each other
+    assert "1 of 4 items flipped" in alone

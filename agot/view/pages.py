@@ -374,13 +374,22 @@ def compare_page(runs: Sequence[Run]) -> dict[str, Any]:
             lookup[(c, row.id)] = (column.run.score(row), index)
             if row.id not in order:
                 order.append(row.id)
+    # An item flipped when one strategy and model scored it differently from one run to the
+    # next (strategies differing inside a run is what the run page's paired table shows);
+    # with no setup in two runs, any two columns that differ.
+    setups: dict[tuple[str, str], list[int]] = {}
+    for c, column in enumerate(columns):
+        setups.setdefault((column.strategy, column.model), []).append(c)
+    groups = [cols for cols in setups.values() if len(cols) > 1] or [list(range(len(columns)))]
     rows = []
     for item in order:
         cells: list[tuple[float | None, int | None]] = []
         for c in range(len(columns)):
             cells.append(lookup.get((c, item), (None, None)))
-        scored = {s for s, _ in cells if s is not None}
-        rows.append(CompareRow(item, cells, flipped=len(scored) > 1))
+        flipped = any(
+            len({cells[c][0] for c in cols if cells[c][0] is not None}) > 1 for cols in groups
+        )
+        rows.append(CompareRow(item, cells, flipped=flipped))
     flips = sum(1 for r in rows if r.flipped)
     warnings = []
     datasets = sorted({r.dataset_label for r in runs if r.rows})
