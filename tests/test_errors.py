@@ -95,9 +95,9 @@ def test_unknown_dispatcher_option() -> None:
 
 def test_unknown_strategy() -> None:
     with pytest.raises(ConfigError) as err:
-        get_strategy("tree-of-thoughts")
+        get_strategy("graph-of-everything")
     message = one_line(err.value)
-    assert "'tree-of-thoughts'" in message
+    assert "'graph-of-everything'" in message
     for name in ("agot", "cot", "direct", "sc"):
         assert name in message
 
