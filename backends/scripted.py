@@ -31,7 +31,7 @@ import re
 import time
 import types
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -252,52 +252,96 @@ class ScriptedBackend:
         return _default_reply(request)
 
     async def generate(self, request: GenerationRequest) -> BackendReply:
+        record = self._enter(request)
+        try:
+            reply = await self._produce(request)
+            delay = self.latency.delay(reply.completion_tokens)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return reply
+        finally:
+            self._leave(record)
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str | BackendReply]:
+        """The reply token by token at the latency model's pace: the first token after
+        ``fixed_s`` (a hang fault before it), one more every ``per_token_s``, then the whole
+        reply. Without a per-token delay the text comes as one piece (nothing to simulate)."""
+        record = self._enter(request)
+        try:
+            started = time.perf_counter()
+            reply = await self._produce(request)
+            fixed = self.latency.fixed_s
+            writing = self.latency.delay(reply.completion_tokens) - fixed
+            pieces = _pieces(reply.text) if self.latency.per_token_s > 0 else [reply.text]
+            await _sleep_until(started + fixed)
+            for index, piece in enumerate(pieces):
+                # An absolute schedule: the whole reply takes what generate() would.
+                await _sleep_until(started + fixed + writing * (index + 1) / len(pieces))
+                if piece:
+                    yield piece
+            yield reply
+        finally:
+            self._leave(record)
+
+    def _enter(self, request: GenerationRequest) -> CallRecord:
         record = CallRecord(request=request, start=time.perf_counter())
         self.calls.append(record)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            fault = self.faults.draw() if self.faults is not None else None
-            if fault == "transient":
-                raise TransientBackendError("scripted fault: server error", status=500)
-            if fault == "hang":
-                await asyncio.sleep(self.faults.hang_s if self.faults else 0.0)
-            if fault == "malformed":
-                return BackendReply(text='{"answer": "trunc', prompt_tokens=1, completion_tokens=1)
-            reply = self._lookup(request)
-            if callable(reply) and not isinstance(reply, type):
-                reply = reply(request)
-            if inspect.isawaitable(reply):
-                reply = await reply
-            if isinstance(reply, BaseException):
-                raise reply
-            if isinstance(reply, BackendReply):
-                # Sent as is: lets a script set usage, cost or finish_reason exactly.
-                delay = self.latency.delay(reply.completion_tokens)
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                return reply
-            if isinstance(reply, BaseModel):
-                text = reply.model_dump_json()
-            elif isinstance(reply, dict | list):
-                text = json.dumps(reply)
-            else:
-                text = str(reply)
-            completion = count_tokens(text)
-            delay = self.latency.delay(completion)
-            if delay > 0:
-                await asyncio.sleep(delay)
-            prompt_tokens = sum(count_tokens(m.content) for m in request.messages)
-            return BackendReply(
-                text=text,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion,
-                cost=0.0,
-                finish_reason="stop",
-            )
-        finally:
-            self.in_flight -= 1
-            record.end = time.perf_counter()
+        return record
+
+    def _leave(self, record: CallRecord) -> None:
+        self.in_flight -= 1
+        record.end = time.perf_counter()
+
+    async def _produce(self, request: GenerationRequest) -> BackendReply:
+        """The reply, after any fault, without the latency model's delay."""
+        fault = self.faults.draw() if self.faults is not None else None
+        if fault == "transient":
+            raise TransientBackendError("scripted fault: server error", status=500)
+        if fault == "hang":
+            await asyncio.sleep(self.faults.hang_s if self.faults else 0.0)
+        if fault == "malformed":
+            return BackendReply(text='{"answer": "trunc', prompt_tokens=1, completion_tokens=1)
+        reply = self._lookup(request)
+        if callable(reply) and not isinstance(reply, type):
+            reply = reply(request)
+        if inspect.isawaitable(reply):
+            reply = await reply
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, BackendReply):
+            # Sent as is: lets a script set usage, cost or finish_reason exactly.
+            return reply
+        if isinstance(reply, BaseModel):
+            text = reply.model_dump_json()
+        elif isinstance(reply, dict | list):
+            text = json.dumps(reply)
+        else:
+            text = str(reply)
+        completion = count_tokens(text)
+        prompt_tokens = sum(count_tokens(m.content) for m in request.messages)
+        return BackendReply(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion,
+            cost=0.0,
+            finish_reason="stop",
+        )
 
     async def aclose(self) -> None:
         return None
+
+
+_PIECE = re.compile(r"\s*\S+|\s+$")
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` in word-sized pieces (leading whitespace kept) that join back to it."""
+    return _PIECE.findall(text)
+
+
+async def _sleep_until(deadline: float) -> None:
+    delay = deadline - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)

@@ -14,7 +14,11 @@ server saw, and the client's ``usage.calls`` and ``usage.attempts`` summed over 
 should match the server's count; calls cannot, since a call includes its retries).
 
 Run: ``python benchmarks/bench_fault_storm.py [--items 200] [--concurrency 8] [--hang-s 600]
-[--only default|timeout10]``.
+[--seeds 5] [--only default|timeout10|nostream] [--no-stream-run]``.
+
+Replies are streamed by default (#27): a hung call is cut at its first-token deadline (10 s
+before any first token has been seen, then learned), not at the whole-reply timeout;
+``--no-stream-run`` adds a run with ``--no-stream`` for the behaviour before streaming.
 """
 
 from __future__ import annotations
@@ -71,26 +75,49 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--hang-s", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", choices=("default", "timeout10"), default=None)
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="seeded storms to run, from --seed on (#27 asks 5)"
+    )
+    parser.add_argument("--only", choices=("default", "timeout10", "nostream"), default=None)
+    parser.add_argument(
+        "--no-stream-run",
+        action="store_true",
+        help="also run default flags with --no-stream (whole replies: the hung calls wait for "
+        "the whole-reply timeout, as before streaming)",
+    )
     args = parser.parse_args()
     runs = {"default": [], "timeout10": ["--timeout", "10"]}
-    results = {}
-    for name, extra in runs.items():
-        if args.only and name != args.only:
-            continue
-        results[name] = r = storm(args.items, args.concurrency, args.hang_s, extra, args.seed)
-        print(
-            f"{name:9s}: wall {r['wall_s']:.1f} s, exit {r['exit']}, rows {r['rows']} "
-            f"({r['unique']} unique), errors {r['errors']}, server saw {r['server_requests']} "
-            f"requests, usage calls {r['calls']} attempts {r['attempts']}; storm {r['outcomes']}"
-            + (f"; {r['stderr']}" if r["stderr"] else "")
-            + "".join(f"\n    error: {text}" for text in r["error_texts"]),
-            flush=True,
-        )
-    if len(results) == 2:
-        ratio = results["default"]["wall_s"] / results["timeout10"]["wall_s"]
-        verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-        print(f"default / --timeout 10 = {ratio:.2f} (target <= {TARGET_RATIO}): {verdict}")
+    if args.no_stream_run or args.only == "nostream":
+        runs["nostream"] = ["--no-stream"]
+    ratios = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        results = {}
+        for name, extra in runs.items():
+            if args.only and name != args.only:
+                continue
+            results[name] = r = storm(args.items, args.concurrency, args.hang_s, extra, seed)
+            print(
+                f"seed {seed} {name:9s}: wall {r['wall_s']:.1f} s, exit {r['exit']}, rows "
+                f"{r['rows']} ({r['unique']} unique), errors {r['errors']}, server saw "
+                f"{r['server_requests']} requests, usage calls {r['calls']} attempts "
+                f"{r['attempts']}; storm {r['outcomes']}"
+                + (f"; {r['stderr']}" if r["stderr"] else "")
+                + "".join(f"\n    error: {text}" for text in r["error_texts"]),
+                flush=True,
+            )
+        if "default" in results and "timeout10" in results:
+            ratio = results["default"]["wall_s"] / results["timeout10"]["wall_s"]
+            ratios.append(ratio)
+            verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
+            print(
+                f"seed {seed} default / --timeout 10 = {ratio:.2f} (target <= {TARGET_RATIO}): "
+                f"{verdict}",
+                flush=True,
+            )
+    if len(ratios) > 1:
+        worst = max(ratios)
+        verdict = "PASS" if worst <= TARGET_RATIO else "FAIL"
+        print(f"worst of {len(ratios)} seeds: {worst:.2f} (target <= {TARGET_RATIO}): {verdict}")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

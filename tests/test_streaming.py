@@ -7,14 +7,18 @@ answers a request that asked for ``"stream": true`` with server-sent events, one
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from openai_stub_server import OpenAIStubServer, StubResponse
+from pydantic import BaseModel
 
 from agot import Dispatcher, GenerationRequest, Limits
+from agot.backends.base import Capabilities
+from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.errors import BackendError
 from agot.latency import LatencyWindow, first_token_timeout
 from agot.streaming import TextDelta
@@ -167,3 +171,50 @@ async def test_first_token_deadline_is_learned_per_role() -> None:
     assert first_token_timeout(window, **args) == pytest.approx(6.0)
     assert first_token_timeout(window, **args, previous_cut=6.0) == 12.0  # a cut call doubles
     assert first_token_timeout(window, **{**args, "ceiling": 5.0}) == 5.0  # --timeout caps it
+
+
+# -- the scripted backend: simulated token timing, no HTTP ---------------------------------------
+
+
+class Pick(BaseModel):
+    choice: str
+
+
+async def test_scripted_backend_streams_word_by_word_at_its_latency_model() -> None:
+    backend = ScriptedBackend({"*": TEXT}, latency=LatencyModel(fixed_s=0.01, per_token_s=0.002))
+    async with Dispatcher(backend) as d:
+        stream = d.stream(ask())
+        deltas = [delta.text async for delta in stream]
+        plain = await Dispatcher(backend, stream=False).generate(ask())
+    assert deltas == ["the", " answer", " is", " forty", " two"]
+    assert stream.generation is not None and stream.generation.text == plain.text == TEXT
+    assert [e.role for e in d.events] == ["solve"]  # one call, one trace event
+
+
+async def test_a_scripted_remote_hang_is_cut_at_the_first_token() -> None:
+    calls = 0
+
+    async def script(request: GenerationRequest) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await asyncio.sleep(30)
+        return TEXT
+
+    remote = Capabilities(remote=True, default_concurrency=4)
+    backend = ScriptedBackend(script, capabilities=remote)
+    started = time.perf_counter()
+    async with Dispatcher(backend, limits=LIMITS) as d:
+        gen = await d.generate(ask())
+    assert time.perf_counter() - started < 10
+    assert gen.text == TEXT and gen.usage.attempts == 2 and gen.usage.cancelled == 1
+
+
+async def test_a_reask_restarts_the_stream_and_ends_on_the_parsed_reply() -> None:
+    backend = ScriptedBackend({"*": ["not json at all", '{"choice": "B"}']})
+    async with Dispatcher(backend) as d:
+        stream = d.stream(GenerationRequest.chat("pick", output_schema=Pick))
+        deltas = [delta async for delta in stream]
+    assert deltas == [TextDelta("not json at all"), TextDelta('{"choice": "B"}', restart=True)]
+    assert stream.generation is not None and stream.generation.parsed == Pick(choice="B")
+    assert stream.generation.usage.calls == 2

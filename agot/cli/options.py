@@ -229,6 +229,13 @@ def add_call_limit_options(group: Any) -> None:
         "learned from observed latency",
     )
     group.add_argument(
+        "--no-stream",
+        dest="stream",
+        action="store_false",
+        help="whole replies only: no streamed requests, so no first-token or stall deadlines "
+        "(for servers that cannot stream, and for comparison)",
+    )
+    group.add_argument(
         "--hedge",
         action="store_true",
         help="remote models: after the observed p95 latency, send one duplicate request and "
@@ -248,6 +255,8 @@ def limits_from_args(args: argparse.Namespace) -> Any:
         fields["timeout_s"] = args.timeout
     if getattr(args, "hedge", False):
         fields["hedge"] = True
+    if getattr(args, "stream", True) is False:
+        fields["stream"] = False
     return Limits(**{k: v for k, v in fields.items() if v is not None})
 
 
