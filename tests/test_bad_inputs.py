@@ -73,6 +73,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         json.dumps({"replies": {"*": "x"}, "latency": {"fixed_s": "slow"}})
     )
     ep = '[[endpoints]]\napi_base = "http://127.0.0.1:9/v1"\n'
+    (root / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    (root / "garbage.parquet").write_bytes(b"PAR1" + bytes(range(256)) * 10 + b"PAR1")
     (root / "fleet-port.toml").write_text('[[endpoints]]\napi_base = "http://127.0.0.1:99999/v1"\n')
     (root / "fleet-weight.toml").write_text(ep + "weight = inf\n")
     (root / "fleet-slots.toml").write_text(ep + "max_concurrency = 100000000000000000000\n")
@@ -176,6 +178,8 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("eval-ray-not-address", "eval hotpotqa --data {hotpot} --ray 'not an address' --out {root}/b4", r"--ray 'not an address' is not a Ray address"),
     ("eval-ray-bad-port", "eval hotpotqa --data {hotpot} --ray h:99999 --out {root}/b5", r"--ray 'h:99999' is not a Ray address"),
     ("eval-ray-unreachable", "eval hotpotqa --data {hotpot} --limit 1 --ray 127.0.0.1:1 --out {root}/b6", r"(--ray 127\.0\.0\.1:1: cannot reach the Ray cluster|running on Ray needs the ray extra)"),
+    ("eval-data-deep-json", "eval hotpotqa --data {deep.json} --out {root}/b7", r"hotpotqa: .*deep\.json is nested too deeply to hold dataset rows"),
+    ("eval-data-garbage-parquet", "eval hotpotqa --data {garbage.parquet} --out {root}/b8", r"hotpotqa: (.*garbage\.parquet is not a readable Parquet file|reading garbage\.parquet needs pyarrow)"),
     ("classify-model-endpoint", "classify t --labels a,b --model openai/x@ftp://h/v1", r"--model 'openai/x@ftp://h/v1': invalid endpoint"),
     # -- show
     ("show-dir", "show {adir}", r".*adir' is a folder"),

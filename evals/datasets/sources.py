@@ -90,6 +90,10 @@ def read_table(path: Path, *, dataset: str) -> list[dict[str, Any]]:
         raise DatasetError(f"{dataset}: cannot read {path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{dataset}: {path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DatasetError(f"{dataset}: {path} is nested too deeply to hold dataset rows") from None
+    except csv.Error as exc:
+        raise DatasetError(f"{dataset}: {path} is not a readable CSV file ({exc})") from None
     raise DatasetError(
         f"{dataset}: don't know how to read {path.name!r}; pass a .json, .jsonl, .csv, .tsv or "
         ".parquet file (or a folder holding the dataset's files) with --data"
@@ -157,7 +161,13 @@ def _read_parquet(path: Path, dataset: str) -> list[dict[str, Any]]:
         raise DatasetError(
             f"{dataset}: reading {path.name} needs pyarrow (pip install 'agot[evals]')"
         ) from None
-    return [_plain(row) for row in pq.read_table(path).to_pylist()]
+    try:
+        table = pq.read_table(path)
+    except OSError:
+        raise
+    except Exception as exc:  # pyarrow's ArrowInvalid and kin: not a Parquet file
+        raise DatasetError(f"{dataset}: {path} is not a readable Parquet file ({exc})") from None
+    return [_plain(row) for row in table.to_pylist()]
 
 
 def _plain(value: Any) -> Any:
