@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shlex
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     gpqa = "Record ID,Foo,Correct Answer,Incorrect Answer 1,Incorrect Answer 2,Incorrect Answer 3\n"
     (root / "gpqa").mkdir()
     (root / "gpqa" / "gpqa_main.csv").write_text(gpqa + "r1,x,a,b,c,d\n")
+    (root / "gpqa-latin1").mkdir()  # invented text, no GPQA row
+    with zipfile.ZipFile(root / "gpqa-latin1" / "dataset.zip", "w") as archive:
+        archive.writestr("dataset/gpqa_main.csv", (gpqa + "r1,caf\xe9,a,b,c,d\n").encode("latin-1"))
     corrupt = root / "corrupt-run"
     corrupt.mkdir()
     (corrupt / "run.json").write_text("{corrupt")
@@ -180,6 +184,7 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("eval-ray-unreachable", "eval hotpotqa --data {hotpot} --limit 1 --ray 127.0.0.1:1 --out {root}/b6", r"(--ray 127\.0\.0\.1:1: cannot reach the Ray cluster|running on Ray needs the ray extra)"),
     ("eval-data-deep-json", "eval hotpotqa --data {deep.json} --out {root}/b7", r"hotpotqa: .*deep\.json is nested too deeply to hold dataset rows"),
     ("eval-data-garbage-parquet", "eval hotpotqa --data {garbage.parquet} --out {root}/b8", r"hotpotqa: (.*garbage\.parquet is not a readable Parquet file|reading garbage\.parquet needs pyarrow)"),
+    ("eval-gpqa-zip-latin1", "eval gpqa --data {gpqa-latin1} --subset main --out {root}/b9", r"gpqa: .*dataset\.zip's gpqa_main\.csv is not UTF-8 text \(byte \d+\)"),
     ("classify-model-endpoint", "classify t --labels a,b --model openai/x@ftp://h/v1", r"--model 'openai/x@ftp://h/v1': invalid endpoint"),
     # -- show
     ("show-dir", "show {adir}", r".*adir' is a folder"),
@@ -459,3 +464,22 @@ def test_n_ctx_above_the_models_trained_context_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"^n_ctx=4096 is above the 512 tokens tiny\.gguf was "
                        r"trained for: pass -M n_ctx=512 or less$"):  # fmt: skip
         Dispatcher(f"llamacpp/{path}", n_ctx=4096)
+
+
+def test_the_extra_keys_table_names_what_each_backend_reads():
+    """-M refuses keys outside EXTRA_KEYS, so the table must list every key a backend reads."""
+    from agot.backends.registry import EXTRA_KEYS
+    from agot.backends.transformers_engine import TransformersSettings
+
+    assert set(EXTRA_KEYS["transformers"]) == set(TransformersSettings.model_fields)
+    assert EXTRA_KEYS["local"] == EXTRA_KEYS["llamacpp"]
+    sources = {
+        "litellm": ["backends/litellm_backend.py", "backends/openai_http.py",
+                    "backends/registry.py"],
+        "llamacpp": ["backends/llamacpp.py"],
+    }  # fmt: skip
+    root = Path(__file__).parent.parent
+    for prefix, files in sources.items():
+        text = "".join((root / f).read_text() for f in files)
+        read = set(re.findall(r"extra\.get\(\"(\w+)\"", text))
+        assert read <= set(EXTRA_KEYS[prefix]), (prefix, read - set(EXTRA_KEYS[prefix]))

@@ -128,7 +128,8 @@ def _rows(data: Path | None, subset: str, split: str) -> LoadedRows:
     if path.suffix.lower() == ".zip":
         password = os.environ.get("AGOT_DATASET_PASSWORD") or None
         text = read_zip_member(path, name, dataset="gpqa", password=password)
-        return LoadedRows("gpqa", read_csv_text(text), f"{path}:{name}", path)
+        rows = read_csv_text(text, where=f"gpqa: {path}:{name}")
+        return LoadedRows("gpqa", rows, f"{path}:{name}", path)
     return SOURCE.read_file(path)
 
 

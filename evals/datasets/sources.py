@@ -83,6 +83,7 @@ def read_table(path: Path, *, dataset: str) -> list[dict[str, Any]]:
             return _rows_of(json.loads(read_text(path)), path, dataset)
         if suffix in (".csv", ".tsv"):
             delimiter = "\t" if suffix == ".tsv" else ","
+            csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
             return list(csv.DictReader(read_text(path).splitlines(), delimiter=delimiter))
         if suffix == ".parquet":
             return _read_parquet(path, dataset)
@@ -100,8 +101,16 @@ def read_table(path: Path, *, dataset: str) -> list[dict[str, Any]]:
     )
 
 
-def read_csv_text(text: str) -> list[dict[str, Any]]:
-    return list(csv.DictReader(io.StringIO(text)))
+#: Largest CSV field read (the csv module's default, 128 KiB, refuses long passages).
+MAX_CSV_FIELD = 1 << 24
+
+
+def read_csv_text(text: str, *, where: str = "the CSV text") -> list[dict[str, Any]]:
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))
+    try:
+        return list(csv.DictReader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise DatasetError(f"{where} is not a readable CSV file ({exc})") from None
 
 
 def read_zip_member(
@@ -127,7 +136,13 @@ def read_zip_member(
                 ) from None
     except zipfile.BadZipFile as exc:
         raise DatasetError(f"{dataset}: {archive} is not a zip file ({exc})") from None
-    return raw.decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(
+            f"{dataset}: {archive}'s {member_suffix} is not UTF-8 text (byte {exc.start}); "
+            "re-save it as UTF-8, or unzip it and pass the folder with --data"
+        ) from None
 
 
 def _read_jsonl(path: Path, dataset: str) -> list[dict[str, Any]]:
