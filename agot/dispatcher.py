@@ -845,7 +845,7 @@ async def _streamed(
         )
     stall = limits.stall_timeout_s if timed else None
     if sink is not None:
-        sink(None)  # a new attempt: text given before is void
+        sink(request, None)  # a new attempt: text given before is void
     pieces = backend.stream(request)  # type: ignore[attr-defined]
     started = time.perf_counter()
     waiting = True  # for the first piece
@@ -881,7 +881,7 @@ async def _streamed(
             if isinstance(piece, BackendReply):
                 return piece
             if sink is not None and piece:
-                sink(piece)
+                sink(request, piece)
     finally:
         await pieces.aclose()
 

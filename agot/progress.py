@@ -89,6 +89,15 @@ class Progress:
         if self.enabled:
             self._emit()
 
+    def pause(self) -> None:
+        """Stop drawing for the rest of the block (another writer takes the terminal)."""
+        self.enabled = False
+        if self._task is not None:
+            self._task.cancel()
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
     async def __aenter__(self) -> Progress:
         if self.enabled:
             self._task = asyncio.create_task(self._loop())

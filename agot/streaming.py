@@ -22,8 +22,9 @@ from typing import Any
 
 from agot.types import Generation, GenerationRequest
 
-#: Receives the text pieces of the calls made in this context; ``None`` marks a new attempt.
-DeltaSink = Callable[[str | None], None]
+#: Receives the text pieces of the calls made in this context, with the request each belongs
+#: to; a piece ``None`` marks a new attempt of that request (what it gave before is void).
+DeltaSink = Callable[[GenerationRequest, str | None], None]
 
 delta_sink: contextvars.ContextVar[DeltaSink | None] = contextvars.ContextVar(
     "agot_delta_sink", default=None
@@ -66,7 +67,7 @@ class GenerationStream:
 
     async def _deltas(self) -> AsyncIterator[TextDelta]:
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        token = delta_sink.set(queue.put_nowait)
+        token = delta_sink.set(lambda _request, piece: queue.put_nowait(piece))
         try:
             task = asyncio.ensure_future(self._generate(self.request))
         finally:

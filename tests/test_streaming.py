@@ -8,8 +8,12 @@ answers a request that asked for ``"stream": true`` with server-sent events, one
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +23,8 @@ from pydantic import BaseModel
 from agot import Dispatcher, GenerationRequest, Limits
 from agot.backends.base import Capabilities
 from agot.backends.scripted import LatencyModel, ScriptedBackend
+from agot.cli import main
+from agot.cli.answer_echo import AnswerEcho
 from agot.errors import BackendError
 from agot.latency import LatencyWindow, first_token_timeout
 from agot.streaming import TextDelta
@@ -218,3 +224,55 @@ async def test_a_reask_restarts_the_stream_and_ends_on_the_parsed_reply() -> Non
     assert deltas == [TextDelta("not json at all"), TextDelta('{"choice": "B"}', restart=True)]
     assert stream.generation is not None and stream.generation.parsed == Pick(choice="B")
     assert stream.generation.usage.calls == 2
+
+
+# -- agot solve on a terminal ----------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    """stdout as a terminal; ``writes`` keeps each write, to see the answer arrive in pieces."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_answer_echo_writes_only_the_answer_field_of_a_growing_synthesis() -> None:
+    out = Terminal()
+    echo = AnswerEcho(out)
+    final = GenerationRequest.chat("q", role="final", node_id="final", output_schema=Pick)
+    nested = GenerationRequest.chat("q", role="final", node_id="2.final", output_schema=Pick)
+    echo(final, None)
+    for piece in ['{"reasoning": "because', ' it is", "answer": "Par', "is, Fr", 'ance"}']:
+        echo(final, piece)
+        echo(nested, piece)  # a nested graph's synthesis is not the answer
+    assert out.getvalue() == "Paris, France"
+    assert out.writes == ["Par", "is, Fr", "ance"]
+    assert echo.finish("Paris, France") == ""
+
+
+def test_solve_on_a_terminal_prints_the_answer_as_it_is_generated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = tmp_path / "t.json"
+    table.write_text(
+        json.dumps({"replies": {"*": "Answer: Corvin City"}, "latency": {"per_token_s": 0.001}})
+    )
+    argv = ["solve", "Where?", "--strategy", "direct", "--model", f"scripted/{table}", "--quiet"]
+    out = Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(argv) == 0
+    assert out.writes[:3] == ["Answer:", " Corvin", " City"]
+    assert out.getvalue() == "Answer: Corvin City\n"
+    # Not a terminal (or --no-stream): the answer once, as before.
+    for more, stdout in (([], io.StringIO()), (["--no-stream"], Terminal())):
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert main([*argv, *more]) == 0
+        assert stdout.getvalue() == "Corvin City\n"

@@ -58,6 +58,7 @@ def run_with_status(
     *,
     enabled: bool = True,
     stream: TextIO | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> T:
     """Run ``work()`` to completion with a status line, then close ``dispatcher``."""
     from agot.sync import run_sync
@@ -66,6 +67,8 @@ def run_with_status(
         status = RunStatus(label, dispatcher)
         try:
             async with Progress(status, enabled=enabled, stream=stream) as progress:
+                if on_progress is not None:
+                    on_progress(progress)
                 await load_models(dispatcher, status, progress)
                 return await work()
         finally:

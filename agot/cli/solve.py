@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from agot.cli.options import (
@@ -103,15 +104,38 @@ def run(args: argparse.Namespace) -> int:
     budget = budget_from_args(args)
     dispatcher = dispatcher_from_args(args)
 
+    # On a terminal the answer is written as it is generated (unless --no-stream).
+    echo = None
+    if not args.json and getattr(args, "stream", True) and sys.stdout.isatty():
+        from agot.cli.answer_echo import AnswerEcho
+
+        echo = AnswerEcho(sys.stdout)
+
+    async def work() -> Any:
+        if echo is None:
+            return await strategy.solve(args.question, dispatcher=dispatcher, budget=budget)
+        from agot.streaming import delta_sink
+
+        token = delta_sink.set(echo)
+        try:
+            return await strategy.solve(args.question, dispatcher=dispatcher, budget=budget)
+        finally:
+            delta_sink.reset(token)
+
     result = run_with_status(
         strategy.name,
         dispatcher,
-        lambda: strategy.solve(args.question, dispatcher=dispatcher, budget=budget),
+        work,
         enabled=not args.quiet,
+        on_progress=(lambda progress: setattr(echo, "progress", progress)) if echo else None,
     )
     # The answer goes out first: if writing the trace fails anyway, it is not lost.
     if args.json:
         print(json.dumps(summary_json(result), ensure_ascii=False), flush=True)
+    elif echo is not None:
+        rest = echo.finish(result.answer)
+        if rest is not None:
+            print(rest, flush=True)
     elif result.answer is not None:
         print(result.answer, flush=True)
     if args.trace:
