@@ -107,7 +107,16 @@ class ThoughtGraph:
             self.dag.add_edge(parent, node.id)
         return node
 
-    def add_final(self, *, layer: int, question: str, **fields: Any) -> ThoughtNode:
+    def add_final(
+        self,
+        *,
+        layer: int,
+        question: str,
+        parents: Sequence[str] | None = None,
+        **fields: Any,
+    ) -> ThoughtNode:
+        """The final node, depending on ``parents``: by default every thought (AGoT's synthesis
+        reads them all); a search names the thoughts its answer came from."""
         node = ThoughtNode(
             id=self._id("final"),
             local=0,
@@ -118,7 +127,8 @@ class ThoughtGraph:
             final=True,
             **fields,
         )
-        parents = [n.id for n in self.nodes()]
+        if parents is None:
+            parents = [n.id for n in self.nodes()]
         self.dag.add_node(node.id, node=node)
         for parent in parents:
             self.dag.add_edge(parent, node.id)

@@ -1,4 +1,5 @@
-"""ThoughtGraph helpers for the search strategies (ToT's tree, AoT's DAGs, best-of-N's fan).
+"""ThoughtGraph helpers for the search strategies (ToT's tree, AoT's DAGs, best-of-N's fan),
+and how their concurrent calls are gathered.
 
 Their graphs are ordinary :class:`~agot.graph.ThoughtGraph` s, so traces, ``agot show``,
 ``agot view`` and the notebooks draw them like AGoT's. The one difference: AGoT's final node
@@ -8,10 +9,15 @@ the path that was kept rather than an edge from every pruned branch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
+from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.types import Generation
+
+_T = TypeVar("_T")
 
 
 def add_final(
@@ -24,22 +30,15 @@ def add_final(
     reasoning: str | None = None,
 ) -> ThoughtNode:
     """The graph's final node, depending on ``parents`` only; sets the graph's answer."""
-    node = ThoughtNode(
-        id=graph._id("final"),
-        local=0,
+    node = graph.add_final(
         layer=layer,
-        depth=graph.depth,
-        title="Final answer",
         question=question,
+        parents=parents,
         answer=answer,
         reasoning=reasoning,
-        final=True,
         status="answered" if answer is not None else "failed",
     )
-    graph.dag.add_node(node.id, node=node)
-    for parent in parents:
-        graph.dag.add_edge(parent, node.id)
-    graph.final_id, graph.answer = node.id, answer
+    graph.answer = answer
     return node
 
 
@@ -51,4 +50,32 @@ def note_call(node: ThoughtNode, generation: Generation) -> None:
     node.end = generation.end if node.end is None else max(node.end, generation.end)
 
 
-__all__ = ["add_final", "note_call"]
+async def gather_calls(
+    calls: Sequence[Awaitable[_T]],
+    errors: list[str],
+    on_budget: Callable[[BudgetExceeded], None],
+) -> list[_T | None]:
+    """Run ``calls`` concurrently, results in order; a failed or budget-stopped call gives None.
+
+    One failed call (a backend or schema error, recorded in ``errors``) must not end a search
+    whose other branches answered. What a budget stop does differs by search, so ``on_budget``
+    decides: ToT's BFS notes it and finishes the step, the crossword DFS raises it to unwind.
+    Anything else is a bug and is raised.
+    """
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    out: list[_T | None] = []
+    for result in results:
+        if isinstance(result, BudgetExceeded):
+            on_budget(result)
+            out.append(None)
+        elif isinstance(result, BackendError | SchemaError):
+            errors.append(f"{type(result).__name__}: {result}")
+            out.append(None)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            out.append(result)
+    return out
+
+
+__all__ = ["add_final", "gather_calls", "note_call"]

@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from agot.errors import BackendError, SchemaError
+from agot.errors import BudgetExceeded
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import tot
 from agot.strategies.base import Outcome, RunContext
-from agot.strategies.search_graph import add_final, note_call
+from agot.strategies.search_graph import add_final, gather_calls, note_call
 from agot.strategies.tot_crosswords import Board, parse_proposals, status_label, word_name
 from agot.types import SamplingParams
 
@@ -68,8 +68,6 @@ class CrosswordSearch:
         self.last: tuple[str, ...] = ()
 
     async def run(self) -> Outcome:
-        from agot.errors import BudgetExceeded
-
         stopped = None
         try:
             await self.dfs(Board(), None)
@@ -221,17 +219,12 @@ class CrosswordSearch:
 
     async def gather(self, calls: list[Any]) -> list[Any]:
         """Concurrent calls; a failed call gives None (recorded), a budget stop is raised."""
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        out: list[Any] = []
-        for result in results:
-            if isinstance(result, BackendError | SchemaError):
-                self.errors.append(f"{type(result).__name__}: {result}")
-                out.append(None)
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                out.append(result)
-        return out
+        return await gather_calls(calls, self.errors, _raise)
+
+
+def _raise(stop: BudgetExceeded) -> None:
+    """A budget stop ends the DFS at once: :meth:`CrosswordSearch.run` keeps what it found."""
+    raise stop
 
 
 __all__ = ["MAX_DEPTH", "MAX_STATES", "PER_STATE", "PROPOSE_SAMPLES", "CrosswordSearch"]

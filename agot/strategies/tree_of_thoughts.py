@@ -60,11 +60,11 @@ from typing import Any, Literal, TypeVar
 
 from agot.answers import extract_answer
 from agot.config import check_count
-from agot.errors import BackendError, BudgetExceeded, ConfigError, SchemaError
+from agot.errors import BudgetExceeded, ConfigError
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import tot
 from agot.strategies.base import Outcome, RunContext, Strategy
-from agot.strategies.search_graph import add_final, note_call
+from agot.strategies.search_graph import add_final, gather_calls, note_call
 from agot.strategies.tot_crosswords import crossword_clues
 from agot.strategies.tot_dfs import (
     MAX_DEPTH,
@@ -123,20 +123,10 @@ class _Step:
 
     async def gather(self, calls: Sequence[Awaitable[_T]]) -> list[_T | None]:
         """Run ``calls`` concurrently; a failed or budget-stopped one gives None."""
-        results = await asyncio.gather(*calls, return_exceptions=True)
-        out: list[_T | None] = []
-        for result in results:
-            if isinstance(result, BudgetExceeded):
-                self.stopped = self.stopped or result.reason
-                out.append(None)
-            elif isinstance(result, BackendError | SchemaError):
-                self.errors.append(f"{type(result).__name__}: {result}")
-                out.append(None)
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                out.append(result)
-        return out
+        return await gather_calls(calls, self.errors, self._note_stop)
+
+    def _note_stop(self, stop: BudgetExceeded) -> None:
+        self.stopped = self.stopped or stop.reason
 
 
 class ToT(Strategy):
