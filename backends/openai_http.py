@@ -281,6 +281,8 @@ class OpenAIHTTPBackend:
     ) -> BackendReply:
         if finish == "length":
             warnings.append("reply cut off at max_tokens")
+        for secret in self._secrets:  # a reply that quotes the key is stored without it
+            text = text.replace(secret, "***")
         prompt_tokens = _count(usage.get("prompt_tokens"))
         completion_tokens = _count(usage.get("completion_tokens"))
         details = usage.get("prompt_tokens_details")

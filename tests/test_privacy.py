@@ -352,3 +352,19 @@ def test_redactor_replaces_the_clipped_start_of_a_secret(marker):
     assert re.search(r"\[redacted gpqa:rec1:\w+\]" + re.escape(marker) + "$", out), out
     assert r.redact_text("nothing here... at all") == "nothing here... at all"
     assert r.redact_text("Benz...") == "Benz..."  # too short a start to say
+
+
+def test_the_direct_http_client_stores_a_reply_that_quotes_the_key_without_it(monkeypatch):
+    pytest.importorskip("httpx")
+    from agot.backends.openai_http import OpenAIHTTPBackend
+    from agot.backends.registry import BackendOptions
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    backend = OpenAIHTTPBackend(
+        "openai/x", options=BackendOptions(api_base="http://127.0.0.1:9/v1")
+    )
+    content = json.dumps(
+        {"choices": [{"message": {"content": f"the key is {KEY}"}, "finish_reason": "stop"}]}
+    ).encode()
+    reply = backend._reply(content, [])
+    assert KEY not in reply.text and "***" in reply.text
