@@ -149,6 +149,14 @@ class Usage(BaseModel):
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def cached_share(self) -> float | None:
+        """The share of prompt tokens served from the provider's prompt cache (None: no
+        provider reported any cached tokens)."""
+        if not self.cached_prompt_tokens or not self.prompt_tokens:
+            return None
+        return self.cached_prompt_tokens / self.prompt_tokens
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(**{name: getattr(self, name) + getattr(other, name) for name in _COUNTERS})
 

@@ -304,10 +304,13 @@ class LiteLLMBackend:
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        details = getattr(usage, "prompt_tokens_details", None)
+        cached = getattr(details, "cached_tokens", None) if details is not None else None
         return BackendReply(
             text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
+            cached_prompt_tokens=min(int(cached or 0), prompt_tokens),
             cost=self._cost(response) if usage is not None else 0.0,
             finish_reason=finish,
             warnings=warnings,

@@ -69,6 +69,8 @@ class Cell(BaseModel):
     cached_calls: int = 0
     #: Requests the server received whose reply was abandoned (Usage.cancelled).
     cancelled: int = 0
+    #: Share of prompt tokens the provider served from its prompt cache (None: none reported).
+    cached_prompt_share: float | None = None
 
 
 class ReportRow(BaseModel):
@@ -120,6 +122,7 @@ def make_cell(
         calls=usage.calls,
         cached_calls=usage.cached_calls,
         cancelled=usage.cancelled,
+        cached_prompt_share=usage.cached_share,
     )
 
 
@@ -251,6 +254,8 @@ def cell_text(cell: Cell | None) -> str:
         text += f" · {cell.cached_calls}/{cell.calls} calls cached"
     if cell.cancelled:
         text += f" · +{cell.cancelled} requests cancelled in flight"
+    if cell.cached_prompt_share is not None:
+        text += f" · {cell.cached_prompt_share:.0%} of prompt tokens from the provider's cache"
     return text
 
 

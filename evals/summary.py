@@ -164,7 +164,12 @@ class EvalSummary(BaseModel):
                 str(g.errors),
                 str(g.usage.calls)
                 + (f" +{g.usage.cancelled} cancelled" if g.usage.cancelled else ""),
-                _human(g.usage.total_tokens),
+                _human(g.usage.total_tokens)
+                + (
+                    f" ({g.usage.cached_share:.0%} of prompt cached)"
+                    if g.usage.cached_share is not None
+                    else ""
+                ),
                 f"${g.usage.cost:.4f}",
                 number(g.latency_p50_s, 2),
                 number(g.latency_p95_s, 2),

@@ -26,8 +26,10 @@ from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.cli import main
 from agot.cli.answer_echo import AnswerEcho
 from agot.errors import BackendError
+from agot.evals.summary import EvalSummary, GroupSummary
 from agot.latency import LatencyWindow, first_token_timeout
 from agot.streaming import TextDelta
+from agot.types import Usage
 
 MODEL = "openai/stub-model"
 #: Quick retries; deadlines far below the stub's hangs, far above its normal replies.
@@ -153,16 +155,29 @@ async def test_a_server_that_ignores_stream_is_read_as_a_whole_reply() -> None:
     assert gen.text == TEXT and gen.usage.prompt_tokens == 11
 
 
-@pytest.mark.parametrize("stream", [True, False])
-async def test_cached_prompt_tokens_are_counted(stub: OpenAIStubServer, stream: bool) -> None:
+@pytest.mark.parametrize(
+    ("stream", "client"), [(True, "http"), (False, "http"), (False, "litellm")]
+)
+async def test_cached_prompt_tokens_are_counted(
+    stub: OpenAIStubServer, stream: bool, client: str
+) -> None:
     reply = StubResponse.chat(TEXT, prompt_tokens=1600)
     reply.body["usage"]["prompt_tokens_details"] = {"cached_tokens": 1536}
     stub.enqueue(reply, reply)
-    async with dispatcher(stub, stream=stream) as d:
+    async with dispatcher(stub, stream=stream, extra={"client": client}) as d:
         await d.generate(ask("one"))
         await d.generate(ask("two"))
     assert d.usage.prompt_tokens == 3200
     assert d.usage.cached_prompt_tokens == 3072
+    assert d.usage.cached_share == pytest.approx(0.96)
+    assert Usage(prompt_tokens=10).cached_share is None
+
+
+def test_the_summary_shows_the_cached_share() -> None:
+    usage = Usage(calls=2, prompt_tokens=3200, completion_tokens=14, cached_prompt_tokens=3072)
+    group = GroupSummary(strategy="direct", model="m", n=2, metrics={}, usage=usage)
+    summary = EvalSummary(dataset="hotpot", items=2, headline="em", metrics=[], groups=[group])
+    assert "(96% of prompt cached)" in summary.table()
 
 
 async def test_first_token_deadline_is_learned_per_role() -> None:

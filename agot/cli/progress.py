@@ -30,6 +30,8 @@ class RunStatus:
         if u.cancelled:
             parts.append(f"{u.cancelled} cancelled")
         parts.append(f"{tokens_text(u.total_tokens)} tokens")
+        if u.cached_share is not None:
+            parts.append(f"{u.cached_share:.0%} of prompt cached")
         if u.cost:
             parts.append(f"${u.cost:.4f}")
         return " · ".join(parts)
