@@ -9,6 +9,7 @@ Async: ``await agot.AGoT(max_depth=1).solve(question, model="openai/gpt-4o-mini"
 
 from __future__ import annotations
 
+import functools
 import os
 from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
@@ -74,25 +75,18 @@ __getattr__ = lazy_attributes(
 )
 
 
-#: Keyword arguments of :func:`solve` that configure the dispatcher (everything else configures
-#: the strategy).
-_DISPATCHER_OPTIONS = frozenset(
-    {
-        "limits",
-        "model_limits",
-        "cache",
-        "cache_sampled",
-        "router",
-        "backend_options",
-        "store_text",
-        "api_base",
-        "api_key",
-        "n_ctx",
-        "n_threads",
-        "device",
-        "extra",
-    }
-)
+@functools.cache
+def _dispatcher_options() -> frozenset[str]:
+    """Keyword arguments of :func:`solve` that configure the dispatcher (everything else
+    configures the strategy): what :class:`Dispatcher` takes by keyword, and the
+    :class:`~agot.backends.registry.BackendOptions` its ``**options`` become."""
+    import inspect
+
+    from agot.backends.registry import BackendOptions
+
+    params = inspect.signature(Dispatcher.__init__).parameters.values()
+    keywords = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return frozenset(keywords | set(BackendOptions.model_fields))
 
 
 def solve(
@@ -116,7 +110,7 @@ def solve(
     Raises :class:`RunFailedError` (with the failed Result attached) when every model call
     failed, so a run that never reached a model is not mistaken for an empty answer.
     """
-    dispatcher_options = {k: options.pop(k) for k in list(options) if k in _DISPATCHER_OPTIONS}
+    dispatcher_options = {k: options.pop(k) for k in list(options) if k in _dispatcher_options()}
     if not isinstance(strategy, str | Strategy):
         raise ConfigError(
             f"strategy must be a strategy name such as 'agot' or a Strategy, got "
@@ -158,7 +152,7 @@ def _strategy_with_options(name: str, options: dict[str, Any]) -> Strategy:
         raise ConfigError(
             f"unknown option {', '.join(map(repr, unknown))} for strategy {name!r}: it takes "
             f"{', '.join(allowed)} (and the dispatcher options "
-            f"{', '.join(sorted(_DISPATCHER_OPTIONS | {'timeout'}))})"
+            f"{', '.join(sorted(_dispatcher_options() | {'timeout'}))})"
         )
     return get_strategy(name, **options)
 

@@ -200,8 +200,9 @@ class Dispatcher:
     ``budget`` caps everything this dispatcher does; each run may carry its own budget too.
     ``endpoints`` (URLs, :class:`agot.fleet.Endpoint` s, a fleet file, or ``api_base`` with
     several comma-separated URLs) serve the default model from several replicas, one picked
-    per call by ``routing`` (``"predictive"``, the default, ``"least-outstanding"``,
-    ``"round-robin"`` or a policy object); see :mod:`agot.fleet`.
+    per call by ``replica_policy`` (``"predictive"``, the default, ``"least-outstanding"``,
+    ``"round-robin"`` or a policy object; ``routing`` is its deprecated old name); see
+    :mod:`agot.fleet`.
     """
 
     def __init__(
@@ -217,6 +218,7 @@ class Dispatcher:
         backend_options: BackendOptions | None = None,
         store_text: bool = True,
         endpoints: Any = None,
+        replica_policy: Any = None,
         routing: Any = None,
         stream: bool = True,
         **options: Any,
@@ -247,7 +249,7 @@ class Dispatcher:
         self._own = RunRecorder()
         self._models: dict[str, _ModelEntry] = {}
         self._ids = itertools.count(1)
-        fleet = _fleet_spec(endpoints, self.backend_options.api_base, routing)
+        fleet = _fleet_spec(endpoints, self.backend_options.api_base, replica_policy, routing)
         if fleet is not None:
             self._add_fleet(_fleet_model(model, fleet.model), fleet)
             # The endpoints belong to the fleet's model; other models a router names do not
@@ -287,7 +289,7 @@ class Dispatcher:
             replicas.append(Replica(endpoint.label, entry, entry.gate.concurrency, endpoint.weight))
         # The model's own entry stands for the fleet: the first replica's backend and limits
         # (backend(), cache keys, retry policy), owning nothing, with the fleet attached.
-        fleet = Fleet(key, replicas, spec.routing)
+        fleet = Fleet(key, replicas, spec.replica_policy)
         self._models[key] = dataclasses.replace(replicas[0].target, owned=False, fleet=fleet)
 
     def fleet(self, model: str | None = None) -> Any:
@@ -776,12 +778,16 @@ class _Backoff:
         return self.delay(error, state.attempt_number + 1)
 
 
-def _fleet_spec(endpoints: Any, api_base: str | None, routing: Any) -> Any:
+def _fleet_spec(endpoints: Any, api_base: str | None, policy: Any, routing: Any) -> Any:
     """The fleet the arguments describe (None: one endpoint, the usual case).
 
     ``endpoints`` wins; else an ``api_base`` listing several URLs (comma-separated) or naming
     a fleet file (``.toml``/``.json``) makes one.
     """
+    if routing is not None:
+        from agot.fleet.policies import replica_policy_option
+
+        policy = replica_policy_option(policy, routing)
     if endpoints is None and api_base is not None:
         if "," in api_base or api_base.lower().endswith((".toml", ".json")):
             endpoints = api_base
@@ -795,8 +801,8 @@ def _fleet_spec(endpoints: Any, api_base: str | None, routing: Any) -> Any:
         spec = endpoints
     else:
         spec = FleetSpec(endpoints=parse_endpoints(endpoints))
-    if routing is not None:
-        spec = spec.model_copy(update={"routing": routing})
+    if policy is not None:
+        spec = spec.model_copy(update={"replica_policy": policy})
     return spec
 
 

@@ -291,7 +291,7 @@ async def live_latencies(workload: str, policy: str, load: float, n: int, seed: 
     async with Dispatcher(
         "simreplica/m",
         endpoints=list(LIVE_URLS),
-        routing=policy,
+        replica_policy=policy,
         limits=Limits(max_concurrency=SLOTS, timeout_s=120.0),
     ) as dispatcher:
         t0 = time.perf_counter()

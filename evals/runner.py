@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agot.budget import Budget
 from agot.config import describe_validation_error
@@ -46,6 +46,7 @@ from agot.evals.run_lock import LOCK_FILE
 from agot.evals.scorers import Score, ScoreContext, Scorer, get_scorer, raw_text
 from agot.evals.stats import MAX_RESAMPLES
 from agot.evals.summary import EvalSummary, summarize
+from agot.fleet.policies import renamed_routing
 from agot.fleet.stats import endpoint_calls
 from agot.limits import Limits
 from agot.result import Result
@@ -93,8 +94,9 @@ class EvalConfig(BaseModel):
     #: Per model key (as it appears in ``models`` and in result rows): the model string to run
     #: under that name (``model``), its own ``api_base``, and backend options (``-M k=v``).
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    #: Routing over several endpoints (``api_base`` listing URLs or naming a fleet file).
-    routing: str | None = None
+    #: Which replica serves each call when ``api_base`` lists several URLs or names a fleet
+    #: file (:mod:`agot.fleet.policies`); ``routing`` is its old name.
+    replica_policy: str | None = None
     cache: str | None = None
     item_budget: Budget | None = None
     save_traces: bool = True
@@ -109,6 +111,11 @@ class EvalConfig(BaseModel):
     redact: bool = False
     #: The command line that started the run (keys masked), recorded in run.json.
     command: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return renamed_routing(data)
 
 
 async def run_eval(
@@ -488,7 +495,7 @@ class _Run:
             "limits": self.config.limits,
             "cache": self.config.cache,
             "store_text": self.config.store_text,
-            "routing": self.config.routing,
+            "replica_policy": self.config.replica_policy,
             **options,
         }
         if routed and self.config.router:

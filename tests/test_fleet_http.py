@@ -57,7 +57,7 @@ async def test_killed_replica_every_item_once_and_calls_shift(routing: str) -> N
         dispatcher = Dispatcher(
             MODEL,
             endpoints=[{"api_base": s.base_url, "name": n} for n, s in servers.items()],
-            routing=routing,
+            replica_policy=routing,
             limits=LIMITS,
         )
         n = 60
@@ -137,7 +137,7 @@ async def test_api_base_with_commas_makes_a_fleet_and_bad_routing_fails_early() 
             g = await d.generate(GenerationRequest.chat("hello"))
             assert g.endpoint in {s.name for s in fleet.stats()}
         with pytest.raises(ConfigError, match="unknown routing policy"):
-            Dispatcher(MODEL, api_base=f"{a.base_url},{b.base_url}", routing="fastest")
+            Dispatcher(MODEL, api_base=f"{a.base_url},{b.base_url}", replica_policy="fastest")
 
 
 async def test_every_replica_down_is_a_clear_error() -> None:
@@ -166,7 +166,7 @@ async def test_a_refused_replica_is_skipped_without_backoff() -> None:
         dead_url = dead.base_url
         dead.kill()
         async with Dispatcher(
-            MODEL, endpoints=[dead_url, live.base_url], routing="round-robin", limits=LIMITS
+            MODEL, endpoints=[dead_url, live.base_url], replica_policy="round-robin", limits=LIMITS
         ) as d:
             with recording(RunRecorder()) as recorder:
                 for i in range(6):
@@ -194,7 +194,7 @@ async def test_eval_summary_reports_each_endpoint(tmp_path) -> None:
             strategies=["direct"],
             models=[MODEL],
             api_base=f"{a.base_url},{b.base_url}",
-            routing="round-robin",
+            replica_policy="round-robin",
             out=str(tmp_path),
             progress=False,
         )
@@ -226,7 +226,7 @@ async def test_eval_summary_reports_each_endpoint(tmp_path) -> None:
 def test_fleet_file_through_api_base_and_model_checks(tmp_path) -> None:
     fleet = tmp_path / "fleet.toml"
     fleet.write_text(
-        'model = "openai/stub-model"\nrouting = "round-robin"\n'
+        'model = "openai/stub-model"\nreplica_policy = "round-robin"\n'
         '[[endpoints]]\napi_base = "http://127.0.0.1:9/v1"\nmax_concurrency = 3\n'
         '[[endpoints]]\napi_base = "http://127.0.0.1:10/v1"\nweight = 2\n'
     )
@@ -238,13 +238,53 @@ def test_fleet_file_through_api_base_and_model_checks(tmp_path) -> None:
 
     assert [e.capacity for e in fl.router.endpoints] == [3, DEFAULT_CONCURRENCY]
     assert [e.weight for e in fl.router.endpoints] == [1.0, 2.0]
-    d2 = Dispatcher("openai/other", api_base=str(fleet), routing="least-outstanding")
+    with pytest.warns(DeprecationWarning, match="use replica_policy="):  # its old name works
+        d2 = Dispatcher("openai/other", api_base=str(fleet), routing="least-outstanding")
     assert d2.default_model == "openai/other" and d2.fleet().policy == "least-outstanding"
     with pytest.raises(ConfigError, match="runs in-process"):
         Dispatcher("llamacpp/x.gguf", endpoints=["http://127.0.0.1:9/v1"])
     with pytest.raises(ConfigError, match="need the model string"):
         Dispatcher(endpoints="http://127.0.0.1:9/v1,http://127.0.0.1:10/v1")
     assert Dispatcher(MODEL, api_base="http://127.0.0.1:9/v1").fleet() is None
+
+
+def test_replica_policy_is_a_solve_option_and_routing_its_old_name(capsys) -> None:
+    """agot.solve passes endpoints and replica_policy to its Dispatcher; the old spelling
+    (routing=, --routing, a fleet file's routing key) still works, with a warning."""
+    import agot
+    from agot.cli import build_parser
+    from agot.cli.options import dispatcher_from_args
+    from agot.evals.runner import EvalConfig
+    from agot.fleet.stats import endpoint_calls
+
+    urls = ["http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1"]  # scripted: nothing connects
+    result = agot.solve(
+        "2+2?", strategy="sc", n=4, model="scripted", endpoints=urls, replica_policy="round-robin"
+    )
+    served = {name: len(e["latency_s"]) for name, e in endpoint_calls(result.events).items()}
+    assert served == {"127.0.0.1:9": 2, "127.0.0.1:10": 2}
+    with pytest.raises(ConfigError, match="unknown routing policy 'fastest'"):
+        agot.solve(
+            "2+2?", strategy="cot", model="scripted", endpoints=urls, replica_policy="fastest"
+        )
+    with pytest.raises(ConfigError, match="give replica_policy only"):
+        Dispatcher(MODEL, endpoints=urls, replica_policy="predictive", routing="round-robin")
+    with pytest.warns(DeprecationWarning, match="use replica_policy="):
+        assert EvalConfig(dataset="gpqa", routing="round-robin").replica_policy == "round-robin"
+
+    argv = ["solve", "q", "--model", MODEL, "--api-base", ",".join(urls)]
+    for flags, warned in (
+        (["--replica-policy", "round-robin"], False),
+        (["--routing", "round-robin"], True),
+    ):
+        args = build_parser().parse_args([*argv, *flags])
+        err = capsys.readouterr().err
+        assert ("--routing is deprecated: use --replica-policy" in err) is warned
+        assert dispatcher_from_args(args).fleet().policy == "round-robin"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["solve", "--help"])
+    shown = capsys.readouterr().out
+    assert "--replica-policy" in shown and "--routing" not in shown
 
 
 async def test_model_routing_first_then_endpoint_routing() -> None:

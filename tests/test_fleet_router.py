@@ -84,13 +84,14 @@ def test_load_fleet_toml_and_json(tmp_path) -> None:
         '[[endpoints]]\napi_base = "http://127.0.0.1:9001/v1"\nweight = 2.0\n'
         '[[endpoints]]\napi_base = "http://127.0.0.1:9002/v1"\nname = "b"\nmax_concurrency = 4\n'
     )
-    spec = load_fleet(toml)
-    assert spec.model == "openai/m" and spec.routing == "least-outstanding"
+    with pytest.warns(DeprecationWarning, match="replica_policy"):  # routing: the old key
+        spec = load_fleet(toml)
+    assert spec.model == "openai/m" and spec.replica_policy == "least-outstanding"
     assert [e.label for e in spec.endpoints] == ["127.0.0.1:9001", "b"]
     assert spec.endpoints[0].weight == 2.0
     js = tmp_path / "fleet.json"
     js.write_text(json.dumps({"endpoints": [{"api_base": "http://127.0.0.1:9/v1"}]}))
-    assert load_fleet(js).routing is None
+    assert load_fleet(js).replica_policy is None
     js.write_text(json.dumps({"endpoints": [{"api_base": "http://x/v1", "speed": 1}]}))
     with pytest.raises(ConfigError, match="speed"):
         load_fleet(js)

@@ -198,7 +198,9 @@ async def test_sigkilled_worker_still_gives_exactly_once_results(cluster, data, 
 async def test_model_actors_serve_calls_and_a_killed_actor_is_retried(cluster, data, tmp_path):
     model = table(data, "hosted.json", 0.1)
     out = tmp_path / "hosted"
-    actors = ModelActors(replicas=2, num_cpus=0, models=(model,), routing="least-outstanding")
+    actors = ModelActors(
+        replicas=2, num_cpus=0, models=(model,), replica_policy="least-outstanding"
+    )
     executor = RayExecutor(workers=1, model_actors=actors)
 
     async def host_pids() -> list[int]:
@@ -337,11 +339,16 @@ def test_model_actor_settings_are_checked_before_any_actor_starts():
     from agot.evals.executors.ray_executor import _host_options
 
     with pytest.raises(ConfigError, match="unknown routing policy 'fastest'"):
-        ModelActors(routing="fastest")
+        ModelActors(replica_policy="fastest")
     with pytest.raises(ConfigError, match="num_gpus"):
         ModelActors(num_gpus=-1)
     # The run's options for the model, with those given for the actors laid over them.
-    run = {"api_base": "http://127.0.0.1:9/v1", "n_ctx": 2048, "limits": None, "routing": None}
+    run = {
+        "api_base": "http://127.0.0.1:9/v1",
+        "n_ctx": 2048,
+        "limits": None,
+        "replica_policy": None,
+    }
     options = _host_options(run, BackendOptions(n_ctx=4096, device="cpu"))
     assert (options.api_base, options.n_ctx, options.device) == (run["api_base"], 4096, "cpu")
 

@@ -332,7 +332,7 @@ def build_config(args: argparse.Namespace) -> Any:
         limits=_if_set(limits_from_args(args)),
         api_base=args.api_base,
         router=router_from_args(args),
-        routing=args.routing,
+        replica_policy=args.replica_policy,
         cache=args.cache,
         item_budget=_if_set(budget_from_args(args)),
         save_traces=not args.no_traces,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 from agot.cli.models import add_model_arg_option
@@ -13,8 +15,24 @@ CONCURRENCY_HELP = (
     "llama.cpp model, 32 for remote models, the batch size for transformers)"
 )
 
-#: The routing policies of agot.fleet (kept here so building the parser imports nothing).
-ROUTING_CHOICES = ("round-robin", "least-outstanding", "predictive")
+#: The replica policies of agot.fleet (kept here so building the parser imports nothing).
+REPLICA_POLICIES = ("round-robin", "least-outstanding", "predictive")
+
+
+class OldFlagName(argparse.Action):
+    """A flag's old spelling (hidden from the help): still read, with a one-line warning naming
+    the flag that replaces it (``--`` and the destination)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        new = "--" + self.dest.replace("_", "-")
+        print(f"agot: warning: {option_string} is deprecated: use {new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -34,10 +52,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "file, .toml/.json) serve the model from several replicas",
     )
     group.add_argument(
-        "--routing",
+        "--replica-policy",
         default=None,
-        choices=ROUTING_CHOICES,
-        help="how calls are spread over several --api-base replicas (default: predictive)",
+        choices=REPLICA_POLICIES,
+        help="which of several --api-base replicas serves each call (default: predictive)",
+    )
+    group.add_argument(
+        "--routing",  # the old name, which read as model routing (--route)
+        dest="replica_policy",
+        choices=REPLICA_POLICIES,
+        action=OldFlagName,
+        help=argparse.SUPPRESS,
     )
     add_call_options(group)
 
@@ -283,7 +308,7 @@ def dispatcher_from_args(args: argparse.Namespace) -> Any:
         cache=args.cache,
         api_base=spec.api_base or args.api_base,
         router=router_from_args(args),
-        routing=getattr(args, "routing", None),
+        replica_policy=getattr(args, "replica_policy", None),
         store_text=getattr(args, "store_text", True),
         **parse_model_args(getattr(args, "model_args", None)),
     )

@@ -1,6 +1,6 @@
 """Serving fleets: one model on several replicas, with routing and failover.
 
-``Dispatcher("openai/m", endpoints=["http://a:8000/v1", "http://b:8000/v1"], routing=...)``
+``Dispatcher("openai/m", endpoints=["http://a:8000/v1", "http://b:8000/v1"], replica_policy=...)``
 (or ``--api-base URL1,URL2`` / ``--fleet FILE`` on the command line) sends each call of that model
 to one replica, chosen by a :mod:`routing policy <agot.fleet.policies>`; a replica that keeps
 failing is taken out by its circuit breaker, and its calls are retried on the others.

@@ -9,7 +9,7 @@ where the router can still order them by urgency, instead of in the server's.
 The fleet file is JSON or TOML::
 
     model = "openai/my-model"        # optional: --model wins
-    routing = "predictive"           # optional: --routing wins
+    replica_policy = "predictive"    # optional: --replica-policy wins ("routing", its old name)
     [[endpoints]]
     api_base = "http://10.0.0.1:8000/v1"
     max_concurrency = 16
@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from agot.config import Settings
 from agot.endpoints import check_endpoint
 from agot.errors import ConfigError
+from agot.fleet.policies import renamed_routing
 from agot.limits import Limits
 
 #: A fleet file is a few lines per replica; anything larger is the wrong file.
@@ -89,8 +90,19 @@ class FleetSpec(Settings):
     """What a fleet file holds."""
 
     model: str | None = None
-    routing: RoutingName | None = None
+    #: Which replica serves each call (:mod:`agot.fleet.policies`); ``routing`` is its old name.
+    replica_policy: RoutingName | None = None
     endpoints: list[Endpoint] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return renamed_routing(data)
+
+    @property
+    def routing(self) -> RoutingName | None:
+        """The old name of :attr:`replica_policy`."""
+        return self.replica_policy
 
 
 EndpointLike = str | Endpoint | Mapping[str, Any]

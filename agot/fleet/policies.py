@@ -16,8 +16,9 @@ returns one of the candidates it is given (those whose circuit breaker admits a 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agot.errors import ConfigError
 
@@ -97,3 +98,28 @@ def make_policy(routing: str | RoutingPolicy | None, endpoints: int = 2) -> Rout
     if not callable(getattr(routing, "choose", None)):
         raise ConfigError(f"routing must be a policy name or have choose(), got {routing!r}")
     return routing
+
+
+def replica_policy_option(replica_policy: Any, routing: Any) -> Any:
+    """``replica_policy``, or ``routing``: its old, deprecated name (which read as model
+    routing, :mod:`agot.routing`). Giving both is a ConfigError."""
+    if routing is None:
+        return replica_policy
+    if replica_policy is not None:
+        raise ConfigError("give replica_policy only (routing is its old name)")
+    warnings.warn(
+        "routing= (a fleet's choice of replica) is deprecated: use replica_policy=",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    return routing
+
+
+def renamed_routing(data: Any) -> Any:
+    """Settings given as a mapping, with the old key ``routing`` read as ``replica_policy``
+    (for the ``mode="before"`` validators of the models that take a replica policy)."""
+    if isinstance(data, dict) and "routing" in data:
+        data = dict(data)
+        routing = data.pop("routing")
+        data["replica_policy"] = replica_policy_option(data.get("replica_policy"), routing)
+    return data

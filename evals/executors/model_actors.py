@@ -21,13 +21,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agot.backends.base import Capabilities
 from agot.backends.registry import BackendOptions, resolve_backend
 from agot.config import Settings
 from agot.errors import AgotError, BackendError, TransientBackendError
 from agot.fleet import Fleet, Replica, RoutingPolicy, make_policy
+from agot.fleet.policies import renamed_routing
 from agot.types import BackendReply, GenerationRequest
 
 #: Model-string prefixes that run in-process and so gain from being hosted as actors.
@@ -48,15 +49,20 @@ class ModelActors(Settings):
     #: Which model strings to host (None: every local one under test: local, llamacpp/,
     #: transformers/). Naming others (e.g. scripted/...) hosts them too.
     models: tuple[str, ...] | None = None
-    #: The fleet routing policy choosing an actor per call: round-robin, least-outstanding
-    #: or predictive (None: the fleet's default).
-    routing: str | None = None
+    #: The fleet's replica policy choosing an actor per call: round-robin, least-outstanding
+    #: or predictive (None: the fleet's default); ``routing`` is its old name.
+    replica_policy: str | None = None
     #: Options for the hosted backends (device, n_ctx, engine extras); the run's api_base
     #: is added when these do not set one.
     backend_options: BackendOptions | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return renamed_routing(data)
+
     def model_post_init(self, context: Any) -> None:
-        make_policy(self.routing)  # an unknown name is a ConfigError now, not in a worker
+        make_policy(self.replica_policy)  # an unknown name is a ConfigError now, not in a worker
 
     def hosts(self, model: str) -> bool:
         return model in self.models if self.models is not None else is_local_model(model)
@@ -120,7 +126,7 @@ class ActorBackend:
         handles: Sequence[Any],
         description: dict[str, Any],
         *,
-        routing: str | RoutingPolicy | None = None,
+        replica_policy: str | RoutingPolicy | None = None,
     ) -> None:
         self.name = str(description["name"])
         self.model = str(description["model"])
@@ -133,7 +139,7 @@ class ActorBackend:
             Replica(name=f"actor{i}", target=handle, capacity=per_replica)
             for i, handle in enumerate(handles)
         ]
-        self.fleet: Fleet[Any] = Fleet(self.model, replicas, routing)
+        self.fleet: Fleet[Any] = Fleet(self.model, replicas, replica_policy)
         #: Replies received, and calls sent again because their actor died.
         self.served = 0
         self.resent = 0

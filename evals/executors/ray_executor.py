@@ -217,8 +217,8 @@ class RayExecutor:
                 description = await handles[0].describe.remote()
                 if "error" in description:
                     raise ConfigError(f"model actor for {key!r}: {description['error']}")
-                routing = hosting.routing or spec.kwargs.get("routing")
-                hosts[key] = (handles, description, {"routing": routing})
+                policy = hosting.replica_policy or spec.kwargs.get("replica_policy")
+                hosts[key] = (handles, description, {"replica_policy": policy})
 
         count = self.workers or max(1, int(ray.available_resources().get("CPU", 1)))
         worker_cls = ray.remote(EvalWorker).options(
