@@ -30,7 +30,7 @@ def agot_reply(body: dict[str, Any]) -> StubResponse:
     """AGoT's steps answered by their prompts: two first thoughts, the first of them complex,
     nested graphs of one thought; assessments come back at once, every other step slowly."""
     prompt = body["messages"][-1]["content"]
-    delay = 0.3
+    delay = 0.5
     if "Break this into at most" in prompt:
         nested = "Current sub-problem" in prompt
         count = 1 if nested else 2
@@ -81,9 +81,12 @@ async def test_usage_matches_what_the_server_received(speculate, client):
     cancelled_events = [e for e in result.events if e.error == "cancelled"]
     assert usage.cancelled == sum(e.cancelled for e in cancelled_events)
     if speculate:
-        # Each of the two thoughts had one loser in flight: the complex one its answer, the
-        # simple one its nested proposal (the nested graph's own thought is a leaf).
-        assert usage.cancelled == 2 and all(e.discarded for e in cancelled_events)
+        # Each of the two thoughts had one loser: the complex one its answer, the simple one its
+        # nested proposal (the nested graph's own thought is a leaf). A loser still in flight
+        # is cancelled (slow replies make that the rule); one that finished first is a call.
+        losers = [e for e in result.events if e.discarded]
+        assert len(losers) == 2 and all(e.speculative for e in losers)
+        assert usage.cancelled >= 1 and cancelled_events == [e for e in losers if e.error]
     else:
         assert usage.cancelled == 0
     # Cancelled requests' tokens are counted locally at the rate the replies showed: off by at
@@ -121,9 +124,10 @@ async def test_cancelled_requests_show_in_the_summary_report_and_viewer(tmp_path
         )
         received = len(server.chat_requests)
     usage = summary.groups[0].usage
-    assert usage.cancelled == 4 and usage.attempts == received == usage.calls + 4
-    assert "+4 cancelled" in summary.table()
+    n = usage.cancelled  # 4 losers, nearly always all in flight (see agot_reply)
+    assert n >= 1 and usage.attempts == received == usage.calls + n
+    assert f"+{n} cancelled" in summary.table()
     assert main(["report", str(out)]) == 0
-    assert "+4 requests cancelled in flight" in capsys.readouterr().out
+    assert f"+{n} requests cancelled in flight" in capsys.readouterr().out
     client = TestClient(create_app(Catalog([tmp_path])), base_url="http://127.0.0.1:7576")
-    assert "(+4 cancelled)" in client.get(f"/run/{out.name}").text
+    assert f"(+{n} cancelled)" in client.get(f"/run/{out.name}").text
