@@ -184,7 +184,27 @@ class _AtomRun:
         """``question`` shown like the task: its passages, options and answer format."""
         return self.task.model_copy(update={"question": question}).render()
 
-    async def call(self, request: Any, node: ThoughtNode) -> Generation:
+    async def call(
+        self,
+        prompt: Any,
+        node: ThoughtNode,
+        *,
+        role: str,
+        depends_on: tuple[str, ...],
+        output_schema: Any = None,
+        **fields: Any,
+    ) -> Generation:
+        """``prompt`` filled with ``fields``, sent as ``node``'s call (named by its id, recorded
+        on it) after the calls ``depends_on`` names: every AoT call is one of these."""
+        request_kwargs: dict[str, Any] = {
+            "role": role,
+            "node_id": node.id,
+            "params": self.params,
+            "depends_on": depends_on,
+        }
+        if output_schema is not None:
+            request_kwargs["output_schema"] = output_schema
+        request = prompt.request(**fields, request_kwargs=request_kwargs)
         generation = await self.ctx.generate(request)
         note_call(node, generation)
         return generation
@@ -192,20 +212,13 @@ class _AtomRun:
     async def answer(self, question: str, node: ThoughtNode, depends: tuple[str, ...]) -> str:
         node.status = "running"
         generation = await self.call(
-            self.answer_prompt.request(
-                problem=self.render(question),
-                request_kwargs={
-                    "role": "answer",
-                    "node_id": node.id,
-                    "params": self.params,
-                    "depends_on": depends,
-                },
-            ),
+            self.answer_prompt,
             node,
+            role="answer",
+            depends_on=depends,
+            problem=self.render(question),
         )
-        node.reasoning, node.answer_call = generation.text, generation.call_id
-        node.answer, node.status = extract_answer(generation.text), "answered"
-        return generation.text
+        return _answered(node, generation)
 
     async def run(self) -> Outcome:
         direct_node = None
@@ -315,18 +328,13 @@ class _AtomRun:
         self, prompt: Any, node: ThoughtNode, chain: str, direct: str, waited: tuple[str, ...]
     ) -> str:
         generation = await self.call(
-            prompt.request(
-                problem=self.task.render(),
-                first=chain,
-                second=direct,
-                request_kwargs={
-                    "role": "ensemble",
-                    "node_id": node.id,
-                    "params": self.params,
-                    "depends_on": waited,
-                },
-            ),
+            prompt,
             node,
+            role="ensemble",
+            depends_on=waited,
+            problem=self.task.render(),
+            first=chain,
+            second=direct,
         )
         node.reasoning, node.answer = generation.text, extract_answer(generation.text)
         node.status = "answered"
@@ -348,20 +356,15 @@ class _AtomRun:
             source = previous or anchor
             try:
                 generation = await self.call(
-                    self.decompose_prompt.request(
-                        problem=self.render(question),
-                        max_subquestions=self.strategy.max_subquestions,
-                        request_kwargs={
-                            "role": "decompose",
-                            "node_id": source.id,
-                            "params": self.params,
-                            "output_schema": decomposition_schema(
-                                self.strategy.max_subquestions, self.params.max_tokens
-                            ),
-                            "depends_on": depends,
-                        },
-                    ),
+                    self.decompose_prompt,
                     source,
+                    role="decompose",
+                    depends_on=depends,
+                    output_schema=decomposition_schema(
+                        self.strategy.max_subquestions, self.params.max_tokens
+                    ),
+                    problem=self.render(question),
+                    max_subquestions=self.strategy.max_subquestions,
                 )
             except SchemaError as exc:
                 self.errors.append(f"decomposition unreadable, answered as atomic: {exc}")
@@ -411,18 +414,13 @@ class _AtomRun:
                 parents=[n.id for n in nodes],
             )
             contraction = await self.call(
-                self.contract_prompt.request(
-                    question=question,
-                    facts=facts,
-                    open=still_open,
-                    request_kwargs={
-                        "role": "contract",
-                        "node_id": contracted.id,
-                        "params": self.params,
-                        "depends_on": tuple(nodes[i].answer_call or "" for i in independent),
-                    },
-                ),
+                self.contract_prompt,
                 contracted,
+                role="contract",
+                depends_on=tuple(nodes[i].answer_call or "" for i in independent),
+                question=question,
+                facts=facts,
+                open=still_open,
             )
             new_question = contraction.text.strip()
             record["answers"] = [answers[i] for i in independent]
@@ -452,21 +450,22 @@ class _AtomRun:
         node.status = "running"
         context = f"Context:\n{self.task.context.strip()}\n\n" if self.task.context else ""
         generation = await self.call(
-            self.solve_prompt.request(
-                context=context,
-                question=question,
-                request_kwargs={
-                    "role": "solve",
-                    "node_id": node.id,
-                    "params": self.params,
-                    "depends_on": (depends,),
-                },
-            ),
+            self.solve_prompt,
             node,
+            role="solve",
+            depends_on=(depends,),
+            context=context,
+            question=question,
         )
-        node.reasoning, node.answer_call = generation.text, generation.call_id
-        node.answer, node.status = extract_answer(generation.text), "answered"
-        return generation.text
+        return _answered(node, generation)
+
+
+def _answered(node: ThoughtNode, generation: Generation) -> str:
+    """Mark ``node`` answered by ``generation`` (its reply is the node's reasoning, the answer
+    read from it the node's answer): a subquestion and the atomic question end alike."""
+    node.reasoning, node.answer_call = generation.text, generation.call_id
+    node.answer, node.status = extract_answer(generation.text), "answered"
+    return generation.text
 
 
 __all__ = ["AoT", "Decomposition", "Subquestion", "clean_dependencies", "dag_depth"]
