@@ -105,15 +105,19 @@ def first_token_timeout(
     previous_cut: float | None = None,
 ) -> float:
     """The deadline for a streamed attempt's first token: ``cold`` until the window of observed
-    times to first token has enough samples, then ``multiple`` x their p99 (at least
+    times to first token has enough samples, then ``multiple`` x their p95 (at least
     ``floor``); at least twice ``previous_cut`` (this call's last attempt cut there), never
     above ``ceiling`` (the whole-reply timeout).
 
     A hung server is recognised within this deadline instead of the whole-reply timeout, which
-    before enough replies have been seen is the user's ceiling (300 s by default).
+    before enough replies have been seen is the user's ceiling (300 s by default). The p95,
+    not the p99: cut attempts enter the window at their deadline (censored samples), and with
+    a few percent of calls hanging the p99 would be such a sample, so one hang would stretch
+    the deadline for the next (a server that became slower for every call still moves the
+    p95 within a few calls).
     """
-    p99 = window.quantile(0.99)
-    deadline = cold if p99 is None else max(floor, multiple * p99)
+    p95 = window.quantile(0.95)
+    deadline = cold if p95 is None else max(floor, multiple * p95)
     if previous_cut is not None:
         deadline = max(deadline, 2.0 * previous_cut)
     return deadline if ceiling is None else min(deadline, ceiling)

@@ -45,7 +45,7 @@ class Limits(Settings):
     #: Remote streamed calls: the deadline for the first token before any has been observed
     #: for the backend and role (a cold start: seconds, not the whole-reply timeout).
     first_token_timeout_s: float = Field(10.0, gt=0)
-    #: ... and once first tokens have been observed, ``timeout_multiple`` x their p99, never
+    #: ... and once first tokens have been observed, ``timeout_multiple`` x their p95, never
     #: below this floor. A call cut at its first token retries with twice that deadline.
     first_token_floor_s: float = Field(5.0, gt=0)
     #: Remote streamed calls: the longest silence allowed between two pieces of a reply.

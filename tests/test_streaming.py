@@ -291,3 +291,11 @@ def test_solve_on_a_terminal_prints_the_answer_as_it_is_generated(
         monkeypatch.setattr(sys, "stdout", stdout)
         assert main([*argv, *more]) == 0
         assert stdout.getvalue() == "Corvin City\n"
+
+
+def test_a_few_hangs_do_not_stretch_the_first_token_deadline() -> None:
+    window = LatencyWindow()
+    for index in range(200):  # 2% of attempts cut at the 10 s cold deadline
+        window.add(10.0 if index % 50 == 0 else 0.3)
+    deadline = first_token_timeout(window, cold=10.0, floor=2.0, multiple=4.0, ceiling=300.0)
+    assert deadline == pytest.approx(2.0)
