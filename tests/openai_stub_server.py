@@ -147,7 +147,7 @@ class OpenAIStubServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> OpenAIStubServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -171,6 +171,14 @@ class OpenAIStubServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    #: The listen backlog. The default (5) overflows when dozens of clients connect at once
+    #: (every request opens a connection): the kernel then drops a handshake the client
+    #: believes complete, its request is written but never read, and it waits like a hung call
+    #: that the server never saw (benchmarks counted more attempts than requests served).
+    request_queue_size = 256
 
 
 def _headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
