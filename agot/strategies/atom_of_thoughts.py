@@ -45,7 +45,7 @@ from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import aot, baselines
 from agot.strategies.base import Outcome, RunContext, Strategy
-from agot.strategies.search_graph import add_final, note_call
+from agot.strategies.search_graph import finish, note_call
 from agot.task import Task
 from agot.types import Generation
 
@@ -270,19 +270,14 @@ class _AtomRun:
             else list(dict.fromkeys(n.id for n in (chain_node, direct_node) if n is not None))
         )
         answer = extract_answer(raw)
-        add_final(
+        return finish(
             self.graph,
             layer=1 + max((n.layer for n in self.graph.nodes()), default=0),
             question=self.task.question,
             answer=answer,
             parents=parents,
-            reasoning=raw,
-        )
-        return Outcome(
-            answer=answer,
-            graph=self.graph.to_json(),
+            raw=raw,
             details={
-                "raw": raw,
                 "method": method,
                 "iterations": self.iterations,
                 "chain_answer": extract_answer(chain_text) if chain_text else None,

@@ -26,7 +26,7 @@ from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.graph import ThoughtGraph
 from agot.prompts import baselines, bon
 from agot.strategies.base import Outcome, RunContext, Strategy
-from agot.strategies.search_graph import add_final, note_call
+from agot.strategies.search_graph import finish, note_call
 from agot.strategies.verifier import Verifier, check_verifier, verify
 from agot.task import Task
 
@@ -181,19 +181,14 @@ class BestOfN(Strategy):
                 raise BudgetExceeded(stopped)
             raise failures[0]
         best = max(written, key=_rank)
-        add_final(
+        return finish(
             graph,
             layer=1,
             question=task.question,
             answer=best.answer,
             parents=[nodes[best.index].id],
-            reasoning=best.text,
-        )
-        return Outcome(
-            answer=best.answer,
-            graph=graph.to_json(),
+            raw=best.text,
             details={
-                "raw": best.text,
                 "samples": [s.text for s in samples],
                 "answers": [s.answer for s in samples],
                 "scores": [s.score for s in samples],

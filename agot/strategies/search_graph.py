@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.graph import ThoughtGraph, ThoughtNode
+from agot.strategies.base import Outcome
 from agot.types import Generation
 
 _T = TypeVar("_T")
@@ -40,6 +41,31 @@ def add_final(
     )
     graph.answer = answer
     return node
+
+
+def finish(
+    graph: ThoughtGraph,
+    *,
+    layer: int,
+    question: str,
+    answer: str | None,
+    parents: Sequence[str],
+    raw: str | None,
+    details: dict[str, Any],
+    errors: list[str],
+    stopped: str | None,
+) -> Outcome:
+    """How a search ends: the final node on the path it kept (``raw``, the reply its answer
+    was read from, is the node's reasoning) and the outcome carrying the graph, with ``raw``
+    first among the details, as every search strategy reports it."""
+    add_final(graph, layer=layer, question=question, answer=answer, parents=parents, reasoning=raw)
+    return Outcome(
+        answer=answer,
+        graph=graph.to_json(),
+        details={"raw": raw, **details},
+        errors=errors,
+        stopped=stopped,
+    )
 
 
 def note_call(node: ThoughtNode, generation: Generation) -> None:
@@ -78,4 +104,4 @@ async def gather_calls(
     return out
 
 
-__all__ = ["add_final", "gather_calls", "note_call"]
+__all__ = ["add_final", "finish", "gather_calls", "note_call"]

@@ -27,7 +27,7 @@ from agot.errors import BudgetExceeded
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import tot
 from agot.strategies.base import Outcome, RunContext
-from agot.strategies.search_graph import add_final, gather_calls, note_call
+from agot.strategies.search_graph import finish, gather_calls, note_call
 from agot.strategies.tot_crosswords import Board, parse_proposals, status_label, word_name
 from agot.types import SamplingParams
 
@@ -77,19 +77,14 @@ class CrosswordSearch:
         best = max(kept, key=lambda e: e[0].filled, default=None)
         board, node = (best[0], best[1]) if best else (Board(), None)
         raw = "Answer:\n" + board.grid()
-        add_final(
+        return finish(
             self.graph,
             layer=1 + max((n.layer for n in self.graph.nodes()), default=-1),
             question=self.graph.question,
             answer=board.grid(),
             parents=[node.id] if node is not None else [],
-            reasoning=raw,
-        )
-        return Outcome(
-            answer=board.grid(),
-            graph=self.graph.to_json(),
+            raw=raw,
             details={
-                "raw": raw,
                 "form": "crosswords",
                 "shape": {
                     "samples": self.samples,

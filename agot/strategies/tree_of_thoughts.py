@@ -64,7 +64,7 @@ from agot.errors import BudgetExceeded, ConfigError
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import tot
 from agot.strategies.base import Outcome, RunContext, Strategy
-from agot.strategies.search_graph import add_final, gather_calls, note_call
+from agot.strategies.search_graph import finish, gather_calls, note_call
 from agot.strategies.tot_crosswords import crossword_clues
 from agot.strategies.tot_dfs import (
     MAX_DEPTH,
@@ -299,19 +299,14 @@ class _Search:
                 break
         best = states[0]
         answer, raw = self.answer(best)
-        add_final(
+        return finish(
             self.graph,
             layer=len(history),
             question=self.graph.question,
             answer=answer,
             parents=[best.node.id] if best.node is not None else [],
-            reasoning=raw,
-        )
-        return Outcome(
-            answer=answer,
-            graph=self.graph.to_json(),
+            raw=raw,
             details={
-                "raw": raw,
                 "form": self.form,
                 "shape": {
                     "steps": self.steps,
