@@ -287,14 +287,15 @@ class OpenAIHTTPBackend:
         completion_tokens = _count(usage.get("completion_tokens"))
         details = usage.get("prompt_tokens_details")
         cached = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
+        cached = min(cached, prompt_tokens)
         cost = 0.0
         if self._price is not None:
-            cost = self._price.cost(prompt_tokens, completion_tokens)
+            cost = self._price.cost(prompt_tokens, completion_tokens, cached)
         return BackendReply(
             text=text,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            cached_prompt_tokens=min(cached, prompt_tokens),
+            cached_prompt_tokens=cached,
             cost=cost,
             finish_reason=finish,
             warnings=warnings,

@@ -23,14 +23,26 @@ MAP_FILE = "model_prices_and_context_window_backup.json"
 
 @dataclass(frozen=True)
 class ModelPrice:
-    """USD per prompt and per completion token, and the model's context window."""
+    """USD per prompt and per completion token, and the model's context window; prompt tokens
+    served from the provider's cache at ``cached_input_per_token`` where the map lists it."""
 
     input_per_token: float
     output_per_token: float
     max_context: int | None
+    cached_input_per_token: float | None = None
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return prompt_tokens * self.input_per_token + completion_tokens * self.output_per_token
+    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
+        cached = min(max(cached_tokens, 0), prompt_tokens)
+        cached_rate = (
+            self.input_per_token
+            if self.cached_input_per_token is None
+            else self.cached_input_per_token
+        )
+        return (
+            (prompt_tokens - cached) * self.input_per_token
+            + cached * cached_rate
+            + completion_tokens * self.output_per_token
+        )
 
 
 @functools.cache
@@ -61,10 +73,12 @@ def model_price(provider: str, name: str) -> ModelPrice | None:
         if isinstance(entry, dict) and entry.get("litellm_provider") in (provider, None):
             try:
                 window = entry.get("max_input_tokens") or entry.get("max_tokens")
+                cached = entry.get("cache_read_input_token_cost")
                 return ModelPrice(
                     input_per_token=float(entry.get("input_cost_per_token") or 0.0),
                     output_per_token=float(entry.get("output_cost_per_token") or 0.0),
                     max_context=int(window) if window else None,
+                    cached_input_per_token=float(cached) if cached is not None else None,
                 )
             except (TypeError, ValueError):
                 return None

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from agot import Dispatcher, GenerationRequest, Limits
 from agot.backends.base import Capabilities
+from agot.backends.price_map import ModelPrice
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.cli import main
 from agot.cli.answer_echo import AnswerEcho
@@ -299,3 +300,10 @@ def test_a_few_hangs_do_not_stretch_the_first_token_deadline() -> None:
         window.add(10.0 if index % 50 == 0 else 0.3)
     deadline = first_token_timeout(window, cold=10.0, floor=2.0, multiple=4.0, ceiling=300.0)
     assert deadline == pytest.approx(2.0)
+
+
+def test_cached_prompt_tokens_are_priced_at_the_cache_rate() -> None:
+    price = ModelPrice(input_per_token=1e-6, output_per_token=4e-6, max_context=None)
+    assert price.cost(1000, 10, cached_tokens=800) == pytest.approx(1000e-6 + 40e-6)
+    cheap = ModelPrice(1e-6, 4e-6, None, cached_input_per_token=0.5e-6)
+    assert cheap.cost(1000, 10, cached_tokens=800) == pytest.approx(200e-6 + 400e-6 + 40e-6)
