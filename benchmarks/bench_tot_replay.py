@@ -30,7 +30,7 @@ from agot.backends.scripted import ScriptedBackend
 from agot.evals.tasks.game24_tot import tot_verdict
 from agot.prompts.tot import VALUE_WEIGHTS
 from agot.strategies import ToT
-from agot.strategies.tot_game24 import numbers_left
+from agot.strategies.tot_game24 import left_after, numbers_left, out_of_steps
 from agot.types import GenerationRequest
 
 
@@ -40,11 +40,6 @@ def labels_for(value: float) -> list[str]:
         if abs(sum(VALUE_WEIGHTS.get(c, 0.0) for c in combo) - value) < 1e-9:
             return list(combo)
     raise ValueError(f"no three labels sum to {value}")
-
-
-def _left(state: str, puzzle: str) -> str:
-    last = state.strip().split("\n")[-1] if state.strip() else ""
-    return (numbers_left(last) if last else None) or puzzle
 
 
 def script_for(entry: dict[str, Any]) -> Any:
@@ -59,15 +54,15 @@ def script_for(entry: dict[str, Any]) -> Any:
             lines = [
                 new[len(state) :].rstrip("\n") for new in step["new_ys"] if new.startswith(state)
             ]
-            left = _left(state, puzzle)
+            left = left_after(state, puzzle)
             if left == "24":
                 finishes[state.strip()] = "\n".join(lines)
             else:
                 proposals[left].append("\n".join(lines))
         for new, value in zip(step["new_ys"], step["values"], strict=True):
-            lines = new.strip().split("\n")
-            if len(lines) == 4 and "answer" not in new.lower():
+            if out_of_steps(new):
                 continue
+            lines = new.strip().split("\n")
             if "left: " in lines[-1]:
                 values.setdefault(numbers_left(lines[-1]) or lines[-1], value)
             else:

@@ -48,6 +48,20 @@ def numbers_left(line: str) -> str | None:
     return " ".join(line.split(_LEFT)[-1].split(")")[0].split())
 
 
+def left_after(trajectory: str, puzzle: str) -> str:
+    """The numbers a trajectory leaves: its last line's (:func:`numbers_left`), else the
+    puzzle's own (no step yet, or a last line with no ``left:``). The search and the replay of
+    the method's log key states by it, so both must read it alike."""
+    lines = trajectory.strip().splitlines()
+    return (numbers_left(lines[-1]) if lines else None) or puzzle
+
+
+def out_of_steps(trajectory: str) -> bool:
+    """Four steps written and no answer: the method values such a state 0 (its code asks the
+    model, then discards the reply), so the search skips the calls and the replay the value."""
+    return len(trajectory.strip().splitlines()) == 4 and "answer" not in trajectory.lower()
+
+
 def reached_target(left: str) -> bool:
     """Whether ``left`` is the single number 24 (``24``, ``24.0`` and ``48/2`` count)."""
     tokens = left.split()

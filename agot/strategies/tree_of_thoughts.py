@@ -75,7 +75,9 @@ from agot.strategies.tot_dfs import (
 )
 from agot.strategies.tot_game24 import (
     answer_of,
+    left_after,
     numbers_left,
+    out_of_steps,
     puzzle_numbers,
     reached_target,
     single_number,
@@ -347,8 +349,7 @@ class _Game24Search(_Search):
         return GAME24_DEFAULTS
 
     def left(self, state: _State) -> str:
-        lines = state.text.strip().splitlines()
-        return (numbers_left(lines[-1]) if lines else None) or self.numbers
+        return left_after(state.text, self.numbers)
 
     async def expand(self, states: list[_State], step: int, run: _Step) -> list[_State]:
         async def one(state: _State) -> tuple[list[str], Generation] | None:
@@ -402,7 +403,7 @@ class _Game24Search(_Search):
             if repeated:
                 node.justification = "repeats an earlier candidate of this step: value 0"
                 return 0.0
-            if len(lines) == 4 and "answer" not in state.text.lower():
+            if out_of_steps(state.text):
                 node.justification = "four steps and no answer: value 0"
                 return 0.0
             left = numbers_left(lines[-1])
