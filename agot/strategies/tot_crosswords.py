@@ -9,6 +9,7 @@ then v1-v5 (columns).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agot.prompts.tot import CONFIDENCE_WEIGHTS
@@ -32,6 +33,15 @@ def crossword_clues(question: str) -> list[str] | None:
     return [found[key] for key in keys]
 
 
+def words_of(cells: Sequence[str]) -> list[str]:
+    """The ten words of a 5x5 grid, rows then columns (``h1``-``h5``, ``v1``-``v5``), from its
+    25 cells as a string or one cell per item. The search's board, the grid scorer and ToT's
+    own scoring rule all number words this way, so they read them with this one function."""
+    rows = ["".join(cells[i * SIZE : (i + 1) * SIZE]) for i in range(SIZE)]
+    cols = ["".join(cells[i::SIZE]) for i in range(SIZE)]
+    return rows + cols
+
+
 def word_name(index: int) -> str:
     return f"h{index + 1}" if index < SIZE else f"v{index - SIZE + 1}"
 
@@ -45,9 +55,7 @@ class Board:
     actions: tuple[str, ...] = field(default=())
 
     def words(self) -> list[str]:
-        rows = ["".join(self.cells[i * SIZE : (i + 1) * SIZE]) for i in range(SIZE)]
-        cols = ["".join(self.cells[i::SIZE]) for i in range(SIZE)]
-        return rows + cols
+        return words_of(self.cells)
 
     def place(self, action: str) -> Board:
         """The board after writing ``action`` (``"h2. motor"``); statuses as the method's."""
@@ -120,4 +128,4 @@ def status_label(text: str) -> str | None:
     return found[-1].lower() if found else None
 
 
-__all__ = ["Board", "crossword_clues", "parse_proposals", "status_label", "word_name"]
+__all__ = ["Board", "crossword_clues", "parse_proposals", "status_label", "word_name", "words_of"]

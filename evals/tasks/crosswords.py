@@ -24,6 +24,7 @@ from agot.errors import ConfigError, DatasetError
 from agot.evals.records import EvalRecord
 from agot.evals.tasks import ExactTask, TaskScore, resolve_data_file
 from agot.evals.tasks.crosswords_tot import tot_crossword
+from agot.strategies.tot_crosswords import words_of
 
 SIZE = 5
 CELLS = SIZE * SIZE
@@ -53,13 +54,6 @@ def render_clues(clues: list[str]) -> str:
 
 def question_for(clues: list[str]) -> str:
     return "Solve this 5x5 mini crossword.\n" + render_clues(clues)
-
-
-def words_of(grid: str) -> list[str]:
-    """The ten words of a 25-letter grid: the 5 rows, then the 5 columns."""
-    rows = [grid[i * SIZE : (i + 1) * SIZE] for i in range(SIZE)]
-    cols = [grid[i::SIZE] for i in range(SIZE)]
-    return rows + cols
 
 
 def _check_game(path: Path, index: int, game: object) -> tuple[list[str], str]:

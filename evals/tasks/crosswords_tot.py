@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agot.strategies.tot_crosswords import words_of
+
 #: The commit of princeton-nlp/tree-of-thought-llm whose ``test_output`` this follows.
 TOT_COMMIT = "ab400345c5ea39d28ea6d7d3be0e417b11113c87"
 OFFICIAL = (
@@ -53,13 +55,6 @@ class TotCrossword:
     reason: str
 
 
-def _answers(board: list[str]) -> list[str]:
-    """ToT's ten words of a board: five rows, then five columns (any board length)."""
-    rows = ["".join(board[i * SIZE : (i + 1) * SIZE]) for i in range(SIZE)]
-    cols = ["".join(board[i::SIZE]) for i in range(SIZE)]
-    return rows + cols
-
-
 def tot_lines(text: str) -> list[str]:
     """Step 1: the lines ToT reads (at most five)."""
     output = text[text.rfind("Output:\n") + len("Output:\n") :] if "Output:\n" in text else text
@@ -69,7 +64,7 @@ def tot_lines(text: str) -> list[str]:
 def tot_crossword(text: str, solution: str) -> TotCrossword:
     """ToT's ``test_output`` on a whole reply against the 25 ``solution`` letters."""
     gold = list(solution)
-    gold_words = _answers(gold)
+    gold_words = words_of(gold)
     board = ["_"] * (SIZE * SIZE)
     last: tuple[float, float, bool] | None = None
     rows: list[str] = []
@@ -82,7 +77,7 @@ def tot_crossword(text: str, solution: str) -> TotCrossword:
             last = None  # ToT's step returns no scores for this row
             continue
         board[index * SIZE : (index + 1) * SIZE] = list(word.upper())
-        words = _answers(board)
+        words = words_of(board)
         last = (
             sum(a == b for a, b in zip(board, gold, strict=False)) / (SIZE * SIZE),
             sum(a == b for a, b in zip(words, gold_words, strict=True)) / (2 * SIZE),
