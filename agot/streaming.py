@@ -44,7 +44,12 @@ _DONE: Any = object()
 
 class GenerationStream:
     """``async for delta in stream`` gives :class:`TextDelta` s; afterwards ``generation`` is
-    the finished :class:`~agot.types.Generation` (the call's error is raised by the loop)."""
+    the finished :class:`~agot.types.Generation` (the call's error is raised by the loop).
+
+    To leave early, use it as a context manager (``async with dispatcher.stream(r) as s:``):
+    leaving the block cancels the call (Python does not close an async iterator a ``break``
+    leaves, so without the block the call runs on until the iterator is collected).
+    """
 
     def __init__(
         self,
@@ -54,9 +59,23 @@ class GenerationStream:
         self._generate = generate
         self.request = request
         self.generation: Generation | None = None
+        self._iterator: Any = None
 
     def __aiter__(self) -> AsyncIterator[TextDelta]:
-        return self._deltas()
+        if self._iterator is None:
+            self._iterator = self._deltas()
+        return self._iterator
+
+    async def aclose(self) -> None:
+        """Stop: the call is cancelled if it is still running."""
+        if self._iterator is not None:
+            await self._iterator.aclose()
+
+    async def __aenter__(self) -> GenerationStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def text(self) -> str:
         """Consume the stream; the final reply's text."""

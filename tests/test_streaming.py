@@ -307,3 +307,30 @@ def test_cached_prompt_tokens_are_priced_at_the_cache_rate() -> None:
     assert price.cost(1000, 10, cached_tokens=800) == pytest.approx(1000e-6 + 40e-6)
     cheap = ModelPrice(1e-6, 4e-6, None, cached_input_per_token=0.5e-6)
     assert cheap.cost(1000, 10, cached_tokens=800) == pytest.approx(200e-6 + 400e-6 + 40e-6)
+
+
+async def test_a_failed_streamed_call_raises_from_the_loop_and_is_traced(
+    stub: OpenAIStubServer,
+) -> None:
+    stub.enqueue(StubResponse.error(400, "bad request"))
+    async with dispatcher(stub) as d:
+        with pytest.raises(BackendError, match="HTTP 400"):
+            async for _ in d.stream(ask()):
+                pass
+    (event,) = d.events
+    assert event.error is not None and "HTTP 400" in event.error
+
+
+async def test_leaving_a_stream_early_cancels_its_call(stub: OpenAIStubServer) -> None:
+    slow = StubResponse.chat(TEXT)
+    slow.token_delay_s = 5.0
+    stub.enqueue(slow)
+    started = time.perf_counter()
+    async with dispatcher(stub) as d:
+        async with d.stream(ask()) as stream:
+            async for delta in stream:
+                assert delta.text == "the"
+                break
+    assert time.perf_counter() - started < 4
+    (event,) = d.events
+    assert event.error == "cancelled" and d.usage.cancelled == 1
