@@ -184,6 +184,7 @@ async def plan_eval(config: Any, request: PlanRequest | None = None, **kwargs: A
     """
     from agot.config import check_count
     from agot.evals.datasets.sources import sample_records
+    from agot.evals.run_folder import write_json_atomic
     from agot.evals.runner import eval_records, run_eval
     from agot.plan.calibration import corrected, correction, setup_key
     from agot.plan.pilot import Pilot
@@ -238,7 +239,7 @@ async def plan_eval(config: Any, request: PlanRequest | None = None, **kwargs: A
     }
     plan = Plan(predictions=predictions, pilot=pilot, spent=spent)
     if config.out:
-        _write(Path(config.out) / PLAN_FILE, {"setup": key, "predicted": plan.json()})
+        write_json_atomic(Path(config.out) / PLAN_FILE, {"setup": key, "predicted": plan.json()})
     return plan
 
 
@@ -349,11 +350,6 @@ class _Spy:
         return row, result
 
 
-def _write(path: Path, content: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(content, indent=1) + "\n")
-
-
 # -- agot eval --plan -----------------------------------------------------------------------
 
 
@@ -387,7 +383,7 @@ def plan_before_run(args: argparse.Namespace, config: Any) -> Any:
 def record_actual(out: str, summary: Any) -> dict[str, Any] | None:
     """After ``agot eval --plan``: add what the run actually spent to OUT/plan.json, beside
     what was predicted, and each figure's ratio of actual to expected."""
-    from agot.evals.run_folder import RunFolder
+    from agot.evals.run_folder import RunFolder, write_json_atomic
     from agot.plan.calibration import remember
 
     path = Path(out) / PLAN_FILE
@@ -411,7 +407,7 @@ def record_actual(out: str, summary: Any) -> dict[str, Any] | None:
         # What the next plan learns from: the ratio to the uncorrected prediction.
         raw[name] = value / expected * factors.get(name, 1.0) if expected else None
     stored.update({"actual": actual, "actual_over_expected": ratios})
-    _write(path, stored)
+    write_json_atomic(path, stored)
     if isinstance(stored.get("setup"), str):
         remember(stored["setup"], raw)
     return stored
