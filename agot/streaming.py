@@ -60,11 +60,24 @@ class GenerationStream:
         self.request = request
         self.generation: Generation | None = None
         self._iterator: Any = None
+        #: The text given since the last restart.
+        self.text_so_far = ""
 
     def __aiter__(self) -> AsyncIterator[TextDelta]:
         if self._iterator is None:
             self._iterator = self._deltas()
         return self._iterator
+
+    def partial(self) -> Any:
+        """The reply so far read as JSON by pydantic-core's partial parser (an unfinished
+        trailing string included), for a structured request's fields as they are written;
+        None while nothing parses (or for a reply that is not JSON)."""
+        from pydantic_core import from_json
+
+        try:
+            return from_json(self.text_so_far, allow_partial="trailing-strings")
+        except ValueError:
+            return None
 
     async def aclose(self) -> None:
         """Stop: the call is cancelled if it is still running."""
@@ -100,9 +113,10 @@ class GenerationStream:
                     restart = restart or bool(shown)
                     shown = []
                     continue
+                shown.append(piece)
+                self.text_so_far = "".join(shown)
                 yield TextDelta(piece, restart)
                 restart = False
-                shown.append(piece)
             generation = task.result()
         finally:
             if not task.done():
@@ -111,4 +125,5 @@ class GenerationStream:
                     await task
         self.generation = generation
         if "".join(shown) != generation.text:
+            self.text_so_far = generation.text
             yield TextDelta(generation.text, restart or bool(shown))

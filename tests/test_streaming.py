@@ -334,3 +334,17 @@ async def test_leaving_a_stream_early_cancels_its_call(stub: OpenAIStubServer) -
     assert time.perf_counter() - started < 4
     (event,) = d.events
     assert event.error == "cancelled" and d.usage.cancelled == 1
+
+
+async def test_a_structured_reply_can_be_read_while_it_is_written() -> None:
+    reply = '{"choice": "Corvin City", "extra": 1}'
+    backend = ScriptedBackend({"*": reply}, latency=LatencyModel(per_token_s=0.001))
+    seen = []
+    async with Dispatcher(backend) as d:
+        stream = d.stream(GenerationRequest.chat("pick", output_schema=Pick))
+        async for _ in stream:
+            seen.append(stream.partial())
+    # Word by word: '{"choice":', then an unfinished string, read as far as it goes.
+    assert seen[:2] == [{}, {"choice": "Corvin"}]
+    assert seen[-1] == {"choice": "Corvin City", "extra": 1}
+    assert stream.generation is not None and stream.generation.parsed == Pick(choice="Corvin City")
