@@ -95,6 +95,7 @@ class Progress:
         if self._task is not None:
             self._task.cancel()
         if self._live is not None:
+            self._live.transient = True  # erase the line: the other writer takes its row
             self._live.stop()
             self._live = None
 
