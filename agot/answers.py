@@ -116,3 +116,14 @@ def model_text(text: str) -> str:
     that is nothing but debris counts as empty."""
     cleaned = strip_json_debris(text.strip())
     return cleaned if any(c.isalnum() for c in cleaned) else ""
+
+
+def last_label(text: str, labels: re.Pattern[str]) -> str | None:
+    """The last match of ``labels`` on ``text``'s last non-empty line, lower case, or None.
+
+    How ToT's value replies are read (``sure`` / ``likely`` / ``impossible`` for Game of 24,
+    ``sure`` / ``maybe`` / ``impossible`` for crosswords): anywhere on the last line, so a small
+    model's ``**Sure.**`` counts, where the method's code needs the line to be the label."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    found = labels.findall(lines[-1]) if lines else []
+    return found[-1].lower() if found else None

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from agot.answers import last_label
 from agot.prompts.tot import CONFIDENCE_WEIGHTS
 
 SIZE = 5
@@ -123,9 +124,7 @@ def parse_proposals(text: str) -> list[tuple[str, float]]:
 
 def status_label(text: str) -> str | None:
     """sure / maybe / impossible on a value reply's last non-empty line, or None."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    found = _STATUS_LABEL.findall(lines[-1]) if lines else []
-    return found[-1].lower() if found else None
+    return last_label(text, _STATUS_LABEL)
 
 
 __all__ = ["Board", "crossword_clues", "parse_proposals", "status_label", "word_name", "words_of"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from agot.answers import last_label
 from agot.prompts.tot import VALUE_WEIGHTS
 
 TARGET = 24
@@ -86,11 +87,7 @@ def value_label(text: str) -> str | None:
     """The label a value sample ends with: the last of sure / likely / impossible on its last
     non-empty line, or None. (The method compares the whole last line with the label; a small
     model's ``**Sure.**`` is read too.)"""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    if not lines:
-        return None
-    labels = _LABEL.findall(lines[-1])
-    return labels[-1].lower() if labels else None
+    return last_label(text, _LABEL)
 
 
 def value_of(labels: list[str | None]) -> float:
