@@ -184,6 +184,17 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
         else:
             gate.waiting.append((u, c))
 
+    def release(u: int, c: int, now: float) -> None:
+        """Call ``c``'s predecessors are done (or it has none): it is sent after the gap the
+        pilot recorded before it (replayed), or at once."""
+        nonlocal seq
+        gap = shapes[u].gap[c]
+        if replay and gap > 0:
+            seq += 1
+            push(events, (now + gap, seq, 0, u, c))
+        else:
+            ready(u, c, now)
+
     def start_unit(u: int, now: float) -> None:
         nonlocal seq
         shape = shapes[u]
@@ -194,11 +205,7 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
             seq += 1
             push(events, (now + replay * shape.tail, seq, 2, u, -1))
         for c in shape.roots:
-            if replay and shape.gap[c] > 0:
-                seq += 1
-                push(events, (now + shape.gap[c], seq, 0, u, c))
-            else:
-                ready(u, c, now)
+            release(u, c, now)
 
     next_unit = 0
     for _ in range(min(settings.items_in_flight, len(units))):
@@ -237,11 +244,7 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
         for child in shape.children[c]:
             counts[child] -= 1
             if counts[child] == 0:
-                if replay and shape.gap[child] > 0:
-                    seq += 1
-                    push(events, (now + shape.gap[child], seq, 0, u, child))
-                else:
-                    ready(u, child, now)
+                release(u, child, now)
         left[u] -= 1
         if left[u] == 0:
             seq += 1
