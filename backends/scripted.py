@@ -265,7 +265,14 @@ class ScriptedBackend:
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str | BackendReply]:
         """The reply token by token at the latency model's pace: the first token after
         ``fixed_s`` (a hang fault before it), one more every ``per_token_s``, then the whole
-        reply. Without a per-token delay the text comes as one piece (nothing to simulate)."""
+        reply. Without a per-token delay the text comes as one piece (nothing to simulate).
+        A subclass that overrides :meth:`generate` is streamed through it, as one piece."""
+        if type(self).generate is not ScriptedBackend.generate:
+            reply = await self.generate(request)
+            if reply.text:
+                yield reply.text
+            yield reply
+            return
         record = self._enter(request)
         try:
             started = time.perf_counter()

@@ -30,7 +30,7 @@ from agot.errors import BackendError
 from agot.evals.summary import EvalSummary, GroupSummary
 from agot.latency import LatencyWindow, first_token_timeout
 from agot.streaming import TextDelta
-from agot.types import Usage
+from agot.types import BackendReply, Usage
 
 MODEL = "openai/stub-model"
 #: Quick retries; deadlines far below the stub's hangs, far above its normal replies.
@@ -348,3 +348,13 @@ async def test_a_structured_reply_can_be_read_while_it_is_written() -> None:
     assert seen[:2] == [{}, {"choice": "Corvin"}]
     assert seen[-1] == {"choice": "Corvin City", "extra": 1}
     assert stream.generation is not None and stream.generation.parsed == Pick(choice="Corvin City")
+
+
+async def test_a_scripted_subclass_overriding_generate_is_still_called() -> None:
+    class Echo(ScriptedBackend):
+        async def generate(self, request: GenerationRequest) -> BackendReply:
+            return BackendReply(text="Answer: " + request.messages[-1].content)
+
+    async with Dispatcher(Echo()) as d:
+        deltas = [delta.text async for delta in d.stream(ask("seven"))]
+    assert deltas == ["Answer: seven"]
