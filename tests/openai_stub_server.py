@@ -281,12 +281,10 @@ def _stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
         {**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
         for p in pieces
     ]
-    chunks.append(
-        {
-            **base,
-            "choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason")}],
-        }
-    )
+    last: dict[str, Any] = {"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason")}
+    if choice.get("logprobs"):  # the token log-probabilities, all on the last chunk
+        last["logprobs"] = choice["logprobs"]
+    chunks.append({**base, "choices": [last]})
     if body.get("usage"):
         chunks.append({**base, "choices": [], "usage": body["usage"]})
     return chunks
