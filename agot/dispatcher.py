@@ -853,41 +853,50 @@ async def _streamed(
     if sink is not None:
         sink(request, None)  # a new attempt: text given before is void
     pieces = backend.stream(request)  # type: ignore[attr-defined]
-    started = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    started = moved = loop.time()
     waiting = True  # for the first piece
+    # One timer for the whole stream, moved at most every quarter of the stall deadline (to
+    # 1.25 x it ahead): a silence is cut after between 1 and 1.25 x stall_timeout_s, and a
+    # long reply does not pay for a timer per token.
+    clock = asyncio.timeout_at(None if first is None else started + first)
     try:
-        while True:
-            deadline = first if waiting else stall
-            clock = asyncio.timeout(deadline)
-            try:
-                async with clock:
-                    piece = await anext(pieces)
-            except StopAsyncIteration:
-                raise TransientBackendError(
-                    f"{backend.name} ended a stream without its reply", backend=backend.name
-                ) from None
-            except TimeoutError:
-                if not clock.expired():
-                    raise
-                assert deadline is not None
-                call.abandon(entry, request, delivery)
+        async with clock:
+            while True:
+                piece = await anext(pieces)
                 if waiting:
-                    window.add(deadline)  # a censored sample: the deadline follows a shift
-                    call.first_cut = deadline
-                    raise TransientBackendError(
-                        f"no first token within {deadline:.1f} s", backend=backend.name
-                    ) from None
-                raise TransientBackendError(
-                    f"the reply stalled: no token for {deadline:.1f} s", backend=backend.name
-                ) from None
-            if waiting:
-                waiting = False
-                if timed:
-                    window.add(time.perf_counter() - started)
-            if isinstance(piece, BackendReply):
-                return piece
-            if sink is not None and piece:
-                sink(request, piece)
+                    waiting = False
+                    now = loop.time()
+                    if timed:
+                        window.add(now - started)
+                    if stall is not None:
+                        clock.reschedule(now + 1.25 * stall)
+                        moved = now
+                elif stall is not None and (now := loop.time()) - moved > stall / 4:
+                    clock.reschedule(now + 1.25 * stall)
+                    moved = now
+                if isinstance(piece, BackendReply):
+                    return piece
+                if sink is not None and piece:
+                    sink(request, piece)
+    except StopAsyncIteration:
+        raise TransientBackendError(
+            f"{backend.name} ended a stream without its reply", backend=backend.name
+        ) from None
+    except TimeoutError:
+        if not clock.expired():
+            raise
+        call.abandon(entry, request, delivery)
+        if waiting:
+            assert first is not None
+            window.add(first)  # a censored sample: the deadline follows a shift
+            call.first_cut = first
+            raise TransientBackendError(
+                f"no first token within {first:.1f} s", backend=backend.name
+            ) from None
+        raise TransientBackendError(
+            f"the reply stalled: no token for {stall:.1f} s", backend=backend.name
+        ) from None
     finally:
         await pieces.aclose()
 
