@@ -120,6 +120,7 @@ class _Call:
         "endpoint",
         "failed",
         "first_cut",
+        "first_token",
         "held",
         "recorder",
         "sink",
@@ -148,6 +149,8 @@ class _Call:
         self.sink: DeltaSink | None = None
         #: The first-token deadline that cut the last attempt (the next gets at least twice).
         self.first_cut: float | None = None
+        #: Unix seconds when a streamed attempt's first piece arrived (the latest such).
+        self.first_token: float | None = None
 
     def abandon(self, entry: _ModelEntry, request: GenerationRequest, delivery: Delivery) -> None:
         """An attempt was cancelled in flight: count it if its request reached the server."""
@@ -705,6 +708,7 @@ class Dispatcher:
             messages=list(request.messages) if self.store_text else None,
             completion=reply.text if self.store_text else None,
             failed_endpoints=list(call.failed),
+            first_token=call.first_token,
         )
         call.recorder.record(event, usage)
         self.tracker.add(usage)
@@ -866,6 +870,7 @@ async def _streamed(
                 piece = await anext(pieces)
                 if waiting:
                     waiting = False
+                    call.first_token = time.time()
                     now = loop.time()
                     if timed:
                         window.add(now - started)

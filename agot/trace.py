@@ -52,6 +52,11 @@ class TraceEvent(BaseModel):
         None, description="the prompt sent (None when the run was told not to keep text)"
     )
     completion: str | None = Field(None, description="the text the model returned")
+    first_token: float | None = Field(
+        None,
+        description="Unix seconds when the reply's first piece arrived (streamed calls; the "
+        "last attempt that wrote one)",
+    )
     #: The replica that served the call (fleets: several endpoints for one model).
     endpoint: str | None = None
     #: Replicas whose attempts at this call failed before it was served elsewhere.

@@ -127,6 +127,8 @@ async def test_stream_gives_the_text_in_pieces(stub: OpenAIStubServer) -> None:
     assert deltas == ["the", " answer", " is", " forty", " two"]
     assert stream.generation is not None and stream.generation.usage.calls == 1
     assert d.usage.calls == 1
+    (event,) = d.events
+    assert event.first_token is not None and event.start <= event.first_token <= event.end
 
 
 async def test_no_stream_sends_whole_reply_requests_and_gives_one_delta(
