@@ -95,7 +95,11 @@ async def test_local_steps_of_one_question_reuse_their_prompt_prefix():
     assert stats.calls == sum(e.attempts for e in local_events)  # re-asks included
     # sibling assess/solve prompts share the system prompt and the question: reused, not recomputed
     print(f"local prefix hit rate: {stats.prefix_hit_rate:.1%} of {stats.prompt_tokens} tokens")
-    assert stats.prefix_hit_rate > 0.3
+    # Re-asks dilute the rate (a re-ask's prompt carries the model's failed reply), and how
+    # often the 135M model fails a schema shifts with any prompt wording: the same graph
+    # measured 35.9% over 11 calls and 25.2% over 14 (three more re-asks). With prefix reuse
+    # broken the rate falls to the few system-prompt tokens, far below this floor.
+    assert stats.prefix_hit_rate > 0.2
 
 
 async def test_logprob_cascade_on_the_embedded_model():
