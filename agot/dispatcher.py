@@ -560,8 +560,24 @@ class Dispatcher:
         window = entry.latency.window(request.role) if backend.capabilities.remote else None
         call.attempts += 1
         started = time.perf_counter()
+        withdraw: Callable[[], None] | None = None
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout) as scope:
+                if window is not None and limit == entry.gate.limits.timeout_s and limit:
+                    # A cold start: re-timed once the window is trusted (see agot.latency).
+                    def retime() -> None:
+                        nonlocal timeout
+                        adaptive = self._timeout(entry, request, call)
+                        if adaptive is None or timeout is None or adaptive >= timeout:
+                            return
+                        timeout = adaptive
+                        loop = asyncio.get_running_loop()
+                        when = scope.when()
+                        due = loop.time() - (time.perf_counter() - started) + adaptive
+                        if when is None or due < when:
+                            scope.reschedule(max(due, loop.time()))
+
+                    withdraw = window.when_trusted(retime)
                 if entry.gate.limits.hedge and window is not None:
                     reply = await self._hedged(entry, request, call, window.quantile(0.95))
                 else:
@@ -579,6 +595,9 @@ class Dispatcher:
             raise TransientBackendError(
                 f"no reply within {timeout:.1f} s", backend=backend.name
             ) from None
+        finally:
+            if withdraw is not None:
+                withdraw()
         if window is not None:
             window.add(time.perf_counter() - started)
         return reply

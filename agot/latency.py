@@ -11,6 +11,11 @@ Two rules keep this from cutting good calls:
 * A call whose attempt was cut retries with twice the previous timeout (up to the ceiling), so
   a server that became uniformly slower is still reached; and the cut time enters the window
   as a (censored) sample, so the p99 follows such a shift.
+* An attempt that starts before the window is trusted (a cold start: the first wave of an
+  eval) starts with the ceiling, but is re-timed the moment the window becomes trusted, to the
+  deadline it would have had (from its own start). A call hung in the first wave is then cut
+  seconds after its wave's other replies came back, not at the 300 s ceiling, without a fixed
+  cold-start guess that would cut a legitimately long first reply.
 * Embedded backends (llama.cpp, transformers: ``Capabilities.remote`` false) are never timed
   adaptively: their latency is queueing plus prompt length on the user's own machine, and a
   hang there is not the failure mode this guards against.
@@ -19,6 +24,7 @@ Two rules keep this from cutting good calls:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from agot.percentile import percentile
 
@@ -31,12 +37,13 @@ MIN_SAMPLES = 20
 class LatencyWindow:
     """The last :data:`WINDOW` attempt durations (seconds) of one backend and role."""
 
-    __slots__ = ("_cache", "_samples", "_since")
+    __slots__ = ("_cache", "_samples", "_since", "_waiting")
 
     def __init__(self) -> None:
         self._samples: deque[float] = deque(maxlen=WINDOW)
         self._cache: dict[float, float | None] = {}
         self._since = 0
+        self._waiting: set[Callable[[], None]] = set()
 
     def add(self, seconds: float) -> None:
         self._samples.append(seconds)
@@ -44,6 +51,20 @@ class LatencyWindow:
         if self._since >= 8:  # quantiles are re-sorted at most every 8 samples
             self._cache.clear()
             self._since = 0
+        if self._waiting and len(self._samples) >= MIN_SAMPLES:
+            waiting, self._waiting = self._waiting, set()
+            for callback in waiting:
+                callback()
+
+    def when_trusted(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (once, synchronously, from :meth:`add`) when the window reaches
+        :data:`MIN_SAMPLES`; returns a function that withdraws it. Runs it at once if the
+        window is already trusted."""
+        if len(self._samples) >= MIN_SAMPLES:
+            callback()
+            return lambda: None
+        self._waiting.add(callback)
+        return lambda: self._waiting.discard(callback)
 
     def __len__(self) -> int:
         return len(self._samples)

@@ -13,9 +13,11 @@ sensitive string of :data:`WINDOW` words or more is cut into overlapping word wi
 it occurs is replaced, from the first to the last word of the run. Shorter strings are
 matched whole (case-insensitive, any white space). Strings shorter than
 :data:`MIN_SECRET_CHARS` are left alone: texts such as ``4`` or ``Yes`` occur everywhere and
-identify nothing. Words are read the same way in JSON text (a structured reply keeps its
-newline escapes), except words with non-ASCII letters written as unicode escapes, which
-break a window where they stand.
+identify nothing. Text cut before it reached the redactor (``...`` or ``…`` after a prompt's
+clipped answer or a server's clipped error body) is replaced from where a sensitive string
+starts or where a run of its words begins, up to the cut. Words are read the same way in JSON
+text (a structured reply keeps its newline escapes), and letters written as ``\\uXXXX``
+escapes are read decoded.
 
 Each replaced run becomes a stable placeholder, ``[redacted gpqa:<item id>:<hash>]``, where
 the hash is a SHA-256 prefix of the sensitive string it came from: the same text always
@@ -88,14 +90,21 @@ class Redactor:
             else:
                 whole.setdefault(text, label)
         self._first = {key[0] for key in self._windows}
-        # Each sensitive string's opening characters, for a clipped run that ends in one.
+        # Each sensitive string's opening characters, for a clipped run that ends in one, and
+        # where each of its words stands, for a clipped run cut inside one.
         self._starts: dict[str, str] = {}
         self._by_start: dict[str, list[str]] = {}
+        self._secret_words: list[tuple[list[str], str]] = []
+        self._word_at: dict[str, list[tuple[int, int]]] = {}
         for secret in secrets_kept:
             key = _key(secret)
             label = placeholder(namespace, item_id, secret)
             self._starts.setdefault(key[:MIN_PREFIX], label)
             self._by_start.setdefault(label, []).append(key)
+            words = _words(secret)
+            for at, word in enumerate(words):
+                self._word_at.setdefault(word, []).append((len(self._secret_words), at))
+            self._secret_words.append((words, label))
         self._labels = whole
         # A cheap substring test before the case-insensitive pattern runs on a string.
         self._probes = {t.split()[0].lower() for t in whole}
@@ -137,18 +146,41 @@ class Redactor:
         return text
 
     def _clipped(self, match: re.Match[str]) -> str:
-        """A clipped run's tail replaced when it starts a sensitive string (>= MIN_PREFIX)."""
+        """A clipped run's tail replaced when it starts a sensitive string (at least
+        MIN_PREFIX characters) or is a run of its words cut inside it (at least
+        MIN_SECRET_CHARS): text clipped before it reached the redactor (a prompt's clipped
+        answer, a 400 body cut at 300 characters) keeps neither an option's start nor the
+        four words of a question before the cut."""
         run, marker = match[1], match[2]
         words = list(re.finditer(r"\w+", run))
-        for word in words:  # the longest tail first: from the earliest word that fits
+        for word in words:  # the longest tail first
             tail = run[word.start() :]
             key = _key(tail)
             if len(key) < MIN_PREFIX:
                 break
             label = self._starts.get(key[:MIN_PREFIX])
-            if label is not None and any(s.startswith(key) for s in self._by_start[label]):
+            if label is None or not any(s.startswith(key) for s in self._by_start[label]):
+                label = None
+                if len(key) >= MIN_SECRET_CHARS:
+                    label = self._inside(_words(tail), partial_last=words[-1].end() == len(run))
+            if label is not None:
                 return run[: word.start()] + label + marker
         return match[0]
+
+    def _inside(self, words: list[str], *, partial_last: bool) -> str | None:
+        """The label of a sensitive string in which ``words`` stand consecutively (the last
+        one may be cut short when ``partial_last``)."""
+        if len(words) < 2:
+            return None
+        *whole, last = words
+        for index, at in self._word_at.get(whole[0], ()):
+            secret, label = self._secret_words[index]
+            end = at + len(whole)
+            if end >= len(secret) or secret[at:end] != whole:
+                continue
+            if secret[end] == last or (partial_last and secret[end].startswith(last)):
+                return label
+        return None
 
     def _redact_windows(self, text: str) -> str:
         words = _words(text)

@@ -189,6 +189,48 @@ async def test_a_hung_remote_call_is_cut_at_the_learned_timeout_and_retried() ->
     assert cut.end - cut.start < 30
 
 
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_call_hung_in_the_first_wave_is_cut_once_its_wave_has_replied(
+    stream: bool,
+) -> None:
+    """#25 item 10: before the window is trusted an attempt starts with the 300 s ceiling, but
+    is re-timed when enough of its wave has replied, so a hang in the first wave of an eval is
+    cut within seconds, streamed or not (``--no-stream``, litellm)."""
+    hung = asyncio.Event()
+
+    async def reply(request: GenerationRequest) -> str:
+        if "stuck" in request.messages[-1].content and not hung.is_set():
+            hung.set()
+            await asyncio.sleep(600)
+        await asyncio.sleep(0.05)
+        return "Answer: ok"
+
+    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    limits = Limits(timeout_s=300, timeout_floor_s=0.3, stream=stream, **FAST)
+    dispatcher = Dispatcher(backend, limits=limits)
+    started = time.perf_counter()
+    wave = [dispatcher.generate(req("stuck"))]
+    wave += [dispatcher.generate(req(f"wave {i}")) for i in range(MIN_SAMPLES + 4)]
+    stuck, *rest = await asyncio.gather(*wave)
+    assert stuck.text == "Answer: ok" and stuck.attempts == 2
+    assert all(g.attempts == 1 for g in rest)  # the wave's good calls are never cut
+    assert time.perf_counter() - started < 30  # cut near 0.3 s, not at the 300 s ceiling
+    window = dispatcher._entry(dispatcher.default_model).latency.window(req("x").role)
+    assert not window._waiting  # every cold attempt withdrew its re-timing
+
+
+def test_a_trusted_window_calls_back_once_and_withdrawn_callbacks_never() -> None:
+    window, calls = LatencyWindow(), []
+    withdraw = window.when_trusted(lambda: calls.append("withdrawn"))
+    window.when_trusted(lambda: calls.append("kept"))
+    withdraw()
+    for _ in range(MIN_SAMPLES + 3):
+        window.add(0.1)
+    assert calls == ["kept"]
+    window.when_trusted(lambda: calls.append("late"))  # already trusted: at once
+    assert calls == ["kept", "late"]
+
+
 async def test_a_slow_embedded_model_is_never_cut_by_the_adaptive_timeout() -> None:
     slow = asyncio.Event()
 

@@ -139,6 +139,137 @@ def _assert_viewer_pages_hold_no_text(out: Path) -> None:
     assert any("redacted" in page.text for page in pages[2:])
 
 
+# An invented item (no GPQA text) with non-ASCII letters, so structured replies store it as
+# \uXXXX escapes, and options of 12+ characters that a cut could leave a part of.
+ACCENTED_QUESTION = (
+    "Invented: quelle énergie libère le noyau lorsqu'il fissionne dans la cuve scellée "
+    "chauffée à quatre cents kelvins pendant une heure ?"
+)
+ACCENTED_OPTIONS = (
+    "L'énergie de liaison nucléaire par nucléon",
+    "Le rayonnement gamma retardé",
+    "Une réaction chimique exothermique",
+    "Aucune énergie mesurable",
+)
+#: Words of the item above that no placeholder, prompt template or filler contains.
+ACCENTED_WORDS = (
+    *("libère", "noyau", "fissionne", "scellée", "chauffée", "kelvins", "liaison", "nucléon"),
+    *("rayonnement", "retardé", "exothermique", "mesurable"),
+)
+
+
+def _decoded(text: str) -> str:
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), text)
+
+
+def _accented_leaks(text: str) -> list[str]:
+    low = _decoded(text).lower()
+    return [w for w in ACCENTED_WORDS if w in low]
+
+
+def clipping_adversary(request: GenerationRequest) -> object:
+    """Replies that quote the item so that text is cut inside it before redaction sees it:
+    thoughts' answers (cut to 1,500 characters where later prompts show them) quote the
+    question from its second word so that the cut falls inside it; structured replies are
+    stored with \\uXXXX escapes; the direct strategy's call fails with a 400 body that quotes
+    the question, cut at 300 characters as the HTTP clients cut server bodies."""
+    from agot.backends.openai_wire import scrubbed
+    from agot.errors import BackendError
+
+    filler = "A restatement of the task, in the words of the task is: "  # 56 characters
+    if request.role == "decompose":
+        return {
+            "strategy": f"Plan: {ACCENTED_QUESTION}",
+            "thoughts": [
+                {"title": filler + ACCENTED_QUESTION[10:], "content": "restate", "parents": []},
+                {"title": filler + ACCENTED_OPTIONS[0], "content": "compare", "parents": []},
+            ],
+        }
+    if request.role == "assess":
+        return {"justification": ACCENTED_QUESTION, "is_complex": False}
+    if request.role == "solve":
+        # Later prompts show 1,500 characters of an answer: the cut falls four words and a bit
+        # into the question ("... quelle énergie libère le noya...").
+        padding = "pad " * 353
+        return {"answer": f"{padding}{filler}{ACCENTED_QUESTION[10:]} So: {ACCENTED_OPTIONS[1]}"}
+    if request.role == "check":
+        return {"reason": ACCENTED_QUESTION, "can_answer": True}
+    if request.role == "final":
+        return {"reasoning": ACCENTED_QUESTION, "answer": f"{ACCENTED_OPTIONS[0]}\nAnswer: A"}
+    body = "invalid_request_error: this model cannot take the message: " + "x " * 107
+    body += ACCENTED_QUESTION  # the cut at 300 characters falls four words into it
+    raise BackendError("HTTP 400: " + scrubbed(body, [], "bad request"))
+
+
+@pytest.mark.parametrize("store_text", [True, False])
+def test_gpqa_eval_redacts_escaped_and_clipped_quotes(tmp_path, monkeypatch, capsys, store_text):
+    """#25 item 5 end to end: a question with non-ASCII letters, quoted in escaped JSON, in
+    node titles that later prompts cut at 80 characters, and in a 400 body cut at 300, leaves
+    no word of the item in any file the eval writes or any page the viewer serves (with and
+    without ``--no-store-text``)."""
+    import csv
+
+    monkeypatch.setattr(
+        ScriptedBackend, "from_spec", classmethod(lambda c, s, options=None: c(clipping_adversary))
+    )
+    monkeypatch.setattr(agot.cli, "COMMANDS", ("eval",))
+    data = tmp_path / "gpqa"
+    data.mkdir()
+    with open(data / "gpqa_diamond.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "Question",
+                "Correct Answer",
+                "Incorrect Answer 1",
+                "Incorrect Answer 2",
+                "Incorrect Answer 3",
+                "Explanation",
+                "Subdomain",
+                "Record ID",
+            ]
+        )
+        writer.writerow([ACCENTED_QUESTION, *ACCENTED_OPTIONS, "Invented.", "Physics", "rec_acc_1"])
+    out = tmp_path / "run"
+    argv = [
+        "eval",
+        "gpqa",
+        "--data",
+        str(data),
+        "--strategy",
+        "direct,agot",
+        "--model",
+        "scripted",
+        "--out",
+        str(out),
+        "--max-layers",
+        "2",
+    ]
+    code = agot.cli.main(argv + ([] if store_text else ["--no-store-text"]))
+    printed = capsys.readouterr()
+    assert code in (0, 1), printed.err  # the direct row fails with its 400: an item error
+    files = [p for p in out.rglob("*") if p.is_file()]
+    texts = {p: p.read_text(encoding="utf-8") for p in files}
+    rows = [json.loads(line) for line in texts[out / "results.jsonl"].splitlines()]
+    assert any("HTTP 400" in (row.get("error") or "") for row in rows)
+    agot_trace = next(t for p, t in texts.items() if "traces" in p.parts and "agot" in p.parts)
+    # The quotes were there to leak: escaped replies and answers cut mid-question, redacted.
+    assert ('justification\\": \\"[redacted gpqa:' in agot_trace) == store_text
+    assert re.search(r"task is: \[redacted gpqa:[^]]+\]\.\.\.", agot_trace) or not store_text
+    for path, text in texts.items():
+        assert not _accented_leaks(text), (path, _accented_leaks(text))
+    assert not _accented_leaks(printed.out + printed.err)
+    testclient = pytest.importorskip("starlette.testclient")
+    from agot.view.app import create_app
+    from agot.view.data import Catalog
+
+    client = testclient.TestClient(create_app(Catalog([tmp_path])), base_url="http://127.0.0.1")
+    pages = [client.get(f"/run/{out.name}"), client.get(f"/run/{out.name}/item/0")]
+    assert all(page.status_code == 200 for page in pages)
+    for page in pages:
+        assert not _accented_leaks(page.text), (page.url, _accented_leaks(page.text))
+
+
 async def test_redact_switch_covers_user_data(tmp_path):
     from agot.evals.runner import run_eval
 
@@ -352,6 +483,27 @@ def test_redactor_replaces_the_clipped_start_of_a_secret(marker):
     assert re.search(r"\[redacted gpqa:rec1:\w+\]" + re.escape(marker) + "$", out), out
     assert r.redact_text("nothing here... at all") == "nothing here... at all"
     assert r.redact_text("Benz...") == "Benz..."  # too short a start to say
+
+
+@pytest.mark.parametrize("marker", ["...", "…"])
+def test_redactor_replaces_a_question_cut_inside_it(marker):
+    """#25 item 5: a prompt clips a node's answer that quotes the question mid-sentence, so
+    the stored prompt ends in four words of the question and part of a fifth: fewer than the
+    five-word window, from no string's start."""
+    from agot.text import clip
+
+    question = "Which isomer forms when the chilled sealed flask holds excess bromine vapour"
+    r = Redactor([question], namespace="gpqa", item_id="rec1")
+    quoted = "As asked, when the chilled sealed flask holds excess bromine vapour, the answer is"
+    clipped = clip(quoted, 39, marker=marker)
+    assert clipped.startswith("As asked, when the chilled sealed fl") and clipped.endswith(marker)
+    out = r.redact_text(f"Earlier answer: {clipped}")
+    assert "chilled" not in out and "sealed" not in out, out
+    assert out.startswith("Earlier answer: As asked, [redacted gpqa:rec1:"), out
+    assert out.endswith(marker)
+    # Ordinary text before a cut is kept, and so are two common words shorter than 12 chars.
+    for kept in (f"the flask{marker}", f"we then heated it gently{marker}"):
+        assert r.redact_text(kept) == kept
 
 
 def test_the_direct_http_client_stores_a_reply_that_quotes_the_key_without_it(monkeypatch):
