@@ -86,6 +86,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "fleet-binary.json").write_bytes(bytes(range(256)) * 4)
     (root / "fleet-deep.json").write_text("[" * 100_000 + "]" * 100_000)
     (root / "fleet-key.toml").write_text(ep + 'api_key = "SEKRIT-fleet-key"\n')
+    field = "x" * 200_000  # one CSV field of 200 KB, above the csv module's default limit
+    (root / "bigfield24.csv").write_text(header + f"1,{field},5.5,99%,5,1\n")
     return {p.name: str(p) for p in root.iterdir()} | {"root": str(root)}
 
 
@@ -231,6 +233,7 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("eval-game24-negative", "eval game24 --data {neg24.csv} --split all --out {root}/r21", r".*line 2: Game of 24 numbers and ranks are positive integers"),
     ("eval-game24-three", "eval game24 --data {three24.csv} --split all --out {root}/r22", r".*line 2: a puzzle has four numbers"),
     ("eval-game24-words", "eval game24 --data {word24.csv} --split all --out {root}/r23", r".*line 2: Rank must be an integer"),
+    ("eval-game24-field-200kb", "eval game24 --data {bigfield24.csv} --split all --out {root}/r25", r"cannot read Game of 24 CSV .*bigfield24\.csv': field larger than field limit"),
     ("eval-game24-no-header", "eval game24 --data {noheader24.csv} --split all --out {root}/r24", r".*noheader24\.csv"),
     # -- report
     ("report-missing", "report {root}/none", r"no results\.jsonl in"),
@@ -445,6 +448,25 @@ def test_links_in_a_run_folder_are_refused_on_resume(tmp_path, capsys, link):
     assert re.match(r"agot: error: .* is a symbolic link: a run writes through nothing", err), err
     assert err.count("\n") == 1
     assert victim.read_text() == "keep me\n" and sorted(os.listdir(elsewhere)) == ["victim.txt"]
+
+
+def test_view_export_shows_extreme_numbers_and_skips_a_fifo(tmp_path, capsys):
+    """#25 item 11: a latency of -1e300 and a score of 1e308 in a results row, and a FIFO
+    among a run's files (which a plain read would block on forever), still export."""
+    out = tmp_path / "run"
+    argv = ["eval", "hotpotqa", "--data", HOTPOT, "--limit", "2", "--model", "scripted",
+            "--out", str(out), "--quiet"]  # fmt: skip
+    assert _run_cli(argv, capsys)[0] == 0
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    rows[0]["latency_s"] = -1e300
+    rows[1]["scores"] = {name: 1e308 for name in rows[1]["scores"]}
+    (out / "results.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    os.mkfifo(out / "traces" / "stuck.json")
+    os.mkfifo(out / "notes.jsonl")
+    page = tmp_path / "export.html"
+    got, _, err = _run_cli(["view", str(out), "--export", str(page)], capsys)
+    assert got == 0 and "Traceback" not in err, err
+    assert page.stat().st_size > 1000
 
 
 def test_n_ctx_above_the_models_trained_context_is_refused(tmp_path):
