@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from agot.errors import ConfigError, DatasetError
+from agot.evals.datasets.sources import MAX_CSV_FIELD
 from agot.evals.records import EvalRecord
 from agot.evals.tasks import ExactTask, TaskScore, resolve_data_file
 from agot.evals.tasks.game24_solver import TARGET, count_derivations, solvable_puzzles, solve
 from agot.evals.tasks.game24_tot import tot_verdict
 from agot.evals.tasks.game24_verify import verify_answer
+from agot.text import clip
 
 #: Ranks of the standard test split (ToT runs ``--task_start_index 900 --task_end_index 1000``).
 TEST_RANKS = (901, 1000)
@@ -97,6 +99,7 @@ def read_csv(path: Path) -> list[EvalRecord]:
     """Every puzzle in a file with ToT's ``24.csv`` header, in file order."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
+            csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_FIELD))  # as every reader
             reader = csv.DictReader(handle)
             header = reader.fieldnames or []
             missing = [c for c in _REQUIRED if c not in header]
@@ -116,11 +119,13 @@ def read_csv(path: Path) -> list[EvalRecord]:
         except ValueError:
             raise DatasetError(
                 f"{str(path)!r} line {line}: Rank must be an integer and Puzzles four "
-                f"space-separated integers, got {row['Rank']!r}, {row['Puzzles']!r}"
+                f"space-separated integers, got {clip(row['Rank'], 40)!r}, "
+                f"{clip(row['Puzzles'], 40)!r}"
             ) from None
         if len(numbers) != 4:
             raise DatasetError(
-                f"{str(path)!r} line {line}: a puzzle has four numbers, got {row['Puzzles']!r}"
+                f"{str(path)!r} line {line}: a puzzle has four numbers, got "
+                f"{clip(row['Puzzles'], 40)!r}"
             )
         if any(n < 1 for n in numbers) or rank < 1:
             raise DatasetError(
