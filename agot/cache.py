@@ -29,6 +29,8 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,3 +144,38 @@ def _aead(secret: bytes) -> AESGCM:
 def _aad(key: str) -> bytes:
     """What each entry authenticates besides its reply: its format and its address."""
     return f"agot-cache:{SEAL_VERSION}:{key}".encode()
+
+
+#: What :class:`CacheCounts` warns once when a sampled call passes the cache by.
+SAMPLED_NOT_CACHED = (
+    "the response cache skips calls sampled at temperature > 0 (AGoT samples at 0.3, "
+    "self-consistency at 0.7): pass cache_sampled=True (--cache-sampled) to cache them too, "
+    "or set a seed"
+)
+
+
+@dataclass
+class CacheCounts:
+    """A dispatcher's cache traffic: replies answered from it (``hits``), calls it was asked
+    for and did not hold (``misses``: paid, then stored), and sampled calls it was never asked
+    for (``skipped``: without ``cache_sampled`` a reply at temperature > 0 is not reused,
+    since a second sample is meant to differ). ``skipped`` is why a cached AGoT re-run can
+    still pay for every call, so the first such call warns, once per dispatcher."""
+
+    hits: int = 0
+    misses: int = 0
+    skipped: int = 0
+
+    def skip(self) -> None:
+        if not self.skipped:
+            warnings.warn(SAMPLED_NOT_CACHED, UserWarning, stacklevel=3)
+        self.skipped += 1
+
+    def text(self) -> str:
+        """``cache 3 hits, 5 misses, 12 sampled calls not cached`` (empty with no traffic)."""
+        if not (self.hits or self.misses or self.skipped):
+            return ""
+        out = f"cache {self.hits} hits, {self.misses} misses"
+        if self.skipped:
+            out += f", {self.skipped} sampled calls not cached"
+        return out

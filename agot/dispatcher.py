@@ -38,7 +38,7 @@ from agot.backends.registry import (
     resolve_backend,
 )
 from agot.budget import Budget, BudgetTracker
-from agot.cache import ResponseCache
+from agot.cache import CacheCounts, ResponseCache
 from agot.errors import (
     BackendError,
     BudgetExceeded,
@@ -199,7 +199,8 @@ class Dispatcher:
     ``model`` is the default model string (``"local"`` when omitted) or a Backend object;
     ``model_limits`` overrides ``limits`` per model string; ``router`` may pick a model string
     per request. ``cache`` is a directory (or :class:`ResponseCache`); replies sampled at
-    temperature > 0 are cached only with ``cache_sampled=True`` or a fixed ``seed``.
+    temperature > 0 (AGoT samples at 0.3) are cached only with ``cache_sampled=True`` or a
+    fixed ``seed``; the first one passed by warns, and ``cache_counts`` holds hits and misses.
     ``budget`` caps everything this dispatcher does; each run may carry its own budget too.
     ``endpoints`` (URLs, :class:`agot.fleet.Endpoint` s, a fleet file, or ``api_base`` with
     several comma-separated URLs) serve the default model from several replicas, one picked
@@ -245,6 +246,8 @@ class Dispatcher:
             cache if isinstance(cache, ResponseCache) or cache is None else ResponseCache(cache)
         )
         self.cache_sampled = cache_sampled
+        #: Hits, misses and sampled calls passed by (``cache_sampled=False`` warns once).
+        self.cache_counts = CacheCounts()
         #: Keep each call's prompt and completion in its trace event (off: counts only).
         self.store_text = store_text
         self.router = router
@@ -366,17 +369,21 @@ class Dispatcher:
             finish = functools.partial(self._finish, call, request, backend, call_id, start, t0)
 
             cache_key = None
-            if self.cache is not None and (
+            if self.cache is not None and not (
                 request.params.temperature == 0
                 or self.cache_sampled
                 or request.params.seed is not None
             ):
+                self.cache_counts.skip()
+            elif self.cache is not None:
                 cache_key = ResponseCache.key(backend.name, backend.model, request)
                 hit = self.cache.get(cache_key)
                 if hit is not None:
                     parsed = self._parse_or_none(hit.text, request)
                     if request.output_schema is None or parsed is not None:
+                        self.cache_counts.hits += 1
                         return finish(hit, Usage(calls=1, cached_calls=1), parsed, cached=True)
+                self.cache_counts.misses += 1
 
             total = Usage()
             messages = request.messages

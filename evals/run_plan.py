@@ -126,6 +126,7 @@ class RunPlan:
         kwargs = {
             "limits": self.config.limits,
             "cache": self.config.cache,
+            "cache_sampled": self.config.cache_sampled,
             "store_text": self.config.store_text,
             "replica_policy": self.config.replica_policy,
             **options,

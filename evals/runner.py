@@ -101,6 +101,8 @@ class EvalConfig(BaseModel):
     #: file (:mod:`agot.fleet.policies`); ``routing`` is its old name.
     replica_policy: str | None = None
     cache: str | None = None
+    #: Cache calls sampled at temperature > 0 too (AGoT's 0.3): see :class:`agot.Dispatcher`.
+    cache_sampled: bool = False
     item_budget: Budget | None = None
     save_traces: bool = True
     #: Keep every call's prompt and completion in the traces (off: counts and timings only).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -505,11 +506,17 @@ async def test_sampled_requests_not_cached_by_default(tmp_path: Path) -> None:
     backend = ScriptedBackend()
     dispatcher = Dispatcher(backend, cache=tmp_path)
     hot = SamplingParams(temperature=0.7)
-    a = await dispatcher.generate(req(params=hot))
-    b = await dispatcher.generate(req(params=hot))
+    # Said where it matters: the first sampled call passed by warns (once), and is counted.
+    with pytest.warns(UserWarning, match="cache_sampled=True"):
+        a = await dispatcher.generate(req(params=hot))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b = await dispatcher.generate(req(params=hot))
     assert not a.cached and not b.cached
     assert len(backend.calls) == 2
     assert dispatcher.cache is not None and len(dispatcher.cache) == 0
+    assert dispatcher.cache_counts.skipped == 2
+    assert dispatcher.cache_counts.text() == "cache 0 hits, 0 misses, 2 sampled calls not cached"
 
 
 async def test_sampled_requests_cached_with_seed_or_opt_in(tmp_path: Path) -> None:
@@ -525,6 +532,8 @@ async def test_sampled_requests_cached_with_seed_or_opt_in(tmp_path: Path) -> No
     assert (await opted.generate(req(params=hot, sample_index=0))).cached
     # Another sample index is another sample, not a repeat.
     assert not (await opted.generate(req(params=hot, sample_index=1))).cached
+    assert (opted.cache_counts.hits, opted.cache_counts.misses) == (1, 2)
+    assert opted.cache_counts.skipped == 0
 
 
 async def test_cache_restores_parsed_structured_replies(tmp_path: Path) -> None:

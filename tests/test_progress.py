@@ -71,3 +71,41 @@ def test_solve_shows_a_loading_model_phase_first():
     assert result.answer == "4" and backend.loaded
     first = stream.getvalue().splitlines()[0]
     assert "cot: loading model" in first
+
+
+def test_status_line_counts_cache_hits_misses_and_sampled_calls_passed_by(tmp_path):
+    """#31 item 5: with --cache, the line says what the cache did, sampled calls included."""
+    import warnings
+
+    from agot.cli.progress import RunStatus
+    from agot.types import GenerationRequest, Message, SamplingParams
+
+    def ask(temperature: float) -> GenerationRequest:
+        params = SamplingParams(temperature=temperature)
+        return GenerationRequest(messages=[Message(role="user", content="q")], params=params)
+
+    async def go() -> str:
+        async with Dispatcher(ScriptedBackend({"*": "Answer: 1"}), cache=tmp_path) as d:
+            await d.generate(ask(0.0))
+            await d.generate(ask(0.0))
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                await d.generate(ask(0.3))
+            assert any("--cache-sampled" in str(w.message) for w in seen)
+            return RunStatus("solve", d)()
+
+    line = asyncio.run(go())
+    assert "cache 1 hits, 1 misses, 1 sampled calls not cached" in line
+    assert " 1 cached" not in line  # the hit is said once, in the cache's own words
+
+
+def test_cache_sampled_is_an_option_of_every_command_with_a_cache():
+    import argparse
+
+    from agot.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("solve", "eval", "classify"):
+        text = " ".join(sub.choices[name].format_help().split())
+        assert "--cache-sampled" in text and "temperature 0 only" in text, name

@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         models[0],
         limits=limits_from_args(args),
         cache=args.cache,
+        cache_sampled=args.cache_sampled,
         api_base=args.api_base,
         store_text=args.store_text,
         **parse_model_args(args.model_args),

@@ -39,6 +39,7 @@ from typing import Any
 from agot.cli.options import (
     CONCURRENCY_HELP,
     add_agot_shape_options,
+    add_cache_options,
     add_call_limit_options,
     add_kairanban_shape_options,
     add_model_options,
@@ -172,7 +173,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) ->
         help=CONCURRENCY_HELP,
     )
     add_call_limit_options(limits)
-    limits.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")
+    add_cache_options(limits)
     limits.add_argument("--max-calls", type=int, default=None, help="budget per item: calls")
     limits.add_argument("--budget-tokens", type=int, default=None, help="budget per item: tokens")
     limits.add_argument("--max-cost", type=float, default=None, help="budget per item: USD")
@@ -334,6 +335,7 @@ def build_config(args: argparse.Namespace) -> Any:
         router=router_from_args(args),
         replica_policy=args.replica_policy,
         cache=args.cache,
+        cache_sampled=args.cache_sampled,
         item_budget=_if_set(budget_from_args(args)),
         save_traces=not args.no_traces,
         resamples=args.resamples,

@@ -237,7 +237,24 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--budget-tokens", type=int, default=None, help="budget: tokens")
     group.add_argument("--max-cost", type=float, default=None, help="budget: USD")
     group.add_argument("--max-wall", type=float, default=None, help="budget: seconds of wall time")
-    group.add_argument("--cache", default=None, metavar="DIR", help="on-disk response cache")
+    add_cache_options(group)
+
+
+#: What ``--cache`` does with sampled calls, said where it is configured (#31 item 5).
+CACHE_HELP = (
+    "on-disk response cache; it reuses calls at temperature 0 only, unless --cache-sampled "
+    "(the status line counts hits, misses and sampled calls passed by)"
+)
+CACHE_SAMPLED_HELP = (
+    "also cache calls sampled at temperature > 0 (AGoT samples at 0.3, sc at 0.7): a re-run "
+    "then replays the same samples instead of drawing new ones"
+)
+
+
+def add_cache_options(group: Any) -> None:
+    """``--cache DIR`` and ``--cache-sampled``, spelled the same by every command."""
+    group.add_argument("--cache", default=None, metavar="DIR", help=CACHE_HELP)
+    group.add_argument("--cache-sampled", action="store_true", help=CACHE_SAMPLED_HELP)
 
 
 def add_call_limit_options(group: Any) -> None:
@@ -306,6 +323,7 @@ def dispatcher_from_args(args: argparse.Namespace) -> Any:
         spec.model,
         limits=limits_from_args(args),
         cache=args.cache,
+        cache_sampled=getattr(args, "cache_sampled", False),
         api_base=spec.api_base or args.api_base,
         router=router_from_args(args),
         replica_policy=getattr(args, "replica_policy", None),

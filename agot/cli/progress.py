@@ -25,7 +25,8 @@ class RunStatus:
             return f"{self.label}: {self.phase}"
         u = self.dispatcher.usage
         parts = [f"{self.label}: {u.calls} calls"]
-        if u.cached_calls:
+        counts = getattr(self.dispatcher, "cache_counts", None)
+        if u.cached_calls and counts is None:
             parts.append(f"{u.cached_calls} cached")
         if u.cancelled:
             parts.append(f"{u.cancelled} cancelled")
@@ -34,6 +35,8 @@ class RunStatus:
             parts.append(f"{u.cached_share:.0%} of prompt cached")
         if u.cost:
             parts.append(f"${u.cost:.4f}")
+        if counts is not None and counts.text():
+            parts.append(counts.text())
         return " · ".join(parts)
 
 
