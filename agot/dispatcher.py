@@ -596,8 +596,8 @@ class Dispatcher:
                 ) from None
             assert timeout is not None
             if window is not None and timeout != entry.gate.limits.timeout_s:
-                # Cut by the adaptive timeout: a censored sample, and a longer next try.
-                window.add(timeout)
+                # Cut by the adaptive timeout: a longer next try (see agot.latency for why
+                # the cut is not a sample).
                 call.cut = timeout
             raise TransientBackendError(
                 f"no reply within {timeout:.1f} s", backend=backend.name

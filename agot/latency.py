@@ -6,11 +6,14 @@ short one cuts legitimately slow calls. So each remote backend keeps a window of
 durations per role (a ``decompose`` call and a ``final`` call differ), and an attempt's timeout
 is a multiple of that window's p99, never below a floor and never above the user's timeout.
 
-Two rules keep this from cutting good calls:
+These rules keep it from cutting good calls, and from drifting up to the ceiling:
 
 * A call whose attempt was cut retries with twice the previous timeout (up to the ceiling), so
-  a server that became uniformly slower is still reached; and the cut time enters the window
-  as a (censored) sample, so the p99 follows such a shift.
+  a server that became uniformly slower is still reached, and the durations of those retries,
+  once they come back, move the p99. A cut is not itself a sample: with a few percent of calls
+  hanging, cut times would become the p99, each cut would set the next timeout to 4 x the
+  last one and the timeout would climb to the ceiling (a 400-item storm with 4% hangs took
+  56.7 s against 21.9 s with ``--timeout 10`` before this rule).
 * An attempt that starts before the window is trusted (a cold start: the first wave of an
   eval) starts with the ceiling, but is re-timed the moment the window becomes trusted, to the
   deadline it would have had (from its own start). A call hung in the first wave is then cut

@@ -231,6 +231,31 @@ def test_a_trusted_window_calls_back_once_and_withdrawn_callbacks_never() -> Non
     assert calls == ["kept", "late"]
 
 
+async def test_hangs_do_not_ratchet_the_timeout_up_to_the_ceiling() -> None:
+    """Cut attempts are not latency samples: if they were, with a few percent of calls hung
+    each cut would become the p99 and the next hang would wait 4 x as long (0.2 s, 0.8 s,
+    3.2 s, ...)."""
+    stuck: set[str] = set()
+
+    async def reply(request: GenerationRequest) -> str:
+        text = request.messages[-1].content
+        if text.startswith("stuck") and text not in stuck:
+            stuck.add(text)
+            await asyncio.sleep(600)
+        await asyncio.sleep(0.005)
+        return "Answer: ok"
+
+    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    limits = Limits(timeout_floor_s=0.2, stream=False, **FAST)
+    dispatcher = Dispatcher(backend, limits=limits)
+    await warm(dispatcher, MIN_SAMPLES)
+    for i in range(12):  # each cut and its retry: 24 attempts, three re-sorts of the window
+        generation = await dispatcher.generate(req(f"stuck {i}"))
+        assert generation.attempts == 2
+        cut = backend.calls[-2]
+        assert cut.end - cut.start < 0.6, (i, cut.end - cut.start)
+
+
 async def test_a_slow_embedded_model_is_never_cut_by_the_adaptive_timeout() -> None:
     slow = asyncio.Event()
 
