@@ -169,8 +169,10 @@ def test_text_that_shares_no_run_of_words_with_a_passage_is_untouched():
     assert redactor().text(text) == (text, 0)
 
 
-def test_eval_keep_local_context_keeps_every_passage_off_the_remote_model(tmp_path, monkeypatch):
-    """``agot eval --route answer=REMOTE --keep-local context`` on a multi-hop QA fixture."""
+def _eval_routed_to_a_stub(tmp_path, monkeypatch, *extra: str):
+    """``agot eval hotpotqa --route answer=REMOTE --keep-local context EXTRA`` on a multi-hop
+    QA fixture, REMOTE a stub server: the records, their long context sentences, and the
+    bodies the server received."""
     import agot.cli
     from agot.evals.datasets import load_dataset
 
@@ -185,27 +187,37 @@ def test_eval_keep_local_context_keeps_every_passage_off_the_remote_model(tmp_pa
     assert sentences
     monkeypatch.setattr(agot.cli, "COMMANDS", ("eval",))
     with OpenAIStubServer(StubResponse.chat("Answer: Amsel River")) as remote:
-        code = agot.cli.main(
-            [
-                "eval",
-                "hotpotqa",
-                "--data",
-                str(data),
-                "--strategy",
-                "cot",
-                "--model",
-                "scripted",
-                "--route",
-                f"answer=openai/remote@{remote.base_url}",
-                "--keep-local",
-                "context",
-                "--out",
-                str(tmp_path / "run"),
-                "--quiet",
-            ]
-        )
+        args = ["eval", "hotpotqa", "--data", str(data), "--strategy", "cot"]
+        args += ["--model", "scripted", "--route", f"answer=openai/remote@{remote.base_url}"]
+        args += ["--keep-local", "context", "--out", str(tmp_path / "run"), "--quiet", *extra]
+        code = agot.cli.main([a.replace("URL", remote.base_url) for a in args])
         sent = bodies(remote)
     assert code == 0 and len(sent) == len(records)
+    return records, sentences, sent
+
+
+def test_a_server_named_with_local_model_counts_as_local(tmp_path, monkeypatch):
+    """#31 item 7: ``--local-model MODEL@URL`` (a llama-server or vLLM on loopback) may see
+    the passages that --keep-local keeps from remote models."""
+    _, sentences, sent = _eval_routed_to_a_stub(
+        tmp_path, monkeypatch, "--local-model", "openai/remote@URL"
+    )
+    assert all(WITHHELD not in body for body in sent)
+    assert any(s in body for body in sent for s in sentences)
+
+
+def test_local_model_without_keep_local_is_a_clear_error(capsys):
+    import agot.cli
+
+    code = agot.cli.main(["solve", "q", "--model", "scripted", "--local-model", "x"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--local-model" in err and "--keep-local" in err
+    assert "Traceback" not in err
+
+
+def test_eval_keep_local_context_keeps_every_passage_off_the_remote_model(tmp_path, monkeypatch):
+    """``agot eval --route answer=REMOTE --keep-local context`` on a multi-hop QA fixture."""
+    records, sentences, sent = _eval_routed_to_a_stub(tmp_path, monkeypatch)
     assert all(s not in body for body in sent for s in sentences)
     assert all(WITHHELD in body for body in sent)
     assert any(r.question in body for r in records for body in sent)

@@ -211,7 +211,18 @@ def add_routing_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         choices=("context",),
         help="context: never send the dataset's context passages to a remote model (remote "
-        "steps get the question and the local steps' answers)",
+        "steps get the question and the local steps' answers); local means in this process "
+        "(the embedded model, a GGUF, transformers) or named with --local-model",
+    )
+    group.add_argument(
+        "--local-model",
+        dest="local_models",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --keep-local: count model NAME (MODEL or MODEL@URL, as given to --model or "
+        "--route) as local, such as a llama-server or vLLM on this machine's loopback; "
+        "repeatable",
     )
 
 
@@ -226,6 +237,7 @@ def router_from_args(args: argparse.Namespace) -> Any:
         signal=getattr(args, "escalate_signal", None),
         samples=getattr(args, "escalate_samples", None),
         keep_local=getattr(args, "keep_local", None),
+        local_models=getattr(args, "local_models", ()),
     )
 
 

@@ -157,8 +157,14 @@ class Router:
         signal: str | None = None,
         samples: int | None = None,
         keep_local: str | None = None,
+        local_models: Iterable[str] = (),
     ) -> Router | None:
         """The router command-line flags describe, or None when they ask for no routing."""
+        local_models = tuple(local_models)
+        if local_models and not keep_local:
+            raise ConfigError(
+                "--local-model says which models may see private text: it needs --keep-local"
+            )
         if not (route or escalate_to or keep_local):
             if escalate_below is not None or signal is not None or samples is not None:
                 raise ConfigError(
@@ -172,7 +178,13 @@ class Router:
             options["signal"] = signal
         if samples is not None:
             options["samples"] = samples
-        return cls(route, escalate_to=escalate_to, keep_local=keep_local, **options)
+        return cls(
+            route,
+            escalate_to=escalate_to,
+            keep_local=keep_local,
+            local_models=local_models,
+            **options,
+        )
 
     def _register(self, model: ModelSpec) -> str:
         key = _key(model)
@@ -202,8 +214,9 @@ class Router:
         self._bound.add(dispatcher)
 
     def is_local(self, dispatcher: Dispatcher, model: str) -> bool:
-        """Whether ``model`` runs in this process (where private text may go)."""
-        if model in self.local_models:
+        """Whether ``model`` may see private text: it runs in this process, or the user named
+        it in ``local_models`` (a server on this machine, as ``MODEL@URL`` or as ``MODEL``)."""
+        if model in self.local_models or split_endpoint(model)[0] in self.local_models:
             return True
         if model in self.remote_models or split_endpoint(model)[1] is not None:
             return False
