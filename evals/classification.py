@@ -45,6 +45,7 @@ from agot.config import check_count
 from agot.errors import ConfigError, DatasetError
 from agot.evals.records import EvalRecord
 from agot.evals.scorers import Score, Scorer, raw_text
+from agot.evals.scorers.metrics import CorpusMetric
 from agot.kairanban.options import DEFAULT_AGENTS, MAX_AGENTS, default_idobata_at
 from agot.result import Result
 from agot.strategies.base import Outcome, RunContext, Strategy
@@ -301,11 +302,11 @@ class ClassificationScorer(Scorer):
     name = "classification"
     metrics = ("accuracy", "macro_f1", "brier", "log_loss", "ece", "unparsed")
     headline = "accuracy"
-    corpus_metrics = ("macro_f1", "ece")
 
     def __init__(self, labels: Sequence[str] | None = None, n_bins: int = 10) -> None:
         self.labels = tuple(labels or ())
         self.n_bins = n_bins
+        self.corpus = (MacroF1(self.labels), ExpectedCalibrationError(self.labels, n_bins))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -361,36 +362,60 @@ class ClassificationScorer(Scorer):
             details["confidence"] = dist[label]
         return Score(prediction=label, scores=scores, details=details)
 
-    def rows_for(self, metric: str, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """Macro-F1 and ECE cover the rows with a prediction (their interval resamples those)."""
-        if metric in self.corpus_metrics:
-            return [r for r in rows if _answered(r)]
-        return list(rows)
 
-    def aggregate_metric(self, rows: Sequence[Mapping[str, Any]], metric: str) -> float:
+class _AnsweredMetric(CorpusMetric):
+    """A corpus statistic over the rows with a prediction and a distribution (its interval
+    resamples those); the labels come from the rows, else the scorer's."""
+
+    def __init__(self, name: str, labels: Sequence[str]) -> None:
+        super().__init__(name)
+        self.labels = list(labels)
+
+    def units(self, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return [r for r in rows if _answered(r)]
+
+    def _labels(self, units: Sequence[Mapping[str, Any]]) -> list[str]:
+        return list(units[0]["details"].get("labels") or self.labels)
+
+
+class MacroF1(_AnsweredMetric):
+    """Macro-averaged F1 of the predicted labels (:func:`classification_metrics.macro_f1`)."""
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        super().__init__("macro_f1", labels)
+
+    def compute(self, units: Sequence[Mapping[str, Any]]) -> float:
+        from agot.evals.classification_metrics import macro_f1
+
+        if not units:
+            return float("nan")
+        gold = [r["gold"] for r in units]
+        return macro_f1(gold, [r["prediction"] for r in units], self._labels(units))
+
+
+class ExpectedCalibrationError(_AnsweredMetric):
+    """ECE of the predicted label's confidence over ``n_bins`` equal-width bins."""
+
+    def __init__(self, labels: Sequence[str], n_bins: int = 10) -> None:
+        super().__init__("ece", labels)
+        self.n_bins = n_bins
+
+    def compute(self, units: Sequence[Mapping[str, Any]]) -> float:
         from agot.evals.classification_metrics import (
             calibration_bins,
             expected_calibration_error,
-            macro_f1,
         )
 
-        if metric not in self.corpus_metrics:
-            values = [float(r["scores"][metric]) for r in rows if metric in r["scores"]]
-            return sum(values) / len(values) if values else float("nan")
-        answered = [r for r in rows if _answered(r)]
-        if not answered:
+        if not units:
             return float("nan")
-        labels = answered[0]["details"].get("labels") or list(self.labels)
-        gold = [r["gold"] for r in answered]
-        predicted = [r["prediction"] for r in answered]
-        if metric == "macro_f1":
-            return macro_f1(gold, predicted, labels)
-        probs = [r["details"]["distribution"] for r in answered]
-        bins = calibration_bins(gold, probs, labels, predicted=predicted, n_bins=self.n_bins)
+        bins = calibration_bins(
+            [r["gold"] for r in units],
+            [r["details"]["distribution"] for r in units],
+            self._labels(units),
+            predicted=[r["prediction"] for r in units],
+            n_bins=self.n_bins,
+        )
         return expected_calibration_error(bins)
-
-    def aggregate(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-        return {metric: self.aggregate_metric(rows, metric) for metric in self.metrics}
 
 
 def _answered(row: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ import time
 from typing import TextIO
 
 from agot.evals.run_folder import ResultRow
-from agot.evals.scorers.base import item_score
+from agot.evals.scorers.metrics import item_score
 from agot.progress import Progress, clock_text, tokens_text
 
 

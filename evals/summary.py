@@ -7,7 +7,7 @@ headline metric.
 
 Every number a table shows about a metric comes from :func:`estimate` here: ``agot eval``'s
 table, ``summary.json`` and ``agot report`` (:mod:`agot.evals.report`), with one rule for an
-item without the metric (:func:`agot.evals.scorers.base.item_score`: a failed item counts 0,
+item without the metric (:func:`agot.evals.scorers.metrics.item_score`: a failed item counts 0,
 any other is left out).
 
 With an LLM judge beside EM (``--judge``), each group also gets the judge-vs-EM
@@ -17,9 +17,7 @@ prediction/gold for each kind), so a user sees what the judge adds over string m
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -31,14 +29,12 @@ from agot.evals.judge import Agreement, agreement
 from agot.evals.presets import AppliedPreset
 from agot.evals.run_folder import ResultRow, RunFolder, latest_rows
 from agot.evals.scorers import Scorer
-from agot.evals.scorers.base import item_score
+from agot.evals.scorers.metrics import Mean, item_score
 from agot.evals.stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     Estimate,
     PairedComparison,
-    bootstrap_mean,
-    bootstrap_statistic,
     paired_comparison,
 )
 from agot.fleet.stats import EndpointStat, endpoint_stats, endpoint_table
@@ -357,22 +353,11 @@ def estimate(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
 ) -> Estimate:
-    """``metric`` over one group's ``rows`` with its bootstrap interval: the mean of the items'
-    values (:func:`item_scores`), or, when ``scorer`` computes it over the rows as a whole, that
-    corpus statistic resampled by item."""
-    if scorer is not None and scorer.is_corpus_metric(metric):
-        dumped = [r.model_dump() for r in rows]
-        return _no_nan(
-            bootstrap_statistic(
-                scorer.rows_for(metric, dumped),
-                functools.partial(_aggregate, scorer, metric),
-                resamples=min(resamples, 1000),
-                seed=seed,
-            )
-        )
-    values = [item_score(r.scores, r.error, metric) for r in rows]
-    scored = [v for v in values if v is not None]
-    return bootstrap_mean(scored, resamples=resamples, seed=seed)
+    """``metric`` over one group's ``rows`` with its bootstrap interval, computed by the metric
+    object ``scorer`` declares for it (:meth:`Scorer.metric`), or, without a scorer, as the
+    mean of the items' values (:func:`item_scores`)."""
+    found = scorer.metric(metric) if scorer is not None else Mean(metric)
+    return found.estimate(rows, resamples=resamples, seed=seed)
 
 
 def group_summary(
@@ -411,17 +396,6 @@ def _scoring_times(rows: Sequence[ResultRow]) -> dict[str, float | None]:
         "score_ms_per_item": 1000 * sum(times) / len(times),
         "score_ms_max": 1000 * max(times),
     }
-
-
-def _aggregate(scorer: Scorer, metric: str, sample: Sequence[Any]) -> float:
-    return scorer.aggregate_metric(sample, metric)
-
-
-def _no_nan(estimate: Estimate) -> Estimate:
-    """A corpus statistic undefined on the rows (no answered item) reads n/a, not nan."""
-    if estimate.value is not None and math.isnan(estimate.value):
-        return estimate.model_copy(update={"value": None, "low": None, "high": None})
-    return estimate
 
 
 def stage_stats(rows: Sequence[ResultRow]) -> list[StageStat]:

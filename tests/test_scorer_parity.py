@@ -29,6 +29,7 @@ import pytest
 from agot.evals.records import EvalRecord
 from agot.evals.scorers import MultipleChoiceScorer, answer_in_text
 from agot.evals.scorers.fanoutqa import fanoutqa_normalize
+from agot.evals.scorers.metrics import CorpusMetric
 from agot.evals.scorers.musique import MuSiQueScorer, answer_scores
 from agot.result import Result
 
@@ -234,16 +235,12 @@ def test_musique_full_group_metrics_match_the_official_pairing():
         em, f1 = musique_reference(said[True][0], golds)
         both_right = said[True][1] is True and said[False][1] is False
         pairs.append((em if both_right else 0.0, f1 if both_right else 0.0))
-    grouped = scorer.rows_for("group_f1", rows)
-    assert len(grouped) == 80
-    assert scorer.aggregate_metric(grouped, "group_f1") == pytest.approx(
-        sum(f for _, f in pairs) / 80
-    )
-    assert scorer.aggregate_metric(grouped, "group_em") == pytest.approx(
-        sum(e for e, _ in pairs) / 80
-    )
+    group_f1, group_em = scorer.metric("group_f1"), scorer.metric("group_em")
+    assert isinstance(group_f1, CorpusMetric) and len(group_f1.units(rows)) == 80
+    assert group_f1.value(rows) == pytest.approx(sum(f for _, f in pairs) / 80)
+    assert group_em.value(rows) == pytest.approx(sum(e for e, _ in pairs) / 80)
     assert 0 < sum(f for _, f in pairs) < 80  # both outcomes occur
-    assert len(scorer.rows_for("group_f1", rows[:-1])) == 79  # a lone twin is left out
+    assert len(group_f1.units(rows[:-1])) == 79  # a lone twin is left out
 
 
 def test_musique_full_asks_for_the_flag_as_its_own_field():

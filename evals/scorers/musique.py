@@ -31,6 +31,7 @@ from typing import Any
 from agot.evals.records import EvalRecord
 from agot.evals.scorers.base import Score, Scorer
 from agot.evals.scorers.hotpotqa import normalize_squad_answer
+from agot.evals.scorers.metrics import CorpusMetric
 from agot.evals.scorers.squad import squad_scores
 from agot.result import Result
 
@@ -124,7 +125,8 @@ class MuSiQueScorer(Scorer):
             if full
             else ("em", "f1")
         )
-        self.corpus_metrics = ("group_em", "group_f1") if full else ()
+        pairs = (PairedGroupScore("group_em", "em"), PairedGroupScore("group_f1", "f1"))
+        self.corpus = pairs if full else ()
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "matches": OFFICIAL, "full": self.full}
@@ -154,34 +156,33 @@ class MuSiQueScorer(Scorer):
             }
         return Score(prediction=prediction, scores=scores, details=details)
 
-    def rows_for(self, metric: str, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """One entry per complete question pair (answerable twin + unanswerable twin)."""
-        if metric not in self.corpus_metrics:
-            return list(rows)
+
+class PairedGroupScore(CorpusMetric):
+    """MuSiQue's paired metric: per complete question pair (an answerable twin and an
+    unanswerable twin), the answerable twin's ``answer`` score if both twins' answerability
+    was predicted right, else 0; the mean over pairs (a lone twin is left out)."""
+
+    def __init__(self, name: str, answer: str) -> None:
+        super().__init__(name)
+        self.answer = answer
+
+    def units(self, rows: Sequence[Mapping[str, Any]]) -> list[float]:
         pairs: dict[str, list[Mapping[str, Any]]] = {}
         for row in rows:
             info = (row.get("details") or {}).get("musique")
             if isinstance(info, Mapping):
                 pairs.setdefault(str(info["group"]), []).append(info)
-        out: list[Mapping[str, Any]] = []
+        out: list[float] = []
         for members in pairs.values():
             answerable = [m for m in members if m["answerable"]]
             if len(members) != 2 or len(answerable) != 1:
                 continue
             sufficient = all(m["predicted_answerable"] == m["answerable"] for m in members)
-            out.append(
-                {
-                    "group_em": answerable[0]["em"] if sufficient else 0.0,
-                    "group_f1": answerable[0]["f1"] if sufficient else 0.0,
-                }
-            )
+            out.append(float(answerable[0][self.answer]) if sufficient else 0.0)
         return out
 
-    def aggregate_metric(self, rows: Sequence[Mapping[str, Any]], metric: str) -> float:
-        if metric in self.corpus_metrics:
-            values = [float(r[metric]) for r in rows]
-            return sum(values) / len(values) if values else float("nan")
-        return super().aggregate_metric(rows, metric)
+    def compute(self, units: Sequence[float]) -> float:
+        return sum(units) / len(units) if units else float("nan")
 
 
 def musique_full_scorer() -> MuSiQueScorer:
