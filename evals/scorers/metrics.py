@@ -56,6 +56,9 @@ class Metric:
         seed: int = DEFAULT_SEED,
     ) -> Estimate:
         """The metric's value over ``rows`` with its bootstrap interval."""
+        return self.interval(rows, resamples, seed)
+
+    def interval(self, rows: Sequence[ResultRow], resamples: int, seed: int) -> Estimate:
         raise NotImplementedError
 
     def value(self, rows: Sequence[Mapping[str, Any]]) -> float:
@@ -70,13 +73,7 @@ class Metric:
 class Mean(Metric):
     """The mean of the items' values (:func:`item_score`'s rule), bootstrapped over items."""
 
-    def estimate(
-        self,
-        rows: Sequence[ResultRow],
-        *,
-        resamples: int = DEFAULT_RESAMPLES,
-        seed: int = DEFAULT_SEED,
-    ) -> Estimate:
+    def interval(self, rows: Sequence[ResultRow], resamples: int, seed: int) -> Estimate:
         found = (item_score(r.scores, r.error, self.name) for r in rows)
         return bootstrap_mean([v for v in found if v is not None], resamples=resamples, seed=seed)
 
@@ -101,13 +98,7 @@ class CorpusMetric(Metric):
     def value(self, rows: Sequence[Mapping[str, Any]]) -> float:
         return self.compute(self.units(rows))
 
-    def estimate(
-        self,
-        rows: Sequence[ResultRow],
-        *,
-        resamples: int = DEFAULT_RESAMPLES,
-        seed: int = DEFAULT_SEED,
-    ) -> Estimate:
+    def interval(self, rows: Sequence[ResultRow], resamples: int, seed: int) -> Estimate:
         found = bootstrap_statistic(
             self.units([r.model_dump() for r in rows]),
             self.compute,
