@@ -27,8 +27,10 @@ Three things shape the code:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from agot.backends.base import Capabilities
@@ -269,23 +271,69 @@ class LiteLLMBackend:
         return kwargs
 
     async def generate(self, request: GenerationRequest) -> BackendReply:
-        warnings: list[str] = []
+        response, warnings, requests = await self._call(request)
+        return self._reply(response, warnings, requests)
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str | BackendReply]:
+        """The reply as it is written: text deltas, then the whole :class:`BackendReply`.
+
+        Asks for usage on the stream's last chunk (``stream_options.include_usage``); the
+        chunks are rebuilt into one response by litellm's ``stream_chunk_builder``, so usage,
+        cached prompt tokens and cost are read exactly as from a whole reply. A stream that
+        breaks, or ends without a finish reason, is a transient failure: the dispatcher retries
+        the call as one call."""
+        response, warnings, requests = await self._call(
+            request, stream=True, stream_options={"include_usage": True}
+        )
+        chunks: list[Any] = []
+        finished = False
+        try:
+            async for chunk in response:
+                chunks.append(chunk)
+                choices = getattr(chunk, "choices", None) or []
+                if not choices:
+                    continue
+                finished = finished or bool(getattr(choices[0], "finish_reason", None))
+                text = getattr(getattr(choices[0], "delta", None), "content", None)
+                if text:
+                    yield self._scrub(text)
+        except Exception as exc:
+            raise self._map_error(exc) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await response.aclose()
+        if not finished:
+            raise TransientBackendError(
+                f"{self._where()} ended the stream before the reply was complete",
+                backend=self.name,
+            )
+        whole = self._litellm.stream_chunk_builder(chunks)
+        yield self._reply(whole, warnings, requests)
+
+    async def _call(self, request: GenerationRequest, **more: Any) -> tuple[Any, list[str], int]:
+        """litellm's response (a stream with ``stream=True``), the warnings, the requests sent.
+
+        A server that rejects the ``json_schema`` response format gets plain prompts from then
+        on, and this request is sent again that way."""
         native = self._native and request.output_schema is not None
         try:
-            response = await self._litellm.acompletion(**self._kwargs(request, native))
+            return await self._litellm.acompletion(**self._kwargs(request, native), **more), [], 1
         except Exception as exc:
             if not (native and self._rejects_schema(exc)):
                 raise self._map_error(exc) from None
-            # This server does not take json_schema: prompt for JSON from now on.
-            self._native = False
-            self.capabilities = self.capabilities.model_copy(update={"native_schema": False})
-            warnings.append(SCHEMA_FALLBACK_WARNING)
-            try:
-                response = await self._litellm.acompletion(**self._kwargs(request, False))
-            except Exception as retry_exc:
-                raise self._map_error(retry_exc) from None
-            return self._reply(response, warnings, requests=2)
-        return self._reply(response, warnings)
+        self._native = False
+        self.capabilities = self.capabilities.model_copy(update={"native_schema": False})
+        try:
+            response = await self._litellm.acompletion(**self._kwargs(request, False), **more)
+        except Exception as retry_exc:
+            raise self._map_error(retry_exc) from None
+        return response, [SCHEMA_FALLBACK_WARNING], 2
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without the key (a reply that quotes it is stored without it)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _reply(self, response: Any, warnings: list[str], requests: int = 1) -> BackendReply:
         try:
@@ -295,9 +343,7 @@ class LiteLLMBackend:
                 f"{self._where()} returned no choices for model {self.model!r}", backend=self.name
             ) from None
         message = getattr(choice, "message", None)
-        text = getattr(message, "content", None) or ""
-        for secret in self._secrets:  # a reply that quotes the key is stored without it
-            text = text.replace(secret, "***")
+        text = self._scrub(getattr(message, "content", None) or "")
         finish = getattr(choice, "finish_reason", None)
         if finish == "length":
             warnings.append("reply cut off at max_tokens")

@@ -38,6 +38,8 @@ class StubResponse:
     token_delay_s: float = 0.0
     stall_after: int | None = None
     stall_s: float = 0.0
+    #: After this many chunks the connection is closed (None: never): a stream broken mid-way.
+    cut_after: int | None = None
 
     @classmethod
     def chat(
@@ -252,6 +254,8 @@ def _handler_for(stub: OpenAIStubServer) -> type[BaseHTTPRequestHandler]:
                         time.sleep(response.token_delay_s)
                     if response.stall_after is not None and index == response.stall_after:
                         time.sleep(response.stall_s)
+                    if index == response.cut_after:
+                        return  # no finish reason, no [DONE]: the body ends at close
                     self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
                     self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")

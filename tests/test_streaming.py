@@ -55,6 +55,10 @@ def dispatcher(server: OpenAIStubServer, limits: Limits = LIMITS, **options: Any
     return Dispatcher(MODEL, limits=limits, api_base=server.base_url, **options)
 
 
+#: The two OpenAI-compatible clients: agot's own HTTP client and litellm (each streams).
+clients = pytest.mark.parametrize("client", ["http", "litellm"])
+
+
 def ask(text: str = "What is six times seven?") -> GenerationRequest:
     return GenerationRequest.chat(text)
 
@@ -65,8 +69,11 @@ def hung(seconds: float = 30.0) -> StubResponse:
     return response
 
 
-async def test_streamed_reply_asks_for_usage_and_keeps_it(stub: OpenAIStubServer) -> None:
-    async with dispatcher(stub) as d:
+@clients
+async def test_streamed_reply_asks_for_usage_and_keeps_it(
+    stub: OpenAIStubServer, client: str
+) -> None:
+    async with dispatcher(stub, extra={"client": client}) as d:
         gen = await d.generate(ask())
     body = stub.chat_requests[0].body
     assert body["stream"] is True
@@ -76,12 +83,13 @@ async def test_streamed_reply_asks_for_usage_and_keeps_it(stub: OpenAIStubServer
     assert gen.finish_reason == "stop"
 
 
+@clients
 async def test_a_server_hung_before_its_first_token_is_cut_at_the_deadline(
-    stub: OpenAIStubServer,
+    stub: OpenAIStubServer, client: str
 ) -> None:
     stub.enqueue(hung())
     started = time.perf_counter()
-    async with dispatcher(stub) as d:
+    async with dispatcher(stub, extra={"client": client}) as d:
         gen = await d.generate(ask())
     elapsed = time.perf_counter() - started
     assert gen.text == TEXT
@@ -92,12 +100,15 @@ async def test_a_server_hung_before_its_first_token_is_cut_at_the_deadline(
     assert event.attempts == 2 and event.cancelled == 1
 
 
-async def test_a_stream_that_stalls_midway_is_cut_and_retried(stub: OpenAIStubServer) -> None:
+@clients
+async def test_a_stream_that_stalls_midway_is_cut_and_retried(
+    stub: OpenAIStubServer, client: str
+) -> None:
     stalled = StubResponse.chat(TEXT)
     stalled.stall_after, stalled.stall_s = 2, 30.0
     stub.enqueue(stalled)
     started = time.perf_counter()
-    async with dispatcher(stub) as d:
+    async with dispatcher(stub, extra={"client": client}) as d:
         stream = d.stream(ask())
         deltas = [delta async for delta in stream]
     assert time.perf_counter() - started < 10
@@ -110,6 +121,26 @@ async def test_a_stream_that_stalls_midway_is_cut_and_retried(stub: OpenAIStubSe
     assert not any(d.restart for d in deltas[3:])
 
 
+@clients
+async def test_a_stream_broken_midway_is_retried_as_one_call(
+    stub: OpenAIStubServer, client: str
+) -> None:
+    broken = StubResponse.chat(TEXT)
+    broken.cut_after = 3  # the connection closes after three words
+    stub.enqueue(broken)
+    async with dispatcher(stub, extra={"client": client}) as d:
+        stream = d.stream(ask())
+        deltas = [delta async for delta in stream]
+    assert stream.generation is not None and stream.generation.text == TEXT
+    usage = stream.generation.usage
+    assert (usage.calls, usage.attempts, len(stub.chat_requests)) == (1, 2, 2)
+    assert usage.prompt_tokens == 11  # the broken attempt reported no usage
+    assert [x.text for x in deltas[:3]] == ["the", " answer", " is"]
+    assert deltas[3] == TextDelta("the", restart=True)
+    (event,) = d.events
+    assert event.attempts == 2 and event.completion == TEXT
+
+
 async def test_the_whole_reply_timeout_stays_the_ceiling(stub: OpenAIStubServer) -> None:
     slow = StubResponse.chat(TEXT)
     slow.token_delay_s = 0.4  # never stalls, but takes ~2 s in all
@@ -120,8 +151,9 @@ async def test_the_whole_reply_timeout_stays_the_ceiling(stub: OpenAIStubServer)
             await d.generate(ask())
 
 
-async def test_stream_gives_the_text_in_pieces(stub: OpenAIStubServer) -> None:
-    async with dispatcher(stub) as d:
+@clients
+async def test_stream_gives_the_text_in_pieces(stub: OpenAIStubServer, client: str) -> None:
+    async with dispatcher(stub, extra={"client": client}) as d:
         stream = d.stream(ask())
         deltas = [delta.text async for delta in stream]
     assert deltas == ["the", " answer", " is", " forty", " two"]
@@ -159,7 +191,7 @@ async def test_a_server_that_ignores_stream_is_read_as_a_whole_reply() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stream", "client"), [(True, "http"), (False, "http"), (False, "litellm")]
+    ("stream", "client"), [(True, "http"), (False, "http"), (True, "litellm"), (False, "litellm")]
 )
 async def test_cached_prompt_tokens_are_counted(
     stub: OpenAIStubServer, stream: bool, client: str
