@@ -118,7 +118,9 @@ class Progress:
 
 
 def tokens_text(n: int) -> str:
-    """``1.2k`` for 1,234 tokens, ``999`` below a thousand."""
+    """``1.2k`` for 1,234 tokens, ``3.4M`` for 3,412,345, ``999`` below a thousand."""
+    if n >= 999_950:
+        return f"{n / 1_000_000:.1f}M"
     return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
 
 

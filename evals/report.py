@@ -12,7 +12,8 @@ Conventions, so a cell means the same thing everywhere:
 * within a folder the latest row wins (:func:`agot.evals.run_folder.latest_rows`);
 * folders that measured the same setup (data set, strategy and model) stay apart: each gets
   its own row, named by its folder, so two runs of one setup are never silently folded into
-  one number. ``merge=True`` (``--merge``) folds them instead, the folder given last winning
+  one number; a folder of runs (``runs/``) counts as the run folders below it.
+  ``merge=True`` (``--merge``) folds them instead, the folder given last winning
   for items both hold;
 * tokens are the tokens paid for; calls answered from the cache cost none and are counted
   apart (``cached_calls``);
@@ -39,6 +40,7 @@ from pydantic import BaseModel, Field
 
 from agot.errors import ConfigError
 from agot.evals.run_folder import (
+    RESULTS_FILE,
     ResultRow,
     find_results,
     headline_metric,
@@ -143,7 +145,10 @@ def build_report(
     """Read every folder and compute the table (see the module docstring for the rules)."""
     if not folders:
         raise ConfigError("agot report needs at least one results folder")
-    per_folder = [(label, latest_rows(read_rows(f))) for label, f in _labelled(folders)]
+    # A folder of runs (``runs/``) is read as the run folders below it, each its own source,
+    # so same-setup runs there keep a row each, as named folders do (#31 item 8).
+    runs = [file for f in folders for file in find_results(f)]
+    per_folder = [(label, latest_rows(read_results(f))) for label, f in _labelled(runs)]
     tagged: list[tuple[str | None, ResultRow]]
     if merge:
         tagged = [(None, row) for row in latest_rows(r for _, rows in per_folder for r in rows)]
@@ -203,15 +208,16 @@ def build_report(
 
 
 def _labelled(folders: Sequence[str | os.PathLike[str]]) -> list[tuple[str, Path]]:
-    """Each folder with a short unique name (its own name, or its parent/name when two
-    folders share a name)."""
-    paths = [Path(f).expanduser() for f in folders]
+    """Each run's results file with a short unique name (its folder's name, or its
+    parent/name when two folders share a name)."""
+    files = [Path(f).expanduser() for f in dict.fromkeys(folders)]
+    paths = [f.parent if f.name == RESULTS_FILE else f for f in files]
     names = [p.name or str(p) for p in paths]
     out = []
-    for path, name in zip(paths, names, strict=True):
+    for path, name, file in zip(paths, names, files, strict=True):
         if names.count(name) > 1:
             name = f"{path.parent.name}/{name}"
-        out.append((name, path))
+        out.append((name, file))
     return out
 
 

@@ -137,8 +137,11 @@ class EvalSummary(BaseModel):
             f"no results for strategy {strategy!r}" + (f" on {model!r}" if model else "")
         )
 
-    def table(self) -> str:
-        """The printed table (plain text, aligned columns)."""
+    def table(self, width: int | None = None) -> str:
+        """The printed table (plain text, aligned columns). Wider than ``width`` columns (a
+        terminal's), it is printed as two narrower tables that share the strategy and model
+        columns, scores then cost and latency, so no row wraps mid-row; a table still too
+        wide (many metrics) is printed one group per block, wrapped at `` · ``."""
         shown = [m for m in self.metrics if m != "unparsed"]
         has_unparsed = "unparsed" in self.metrics
         header = ["strategy", "model", "n", *shown]
@@ -171,7 +174,7 @@ class EvalSummary(BaseModel):
                 number(g.latency_p95_s, 2),
             ]
             rows.append(row)
-        lines = columns(rows)
+        lines = _fit(rows, 3 + len(shown) + has_unparsed, width)
         title = f"{self.dataset}"
         extra = [x for x in (self.subset, self.split) if x]
         if extra:
@@ -217,6 +220,30 @@ class EvalSummary(BaseModel):
             out += endpoint_table(self.endpoints)
         out += [f"note: {n}" for n in self.notes]
         return "\n".join(out)
+
+
+def _fit(rows: list[list[str]], split: int, width: int | None) -> list[str]:
+    """``rows`` as aligned columns within ``width``: whole, as two tables (the first ``split``
+    columns, then the first two and the rest), or one block per row wrapped at `` · ``."""
+    lines = columns(rows)
+    if width is None or max(map(len, lines)) <= width:
+        return lines
+    scores = columns([row[:split] for row in rows])
+    costs = columns([row[:2] + row[split:] for row in rows])
+    if max(map(len, scores + costs)) <= width:
+        return [*scores, "", *costs]
+    header, out = rows[0], []
+    for row in rows[1:]:
+        out.append(f"{row[0]} · {row[1]}")
+        line = ""
+        for name, cell in zip(header[2:], row[2:], strict=True):
+            piece = f"{name} {cell}"
+            if line and len(line) + 3 + len(piece) > width:
+                out.append(line)
+                line = ""
+            line = f"{line} · {piece}" if line else f"  {piece}"
+        out.append(line)
+    return out
 
 
 def load_summary(folder: RunFolder) -> EvalSummary | None:

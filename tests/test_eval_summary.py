@@ -113,6 +113,25 @@ def test_printed_table_shows_judge_column_agreement_and_examples() -> None:
     assert number(None) == "n/a" and number(0.12345, 2) == "0.12"
 
 
+def test_at_80_columns_no_row_of_the_table_wraps() -> None:
+    """#31 item 8: the ~105-character table becomes two narrower ones (scores, then cost and
+    latency, each with its strategy and model), or one wrapped block per group."""
+    s = summary([*COT_M1, *DIRECT_M1])
+    wide = s.table()
+    assert max(map(len, wide.splitlines()[1:4])) > 100
+    for width in (100, 80, 40):
+        text = s.table(width=width)
+        lines = text.splitlines()
+        table = lines[1 : next(i for i, x in enumerate(lines) if x.startswith("cot - direct"))]
+        assert all(len(line) <= width for line in table), (width, text)
+        for group in ("cot", "direct"):
+            assert any(line.startswith(group) for line in table), text
+        assert "p95" in "\n".join(table) and "judge" in "\n".join(table)
+    two = s.table(width=100).split("\n\n")
+    assert two[0].splitlines()[1].split()[:4] == ["strategy", "model", "n", "em"]
+    assert two[1].splitlines()[0].split()[:3] == ["strategy", "model", "errors"]
+
+
 def test_no_judge_no_judge_section() -> None:
     plain = [r.model_copy(update={"scores": {"em": 1.0, "f1": 1.0}, "details": {}}) for r in COT_M2]
     s = summarize(plain, [QAScorer()], dataset="hotpotqa", resamples=200)

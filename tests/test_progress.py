@@ -109,3 +109,37 @@ def test_cache_sampled_is_an_option_of_every_command_with_a_cache():
     for name in ("solve", "eval", "classify"):
         text = " ".join(sub.choices[name].format_help().split())
         assert "--cache-sampled" in text and "temperature 0 only" in text, name
+
+
+def test_eval_line_keeps_tokens_cost_and_eta_at_80_columns_with_three_scored_strategies():
+    """#31 item 8: the bar goes and scores are abbreviated before tokens, cost or ETA do."""
+    from agot.evals.progress import EvalProgress
+    from agot.evals.run_folder import ResultRow
+
+    labels = ["agot", "chain-of-thought", "self-consistency"]
+    progress = EvalProgress(
+        total=200, already=0, headline="em", labels=labels, stream=io.StringIO(), enabled=False
+    )
+    for i in range(17):
+        row = ResultRow(
+            id=str(i),
+            dataset="d",
+            seed=0,
+            strategy=labels[i % 3],
+            model="local",
+            question="q",
+            scores={"em": float(i % 2)},
+        )
+        row.usage.prompt_tokens, row.usage.cost = 70_000, 0.18
+        progress.add(row)
+    full = progress.describe()
+    assert len(full) > 80 and "[" in full  # off a terminal: the whole line
+    for width in (80, 100):
+        progress.width = width
+        line = progress.describe()
+        assert len(line) + len("[0:00] ") + 2 <= width, line
+        assert "1.2M tok" in line and "$3.06" in line and "ETA " in line
+        assert "17/200" in line and "em " in line
+    progress.width = 80
+    line = progress.describe()
+    assert all(name in line for name in ("agot", "chai", "self")), line  # abbreviated, all three

@@ -160,6 +160,26 @@ def test_runs_of_the_same_setup_stay_apart_unless_merged(tmp_path: Path) -> None
     }
 
 
+def test_a_parent_folder_of_runs_keeps_a_row_per_run_and_says_so(tmp_path: Path, capsys) -> None:
+    """#31 item 8: ``agot report runs/`` reads the run folders below ``runs/`` one by one, as
+    if each were named, and says on stderr how it counted them."""
+    runs = tmp_path / "runs"
+    _folder(runs / "monday", [_row(i, "cot", "gpqa", {"accuracy": 0.0}) for i in range(4)])
+    _folder(runs / "tuesday", [_row(i, "cot", "gpqa", {"accuracy": 1.0}) for i in range(4)])
+    report = build_report([runs])
+    assert {(r.strategy, r.run): r.cells["gpqa"].value for r in report.rows} == {
+        ("cot", "monday"): 0.0,
+        ("cot", "tuesday"): 1.0,
+    }
+    assert main(["report", str(runs)]) == 0
+    captured = capsys.readouterr()
+    assert "cot [monday]" in captured.out and "cot [tuesday]" in captured.out
+    assert "holds 2 run folders, one row per folder" in captured.err
+    assert main(["report", str(runs), "--merge"]) == 0
+    captured = capsys.readouterr()
+    assert "[monday]" not in captured.out and "folded into one row per setup" in captured.err
+
+
 def test_cached_calls_are_counted_apart_from_paid_tokens(tmp_path: Path) -> None:
     rows = [_row(i, "cot", "gpqa", {"accuracy": 1.0}, tokens=(100, 20)) for i in range(2)]
     rows.append(_row(2, "cot", "gpqa", {"accuracy": 1.0}, tokens=(0, 0)))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -401,7 +402,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(summary.model_dump_json(indent=1))
     else:
-        print(summary.table())
+        # On a terminal the table fits its width (no row wraps); piped, it is printed whole.
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        print(summary.table(width=width))
         print(f"results: {args.out}/results.jsonl · summary: {args.out}/summary.json")
     return _exit_status(args.out)
 

@@ -59,9 +59,28 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ConfigError(f"--seed must be 0 or more (a bootstrap seed), got {args.seed}")
     report = build_report(args.dirs, metric=args.metric, seed=args.seed, merge=args.merge)
+    _say_how_runs_were_counted(args.dirs, merge=args.merge)
     if args.out:
         for path in write_report(report, args.out):
             print(f"wrote {path}")
         return 0
     print(to_csv(report) if args.format == "csv" else to_markdown(report), end="")
     return 0
+
+
+def _say_how_runs_were_counted(dirs: list[str], *, merge: bool) -> None:
+    """On stderr, for a folder of runs: how many it holds and whether same-setup ones were
+    folded, so ``agot report runs/`` never merges (or splits) without saying so."""
+    import sys
+
+    from agot.evals.run_folder import find_results
+
+    for folder in dirs:
+        found = find_results(folder)
+        if len(found) > 1:
+            how = (
+                "folded into one row per setup (--merge)"
+                if merge
+                else "one row per folder where they ran the same setup (--merge folds them)"
+            )
+            print(f"agot report: {folder} holds {len(found)} run folders, {how}", file=sys.stderr)
