@@ -20,13 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from agot_scripts import agot_script
 
 import agot
 from agot.backends import LatencyModel, ScriptedBackend
@@ -34,6 +28,7 @@ from agot.backends.base import Capabilities
 from agot.backends.litellm_backend import DEFAULT_CONCURRENCY
 from agot.critical_path import longest_chain
 from agot.limits import Limits
+from agot.testing.agot_scripts import agot_script
 
 
 def paper_setting(case: str, speculate: bool) -> dict[str, float]:

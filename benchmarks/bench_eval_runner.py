@@ -28,19 +28,15 @@ import math
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from eval_workload import AGOT, eval_argv, write_city_items
 
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.evals.records import EvalRecord
 from agot.evals.run_folder import RunFolder
 from agot.evals.runner import run_eval
+from agot.testing.eval_workload import AGOT, eval_argv, write_city_items
 
 TARGET_RATIO = 1.1
 

@@ -1,7 +1,7 @@
 """Fault storm: ``agot eval`` against a server that fails, hangs and garbles, default flags vs
 ``--timeout 10``.
 
-The server (``tests/fault_server.py``, on 127.0.0.1) answers each request with a 429 (10%,
+The server (``agot/testing/fault_server.py``, on 127.0.0.1) answers each request with a 429 (10%,
 ``Retry-After: 1``), a 500 (5%), a hung call (2%; the reply comes after ``--hang-s``), a
 malformed JSON body (5%) or a normal reply after 50 ms. Both runs see the same seeded storm.
 With a fixed 300 s per-call timeout a hung call holds its slot for five minutes, and with 8
@@ -28,15 +28,12 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from eval_workload import AGOT, eval_argv, write_city_items
-from fault_server import FaultPlan, FaultServer
+from agot.testing.eval_workload import AGOT, eval_argv, write_city_items
+from agot.testing.fault_server import FaultPlan, FaultServer
 
 TARGET_RATIO = 1.3
 

@@ -1,5 +1,5 @@
 """The client at the speed of the server: ``agot eval`` and ``agot solve`` over HTTP to a server
-with a fixed latency (``tests/latency_server.py`` on 127.0.0.1, HTTP/1.1 keep-alive).
+with a fixed latency (``agot/testing/latency_server.py`` on 127.0.0.1, HTTP/1.1 keep-alive).
 
 Three measurements, each for the direct HTTP client (the default for ``openai/<name>`` with an
 endpoint) and for litellm (``-M client=litellm``), in one run so their ratios compare:
@@ -27,15 +27,12 @@ import argparse
 import os
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from eval_workload import AGOT, eval_argv, write_city_items
-from latency_server import LatencyServer
+from agot.testing.eval_workload import AGOT, eval_argv, write_city_items
+from agot.testing.latency_server import LatencyServer
 
 MODEL = "openai/latency-model"
 SPAN_TARGET = 1.25

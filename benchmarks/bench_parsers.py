@@ -3,7 +3,7 @@
 Every parser that reads model text must stay linear (target: under 10 ms per call on a
 100,000-character reply). Run: ``.venv/bin/python benchmarks/bench_parsers.py [SIZE]``.
 Prints, per parser, the slowest input and its best-of-3 time, then Game of 24's two rules on
-a realistic mix of reply forms (``tests/game24_replies.py``): ToT's ``test_output`` rule, the
+a realistic mix of reply forms (``agot/testing/game24_replies.py``): ToT's ``test_output`` rule, the
 default ``success``, against agot's lenient reader, ``success_lenient`` (the default before
 issue #26).
 """
@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from game24_replies import realistic_mix
-from hostile_inputs import hostile_replies, parsers
+from agot.testing.game24_replies import realistic_mix
+from agot.testing.hostile_inputs import hostile_replies, parsers
 
 TARGET_MS = 10.0
 

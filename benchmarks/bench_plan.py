@@ -11,8 +11,8 @@ three), served by the scripted backend with a latency model (``--latency`` secon
    (``|predicted - actual| / actual``) is printed with whether the 90% interval held the actual.
 
 ``--backend http`` serves the same kind of workload from an OpenAI-compatible test server
-(``tests/openai_stub_server.py`` on 127.0.0.1, a thread per request sleeping the latency model)
-through litellm, so HTTP and the client library are in what is measured and predicted.
+(``agot/testing/openai_stub_server.py`` on 127.0.0.1, a thread per request sleeping the latency
+model) through litellm, so HTTP and the client library are in what is measured and predicted.
 
 Targets (issue #28): calls and tokens within 10%, wall time within 15% (also at the other
 concurrency), the actual inside the interval, and the plan's own work (everything but the
@@ -31,18 +31,11 @@ import json
 import os
 import random
 import re
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from agot_scripts import varied_agot_script
-from eval_workload import write_city_items
-from openai_stub_server import OpenAIStubServer, StubResponse
 
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.budget import Budget
@@ -51,6 +44,9 @@ from agot.evals.run_folder import RunFolder
 from agot.evals.runner import EvalConfig, run_eval
 from agot.limits import Limits
 from agot.plan import predict
+from agot.testing.agot_scripts import varied_agot_script
+from agot.testing.eval_workload import write_city_items
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 
 FIGURES = ("calls", "prompt_tokens", "completion_tokens", "wall_s")
 

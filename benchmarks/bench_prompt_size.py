@@ -24,17 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sys
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from agot_scripts import agot_script
 
 import agot
 from agot.backends.scripted import ScriptedBackend
 from agot.task import Task
+from agot.testing.agot_scripts import agot_script
 from agot.types import GenerationRequest
 
 #: Characters of a thought's answer (a sentence or three).

@@ -1,4 +1,5 @@
-"""Reliability figures, each against a real HTTP server on 127.0.0.1 (``tests/fault_server.py``).
+"""Reliability figures, each against a real HTTP server on 127.0.0.1
+(``agot/testing/fault_server.py``).
 
 * ``rpm``: ``--rpm 120`` (2 per second), one warm-up request, then 12 offered at once: the
   most requests the server saw in any 1-second window, over the per-second rate (target
@@ -21,21 +22,17 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from eval_workload import AGOT, eval_argv, write_city_items
-from fault_server import FAULT_RATES, FaultPlan, FaultServer
-from openai_stub_server import StubResponse
 
 from agot.budget import Budget
 from agot.dispatcher import Dispatcher
 from agot.errors import AgotError
 from agot.limits import Limits
+from agot.testing.eval_workload import AGOT, eval_argv, write_city_items
+from agot.testing.fault_server import FAULT_RATES, FaultPlan, FaultServer
+from agot.testing.openai_stub_server import StubResponse
 from agot.trace import RunRecorder, recording
 from agot.types import GenerationRequest, SamplingParams
 

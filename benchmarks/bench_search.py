@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from search_scripts import CROSSWORD, PUZZLE, aot_script, crossword_script, game24_script
 
 from agot.backends import LatencyModel, ScriptedBackend
 from agot.backends.base import Capabilities
 from agot.critical_path import critical_path, longest_chain, span
 from agot.strategies import AoT, BestOfN, Strategy, ToT
+from agot.testing.search_scripts import (
+    CROSSWORD,
+    PUZZLE,
+    aot_script,
+    crossword_script,
+    game24_script,
+)
 from agot.types import GenerationRequest
 
 

@@ -1,6 +1,6 @@
 """``agot view --export``: time and size of the one-file export as a run grows.
 
-Builds the viewer's test runs (tests/view_fixtures.py: AGoT with a nested graph and CoT on the
+Builds the viewer's test runs (agot.testing.view_runs: AGoT with a nested graph and CoT on the
 HotpotQA fixture, scripted), then a run of N rows made by repeating their rows under new ids
 (each row keeps its own trace file), and times ``export_html`` on it. Targets (issue #31):
 a 10,000-item run in under 30 s and 20 MB. Run:
@@ -19,13 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from view_fixtures import build_runs
-
+from agot.testing.view_runs import build_runs
 from agot.view import export
 from agot.view.data import Catalog
 from agot.view.export import export_html
+
+HOTPOT = (
+    Path(__file__).resolve().parents[1] / "tests/fixtures/hotpotqa/hotpot_dev_distractor_v1.json"
+)
 
 
 def grow(source: Path, target: Path, rows: int) -> None:
@@ -49,7 +50,7 @@ def grow(source: Path, target: Path, rows: int) -> None:
 def main(sizes: list[int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        first, _, _ = asyncio.run(build_runs(root / "fixture"))
+        first, _, _ = asyncio.run(build_runs(root / "fixture", HOTPOT))
         for size in sizes:
             folder = root / f"grown-{size}" / "run"
             grow(first, folder, size)

@@ -4,13 +4,13 @@ the fixtures more than one test module needs."""
 import asyncio
 import importlib.util
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
+HOTPOT = Path(__file__).parent / "fixtures" / "hotpotqa" / "hotpot_dev_distractor_v1.json"
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -22,10 +22,10 @@ os.environ.setdefault("AGOT_CACHE_DIR", tempfile.mkdtemp(prefix="agot-test-cache
 @pytest.fixture(scope="module")
 def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The viewer's two eval runs (``view_fixtures.build_runs``), made once per module."""
-    from view_fixtures import build_runs
+    from agot.testing.view_runs import build_runs
 
     root = tmp_path_factory.mktemp("runs")
-    asyncio.run(build_runs(root))
+    asyncio.run(build_runs(root, HOTPOT))
     return root
 
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-from agot_scripts import agot_script
 
 import agot
 from agot.backends import LatencyModel, ScriptedBackend
@@ -15,6 +14,7 @@ from agot.errors import BackendError, ConfigError
 from agot.graph import ThoughtGraph
 from agot.limits import Limits
 from agot.prompts.agot_context import graph_text
+from agot.testing.agot_scripts import agot_script
 
 
 def run(strategy, backend, **kw):

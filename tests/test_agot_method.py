@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-from agot_scripts import agot_script
 from pydantic import BaseModel
 
 import agot
@@ -16,6 +15,7 @@ from agot.backends import LatencyModel, ScriptedBackend
 from agot.backends.base import Capabilities
 from agot.critical_path import longest_chain
 from agot.errors import ConfigError
+from agot.testing.agot_scripts import agot_script
 
 QUESTION = "Why is the sky blue?"
 

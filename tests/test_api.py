@@ -9,12 +9,12 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from agot_scripts import agot_script
 
 import agot
 from agot.backends import ScriptedBackend
 from agot.errors import BackendError, ConfigError, RunFailedError
 from agot.limits import Limits
+from agot.testing.agot_scripts import agot_script
 from agot.types import GenerationRequest
 
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from openai_stub_server import OpenAIStubServer, StubResponse
 
 from agot.answers import strip_json_debris
 from agot.cli import build_parser, main
 from agot.cli.eval import build_config
 from agot.cli.models import parse_model_args, parse_model_list
 from agot.errors import ConfigError
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
+
+HOTPOT = Path(__file__).parent / "fixtures" / "hotpotqa" / "hotpot_dev_distractor_v1.json"
 
 
 def test_python_dash_m_agot_runs_the_command_line():
@@ -102,10 +105,8 @@ def test_solve_sends_to_the_models_own_endpoint(capsys):
 
 
 def test_eval_names_rows_by_model_name_and_reaches_each_endpoint(tmp_path, capsys):
-    from eval_workload import eval_argv
-    from view_fixtures import HOTPOT
-
     from agot.evals.run_folder import RunFolder
+    from agot.testing.eval_workload import eval_argv
 
     with OpenAIStubServer(StubResponse.chat("Answer: no")) as one:
         with OpenAIStubServer(StubResponse.chat("Answer: yes")) as two:

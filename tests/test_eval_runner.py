@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from eval_workload import AGOT, eval_argv
 
 import agot.cli
 from agot.backends.scripted import LatencyModel, ScriptedBackend
@@ -25,6 +24,7 @@ from agot.evals.runner import run_eval
 from agot.limits import Limits
 from agot.result import Result
 from agot.strategies import Outcome, Strategy
+from agot.testing.eval_workload import AGOT, eval_argv
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOTPOT = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"
@@ -458,11 +458,10 @@ def named_backends(monkeypatch) -> NamedBackends:
 
 
 def test_preset_agot_paper_end_to_end(tmp_path, monkeypatch, capsys, named_backends):
-    from agot_scripts import agot_script
-
     from agot.evals.datasets.sources import sample_records
     from agot.evals.presets import PAPER_SAMPLE_SEED
     from agot.evals.tasks.game24 import load_game24
+    from agot.testing.agot_scripts import agot_script
 
     agot_steps = agot_script(fanout=5)  # proposes 5 thoughts: the preset's N=3 must cap them
 

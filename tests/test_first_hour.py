@@ -3,12 +3,16 @@ whose every item failed reads as failed, not as a score of zero."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.testclient import TestClient
-from view_fixtures import HOTPOT
 
 from agot.cli import main
 from agot.view.app import create_app
 from agot.view.data import Catalog
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HOTPOT = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"
 
 
 def test_a_missing_dataset_leaves_no_run_folder(tmp_path, capsys):

@@ -7,11 +7,11 @@ import time
 from collections import Counter
 
 import pytest
-from replica_server import ReplicaServer
 
 from agot.dispatcher import Dispatcher
 from agot.errors import ConfigError, UnreachableBackendError
 from agot.limits import Limits
+from agot.testing.replica_server import ReplicaServer
 from agot.trace import RunRecorder, recording
 from agot.types import Generation, GenerationRequest
 

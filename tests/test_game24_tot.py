@@ -15,12 +15,12 @@ import re
 from fractions import Fraction
 
 import pytest
-from game24_replies import REPLY_FORMS, TOT_ONLY, realistic_mix
 
 from agot.evals.records import EvalRecord
 from agot.evals.tasks.game24 import GAME24
 from agot.evals.tasks.game24_tot import tot_expression, tot_value, tot_verdict
 from agot.evals.tasks.game24_verify import verify_answer
+from agot.testing.game24_replies import REPLY_FORMS, TOT_ONLY, realistic_mix
 
 N = [4, 9, 10, 13]
 E = "(13 - 9) * (10 - 4)"

@@ -16,7 +16,8 @@ Layers, lowest first (``LAYERS``)::
 * ``api``: the package ``agot`` itself (``agot/__init__.py``), which re-exports the layers
   below; no module below imports it.
 * ``evals``: the eval harness ``agot.evals``; ``apps``: the command line (``agot.cli``,
-  ``agot.__main__``) and the viewer (``agot.view``).
+  ``agot.__main__``), the viewer (``agot.view``) and the test doubles (``agot.testing``), which
+  build scripted runs through the eval harness.
 
 The check reads import *names* (``ast`` over each file; relative imports resolved), with every
 file named by its import name through ``pyproject.toml``'s ``package-dir`` mapping
@@ -48,7 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("plan", ("agot.plan",)),
     ("api", ("agot",)),
     ("evals", ("agot.evals",)),
-    ("apps", ("agot.cli", "agot.__main__", "agot.view")),
+    ("apps", ("agot.cli", "agot.__main__", "agot.view", "agot.testing")),
 )
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 

@@ -1,10 +1,10 @@
 """The clients of OpenAI-compatible endpoints over real HTTP, through the real dispatcher.
 
 Every test talks to an OpenAI-compatible stub server that the test starts on 127.0.0.1 (see
-``openai_stub_server.py``), so status codes, headers and JSON bodies take the same path they
-take against vLLM or a hosted provider. Each test runs twice: over the direct HTTP client (the
-default for ``openai/<name>`` with an endpoint) and over litellm with the OpenAI client
-underneath (``-M client=litellm``, and every other provider), which must behave alike.
+:mod:`agot.testing.openai_stub_server`), so status codes, headers and JSON bodies take the same
+path they take against vLLM or a hosted provider. Each test runs twice: over the direct HTTP
+client (the default for ``openai/<name>`` with an endpoint) and over litellm with the OpenAI
+client underneath (``-M client=litellm``, and every other provider), which must behave alike.
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-# tests/ has no __init__.py, so pytest puts it on sys.path and the helper imports by name.
-from openai_stub_server import OpenAIStubServer, StubResponse
 from pydantic import BaseModel
 
 from agot import Direct, Dispatcher, GenerationRequest, Limits
@@ -31,6 +28,9 @@ from agot.backends import BackendOptions, resolve_backend
 from agot.backends.openai_wire import parse_retry_after as _parse_retry_after
 from agot.errors import BackendError, ConfigError
 from agot.strategies import failures_as_results
+
+# tests/ has no __init__.py, so pytest puts it on sys.path and the helper imports by name.
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 
 MODEL = "openai/stub-model"
 FAST = Limits(backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=20)

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai_stub_server import OpenAIStubServer, StubResponse
 
 from agot import Dispatcher, Generation, GenerationRequest, Limits
 from agot.backends import resolve_backend
 from agot.cli import main
 from agot.errors import BackendError, ConfigError
 from agot.latency import MIN_SAMPLES
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 from agot.trace import RunRecorder, recording
 from agot.url_secrets import redact_text, redact_url
 

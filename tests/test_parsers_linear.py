@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from hostile_inputs import hostile_replies, parsers
+
+from agot.testing.hostile_inputs import hostile_replies, parsers
 
 BOUND_S = 0.25
 REPLIES = hostile_replies(100_000)

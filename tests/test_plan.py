@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from agot_scripts import varied_agot_script
-from eval_workload import write_city_items
 
 import agot.cli
 from agot.backends.scripted import LatencyModel, ScriptedBackend
@@ -29,6 +27,8 @@ from agot.plan import (
 )
 from agot.plan.prices import list_price
 from agot.result import Result
+from agot.testing.agot_scripts import varied_agot_script
+from agot.testing.eval_workload import write_city_items
 from agot.trace import TraceEvent
 
 

@@ -10,7 +10,6 @@ import xml.etree.ElementTree as ET
 
 import matplotlib
 import pytest
-from agot_scripts import agot_script
 
 import agot
 from agot.backends import ScriptedBackend
@@ -26,6 +25,7 @@ from agot.render import (
 )
 from agot.render import svg as svg_module
 from agot.render.dot import node_key
+from agot.testing.agot_scripts import agot_script
 from agot.trace import TraceEvent
 
 matplotlib.use("Agg")

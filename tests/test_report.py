@@ -276,9 +276,8 @@ def test_cli_bad_folder_is_a_one_line_error(
 def test_agot_eval_and_agot_report_print_the_same_numbers(tmp_path: Path, capsys) -> None:
     """One folder, two readers: the table ``agot eval`` prints and ``agot report``'s cells
     come from the same estimate, under the same missing-score rule."""
-    from eval_workload import eval_argv
-
     from agot.evals.run_folder import read_results, rewrite_results
+    from agot.testing.eval_workload import eval_argv
 
     data = Path(__file__).parent / "fixtures" / "hotpotqa" / "hotpot_dev_distractor_v1.json"
     replies = {"answer:Which river flows": "Answer: Amsel River", "*": "I am not sure."}

@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 import pytest
-from agot_scripts import agot_script
 
 import agot
 from agot import Dispatcher, GenerationRequest
@@ -19,6 +18,7 @@ from agot.backends.registry import split_endpoint
 from agot.backends.scripted import ScriptedBackend
 from agot.errors import ConfigError
 from agot.routing import Router, parse_routes
+from agot.testing.agot_scripts import agot_script
 from agot.types import BackendReply
 
 
@@ -238,7 +238,7 @@ async def test_self_signal_on_free_text_steps_reads_a_confidence_line():
 
 async def test_logprob_signal_over_http_reads_openai_token_logprobs():
     """litellm asks an OpenAI-compatible server for logprobs and the cascade uses their mean."""
-    from openai_stub_server import OpenAIStubServer, StubResponse
+    from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 
     def reply(probability: float) -> StubResponse:
         response = StubResponse.chat(json.dumps({"answer": "4"}))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from openai_stub_server import OpenAIStubServer, StubResponse
 
 import agot
 import agot.routing
 from agot import Dispatcher, Limits
 from agot.cli import main
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 
 pytestmark = pytest.mark.local_model
 

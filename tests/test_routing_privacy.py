@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from openai_stub_server import OpenAIStubServer, StubResponse
 
 import agot
 from agot import Dispatcher, Limits, Task
 from agot.backends.scripted import ScriptedBackend
 from agot.routing import WITHHELD, Redactor, Router
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 
 MARKER = "ZEBRA-CANARY-7731"
 CONTEXT = (

@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-from agot_scripts import agot_script
-from eval_workload import AGOT, eval_argv, write_city_items
 
 from agot.backends.scripted import ScriptedBackend
 from agot.cli import main
@@ -29,6 +27,8 @@ from agot.evals.run_folder import RunFolder
 from agot.evals.run_lock import RunLock
 from agot.evals.runner import run_eval
 from agot.strategies import get_strategy
+from agot.testing.agot_scripts import agot_script
+from agot.testing.eval_workload import AGOT, eval_argv, write_city_items
 from agot.types import GenerationRequest
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,16 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from search_scripts import (
-    CROSSWORD,
-    PUZZLE,
-    SOLUTION,
-    SQUARE,
-    aot_script,
-    crossword_script,
-    game24_script,
-    prompt,
-)
 
 import agot
 from agot.backends.scripted import ScriptedBackend
@@ -28,6 +18,16 @@ from agot.strategies.best_of_n import SampleRating
 from agot.strategies.tot_game24 import numbers_left, puzzle_numbers, value_label, value_of
 from agot.strategies.tree_of_thoughts import parse_vote
 from agot.task import Task
+from agot.testing.search_scripts import (
+    CROSSWORD,
+    PUZZLE,
+    SOLUTION,
+    SQUARE,
+    aot_script,
+    crossword_script,
+    game24_script,
+    prompt,
+)
 from agot.types import GenerationRequest
 
 

@@ -1,7 +1,7 @@
 """Streaming (#27): replies read as they are written, stalls cut at the first token or between
 tokens, ``Dispatcher.stream`` and its deltas, ``--no-stream``, and prompt-cache counts.
 
-Everything runs against the stub server on 127.0.0.1 (``tests/openai_stub_server.py``), which
+Everything runs against the stub server on 127.0.0.1 (``agot/testing/openai_stub_server.py``), which
 answers a request that asked for ``"stream": true`` with server-sent events, one word a chunk.
 """
 
@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai_stub_server import OpenAIStubServer, StubResponse
 from pydantic import BaseModel
 
 from agot import Dispatcher, GenerationRequest, Limits
@@ -30,6 +29,7 @@ from agot.errors import BackendError
 from agot.evals.summary import EvalSummary, GroupSummary
 from agot.latency import LatencyWindow, first_token_timeout
 from agot.streaming import TextDelta
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 from agot.types import BackendReply, Usage
 
 MODEL = "openai/stub-model"

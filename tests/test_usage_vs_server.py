@@ -14,9 +14,9 @@ import math
 from typing import Any
 
 import pytest
-from openai_stub_server import OpenAIStubServer, StubResponse
 
 import agot
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 
 QUESTION = "Which two steps does this plan need, and what do they give together?"
 

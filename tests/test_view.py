@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from view_fixtures import FIXTURES, cot_backend
 
 from agot.cli import main
 from agot.evals import load_dataset, run_eval
+from agot.testing.view_runs import cot_backend
 from agot.view.app import create_app
 from agot.view.data import Catalog
 from agot.view.export import packed_pages, readable
 from agot.view.plots import LEFT, RIGHT, TOP, H, W, score_vs_tokens
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HOTPOT = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"
 
 
 def local_client(app) -> TestClient:
@@ -310,8 +313,6 @@ def test_damaged_run_json_summary_and_trace_show_as_notes(runs_root, tmp_path):
 # -- provenance: how a run was made --------------------------------------------------------------
 def test_run_json_records_resolved_settings_and_the_info_section_shows_them(tmp_path, capsys):
     import json
-
-    from view_fixtures import HOTPOT
 
     out = tmp_path / "runs" / "prov"
     args = ["eval", "hotpotqa", "--data", str(HOTPOT), "--limit", "1", "--model", "scripted"]

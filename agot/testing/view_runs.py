@@ -1,22 +1,19 @@
-"""Eval run folders and a saved trace for the viewer's tests, made with scripted models.
+"""Eval run folders and a saved trace for the viewer's tests and benchmark, by scripted models.
 
-Two runs on the HotpotQA fixture: ``agot-vs-cot`` (AGoT with a nested graph under thought 2,
-and CoT) and ``cot-again`` (CoT answering differently), so a comparison has flipped items.
+Two runs on a HotpotQA-layout file (the tests' fixture): ``agot-vs-cot`` (AGoT with a nested
+graph under thought 2, and CoT) and ``cot-again`` (CoT answering differently), so a comparison
+has flipped items.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from agot_scripts import agot_script
-
 import agot
 from agot.backends import ScriptedBackend
 from agot.backends.scripted import LatencyModel
 from agot.evals import run_eval
-
-FIXTURES = Path(__file__).parent / "fixtures"
-HOTPOT = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"
+from agot.testing.agot_scripts import agot_script
 
 #: Answers per question keyword: (first run, second run).
 ANSWERS = {
@@ -59,10 +56,11 @@ def cot_backend(which: int) -> ScriptedBackend:
     return ScriptedBackend(script)
 
 
-async def build_runs(root: Path) -> tuple[Path, Path, Path]:
-    """(first run folder, second run folder, saved trace file) under ``root``."""
+async def build_runs(root: Path, data: Path) -> tuple[Path, Path, Path]:
+    """(first run folder, second run folder, saved trace file) under ``root``, both runs over
+    the HotpotQA file ``data``."""
     first, second = root / "agot-vs-cot", root / "cot-again"
-    common = {"data": str(HOTPOT), "progress": False}
+    common = {"data": str(data), "progress": False}
     await run_eval(
         "hotpotqa", strategies=["agot", "cot"], models=[agot_backend()], out=str(first), **common
     )

@@ -1,14 +1,14 @@
 """A fault-injecting OpenAI-compatible server on 127.0.0.1, for reliability tests and benchmarks.
 
-It is :class:`~openai_stub_server.OpenAIStubServer` with a seeded :class:`FaultPlan` as its
-default reply: each request independently gets a 429 (with ``Retry-After``), a 500, a hung
-call (the reply only comes after ``hang_s``), a malformed JSON body, or a normal chat reply
-after ``latency_s``. The same seed gives the same sequence of outcomes, so a benchmark can
-compare two runs under the same storm. Every request is recorded by the stub, so a test can
-compare what the client counted with what the server saw.
+It is :class:`~agot.testing.openai_stub_server.OpenAIStubServer` with a seeded
+:class:`FaultPlan` as its default reply: each request independently gets a 429 (with
+``Retry-After``), a 500, a hung call (the reply only comes after ``hang_s``), a malformed JSON
+body, or a normal chat reply after ``latency_s``. The same seed gives the same sequence of
+outcomes, so a benchmark can compare two runs under the same storm. Every request is recorded
+by the stub, so a test can compare what the client counted with what the server saw.
 
-Run it standalone (``python tests/fault_server.py``; it prints its base URL) to point ``agot``
-at it by hand.
+Run it standalone (``python -m agot.testing.fault_server``; it prints its base URL) to point
+``agot`` at it by hand.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai_stub_server import OpenAIStubServer, StubResponse
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 
 MALFORMED = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, '
 

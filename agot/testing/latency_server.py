@@ -7,7 +7,8 @@ records when each request arrived and when its reply left (``time.monotonic``), 
 can measure the span the server was busy, the time to the first request, and gaps between
 bursts.
 
-Run standalone (``python tests/latency_server.py --latency 0.25``) to point agot at it by hand.
+Run standalone (``python -m agot.testing.latency_server --latency 0.25``) to point agot at it
+by hand.
 """
 
 from __future__ import annotations
