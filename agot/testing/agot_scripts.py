@@ -33,7 +33,8 @@ def agot_script(
     def script(request: GenerationRequest) -> object:
         prompt = request.messages[-1].content
         if request.role == "decompose":
-            layer = int(re.search(r"layer(\d+)$", request.node_id or "layer0").group(1))
+            found = re.search(r"layer(\d+)$", request.node_id or "layer0")
+            layer = int(found.group(1)) if found else 0
             numbers = sorted({int(m) for m in re.findall(r"^\s+(\d+)\. ", prompt, re.M)})
             parents = numbers if parents_all else numbers[-1:]
             offered = "set ready to true" in prompt  # the controller may forbid early stops
@@ -78,10 +79,14 @@ def varied_agot_script(*, seed: int = 0) -> Callable[[GenerationRequest], object
         if item not in scripts:
             rng = random.Random(f"{seed}:{item}")
             nested = rng.random() < 1 / 3
+
+            def complex_if(node_id: str, nested: bool = nested) -> bool:
+                return nested and node_id == "1"
+
             scripts[item] = agot_script(
                 fanout=rng.randint(1, 3),
                 answer_at_layer=rng.randint(0, 2),
-                complex_if=lambda node_id, nested=nested: nested and node_id == "1",
+                complex_if=complex_if,
             )
         return scripts[item](request)
 
