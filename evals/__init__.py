@@ -43,6 +43,8 @@ _EXPORTS = {
         name: "agot.evals.plots"
         for name in ("plot_cost_tradeoff", "plot_paired", "plot_trajectory", "plot_reliability")
     },
+    "tradeoff_plot": "agot.evals.tradeoff",
+    "pareto_front": "agot.evals.tradeoff",
 }
 
 

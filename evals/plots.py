@@ -22,6 +22,7 @@ from agot.evals.frames import (
     stage_frame,
     summary_table,
 )
+from agot.evals.tradeoff import pareto_front
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,21 +43,6 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (6.5, 4.2)) -> tuple[Figu
         fig, ax = plt.subplots(figsize=size)
         return fig, ax
     return ax.figure, ax  # type: ignore[return-value]
-
-
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
-    """Indices of the points (cost, score) no other point beats: none is at most as costly and
-    at least as good with one of the two strictly. In order of cost."""
-    front = []
-    for i, (cost, score) in enumerate(points):
-        dominated = any(
-            c <= cost and s >= score and (c < cost or s > score)
-            for j, (c, s) in enumerate(points)
-            if j != i
-        )
-        if not dominated:
-            front.append(i)
-    return sorted(front, key=lambda i: points[i])
 
 
 def plot_cost_tradeoff(

@@ -245,10 +245,17 @@ def rewrite_results(path: str | os.PathLike[str], keep: Iterable[ResultRow]) -> 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as JSON through a temp file and a rename: readers never see half a file."""
+    return write_text_atomic(
+        path, json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n"
+    )
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` through a temp file and a rename: readers never see half a file."""
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     temp = file.with_name(file.name + ".tmp")
-    temp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")
+    temp.write_text(text, encoding="utf-8")
     os.replace(temp, file)
     return file
 

@@ -45,6 +45,7 @@ from agot.evals.run_plan import RunPlan, Unit, model_key
 from agot.evals.scorers import Scorer
 from agot.evals.stats import MAX_RESAMPLES
 from agot.evals.summary import EvalSummary, summarize
+from agot.evals.tradeoff import write_tradeoff
 from agot.fleet.policies import renamed_routing
 from agot.limits import Limits
 from agot.result import Result
@@ -359,6 +360,7 @@ class _Run:
             order=list(self.strategies),
         )
         self.folder.write_summary(summary.model_dump(mode="json"))
+        write_tradeoff(self.folder, summary)
         return summary
 
     def _trace_file(self, unit: Unit, result: Result) -> tuple[Path, bytes]:

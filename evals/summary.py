@@ -71,6 +71,8 @@ class GroupSummary(BaseModel):
     #: The strategy's model usage over the group's items (cached calls are counted in
     #: ``calls`` and are free of tokens and cost).
     usage: Usage = Field(default_factory=Usage)
+    #: Mean latency of one item (the strategy's wall time on it, queueing included).
+    latency_mean_s: float | None = None
     latency_p50_s: float | None = None
     latency_p95_s: float | None = None
     #: Judge vs EM over the group's rows that carry both (None when no row does).
@@ -95,6 +97,15 @@ class GroupSummary(BaseModel):
     @property
     def tokens_per_item(self) -> float:
         return self.usage.total_tokens / self.n if self.n else 0.0
+
+    @property
+    def calls_per_item(self) -> float:
+        return self.usage.calls / self.n if self.n else 0.0
+
+    @property
+    def cost_per_item(self) -> float:
+        """Mean USD per item (0 when the backend reports no prices: local and scripted)."""
+        return self.usage.cost / self.n if self.n else 0.0
 
     @model_validator(mode="before")
     @classmethod
@@ -147,7 +158,9 @@ class EvalSummary(BaseModel):
         header = ["strategy", "model", "n", *shown]
         if has_unparsed:
             header.append("unparsed")
-        header += ["errors", "calls", "tokens", "cost", "p50 s", "p95 s"]
+        # Usage per item, so strategies run on different item counts (a resumed or capped run)
+        # still compare; the totals are in summary.json.
+        header += ["errors", "calls/item", "tokens/item", "cost/item", "mean s", "p50 s", "p95 s"]
         rows = [header]
         for g in self.groups:
             row = [g.strategy, g.model, str(g.n)]
@@ -161,15 +174,16 @@ class EvalSummary(BaseModel):
                 row.append(number(g.unparsed))
             row += [
                 str(g.errors),
-                str(g.usage.calls)
+                number(g.calls_per_item, 1)
                 + (f" +{g.usage.cancelled} cancelled" if g.usage.cancelled else ""),
-                _human(g.usage.total_tokens)
+                _human(round(g.tokens_per_item))
                 + (
                     f" ({g.usage.cached_share:.0%} of prompt cached)"
                     if g.usage.cached_share is not None
                     else ""
                 ),
-                f"${g.usage.cost:.4f}",
+                f"${g.cost_per_item:.4f}",
+                number(g.latency_mean_s, 2),
                 number(g.latency_p50_s, 2),
                 number(g.latency_p95_s, 2),
             ]
@@ -405,6 +419,7 @@ def group_summary(
         errors=sum(1 for r in rows if r.error),
         stopped=sum(1 for r in rows if r.stopped),
         usage=Usage.total(r.usage for r in rows),
+        latency_mean_s=statistics.fmean(latencies) if latencies else None,
         latency_p50_s=percentile(latencies, 50),
         latency_p95_s=percentile(latencies, 95),
         agreement=_agreement(rows),

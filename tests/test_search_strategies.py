@@ -517,43 +517,6 @@ async def test_tot_crosswords_budget_stop_answers_with_the_best_board_so_far() -
     assert len(result.details["raw"].splitlines()) == 6
 
 
-# -- score against cost: the Pareto front -----------------------------------------------------
-
-
-def test_pareto_front_keeps_the_groups_nothing_beats_on_both() -> None:
-    from agot.evals.plots import pareto_front
-
-    points = [(300.0, 0.67), (100.0, 0.5), (3000.0, 0.83), (200.0, 0.4), (3000.0, 0.6)]
-    assert pareto_front(points) == [1, 0, 2]
-    assert pareto_front([(1.0, 0.5), (1.0, 0.5)]) == [0, 1]  # equal points beat neither
-
-
-async def test_cost_plot_marks_the_pareto_front(tmp_path) -> None:
-    pytest.importorskip("matplotlib")
-    pytest.importorskip("pandas")
-    from agot.evals import EvalRecord, run_eval
-    from agot.evals.frames import load_runs
-    from agot.evals.plots import plot_cost_tradeoff
-
-    record = EvalRecord(
-        id="p1", dataset="game24", question=PUZZLE, gold=None, metadata={"numbers": [4, 5, 6, 10]}
-    )
-    answers = ["Answer: 4 * 5 + 6 - 10", f"Answer: {SOLUTION}", "Answer: 24"]
-    await run_eval(
-        "game24",
-        records=[record],
-        strategies=["cot", "direct", BestOfN(3)],
-        models=[ScriptedBackend(lambda r: answers[r.sample_index or 0])],
-        out=str(tmp_path),
-        progress=False,
-    )
-    fig = plot_cost_tradeoff(load_runs(tmp_path), x="tokens")
-    (front,) = [line for line in fig.axes[0].get_lines() if line.get_label() == "Pareto front"]
-    xs, ys = list(front.get_xdata()), list(front.get_ydata())
-    # bon solves the item at more tokens; of cot and direct (both wrong) the cheaper is kept.
-    assert ys == [0.0, 1.0] and len(xs) == 2 and xs[0] < xs[1]
-
-
 def test_aot_decomposition_schema_fits_the_token_budget() -> None:
     from agot.strategies.atom_of_thoughts import decomposition_schema
 

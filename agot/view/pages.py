@@ -14,6 +14,7 @@ from typing import Any
 
 from agot.errors import ConfigError
 from agot.evals.run_folder import ResultRow
+from agot.evals.tradeoff import plot_groups
 from agot.view import plots
 from agot.view.data import Catalog, Run, SavedTrace
 
@@ -67,6 +68,8 @@ def run_page(run: Run) -> dict[str, Any]:
         "info": run_info(run),
         "live": run.status == "running",
         "tradeoff_svg": plots.score_vs_tokens(points, headline),
+        # the run folder's tradeoff.svg, drawn again from the numbers (never the file's markup)
+        "pareto_svg": plot_groups(run.groups, headline).svg,
         "latency_svg": plots.histogram(latency, "latency per item (s)"),
     }
 
