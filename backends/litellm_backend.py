@@ -46,6 +46,7 @@ from agot.backends.openai_wire import (
     rejects_schema,
     schema_messages,
     scrubbed,
+    status_error,
 )
 from agot.backends.registry import BackendOptions
 from agot.errors import (
@@ -436,71 +437,31 @@ class LiteLLMBackend:
                 backend=self.name,
                 status=None,
             )
-        if status == 409:  # a conflict (e.g. a busy resource) clears on its own
-            return TransientBackendError(
-                f"{where} reported a conflict (HTTP 409): {self._detail(exc)}",
-                backend=self.name,
-                status=409,
-                retry_after=_retry_after(exc),
-            )
-        if isinstance(exc, lit.RateLimitError) or status == 429:
-            return TransientBackendError(
-                f"{where} is rate limiting requests (HTTP 429): {self._detail(exc)}",
-                backend=self.name,
-                status=429,
-                retry_after=_retry_after(exc),
-            )
-        if isinstance(exc, lit.AuthenticationError | lit.PermissionDeniedError) or status in (
-            401,
-            403,
-        ):
-            env = f"{self._provider.upper()}_API_KEY"
-            return BackendError(
-                f"{where} rejected the API key for model {model!r} (HTTP {status or 401}): "
-                f"check {env} or the api_key option",
-                backend=self.name,
-                status=status,
-            )
-        if isinstance(exc, lit.ContextWindowExceededError):
-            return BackendError(
-                f"the prompt is too long for model {model!r}: {self._detail(exc)}",
-                backend=self.name,
-                status=status,
-            )
-        if isinstance(exc, lit.NotFoundError) or status == 404:
-            return BackendError(
-                f"{where} does not know model {model!r} (HTTP 404): {self._detail(exc)}; "
-                "check the model name (and --api-base)",
-                backend=self.name,
-                status=404,
-            )
-        if status is not None and 400 <= status < 500:
-            return BackendError(
-                f"{where} refused the request for model {model!r} (HTTP {status}): "
-                f"{self._detail(exc)}",
-                backend=self.name,
-                status=status,
-            )
-        if isinstance(
+        if isinstance(exc, lit.RateLimitError):
+            status = 429
+        elif isinstance(exc, lit.AuthenticationError | lit.PermissionDeniedError):
+            status = status or 401
+        elif isinstance(exc, lit.NotFoundError):
+            status = 404
+        server_failure = isinstance(
             exc,
             lit.InternalServerError
             | lit.ServiceUnavailableError
             | lit.BadGatewayError
             | lit.APIConnectionError
             | openai.APIConnectionError,
-        ) or (status is not None and status >= 500):
-            return TransientBackendError(
-                f"{where} failed (HTTP {status or 'error'}): {self._detail(exc)}",
+        )
+        too_long = isinstance(exc, lit.ContextWindowExceededError)
+        if status is not None or server_failure or too_long:
+            return status_error(
+                status,
+                where=where,
+                model=model,
+                detail=self._detail(exc),
+                key_env=f"{self._provider.upper()}_API_KEY",
                 backend=self.name,
-                status=status,
                 retry_after=_retry_after(exc),
-            )
-        if status is not None:
-            return BackendError(
-                f"{where} refused the request for model {model!r} (HTTP {status}): "
-                f"{self._detail(exc)}",
-                backend=self.name,
-                status=status,
+                too_long=too_long,
             )
         return BackendError(
             f"litellm call to {where} for model {model!r} failed: "

@@ -57,6 +57,7 @@ from agot.backends.openai_wire import (
     rejects_schema,
     schema_messages,
     scrubbed,
+    status_error,
 )
 from agot.backends.registry import BackendOptions
 from agot.errors import BackendError, ConfigError, TransientBackendError, UnreachableBackendError
@@ -70,9 +71,6 @@ PROVIDERS = {"openai": "OPENAI_API_KEY", "hosted_vllm": "HOSTED_VLLM_API_KEY"}
 #: whenever a request starts or ends (and polls each idle socket), so one pool of 64 connections
 #: costs more CPU than the rest of a call; several small pools keep each scan short.
 POOL_CONNECTIONS = 4
-
-#: Fragments of a 400 reply that mean the prompt does not fit the model's window.
-_CONTEXT_WINDOW = ("context length", "context window", "maximum context", "too many tokens")
 
 
 class OpenAIHTTPBackend:
@@ -315,62 +313,16 @@ class OpenAIHTTPBackend:
         self, status: int, headers: list[tuple[bytes, bytes]], content: bytes
     ) -> BackendError:
         """The error for an HTTP error reply (the same words as the litellm path)."""
-        where, model = self._where(), self.model
-        detail = scrubbed(_error_text(content), self._secrets, f"HTTP {status}")
-        retry_after = parse_retry_after(
-            {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
-        )
-        if status == 408:
-            return TransientBackendError(
-                f"{where} did not answer within the request timeout",
-                backend=self.name,
-                status=status,
-            )
-        if status == 409:  # a conflict (e.g. a busy resource) clears on its own
-            return TransientBackendError(
-                f"{where} reported a conflict (HTTP 409): {detail}",
-                backend=self.name,
-                status=409,
-                retry_after=retry_after,
-            )
-        if status == 429:
-            return TransientBackendError(
-                f"{where} is rate limiting requests (HTTP 429): {detail}",
-                backend=self.name,
-                status=429,
-                retry_after=retry_after,
-            )
-        if status in (401, 403):
-            return BackendError(
-                f"{where} rejected the API key for model {model!r} (HTTP {status}): check "
-                f"{PROVIDERS[self._provider]} or the api_key option",
-                backend=self.name,
-                status=status,
-            )
-        if status == 404:
-            return BackendError(
-                f"{where} does not know model {model!r} (HTTP 404): {detail}; check the model "
-                "name (and --api-base)",
-                backend=self.name,
-                status=404,
-            )
-        if status in (400, 413) and any(f in detail.lower() for f in _CONTEXT_WINDOW):
-            return BackendError(
-                f"the prompt is too long for model {model!r}: {detail}",
-                backend=self.name,
-                status=status,
-            )
-        if status < 500:
-            return BackendError(
-                f"{where} refused the request for model {model!r} (HTTP {status}): {detail}",
-                backend=self.name,
-                status=status,
-            )
-        return TransientBackendError(
-            f"{where} failed (HTTP {status}): {detail}",
+        return status_error(
+            status,
+            where=self._where(),
+            model=self.model,
+            detail=scrubbed(_error_text(content), self._secrets, f"HTTP {status}"),
+            key_env=PROVIDERS[self._provider],
             backend=self.name,
-            status=status,
-            retry_after=retry_after,
+            retry_after=parse_retry_after(
+                {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
+            ),
         )
 
     def _transport_error(self, exc: BaseException) -> BackendError:

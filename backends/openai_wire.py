@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from agot.endpoints import check_endpoint
+from agot.errors import BackendError, TransientBackendError
 from agot.types import GenerationRequest
 from agot.url_secrets import redact_text
 
@@ -50,6 +51,8 @@ _SCHEMA_REJECTION = ("response_format", "response format", "json_schema", "guide
 # Client libraries prefix messages with class names ("litellm.X: ... OpenAIException - ").
 _PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?(?:\w+(?:Error|Exception|Timeout)(?::|\s+-)\s*)*")
 _MAX_DETAIL = 300
+# Fragments of a 400/413 reply that mean the prompt does not fit the model's window.
+_CONTEXT_WINDOW = ("context length", "context window", "maximum context", "too many tokens")
 
 
 def check_api_base(url: str) -> str:
@@ -101,6 +104,75 @@ def scrubbed(text: str, secrets: list[str], fallback: str) -> str:
     text = redact_text(" ".join(text.split()))
     text = _PREFIX.sub("", text, count=1).strip() or fallback
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def status_error(
+    status: int | None,
+    *,
+    where: str,
+    model: str,
+    detail: str,
+    key_env: str,
+    backend: str,
+    retry_after: float | None = None,
+    too_long: bool = False,
+) -> BackendError:
+    """The error for a server's HTTP error reply, in the same words for every client.
+
+    ``status`` None is a server-side failure whose status the client library did not keep
+    (litellm's InternalServerError and kin): transient. ``too_long``: the client already knows
+    the prompt exceeded the model's window; otherwise a 400/413 whose ``detail`` says so counts.
+    408, 409, 429 and 5xx are transient (with the server's Retry-After); any other 4xx is the
+    request's fault and is reported at once, naming the key variable for 401/403.
+    """
+    if status == 408:
+        return TransientBackendError(
+            f"{where} did not answer within the request timeout", backend=backend, status=status
+        )
+    if status == 409:  # a conflict (e.g. a busy resource) clears on its own
+        return TransientBackendError(
+            f"{where} reported a conflict (HTTP 409): {detail}",
+            backend=backend,
+            status=409,
+            retry_after=retry_after,
+        )
+    if status == 429:
+        return TransientBackendError(
+            f"{where} is rate limiting requests (HTTP 429): {detail}",
+            backend=backend,
+            status=429,
+            retry_after=retry_after,
+        )
+    if status in (401, 403):
+        return BackendError(
+            f"{where} rejected the API key for model {model!r} (HTTP {status}): check "
+            f"{key_env} or the api_key option",
+            backend=backend,
+            status=status,
+        )
+    if too_long or (status in (400, 413) and any(f in detail.lower() for f in _CONTEXT_WINDOW)):
+        return BackendError(
+            f"the prompt is too long for model {model!r}: {detail}", backend=backend, status=status
+        )
+    if status == 404:
+        return BackendError(
+            f"{where} does not know model {model!r} (HTTP 404): {detail}; check the model "
+            "name (and --api-base)",
+            backend=backend,
+            status=404,
+        )
+    if status is not None and status < 500:
+        return BackendError(
+            f"{where} refused the request for model {model!r} (HTTP {status}): {detail}",
+            backend=backend,
+            status=status,
+        )
+    return TransientBackendError(
+        f"{where} failed (HTTP {status or 'error'}): {detail}",
+        backend=backend,
+        status=status,
+        retry_after=retry_after,
+    )
 
 
 def client_side_cause(exc: BaseException) -> str | None:
