@@ -735,8 +735,11 @@ class Dispatcher:
             completion=reply.text if self.store_text else None,
             failed_endpoints=list(call.failed),
             first_token=call.first_token,
+            params=request.params.model_dump(exclude_none=True),
+            output_schema=None if request.output_schema is None else request.output_schema.__name__,
+            sample_index=request.sample_index,
         )
-        call.recorder.record(event, usage)
+        call.recorder.record(event, usage, request.output_schema)
         self.tracker.add(usage)
         return Generation(
             **shared,

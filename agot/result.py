@@ -31,6 +31,8 @@ class Result(BaseModel):
     parsed: Any = None
     usage: Usage = Field(default_factory=Usage)
     events: list[TraceEvent] = Field(default_factory=list)
+    #: The JSON schema of each response schema its calls named (``TraceEvent.output_schema``).
+    schemas: dict[str, dict[str, Any]] = Field(default_factory=dict)
     graph: dict[str, Any] | None = None
     prompts: dict[str, str] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict)

@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -57,6 +58,13 @@ class TraceEvent(BaseModel):
         description="Unix seconds when the reply's first piece arrived (streamed calls; the "
         "last attempt that wrote one)",
     )
+    #: The sampling parameters it was made with (temperature, max_tokens, top_p, seed, ...).
+    params: dict[str, Any] | None = None
+    #: The name of the schema its reply had to match (None: free text); its JSON schema is
+    #: the trace's ``schemas`` entry of that name (kept once per trace, not per call).
+    output_schema: str | None = None
+    #: The sample's index among the request's siblings (self-consistency, AGoT samples).
+    sample_index: int | None = None
     #: The replica that served the call (fleets: several endpoints for one model).
     endpoint: str | None = None
     #: Replicas whose attempts at this call failed before it was served elsewhere.
@@ -78,11 +86,17 @@ class RunRecorder:
 
     def __init__(self, budget: Budget | None = None) -> None:
         self.events: list[TraceEvent] = []
+        #: The JSON schema of each response schema the calls used, by name.
+        self.schemas: dict[str, dict[str, Any]] = {}
         self.usage = Usage()
         self.tracker = BudgetTracker(budget)
         self.started = time.time()
 
-    def record(self, event: TraceEvent, usage: Usage) -> None:
+    def record(self, event: TraceEvent, usage: Usage, schema: type[Any] | None = None) -> None:
+        """Keep ``event``; ``schema`` (the reply's pydantic model) goes into :attr:`schemas`
+        once per name, so a trace shows each call's response schema without repeating it."""
+        if schema is not None and event.output_schema and event.output_schema not in self.schemas:
+            self.schemas[event.output_schema] = schema.model_json_schema()
         self.events.append(event)
         self.usage = self.usage + usage
         self.tracker.add(usage)

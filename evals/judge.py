@@ -47,6 +47,9 @@ class JudgeResult(BaseModel):
     verdict: JudgeVerdict
     cached: bool = False
     usage: Usage = Field(default_factory=Usage)
+    #: The judge's call, for the viewer: model, sampling parameters, and (where the run keeps
+    #: text) its prompt and reply. Results are redacted whole, so this is too.
+    call: dict[str, Any] | None = None
 
     @property
     def score(self) -> float:
@@ -121,7 +124,14 @@ async def judge(
     verdict = generation.parsed
     if not isinstance(verdict, JudgeVerdict):
         verdict = JudgeVerdict.model_validate(verdict)
-    return JudgeResult(verdict=verdict, cached=generation.cached, usage=generation.usage)
+    call: dict[str, Any] = {
+        "model": generation.model,
+        "params": request.params.model_dump(exclude_none=True),
+    }
+    if getattr(dispatcher, "store_text", True):
+        call["messages"] = [m.model_dump() for m in request.messages]
+        call["completion"] = generation.text
+    return JudgeResult(verdict=verdict, cached=generation.cached, usage=generation.usage, call=call)
 
 
 # -- agreement between judge and EM -------------------------------------------------------------

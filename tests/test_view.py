@@ -411,3 +411,58 @@ def test_flips_count_the_same_strategy_run_against_run(runs_root, tmp_path):
     assert "0 of 4 items flipped" in both  # agot vs cot inside a run is not a flip
     alone = client.get("/compare?run=first").text  # one run: its strategies against each other
     assert "1 of 4 items flipped" in alone
+
+
+def test_item_page_shows_each_calls_sampling_schema_and_item_navigation(client, runs_root):
+    """#31 item 11: each call's sampling parameters and reply schema (its JSON schema kept
+    once per trace), previous/next links and the keyboard shortcuts that follow them."""
+    run = Catalog([runs_root]).run("agot-vs-cot")
+    index = next(i for i, row in enumerate(run.rows) if row.strategy == "agot" and i > 0)
+    page = client.get(f"/run/agot-vs-cot/item/{index}").text
+    assert re.search(r'<span class="setting">temperature 0\.3</span>', page)
+    assert '<span class="setting">max_tokens' in page
+    names = set(re.findall(r'<b class="schema-name">(\w+)</b>', page))
+    assert names, "AGoT's structured calls name their reply schema"
+    trace = run.trace(run.rows[index])
+    assert names <= set(trace["schemas"]) and all(trace["schemas"][n]["properties"] for n in names)
+    assert '<details class="schema"><summary>show</summary><pre>{' in page
+    assert f'href="/run/agot-vs-cot/item/{index - 1}" id="prev-item" data-key="k"' in page
+    assert f'href="/run/agot-vs-cot/item/{index + 1}" id="next-item" data-key="j"' in page
+    assert (
+        'id="back-to-run" data-key="u"' in page and 'nav class="small item-nav" data-keys' in page
+    )
+    last = client.get(f"/run/agot-vs-cot/item/{len(run.rows) - 1}").text
+    assert 'id="next-item"' not in last and 'id="prev-item"' in last
+
+
+def test_item_page_shows_the_judges_call_and_reason(tmp_path):
+    """#31 item 11: where an LLM judge scored, its reason, model, parameters, prompt and reply."""
+    from view_fixtures import HOTPOT
+
+    from agot.evals.scorers import JudgeScorer, QAScorer
+
+    def script(request):
+        if request.role == "judge":
+            return '{"equivalent": true, "reason": "both name the same river"}'
+        return "Answer: the Amsel River"
+
+    from agot.backends import ScriptedBackend
+
+    out = tmp_path / "judged"
+    asyncio.run(
+        run_eval(
+            "hotpotqa",
+            data=str(HOTPOT),
+            strategies=["cot"],
+            models=[ScriptedBackend(script)],
+            scorers=[QAScorer(), JudgeScorer()],
+            out=str(out),
+            progress=False,
+            limit=1,
+        )
+    )
+    page = local_client(create_app(Catalog([tmp_path]))).get("/run/judged/item/0").text
+    assert '<div class="card" id="judge">' in page
+    assert '<dd id="judge-reason">both name the same river</dd>' in page
+    assert 'id="judge-prompt"' in page and "both name the same river" in page
+    assert '<span class="setting">temperature 0' in page.split('id="judge"')[1]

@@ -299,3 +299,26 @@ def test_narrow_windows_keep_the_page_inside_the_window(server, browser, shots, 
         d.save_screenshot(str(shots / f"9-narrow-{name}.png"))
     finally:
         d.set_window_size(1400, 1000)
+
+
+def test_item_keys_walk_the_items_and_calls_show_sampling_and_schema(server, browser, shots):
+    """#31 item 11: j/k (or the arrow keys) go to the next/previous item, u back to the run;
+    each call shows its sampling parameters and reply schema."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    d = browser
+    d.get(server + "/run/agot-vs-cot/item/1")
+    body = d.find_element(By.TAG_NAME, "body")
+    first = d.find_element(By.TAG_NAME, "h1").text
+    call = d.find_element(By.CSS_SELECTOR, "details.call")
+    call.find_element(By.TAG_NAME, "summary").click()
+    assert "temperature" in call.find_element(By.CSS_SELECTOR, ".call-params").text
+    _shot(d, shots, "10-item-call-params")
+    body.send_keys("j")
+    _until(d, lambda d: d.current_url.endswith("/item/2"))
+    assert d.find_element(By.TAG_NAME, "h1").text != first
+    d.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    _until(d, lambda d: d.current_url.endswith("/item/1"))
+    d.find_element(By.TAG_NAME, "body").send_keys("u")
+    _until(d, lambda d: d.current_url.endswith("/run/agot-vs-cot"))

@@ -210,6 +210,7 @@ class Strategy(ABC, metaclass=_StrategyType):
             parsed=outcome.parsed,
             usage=recorder.usage,
             events=recorder.events,
+            schemas=recorder.schemas,
             graph=outcome.graph,
             prompts=ctx.prompts,
             details=outcome.details

@@ -318,6 +318,9 @@ def item_page(
     same = (siblings or siblings_by_item(run)).get(row.id, [])
     others = [(i, run.rows[i]) for i in same if i != index]
     return {
+        "prev_index": index - 1 if index > 0 else None,
+        "next_index": index + 1 if index + 1 < len(run.rows) else None,
+        "judge": judge_view(row.details),
         "title": f"{row.id} · {row.strategy} @ {row.model}",
         "run": run,
         "row": row,
@@ -327,6 +330,27 @@ def item_page(
         "siblings": others,
         **trace_view(trace),
         **({"trace_problem": problem} if problem else {}),
+    }
+
+
+def judge_view(details: dict[str, Any]) -> dict[str, Any] | None:
+    """What an LLM judge said about a row, where one scored it: its reason, whether the
+    verdict came from the cache, its usage, its call (model, parameters, and the prompt and
+    reply where the run kept text), or the error that left the row without a judge score."""
+    keys = ("judge_reason", "judge_call", "judge_error", "judge_usage")
+    if not any(k in details for k in keys):
+        return None
+    call = details.get("judge_call") or {}
+    return {
+        "reason": details.get("judge_reason"),
+        "error": details.get("judge_error"),
+        "cached": bool(details.get("judge_cached")),
+        "usage": details.get("judge_usage") or {},
+        "prompt_id": details.get("judge_prompt"),
+        "model": call.get("model"),
+        "params": call.get("params") or {},
+        "messages": call.get("messages") or [],
+        "completion": call.get("completion"),
     }
 
 

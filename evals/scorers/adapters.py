@@ -97,4 +97,6 @@ class JudgeScorer(Scorer):
             judge_cached=judged.cached,
             judge_reason=judged.verdict.reason,
         )
+        if judged.call is not None:
+            details["judge_call"] = judged.call
         return Score(prediction=result.answer, scores={"judge": judged.score}, details=details)

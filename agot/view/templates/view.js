@@ -117,6 +117,22 @@
       if (!busy) location.reload();
     }, 5000);
   }
+  // Item pages: j/→ next item, k/← previous, u up to the run, g/t/c jump to the graph, the
+  // timeline or the calls (not while typing in a box).
+  var KEYS = { ArrowRight: "j", ArrowLeft: "k" };
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (/^(input|textarea|select)$/i.test(event.target.tagName)) return;
+    var key = KEYS[event.key] || event.key;
+    var page = document.querySelector("section.page.active") || document;
+    var nav = page.querySelector("nav[data-keys]");
+    if (!nav) return;
+    var link = nav.querySelector('a[data-key="' + key + '"]');
+    if (link) { event.preventDefault(); link.click(); return; }
+    var spot = { g: "graph-top", t: "timeline", c: "calls" }[key];
+    var target = spot && page.querySelector("#" + spot);
+    if (target) { event.preventDefault(); target.scrollIntoView({ block: "start" }); }
+  });
   var form = document.getElementById("compare-form");
   if (form) {
     form.addEventListener("submit", function (event) {
