@@ -65,6 +65,11 @@ class GenerationRequest(BaseModel):
     logprobs: bool = False
     #: Urgency hint for queues (higher first), e.g. calls on the critical path of a graph.
     priority: int | None = None
+    #: Characters at the start of the first user message that every prompt of the run opens
+    #: with (AGoT's task block: passages, task, rules); with the system text they are the
+    #: run-wide prefix a provider's prompt cache serves. Providers that need explicit cache
+    #: marks (Anthropic) get one there. Not part of the fingerprint: it changes no reply.
+    cache_prefix: int = 0
 
     @classmethod
     def chat(

@@ -72,6 +72,31 @@ _NEEDS_API_BASE = {
 }
 
 
+def cache_marked(messages: list[dict[str, Any]], prefix_chars: int) -> list[dict[str, Any]]:
+    """``messages`` with an Anthropic ``cache_control`` mark after the first ``prefix_chars``
+    characters of the first user message (the run-wide task block): everything before the mark
+    (system text included) is what the provider caches and later prompts read back.
+
+    The user message becomes two text blocks, the first marked; litellm passes the mark on."""
+    marked = list(messages)
+    for i, message in enumerate(marked):
+        content = message.get("content")
+        if message.get("role") != "user" or not isinstance(content, str):
+            continue
+        blocks: list[dict[str, Any]]
+        if 0 < prefix_chars < len(content):
+            blocks = [
+                {"type": "text", "text": content[:prefix_chars]},
+                {"type": "text", "text": content[prefix_chars:]},
+            ]
+        else:
+            blocks = [{"type": "text", "text": content}]
+        blocks[0]["cache_control"] = {"type": "ephemeral"}
+        marked[i] = {**message, "content": blocks}
+        break
+    return marked
+
+
 def _import_litellm() -> Any:
     """Import litellm quietly: bundled price map, no debug banners, no tokenizer downloads."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -156,6 +181,8 @@ class LiteLLMBackend:
         self._dummy_key = self._check_keys()
         self._secrets = self._known_secrets()
         self._native = self._wants_native(extra.get("native_schema"))
+        #: Anthropic's models cache a prompt prefix only where it is marked (cache_control).
+        self._marks_cache = self._provider == "anthropic" or "claude" in self.model.lower()
         self.capabilities = Capabilities(
             native_schema=self._native,
             max_context=self._max_context(),
@@ -243,6 +270,8 @@ class LiteLLMBackend:
     def _kwargs(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
         params = request.params
         messages, response_format = schema_messages(request, native)
+        if self._marks_cache and request.cache_prefix:
+            messages = cache_marked(messages, request.cache_prefix)
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": messages,

@@ -35,8 +35,8 @@ DEFAULT_REQUEST_TIMEOUT_S = 600.0
 #: calls never queue behind each other; a server that cannot keep up answers 429 and is retried.
 DEFAULT_CONCURRENCY = 32
 
-#: Added as a system message when the schema cannot be enforced natively, so the first reply
-#: has a chance to parse without a re-ask.
+#: Added to the prompt when the schema cannot be enforced natively, so the first reply has a
+#: chance to parse without a re-ask (after the run-wide prefix, see schema_messages).
 SCHEMA_HINT = (
     "Reply with only a JSON object that matches this JSON schema, no other text:\n{schema}"
 )
@@ -67,7 +67,7 @@ def schema_messages(
     """The request's messages as JSON data, and its ``response_format`` (None: none).
 
     ``native``: the schema goes out as a ``json_schema`` response format; otherwise it is
-    stated in the (first) system message.
+    stated after the request's ``cache_prefix`` (or at the end of the last user message).
     """
     messages = [{"role": m.role, "content": m.content} for m in request.messages]
     if request.output_schema is None:
@@ -79,12 +79,23 @@ def schema_messages(
             "type": "json_schema",
             "json_schema": {"name": name or "output", "schema": schema, "strict": False},
         }
+    # Never before the run-wide prefix (system text, AGoT's task block), which every step
+    # shares whatever its schema, for providers' prompt caches: right after it, so the steps of
+    # one kind share the hint too, or at the end of the last user message.
     hint = SCHEMA_HINT.format(schema=json.dumps(schema))
-    if messages and messages[0]["role"] == "system":
-        first = messages[0]
-        messages[0] = {**first, "content": f"{first['content']}\n\n{hint}"}
-    else:
-        messages.insert(0, {"role": "system", "content": hint})
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if not users:
+        messages.append({"role": "user", "content": hint})
+        return messages, None
+    at = users[0] if request.cache_prefix else users[-1]
+    content = messages[at]["content"]
+    cut = request.cache_prefix if 0 < request.cache_prefix < len(content) else len(content)
+    content = (
+        f"{content[:cut]}{hint}\n\n{content[cut:]}"
+        if cut < len(content)
+        else f"{content}\n\n{hint}"
+    )
+    messages[at] = {**messages[at], "content": content}
     return messages, None
 
 

@@ -130,8 +130,9 @@ async def test_server_rejecting_json_schema_falls_back_to_prompting(
     assert len(plain) == 2  # the fallback is remembered: one rejection only
     for request in plain:
         assert "response_format" not in request.body
-        assert request.body["messages"][0]["role"] == "system"
-        assert '"confidence"' in request.body["messages"][0]["content"]  # the schema, prompted
+        assert request.body["messages"][-1]["role"] == "user"
+        assert '"confidence"' in request.body["messages"][-1]["content"]  # the schema, prompted
+        assert len(request.body["messages"]) == 1  # no system message of its own
 
 
 async def test_429_with_retry_after_then_success(stub: OpenAIStubServer) -> None:

@@ -26,7 +26,11 @@ class PromptTemplate:
     def request(
         self, *, request_kwargs: dict[str, Any] | None = None, **fields: Any
     ) -> GenerationRequest:
-        """A request with this template's system prompt and the user template filled in."""
-        return GenerationRequest.chat(
-            self.user.format(**fields), system=self.system, **(request_kwargs or {})
-        )
+        """A request with this template's system prompt and the user template filled in.
+
+        A template that opens with ``{task}`` (AGoT's, whose task block is the same in every
+        step of a run) says so in ``cache_prefix``, for providers that mark cached prefixes."""
+        kwargs = dict(request_kwargs or {})
+        if self.user.startswith("{task}") and isinstance(fields.get("task"), str):
+            kwargs.setdefault("cache_prefix", len(fields["task"]))
+        return GenerationRequest.chat(self.user.format(**fields), system=self.system, **kwargs)
