@@ -466,3 +466,30 @@ def test_item_page_shows_the_judges_call_and_reason(tmp_path):
     assert '<dd id="judge-reason">both name the same river</dd>' in page
     assert 'id="judge-prompt"' in page and "both name the same river" in page
     assert '<span class="setting">temperature 0' in page.split('id="judge"')[1]
+
+
+def test_the_share_of_prompt_served_from_the_providers_cache_is_shown(runs_root, tmp_path):
+    """The runs list, the run page and the item page show the cached share of prompt tokens,
+    as the summary and `agot report` do."""
+    import json
+    import shutil
+
+    copy = tmp_path / "cached-run"
+    shutil.copytree(runs_root / "cot-again", copy)
+
+    def cache(usage: dict) -> None:
+        usage["cached_prompt_tokens"] = usage["prompt_tokens"] * 9 // 10
+
+    rows = [json.loads(line) for line in (copy / "results.jsonl").read_text().splitlines()]
+    for row in rows:
+        cache(row["usage"])
+    (copy / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = json.loads((copy / "summary.json").read_text())
+    for group in summary["groups"]:
+        cache(group["usage"])
+    (copy / "summary.json").write_text(json.dumps(summary))
+    client = local_client(create_app(Catalog([copy])))
+    for path in ("/", "/run/cached-run", "/run/cached-run/item/0"):
+        assert "(90% of prompt cached)" in client.get(path).text, path
+    plain = local_client(create_app(Catalog([runs_root / "cot-again"])))
+    assert "of prompt cached" not in plain.get("/run/cot-again/item/0").text
