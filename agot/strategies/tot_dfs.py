@@ -16,6 +16,27 @@ are written as ``X`` so the grid reader sees five letters a row (``X`` is rare i
 so a blank almost never scores). The method's notebook logs every state and reports the best by
 the gold answer as an oracle ablation; an answer chosen by the gold would not be a fair
 comparison, so none is.
+
+Intended differences from the published search (``scripts/crosswords/search_crosswords-dfs
+.ipynb`` with ``MiniCrosswordsEnv``), none changing which states are explored:
+
+* The 8 proposals are 8 concurrent calls (``sample_index`` 0..7), not one request with ``n=8``;
+  a state's value calls run concurrently too. Samples counted, the numbers agree.
+* Proposal lines are read leniently (a leading bullet, ``:`` or ``)`` after the position,
+  ``**word**``) where the code needs exactly ``h1. word (conf)``; a value label is read from
+  the reply's last line wherever it stands on it (the code needs the line to be the label).
+  On replies in the code's own format both read the same.
+* Caches (proposals per rendered board, value replies per prompt) live for one item; the
+  code's ``env`` keeps them across the run's puzzles.
+* Prompts are agot's own, without the code's worked examples.
+* The answer: see above (the code picks none).
+
+Evidence: ``benchmarks/bench_crosswords_dfs_replay.py`` runs the published code (loaded from a
+checkout outside this repository, its model call replaced) and this search on the same
+scripted replies (gold and wrong candidates, ties, pruning, the 100-state limit): on puzzles
+0, 20, 40, 60 and 80 of ``mini0505.json`` both explore the same 100 states in the same order
+with the same sure/maybe/impossible counts, with 248 proposal samples and 38-40 value calls
+each; ``tests/test_tot_replays.py`` checks it on the two fixture puzzles.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Each step expands every kept state, evaluates the new states with the model, and
 * **5x5 crosswords** (``mode="crosswords"``; ``auto`` picks it for a question with clues h1-h5
   and v1-v5): depth-first search with pruning, :mod:`agot.strategies.tot_dfs` (8 propose
   samples per state, at most 3 candidates explored per state (``breadth``), 100 states
-  (``max_states``), boards of at most 9 words (``steps`` 10), ``prune`` on).
+  (``max_states``), boards of at most 9 words (``steps`` 10), ``prune`` on). Its differences
+  from the published search, and the replay that checks it, are in that module.
 
 The tree is a :class:`~agot.graph.ThoughtGraph`: one node per candidate, layer = step, an edge
 from the state it extends; pruned candidates are ``skipped``, kept ones ``answered`` with their

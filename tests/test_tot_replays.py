@@ -1,0 +1,42 @@
+"""The faithfulness replays of benchmarks/ on small inputs: agot's search makes the same steps
+as the published code on the same scripted replies (the published side recorded from a run of
+that code, outside this repository, by the benchmark's ``--record``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def _replay(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_crosswords_dfs_explores_the_states_the_published_search_explores(tmp_path) -> None:
+    recorded = FIXTURES / "crosswords" / "dfs_replay.json"
+    args = ["--data", str(FIXTURES / "crosswords" / "mini0505.json"), "--puzzles", "0:2"]
+    run = _replay("bench_crosswords_dfs_replay.py", *args, "--recorded", str(recorded))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "identical search (states, counts, calls): 2/2 puzzles" in run.stdout
+    first = json.loads(run.stdout.splitlines()[0].split(": ", 1)[1])
+    # 100 states (the search's limit), 31 boards proposed for with 8 samples each
+    assert first["states"] == [100, 100] and first["propose"] == [248, 248]
+
+    # one state fewer on the published side: the comparison says so and fails
+    data = json.loads(recorded.read_text())
+    data["1"]["states"] = data["1"]["states"][:-1]
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(data))
+    run = _replay("bench_crosswords_dfs_replay.py", *args, "--recorded", str(tampered))
+    assert run.returncode == 1 and "1/2 puzzles" in run.stdout
