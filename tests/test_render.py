@@ -103,7 +103,14 @@ def test_dot_has_every_node_edge_cluster_and_layer_rank(nested):
         for layer in range(g.layers)
     ]
     found = [set(re.findall(r'"([^"]+)"', group)) for group in ranks]
+    # each headed by its "layer N" label (#31 item 12), named after the layer's first thought
+    labels = [{k for k in group if k.startswith("layer_")} for group in found]
+    assert all(len(label) == 1 for label in labels)
+    found = [group - label for group, label in zip(found, labels, strict=True)]
     assert sorted(map(sorted, found)) == sorted(map(sorted, expected))
+    assert re.search(r'"layer_n_1" \[shape=plaintext, label="layer 0"', dot)
+    # the labels are chained, so each layer is its own column even where no edge joins two
+    assert re.search(r'"layer_n_\w+" -> "layer_n_\w+" \[style=invis\];', dot)
     assert "rankdir=TB" in graph_to_dot(graph, direction="TB")
     with pytest.raises(ConfigError, match="direction"):
         graph_to_dot(graph, direction="sideways")
@@ -162,6 +169,8 @@ def _svg_titles(svg: str) -> tuple[set[str], set[str], set[str]]:
         if title is None:
             continue
         kind = group.get("class", "").split()
+        if "layer-label" in kind:  # a column's "layer N" heading, not a thought
+            continue
         if "node" in kind:
             nodes.add(title.text)
         elif "edge" in kind:
@@ -468,6 +477,39 @@ def test_timeline_of_a_real_run(nested):
     assert len(fig.axes[0].containers[0]) == len(nested.events) > 10
     trace = json.loads(nested.model_dump_json())
     assert len(plot_timeline(trace).axes[0].containers[0]) == len(nested.events)
+
+
+def test_web_timeline_shows_queued_time_readable_labels_and_no_line_over_labels():
+    """#31 item 12: queued time as its own stripe, dark labels on light roles (no white on
+    amber), the critical path's line drawn under the bars, and a drawing pages can scale."""
+    from agot.render.timeline_svg import label_colour, timeline_svg
+
+    events = [
+        _event("a", 100.0, 104.0, role="assess"),
+        _event("b", 106.0, 110.0, ["a"], role="decompose").model_copy(update={"queued_s": 2.0}),
+    ]
+    svg = timeline_svg(events, width=1300.0)
+    root = ET.fromstring(svg[: svg.index("</svg>") + 6])
+    assert root.get("viewBox") == f"0 0 1300 {root.get('height')}"
+    queued = [r for r in root.iter(f"{SVG_NS}rect") if r.get("class") == "queued"]
+    assert len(queued) == 1 and queued[0].get("data-call") == "b"
+    bar_b = next(
+        g.find(f"{SVG_NS}rect") for g in root.iter(f"{SVG_NS}g") if g.get("data-call") == "b"
+    )
+    stripe_end = float(queued[0].get("x")) + float(queued[0].get("width"))
+    assert stripe_end == pytest.approx(float(bar_b.get("x")), abs=0.2)  # queued, then ran
+    inks = {
+        t.text: t.get("fill")
+        for t in root.iter(f"{SVG_NS}text")
+        if t.text in ("assess", "decompose")
+    }
+    assert inks == {"assess": "#111", "decompose": "white"}  # amber gets dark text
+    assert label_colour("#ffb300") == "#111" and label_colour("#5c6bc0") == "white"
+    order = [el.tag.split("}")[1] + ":" + (el.get("class") or "") for el in root]
+    assert order.index("polyline:critical-path") < min(
+        i for i, tag in enumerate(order) if tag.startswith("g:call")
+    )
+    assert "queued (waiting to start)" in svg
 
 
 # -- notebook display -------------------------------------------------------------------------

@@ -74,13 +74,24 @@ def _emit(
     declared = list(reversed(nodes)) if reverse else nodes
     for node in declared:
         lines.append(indent + _node_line(node, label_chars))
-    # One rank per AGoT layer; the final node gets its own rank after the last layer.
-    # Invisible flat edges keep a layer's thoughts in reading order.
-    for layer in sorted({n.layer for n in nodes if not n.final}):
-        keys = [_quote(node_key(n.id)) for n in graph.layer(layer)]
+    # One rank per AGoT layer, headed by a "layer N" label; the final node gets its own rank
+    # after the last layer. Invisible edges chain the labels, so each layer is its own column
+    # even where no edge joins two layers; invisible flat edges keep a layer's thoughts in
+    # reading order, under its label.
+    layers = sorted({n.layer for n in nodes if not n.final})
+    # Named after the layer's first thought, so labels of nested graphs never clash.
+    labels = [_quote("layer_" + node_key(graph.layer(layer)[0].id)) for layer in layers]
+    for layer, label in zip(layers, labels, strict=True):
+        lines.append(
+            f'{indent}{label} [shape=plaintext, label="layer {layer}", fontcolor="#616161", '
+            'fontsize=10, class="layer-label"];'
+        )
+        keys = [label] + [_quote(node_key(n.id)) for n in graph.layer(layer)]
         chain = list(reversed(keys)) if reverse else keys
         order = "".join(f" {a} -> {b} [style=invis];" for a, b in pairwise(chain))
         lines.append(f"{indent}{{ rank=same; {' '.join(keys)};{order} }}")
+    for a, b in pairwise(labels):
+        lines.append(f"{indent}{a} -> {b} [style=invis];")
     for node in nodes:
         sub = graph.subgraphs.get(node.id)
         if sub is None:

@@ -3,8 +3,12 @@
 The same picture as :func:`agot.render.timeline.plot_timeline`: one bar per model call from its
 start to its end in the lowest free lane (so the lane count is the peak concurrency), coloured
 by role, failed calls hatched red, cached calls faded, and the critical path (the longest chain
-of calls that waited on each other) outlined in black and joined by a dotted line. Each bar is
-a ``<g class="call">`` with ``data-call``/``data-critical`` attributes and a hover title.
+of calls that waited on each other) outlined in black and joined by a dotted line drawn under
+the bars (so it never crosses a label). Time a call spent queued (for a concurrency slot or a
+rate limit) before it started is a thin grey stripe ahead of its bar, named in its title. Each
+bar is a ``<g class="call">`` with ``data-call``/``data-critical`` attributes and a hover title;
+its label is dark or white, whichever reads on the role's colour. ``width`` is the drawing's
+coordinate width: pages scale it to their own width (``svg.timeline { width: 100% }``).
 """
 
 from __future__ import annotations
@@ -34,13 +38,28 @@ def _ticks(total: float) -> list[float]:
     return [round(i * step, 6) for i in range(count + 1)]
 
 
+def label_colour(fill: str) -> str:
+    """Near-black on light fills (amber, teal), white on dark ones (WCAG relative luminance)."""
+    if not fill.startswith("#") or len(fill) != 7:
+        return "#111"
+
+    def channel(hex2: str) -> float:
+        c = int(hex2, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(fill[i : i + 2]) for i in (1, 3, 5))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    # Contrast of white against the fill vs of near-black against it: keep the larger.
+    return "white" if (1.05 / (lum + 0.05)) >= ((lum + 0.05) / 0.057) else "#111"
+
+
 def timeline_svg(events: Sequence[TraceEvent], *, width: float = 900.0) -> str:
     """SVG of ``events`` (a run's trace events) with the critical path highlighted."""
     if not events:
         return '<p class="empty">no model calls recorded</p>'
     lanes = assign_lanes(events)
     n_lanes = max(lanes) + 1
-    t0 = min(e.start for e in events)
+    t0 = min(e.start - e.queued_s for e in events)
     total = max(span(events), max(e.end for e in events) - t0, 1e-6)
     cp_len, cp_ids = critical_path(events)
     on_path = set(cp_ids)
@@ -74,10 +93,19 @@ def timeline_svg(events: Sequence[TraceEvent], *, width: float = 900.0) -> str:
         parts.append(f'<text x="{LEFT - 6}" y="{y:.1f}" text-anchor="end">lane {lane}</text>')
     extra: list[str] = []
     centres: dict[str, tuple[float, float, float]] = {}
+    bars: list[str] = []
     for event, lane in zip(events, lanes, strict=True):
         x = sx(event.start - t0)
         w = max(sx(event.end - t0) - x, 1.5)
         y = TOP + lane * LANE_H + (LANE_H - BAR_H) / 2
+        if event.queued_s >= 0.005:
+            qx = sx(event.start - event.queued_s - t0)
+            bars.append(
+                f'<rect class="queued" data-call="{escape(event.call_id)}" x="{qx:.1f}" '
+                f'y="{y + BAR_H / 2 - 2:.1f}" width="{max(x - qx, 1.0):.1f}" height="4" '
+                f'fill="#bdbdbd"><title>{escape(event.call_id)} queued '
+                f"{event.queued_s:.3f} s (waiting for a slot or a rate limit)</title></rect>"
+            )
         critical = event.call_id in on_path
         fill = "url(#agot-hatch)" if event.error else role_colour(event.role, extra)
         stroke = "black" if critical else ("#c62828" if event.error else "white")
@@ -89,20 +117,22 @@ def timeline_svg(events: Sequence[TraceEvent], *, width: float = 900.0) -> str:
             + (" · cached" if event.cached else "")
             + (" · critical path" if critical else "")
             + (f" · error: {event.error}" if event.error else "")
+            + (f" · queued {event.queued_s:.3f} s before it" if event.queued_s >= 0.005 else "")
         )
-        parts.append(
+        bars.append(
             f'<g class="call role-{escape(event.role)}" data-call="{escape(event.call_id)}" '
             f'data-critical="{str(critical).lower()}"><title>{escape(tip)}</title>'
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{BAR_H}" rx="2" '
             f'fill="{fill}"{opacity} stroke="{stroke}" stroke-width="{1.6 if critical else 0.6}"/>'
         )
         label = event.node_id or event.role
-        if w > 7 * len(label) + 6:
-            parts.append(
+        if w > 6.5 * len(label) + 6:
+            ink = "#111" if event.error or event.cached else label_colour(fill)
+            bars.append(
                 f'<text x="{x + w / 2:.1f}" y="{y + BAR_H - 3:.1f}" text-anchor="middle" '
-                f'fill="white" font-size="9">{escape(label)}</text>'
+                f'fill="{ink}" font-size="10.5">{escape(label)}</text>'
             )
-        parts.append("</g>")
+        bars.append("</g>")
         centres[event.call_id] = (x, x + w, y + BAR_H / 2)
     if len(cp_ids) > 1:
         points = []
@@ -113,6 +143,7 @@ def timeline_svg(events: Sequence[TraceEvent], *, width: float = 900.0) -> str:
             f'<polyline class="critical-path" points="{" ".join(points)}" fill="none" '
             'stroke="black" stroke-width="0.8" stroke-dasharray="2 2"/>'
         )
+    parts += bars  # over the critical path's dotted line, which so shows only between bars
     parts.append("</svg>")
     roles = list(dict.fromkeys(e.role for e in events))
     keys = "".join(
@@ -125,4 +156,6 @@ def timeline_svg(events: Sequence[TraceEvent], *, width: float = 900.0) -> str:
         keys += '<span class="key"><i class="failed"></i>failed</span>'
     if any(e.cached for e in events):
         keys += '<span class="key"><i class="cached"></i>cached</span>'
+    if any(e.queued_s >= 0.005 for e in events):
+        keys += '<span class="key"><i class="queued"></i>queued (waiting to start)</span>'
     return "".join(parts) + f'<div class="legend">{keys}</div>'

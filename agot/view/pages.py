@@ -247,7 +247,9 @@ def trace_view(trace: dict[str, Any] | None) -> dict[str, Any]:
         "has_trace": True,
         "result": result,
         "calls": calls,
-        "timeline_svg": timeline_svg(events),
+        # Drawn 1,300 units wide and scaled to the page (style.css), so it fills a wide
+        # window and still fits a 1,024 px one.
+        "timeline_svg": timeline_svg(events, width=1300.0),
         "span_s": span(events),
         "parallelism": parallelism(events),
         "critical_calls": len(path),
