@@ -4,6 +4,7 @@ the what-ifs, and the command line (``agot plan eval``, ``agot eval --plan``).""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -233,10 +234,20 @@ def test_what_if_refuses_unknown_keys_and_bad_values() -> None:
     assert varied[3].budget is not None and varied[3].budget.max_wall_s == 30
 
 
-@pytest.mark.slow  # imports litellm (its price table): 6 to 19 s
-def test_a_list_price_reprices_every_call() -> None:
+def test_a_list_price_reprices_every_call_without_importing_litellm() -> None:
+    import sys
+
+    pytest.importorskip("litellm")  # its price map ships in the package
+    loaded = "litellm" in sys.modules
     price = list_price("openai/gpt-4o-mini")
     assert 0 < price.input_per_token < price.output_per_token
+    # Aliases: the bare OpenAI name and a routed name resolve to the same list price.
+    assert list_price("gpt-4o-mini") == replace(price, label="gpt-4o-mini")
+    with pytest.raises(ConfigError, match="does not list 'openai/no-such-model'"):
+        list_price("openai/no-such-model")
+    with pytest.raises(ConfigError, match="no list price"):
+        list_price("local")
+    assert loaded or "litellm" not in sys.modules
     calls = (call(1.0, tokens=1000),)
     pilot = Pilot(units=[unit(*calls, item=f"i{n}") for n in range(4)], run_items=8, settings=None)
     scenario = Scenario("priced", Settings(), 8, price=price)

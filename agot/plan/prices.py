@@ -2,15 +2,14 @@
 
 A pilot records the cost each backend reported (litellm prices its calls from its bundled table;
 local engines report 0). A plan may price the same calls otherwise: at another model's list
-price (``--what-if price=openai/gpt-4o``), read from litellm's table (imported only then, with
-``LITELLM_LOCAL_MODEL_COST_MAP`` so it reads the copy it ships with), or at a price per hour of
-the machine that serves a local engine (``price-per-hour=2.5``), charged on the simulated wall
-time.
+price (``--what-if price=openai/gpt-4o``), read from the price map litellm ships as a JSON file
+(:mod:`agot.backends.price_map`, read as data: litellm itself, seconds to import, is not imported),
+or at a price per hour of the machine that serves a local engine (``price-per-hour=2.5``),
+charged on the simulated wall time.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,35 +45,31 @@ def per_hour(value: float) -> Price:
 
 
 def list_price(model: str) -> Price:
-    """``model``'s price per token from litellm's bundled table; a ConfigError when the model
-    is not a litellm model or the table does not know it."""
-    from agot.backends.registry import parse_model_string
+    """``model``'s price per token from litellm's bundled price map; a ConfigError when the
+    model is not a litellm model or the map does not know it.
 
-    prefix, rest = parse_model_string(model)
+    The map's keys are not uniform (``gpt-4o`` but ``anthropic/...`` or a bare Claude name
+    with ``litellm_provider: anthropic``), so the name is looked up under its aliases, as
+    litellm would: ``provider/name``, then the bare name of that provider, then as given."""
+    from agot.backends.price_map import model_price
+    from agot.backends.registry import parse_model_string, split_endpoint
+
+    prefix, rest = parse_model_string(split_endpoint(model, what="price")[0])
     if prefix != "litellm":
         raise ConfigError(
             f"price={model}: {prefix!r} models have no list price; give price-per-hour=USD "
             "for a local engine"
         )
-    table = _litellm_table()
-    for key in (rest, rest.split("/", 1)[-1]):
-        entry = table.get(key)
-        if isinstance(entry, dict) and "input_cost_per_token" in entry:
+    provider, _, name = rest.partition("/")
+    aliases = [(provider, name)] if name else [("openai", rest), ("anthropic", rest)]
+    if name and "/" in name:  # e.g. openrouter/openai/gpt-4o: the last two parts too
+        aliases.append(tuple(name.split("/", 1)))  # type: ignore[arg-type]
+    for provider_name, bare in aliases:
+        found = model_price(provider_name, bare)
+        if found is not None:
             return Price(
                 label=model,
-                input_per_token=float(entry.get("input_cost_per_token") or 0.0),
-                output_per_token=float(entry.get("output_cost_per_token") or 0.0),
+                input_per_token=found.input_per_token,
+                output_per_token=found.output_per_token,
             )
-    raise ConfigError(f"price={model}: litellm's price table does not list {rest!r}")
-
-
-def _litellm_table() -> dict[str, Any]:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    from agot.registry import require_modules
-
-    require_modules(
-        "a model's list price (price=MODEL)", ["litellm"], "pip install 'agot[litellm]'"
-    )
-    import litellm
-
-    return dict(litellm.model_cost)
+    raise ConfigError(f"price={model}: litellm's price map does not list {rest!r}")
