@@ -148,6 +148,50 @@ def test_a_unit_keeps_named_dependencies_and_infers_unnamed_ones() -> None:
     assert simulate([sample], Settings(default_concurrency=8)) == pytest.approx(3.1)
 
 
+def test_latency_is_split_from_first_token_times_and_fitted_only_without_them() -> None:
+    timed = [
+        event("a", 100.0, 101.0).model_copy(update={"first_token": 100.4, "queued_s": 0.2}),
+        event("b", 101.0, 101.6).model_copy(update={"first_token": 101.3}),
+    ]
+    result = Result(question="q", strategy="s", model="m", events=timed, wall_s=1.6)
+    split = Pilot(
+        units=[unit_from_result("x", "s", "m", result)], run_items=1, settings=None
+    ).latency_model()["solve"]
+    # Measured: first tokens after 0.4 and 0.3 s; 0.6 + 0.3 s of decoding for 3 + 3 tokens.
+    assert split["source"] == "measured" and split["streamed"] == 2
+    assert split["first_s"] == pytest.approx(0.35)
+    assert split["per_token_s"] == pytest.approx(0.9 / 6)
+    assert split["queued_s"] == pytest.approx(0.1)
+    # No first tokens: service = first + per_token x tokens, fitted (1 s + 0.1 s a token).
+    fitted = Pilot(
+        units=[unit(call(1.0 + 0.1 * n, tokens=n)) for n in (2, 5, 9)], run_items=3, settings=None
+    ).latency_model()["solve"]
+    assert fitted["source"] == "fitted" and fitted["streamed"] == 0
+    assert fitted["first_s"] == pytest.approx(1.0) and fitted["per_token_s"] == pytest.approx(0.1)
+
+
+def test_llm_judge_calls_are_counted_and_given_a_slot_after_the_units_calls() -> None:
+    events = [event("a", 100.0, 101.0), event("b", 101.0, 102.0, "a")]
+    result = Result(question="q", strategy="s", model="m", events=events, wall_s=2.0)
+    judge = {"calls": 2, "prompt_tokens": 40, "completion_tokens": 6, "cost": 0.5}
+    sample = unit_from_result("x", "s", "m", result, started=100.0, ended=103.0, judge=judge)
+    assert [c.role for c in sample.calls][-1] == "judge"
+    assert sample.calls[-1].deps == (1,) and sample.tail_s == 0.0
+    assert sample.figures == {
+        "calls": 4.0,
+        "prompt_tokens": 50.0,
+        "completion_tokens": 12.0,
+        "cost": 0.5,
+    }
+    # The judge's second holds a slot: two such units over one slot take 6 s, not 4 + 1.
+    assert simulate([sample], Settings()) == pytest.approx(3.0)
+    assert simulate([sample, sample], Settings(default_concurrency=1)) == pytest.approx(6.0)
+    prediction = predict(
+        Pilot(units=[sample], run_items=3, settings=None), Scenario("j", Settings(), 3)
+    )
+    assert prediction.figures["calls"].expected == pytest.approx(12.0)
+
+
 # -- the prediction against the real run -----------------------------------------------------------
 
 
@@ -324,7 +368,8 @@ def test_plan_eval_json_has_every_figure(tmp_path, capsys) -> None:
     assert plan["pilot"]["calls"] == 4
     assert plan["pilot"]["roles"]["answer"]["calls"] == 4  # CoT makes one answer call an item
     assert plan["pilot"]["roles"]["answer"]["calls_per_item"] == 1
-    assert set(plan["latency_model"]["answer"]) == {"calls", "first_s", "per_token_s", "queued_s"}
+    answer = plan["latency_model"]["answer"]
+    assert set(answer) == {"calls", "streamed", "source", "first_s", "per_token_s", "queued_s"}
 
 
 def test_eval_plan_reuses_the_pilots_rows_and_records_the_actual(tmp_path, capsys) -> None:

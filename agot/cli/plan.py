@@ -266,27 +266,34 @@ class _Recorder:
 
         self.units: list[UnitSample] = []
         self.slots: dict[str, int] = {}
-        #: After each unit: (the seconds the loop's thread has been busy, calls so far), so
-        #: the loop's cost per call is read once it is warm.
-        self.marks: list[tuple[float, int]] = []
+        #: After each unit: (the process's CPU seconds, the loop thread's seconds run and
+        #: waiting for a CPU, calls so far), so the cost per call is read once it is warm.
+        self.marks: list[tuple[float, float, float, int]] = []
 
     async def run(self, work: Any, units: Any, deliver: Any, *, concurrency: int) -> None:
         from agot.evals.executors import LocalExecutor
 
-        self.marks.append((_loop_busy(), 0))  # run() runs on the event loop's thread
+        self.marks.append((*_busy(), 0))  # run() runs on the event loop's thread
         await LocalExecutor().run(_Spy(work, self), units, deliver, concurrency=concurrency)
 
     def mark(self, unit: Any) -> None:
-        self.marks.append((_loop_busy(), self.marks[-1][1] + len(unit.calls)))
+        self.marks.append((*_busy(), self.marks[-1][3] + len(unit.calls)))
 
     def call_overhead(self) -> float:
-        """The event loop's busy seconds per call over the pilot's second half (the first
-        pays one-time costs: imports, connection set-up)."""
+        """The process's serial seconds per call over the pilot's second half (the first pays
+        one-time costs: imports, connection set-up): its CPU seconds (every thread's; Python
+        runs one at a time, so they are the serial work a call costs), stretched by the share
+        of time the loop's thread was ready but waited for a CPU (on a machine shared with
+        other work the same CPU seconds take that much longer). Counting the loop's thread
+        alone missed an HTTP client's or an in-process server's threads and left the plan
+        46-75% short at four times the pilot's concurrency."""
         first, last = self.marks[len(self.marks) // 2], self.marks[-1]
         if len(self.marks) < 5:  # too few units to leave any out
             first = self.marks[0]
-        calls = last[1] - first[1]
-        return max(0.0, last[0] - first[0]) / calls if calls > 0 else 0.0
+        calls = last[3] - first[3]
+        cpu, ran, waited = (last[i] - first[i] for i in range(3))
+        stretch = 1.0 + waited / ran if ran > 0 else 1.0
+        return max(0.0, cpu) * stretch / calls if calls > 0 else 0.0
 
     def settings(self, config: Any) -> Any:
         from agot.plan.simulate import Settings
@@ -303,15 +310,16 @@ class _Recorder:
         )
 
 
-def _loop_busy() -> float:
-    """Seconds the calling thread has run or been ready to run but waited for a CPU (Linux's
-    schedstat: on a shared machine the loop's work takes that long); elsewhere its CPU time."""
+def _busy() -> tuple[float, float, float]:
+    """(the process's CPU seconds, those ended threads used included; the calling thread's
+    seconds run and ready to run but waiting for a CPU, from Linux's schedstat, or its CPU
+    time and 0 elsewhere)."""
     try:
         with open("/proc/thread-self/schedstat") as stat:
-            ran, waited = stat.read().split()[:2]
-        return (int(ran) + int(waited)) / 1e9
+            ran, waited = (int(v) / 1e9 for v in stat.read().split()[:2])
     except (OSError, ValueError):
-        return time.thread_time()
+        ran, waited = time.thread_time(), 0.0
+    return time.process_time(), ran, waited
 
 
 class _Spy:
@@ -342,8 +350,15 @@ class _Spy:
             )
         started = time.time()
         row, result = await self.work.run_unit(unit, dispatchers)
+        judge = row.details.get("judge_usage") if hasattr(row, "details") else None
         sample = unit_from_result(
-            unit.record.id, unit.strategy, unit.model, result, started=started, ended=time.time()
+            unit.record.id,
+            unit.strategy,
+            unit.model,
+            result,
+            started=started,
+            ended=time.time(),
+            judge=judge if isinstance(judge, dict) else None,
         )
         self.recorder.units.append(sample)
         self.recorder.mark(sample)
@@ -380,6 +395,17 @@ def plan_before_run(args: argparse.Namespace, config: Any) -> Any:
     return config.model_copy(update={"resume": True})
 
 
+def run_usage(rows: Any) -> dict[str, float]:
+    """What a run's rows spent, LLM-judge scoring included (as a plan predicts it)."""
+    totals = dict.fromkeys(("calls", "prompt_tokens", "completion_tokens", "cost"), 0.0)
+    for row in rows:
+        judge = row.details.get("judge_usage")
+        for usage in (row.usage.model_dump(), judge if isinstance(judge, dict) else {}):
+            for name in totals:
+                totals[name] += float(usage.get(name) or 0)
+    return totals
+
+
 def record_actual(out: str, summary: Any) -> dict[str, Any] | None:
     """After ``agot eval --plan``: add what the run actually spent to OUT/plan.json, beside
     what was predicted, and each figure's ratio of actual to expected."""
@@ -390,14 +416,7 @@ def record_actual(out: str, summary: Any) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     stored = json.loads(path.read_text())
-    rows = RunFolder(out).rows()
-    actual = {
-        "calls": sum(r.usage.calls for r in rows),
-        "prompt_tokens": sum(r.usage.prompt_tokens for r in rows),
-        "completion_tokens": sum(r.usage.completion_tokens for r in rows),
-        "cost": sum(r.usage.cost for r in rows),
-        "wall_s": summary.wall_s,
-    }
+    actual = {**run_usage(RunFolder(out).rows()), "wall_s": summary.wall_s}
     predicted = stored.get("predicted", {})
     factors = predicted.get("correction") or {}
     ratios, raw = {}, {}

@@ -17,7 +17,7 @@ This module knows nothing of the eval harness: the caller hands it each unit's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,6 +49,11 @@ class CallSample:
     #: Seconds from its predecessors' end (or the unit's start, with none) to its being sent.
     gap_s: float
     discarded: bool = False
+    #: Seconds from its start to the reply's first piece (streamed calls: the trace's
+    #: ``first_token``), None when the call was not streamed.
+    first_token_s: float | None = None
+    #: Calls it stands for (more than one only for a unit's LLM-judge calls, kept as one).
+    count: int = 1
 
     @property
     def tokens(self) -> int:
@@ -73,7 +78,7 @@ class UnitSample:
     def figures(self) -> dict[str, float]:
         """The counts a plan adds up (see :data:`FIGURES`)."""
         return {
-            "calls": float(len(self.calls)),
+            "calls": float(sum(c.count for c in self.calls)),
             "prompt_tokens": float(sum(c.prompt_tokens for c in self.calls)),
             "completion_tokens": float(sum(c.completion_tokens for c in self.calls)),
             "cost": sum(c.cost for c in self.calls),
@@ -92,12 +97,19 @@ def unit_from_result(
     *,
     started: float | None = None,
     ended: float | None = None,
+    judge: Mapping[str, Any] | None = None,
 ) -> UnitSample:
     """The :class:`UnitSample` of one finished unit.
 
     ``started``/``ended`` are the Unix times the unit took and left its slot (the runner's view,
     scoring included); without them the unit is taken to start with its first call and to last
     ``result.wall_s``.
+
+    ``judge``: the usage (:class:`~agot.types.Usage` as a dict) of the unit's LLM-judge
+    scoring, which is spent after the strategy's calls, inside the unit's slot. It becomes
+    one more call of role ``judge`` (its counts all of the judge's calls'), placed after
+    the unit's last calls and lasting the time the unit held its slot after them, so a plan
+    counts the judge's calls, tokens and cost and the simulation gives it a slot.
     """
     events = sorted(result.events, key=_sent)
     first_sent = _sent(events[0]) if events else 0.0
@@ -124,20 +136,52 @@ def unit_from_result(
                 deps=deps,
                 gap_s=max(0.0, _sent(event) - ready),
                 discarded=event.discarded,
+                first_token_s=(
+                    None
+                    if event.first_token is None
+                    else min(max(0.0, event.first_token - event.start), max(0.0, event.duration))
+                ),
             )
         )
     last_end = max((e.end for e in events), default=origin)
     if ended is None:
         ended = (first_sent if events else origin) + result.wall_s
         ended = max(ended, last_end)
+    tail = max(0.0, ended - last_end)
+    if judge and int(judge.get("calls") or 0) > 0:
+        gate = calls[-1].gate if calls else f"{model}|{model}"
+        calls.append(_judge_call(judge, gate, calls, tail))
+        tail = 0.0
     return UnitSample(
         item=item,
         strategy=strategy,
         model=model,
         calls=tuple(calls),
-        tail_s=max(0.0, ended - last_end),
+        tail_s=tail,
         elapsed_s=max(0.0, ended - origin),
         error=bool(result.error),
+    )
+
+
+def _judge_call(
+    usage: Mapping[str, Any], gate: str, calls: Sequence[CallSample], tail: float
+) -> CallSample:
+    """The judge's spending as one call after the unit's sinks (calls nothing waited on)."""
+    waited_on = {d for c in calls for d in c.deps}
+    sinks = tuple(i for i in range(len(calls)) if i not in waited_on)
+    return CallSample(
+        role="judge",
+        gate=gate,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        cost=float(usage.get("cost") or 0.0),
+        attempts=max(1, int(usage.get("attempts") or 0)),
+        cached=int(usage.get("cached_calls") or 0) >= int(usage.get("calls") or 0),
+        service_s=tail,
+        queued_s=0.0,
+        deps=sinks,
+        gap_s=0.0,
+        count=int(usage.get("calls") or 1),
     )
 
 
@@ -210,19 +254,49 @@ class Pilot:
             figures["service_s"] = round(figures["service_s"], 6)
         return dict(sorted(out.items()))
 
-    def latency_model(self) -> dict[str, dict[str, float]]:
-        """Per role, a fit of service time to ``first_s + per_token_s x completion tokens``
-        (least squares over the role's uncached calls): the time to the first token with the
-        prefill, and the time per output token. ``queued_s`` is the mean wait for a slot."""
+    def latency_model(self) -> dict[str, dict[str, float | str]]:
+        """Per role, each uncached call's latency split in three: ``queued_s``, the mean wait
+        for a slot or a rate limit; ``first_s``, the time to the first token (the prefill and
+        the server's own queue); ``per_token_s``, the time per output token after it.
+
+        Where the trace has first-token times (streamed calls) both are *measured*: ``first_s``
+        is the mean of the calls' time to first token and ``per_token_s`` their decode seconds
+        over their output tokens. Only a role with no streamed call is *fitted*, by least
+        squares of service time to ``first_s + per_token_s x completion tokens``. ``source``
+        says which."""
         by_role: dict[str, list[CallSample]] = {}
         for unit in self.units:
             for call in unit.calls:
                 if not call.cached:
                     by_role.setdefault(call.role, []).append(call)
-        return {role: _fit(calls) for role, calls in sorted(by_role.items())}
+        return {role: latency_split(calls) for role, calls in sorted(by_role.items())}
 
 
-def _fit(calls: Sequence[CallSample]) -> dict[str, float]:
+def latency_split(calls: Sequence[CallSample]) -> dict[str, float | str]:
+    """:meth:`Pilot.latency_model` for one role's calls (at least one)."""
+    n = len(calls)
+    streamed = [c for c in calls if c.first_token_s is not None]
+    if streamed:
+        first = sum(c.first_token_s or 0.0 for c in streamed) / len(streamed)
+        decode = sum(c.service_s - (c.first_token_s or 0.0) for c in streamed)
+        tokens = sum(c.completion_tokens for c in streamed)
+        per_token = max(0.0, decode) / tokens if tokens else 0.0
+        source = "measured"
+    else:
+        first, per_token = _fit(calls)
+        source = "fitted"
+    return {
+        "calls": float(n),
+        "streamed": float(len(streamed)),
+        "source": source,
+        "queued_s": round(sum(c.queued_s for c in calls) / n, 6),
+        "first_s": round(first, 6),
+        "per_token_s": round(per_token, 8),
+    }
+
+
+def _fit(calls: Sequence[CallSample]) -> tuple[float, float]:
+    """Least squares of service time on completion tokens: (intercept, slope), both >= 0."""
     n = len(calls)
     xs = [float(c.completion_tokens) for c in calls]
     ys = [c.service_s for c in calls]
@@ -230,10 +304,4 @@ def _fit(calls: Sequence[CallSample]) -> dict[str, float]:
     sxx = sum((x - mx) ** 2 for x in xs)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
     slope = max(0.0, slope)
-    first = max(0.0, my - slope * mx)
-    return {
-        "calls": float(n),
-        "first_s": round(first, 6),
-        "per_token_s": round(slope, 8),
-        "queued_s": round(sum(c.queued_s for c in calls) / n, 6),
-    }
+    return max(0.0, my - slope * mx), slope
