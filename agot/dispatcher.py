@@ -172,6 +172,11 @@ def _reserve(trackers: tuple[BudgetTracker, ...]) -> None:
         tracker.reserve()
 
 
+def _streams(entry: _ModelEntry, call: _Call) -> bool:
+    """Whether this call's attempts are streamed (timed to their first token)."""
+    return call.streaming and hasattr(entry.backend, "stream")
+
+
 def _wall_exceeded(recorder: RunRecorder, reason: str) -> BudgetExceeded:
     """The error for a wall-time stop, noted on the run so its Result says why it stopped."""
     recorder.tracker.exceeded = recorder.tracker.exceeded or reason
@@ -546,6 +551,7 @@ class Dispatcher:
             floor=limits.timeout_floor_s,
             multiple=limits.timeout_multiple,
             previous_cut=call.cut,
+            cold=None if _streams(entry, call) else limits.cold_timeout_s,
         )
 
     async def _attempt(
@@ -570,7 +576,7 @@ class Dispatcher:
         withdraw: Callable[[], None] | None = None
         try:
             async with asyncio.timeout(timeout) as scope:
-                if window is not None and limit == entry.gate.limits.timeout_s and limit:
+                if window is not None and limit and window.quantile(0.99) is None:
                     # A cold start: re-timed once the window is trusted (see agot.latency).
                     def retime() -> None:
                         nonlocal timeout
@@ -616,7 +622,7 @@ class Dispatcher:
         """One request to the backend; abandoned in flight, it is counted as cancelled."""
         with delivery_for_attempt() as delivery:
             try:
-                if call.streaming and hasattr(entry.backend, "stream"):
+                if _streams(entry, call):
                     sink = call.sink if primary else None
                     reply = await _streamed(entry, request, call, delivery, sink)
                 else:

@@ -15,10 +15,13 @@ These rules keep it from cutting good calls, and from drifting up to the ceiling
   last one and the timeout would climb to the ceiling (a 400-item storm with 4% hangs took
   56.7 s against 21.9 s with ``--timeout 10`` before this rule).
 * An attempt that starts before the window is trusted (a cold start: the first wave of an
-  eval) starts with the ceiling, but is re-timed the moment the window becomes trusted, to the
-  deadline it would have had (from its own start). A call hung in the first wave is then cut
-  seconds after its wave's other replies came back, not at the 300 s ceiling, without a fixed
-  cold-start guess that would cut a legitimately long first reply.
+  eval) is re-timed the moment the window becomes trusted, to the deadline it would have had
+  (from its own start): a call hung in the first wave is cut seconds after enough of its wave
+  came back. A streamed attempt starts with the ceiling (its first-token deadline catches a
+  hang); one that is not streamed (``--no-stream``, or a backend that cannot stream) starts
+  with ``Limits.cold_timeout_s`` (30 s), since a small run may never see enough replies to
+  trust the window: a hang then costs 30 s, not the 300 s ceiling, and a legitimately long
+  reply cut there is retried with twice that (60 s, 120 s, ... up to the ceiling).
 * Embedded backends (llama.cpp, transformers: ``Capabilities.remote`` false) are never timed
   adaptively: their latency is queueing plus prompt length on the user's own machine, and a
   hang there is not the failure mode this guards against.
@@ -103,17 +106,20 @@ def adaptive_timeout(
     floor: float,
     multiple: float,
     previous_cut: float | None = None,
+    cold: float | None = None,
 ) -> float | None:
     """The timeout for the next attempt: ``multiple`` x p99, within [floor, ceiling].
 
     ``previous_cut`` is the timeout that cut this call's last attempt: the next one gets at
-    least twice that. Returns ``ceiling`` (which may be None: no timeout) until the window has
-    enough samples.
+    least twice that. Until the window has enough samples the timeout is ``cold`` (a whole
+    reply that is not streamed, see :data:`agot.limits.Limits.cold_timeout_s`), or
+    ``ceiling`` (which may be None: no timeout) when ``cold`` is None.
     """
     p99 = window.quantile(0.99)
-    if p99 is None:
+    if p99 is None and cold is None:
         return ceiling
-    timeout = max(floor, multiple * p99)
+    timeout = cold if p99 is None else max(floor, multiple * p99)
+    assert timeout is not None
     if previous_cut is not None:
         timeout = max(timeout, 2.0 * previous_cut)
     return timeout if ceiling is None else min(timeout, ceiling)

@@ -39,6 +39,10 @@ class Limits(Settings):
     adaptive_timeout: bool = True
     timeout_floor_s: float = Field(10.0, gt=0)
     timeout_multiple: float = Field(4.0, ge=1)
+    #: Remote calls that are not streamed: the timeout of an attempt before enough replies
+    #: have been timed (a cold start). Not minutes: with few calls the window may never be
+    #: trusted, and a hang would wait for ``timeout_s``. A cut attempt retries with twice it.
+    cold_timeout_s: float = Field(30.0, gt=0)
     #: Stream replies from backends that can (the direct OpenAI-compatible client, scripted):
     #: a remote call is then timed to its first token and between tokens, below.
     stream: bool = True

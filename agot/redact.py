@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 #: Words in one matching window: runs of this many consecutive words taken from a sensitive
@@ -289,3 +291,26 @@ def safe_item_id(item_id: str, secrets: Iterable[str | None]) -> str:
     if redactor.redact_text(item_id) == item_id:
         return item_id
     return f"item-{text_hash(item_id)}"
+
+
+#: The redactor of the item being run, for text that is cut short before anything writes it
+#: (a server's error body, clipped to one line): redacted whole first, so a cut cannot leave a
+#: part of a sensitive string that no longer matches. Asyncio tasks started inside inherit it.
+_ACTIVE: ContextVar[Redactor | None] = ContextVar("agot_active_redactor", default=None)
+
+
+@contextmanager
+def redacting(redactor: Redactor | None) -> Iterator[None]:
+    """Within this block (and tasks started in it), :func:`redact_private` uses ``redactor``."""
+    token = _ACTIVE.set(redactor)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def redact_private(text: str) -> str:
+    """``text`` redacted by the running item's redactor, if any (see :func:`redacting`).
+    Call it before cutting text that is stored, never on text sent to a model."""
+    redactor = _ACTIVE.get()
+    return text if redactor is None else redactor.redact_text(text)

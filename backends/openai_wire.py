@@ -19,6 +19,7 @@ from typing import Any
 
 from agot.endpoints import check_endpoint
 from agot.errors import BackendError, TransientBackendError
+from agot.redact import redact_private
 from agot.types import GenerationRequest
 from agot.url_secrets import redact_text
 
@@ -112,7 +113,8 @@ def scrubbed(text: str, secrets: list[str], fallback: str) -> str:
     at most a few hundred characters."""
     for secret in secrets:
         text = text.replace(secret, "***")
-    text = redact_text(" ".join(text.split()))
+    # An eval item's private text (GPQA) is redacted whole here, before the cut below.
+    text = redact_private(redact_text(" ".join(text.split())))
     text = _PREFIX.sub("", text, count=1).strip() or fallback
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 

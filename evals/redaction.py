@@ -11,10 +11,11 @@ text are replaced by hashes. The matching rules are :mod:`agot.redact`'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from agot.evals.records import EvalRecord
-from agot.redact import Redactor, safe_item_id
+from agot.redact import Redactor, redacting, safe_item_id
 from agot.result import Result
 
 
@@ -55,6 +56,11 @@ class RunRedaction:
         """``value`` (a JSON-like object) with item ``item_id``'s private text replaced."""
         redactor = self._redactors.get(item_id) if self.enabled else None
         return redactor(value) if redactor is not None else value
+
+    def running(self, item_id: str) -> AbstractContextManager[None]:
+        """A block in which text cut short while item ``item_id`` runs (a server's error
+        body) is redacted before it is cut (:func:`agot.redact.redact_private`)."""
+        return redacting(self._redactors.get(item_id) if self.enabled else None)
 
     def trace_bytes(self, item_id: str, result: Result) -> bytes:
         """The trace file's content: the Result as JSON, redacted when the run redacts."""

@@ -144,6 +144,13 @@ class RunPlan:
     async def run_unit(
         self, unit: Unit, dispatchers: dict[str, Dispatcher]
     ) -> tuple[ResultRow, Result]:
+        # Error text cut short while the item runs (its calls, its judge) is redacted first.
+        with self.redaction.running(unit.record.id):
+            return await self._run_unit(unit, dispatchers)
+
+    async def _run_unit(
+        self, unit: Unit, dispatchers: dict[str, Dispatcher]
+    ) -> tuple[ResultRow, Result]:
         if unit.record.id in self.invalid_text:
             return self.failed_unit(unit, self.invalid_text[unit.record.id])
         record, strategy = unit.record, self.strategies[unit.strategy]

@@ -219,6 +219,48 @@ async def test_a_call_hung_in_the_first_wave_is_cut_once_its_wave_has_replied(
     assert not window._waiting  # every cold attempt withdrew its re-timing
 
 
+async def test_a_hang_in_a_small_unstreamed_run_waits_the_cold_timeout_not_the_ceiling() -> None:
+    """#25 item 10: with too few calls for the window ever to be trusted (a small eval, or
+    the first calls of any), a whole reply that is not streamed is cut at
+    ``cold_timeout_s``, not at the 300 s ceiling, and a legitimately slow reply cut there
+    gets twice as long on its retry; a streamed call keeps the ceiling (its first-token
+    deadline is what catches a hang)."""
+    hung, slow_seen = asyncio.Event(), []
+
+    async def reply(request: GenerationRequest) -> str:
+        text = request.messages[-1].content
+        if "stuck" in text and not hung.is_set():
+            hung.set()
+            await asyncio.sleep(600)
+        if "slow" in text:
+            slow_seen.append(1)
+            await asyncio.sleep(0.6)  # longer than the cold timeout, shorter than twice it
+        return "Answer: ok"
+
+    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    limits = Limits(timeout_s=300, cold_timeout_s=0.4, stream=False, **FAST)
+    dispatcher = Dispatcher(backend, limits=limits)
+    started = time.perf_counter()
+    stuck, slow, quick = await asyncio.gather(
+        dispatcher.generate(req("stuck")),
+        dispatcher.generate(req("slow")),
+        dispatcher.generate(req("quick")),
+    )
+    assert time.perf_counter() - started < 30  # cut near 0.4 s, not at the 300 s ceiling
+    assert stuck.text == "Answer: ok" and stuck.attempts == 2
+    assert slow.text == "Answer: ok" and slow.attempts == 2 and len(slow_seen) == 2
+    assert quick.attempts == 1
+    window = LatencyWindow()
+    rules = {"floor": 10, "multiple": 4, "cold": 30}
+    assert adaptive_timeout(window, ceiling=300, **rules) == 30
+    assert adaptive_timeout(window, ceiling=20, **rules) == 20
+    assert adaptive_timeout(window, ceiling=300, previous_cut=30, **rules) == 60
+    streamed = Dispatcher(backend, limits=limits.model_copy(update={"stream": True}))
+    entry = streamed._entry(streamed.default_model)
+    call = type("Call", (), {"streaming": True, "cut": None})()
+    assert streamed._timeout(entry, req("x"), call) == 300  # type: ignore[arg-type]
+
+
 def test_a_trusted_window_calls_back_once_and_withdrawn_callbacks_never() -> None:
     window, calls = LatencyWindow(), []
     withdraw = window.when_trusted(lambda: calls.append("withdrawn"))

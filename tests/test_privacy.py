@@ -163,8 +163,17 @@ def _decoded(text: str) -> str:
 
 
 def _accented_leaks(text: str) -> list[str]:
+    """Words of the invented item in ``text`` (read decoded), then any run of five words of
+    its question and any of its options (12+ characters) in whole words, case and spacing
+    ignored: what #25 item 5 greps every written file for."""
     low = _decoded(text).lower()
-    return [w for w in ACCENTED_WORDS if w in low]
+    words = " " + " ".join(re.findall(r"\w+", low)) + " "
+    question = re.findall(r"\w+", ACCENTED_QUESTION.lower())
+    windows = [" ".join(question[i : i + 5]) for i in range(len(question) - 4)]
+    options = [" ".join(re.findall(r"\w+", o.lower())) for o in ACCENTED_OPTIONS if len(o) >= 12]
+    return [w for w in ACCENTED_WORDS if w in low] + [
+        t for t in windows + options if f" {t} " in words
+    ]
 
 
 def clipping_adversary(request: GenerationRequest) -> object:
@@ -268,6 +277,28 @@ def test_gpqa_eval_redacts_escaped_and_clipped_quotes(tmp_path, monkeypatch, cap
     assert all(page.status_code == 200 for page in pages)
     for page in pages:
         assert not _accented_leaks(page.text), (page.url, _accented_leaks(page.text))
+    export = tmp_path / "export.html"
+    monkeypatch.setattr(agot.cli, "COMMANDS", ("view",))
+    assert agot.cli.main(["view", str(out), "--export", str(export)]) == 0
+    assert "redacted" in export.read_text(encoding="utf-8")
+    assert not _accented_leaks(export.read_text(encoding="utf-8"))
+
+
+def test_an_error_body_is_redacted_before_it_is_cut() -> None:
+    """The HTTP clients cut a server's error body to 300 characters. Within an eval item (its
+    redactor active), the body is redacted whole first: a cut that would leave only a few
+    characters of an option (too few for the clipped-tail rule to recognise) leaves none."""
+    from agot.backends.openai_wire import scrubbed
+    from agot.redact import redacting
+
+    option = ACCENTED_OPTIONS[1]  # "Le rayonnement gamma retardé"
+    body = "x " * 147 + option  # the cut at 300 characters falls after "Le ra"
+    assert len(body) > 300 and scrubbed(body, [], "bad")[-6:] == "Le ra…"  # no redactor: cut
+    redactor = Redactor([ACCENTED_QUESTION, *ACCENTED_OPTIONS], namespace="gpqa", item_id="r")
+    with redacting(redactor):
+        cut = scrubbed(body, [], "bad")
+    assert "Le ra" not in cut and cut.endswith("x [reda…")  # the placeholder is what is cut
+    assert scrubbed(body, [], "bad")[-6:] == "Le ra…"  # the block ended: no redactor again
 
 
 async def test_redact_switch_covers_user_data(tmp_path):
