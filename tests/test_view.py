@@ -437,7 +437,6 @@ def test_item_page_shows_each_calls_sampling_schema_and_item_navigation(client, 
 
 def test_item_page_shows_the_judges_call_and_reason(tmp_path):
     """#31 item 11: where an LLM judge scored, its reason, model, parameters, prompt and reply."""
-    from view_fixtures import HOTPOT
 
     from agot.evals.scorers import JudgeScorer, QAScorer
 
