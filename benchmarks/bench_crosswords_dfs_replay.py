@@ -32,7 +32,6 @@ Run: ``python benchmarks/bench_crosswords_dfs_replay.py --tot-repo /tmp/tot --da
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import io
@@ -49,6 +48,7 @@ from agot.evals.tasks.crosswords import question_for
 from agot.graph import ThoughtGraph
 from agot.strategies import ToT
 from agot.strategies.tot_crosswords import word_name, words_of
+from agot.testing.replay import published_side, replay_parser, save_published
 from agot.types import GenerationRequest
 
 CONFIDENCES = ("certain", "high", "medium", "low")
@@ -210,21 +210,14 @@ def puzzles(data: Path, spec: str) -> list[tuple[int, list[str], list[str]]]:
 
 def main() -> int:
     """Exit status 0 when every puzzle's search is identical, 1 otherwise."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = replay_parser(__doc__.splitlines()[0], "tot-repo", "tree-of-thought-llm")
     parser.add_argument("--data", type=Path, required=True, help="a mini0505.json file")
     parser.add_argument("--puzzles", default="0:100:5", help="start:stop:step of puzzles")
-    parser.add_argument("--tot-repo", type=Path, help="checkout of tree-of-thought-llm")
-    parser.add_argument("--recorded", type=Path, help="published sequences saved by --record")
-    parser.add_argument("--record", type=Path, help="save the published sequences here")
     args = parser.parse_args()
-    if args.tot_repo is None and args.recorded is None:
-        parser.error("give --tot-repo (run the published code) or --recorded FILE")
-    recorded = json.loads(args.recorded.read_text()) if args.recorded else {}
+    repo, recorded = published_side(parser, args, "tot-repo")
     saved, identical, total = {}, 0, 0
     for index, clues, gold in puzzles(args.data, args.puzzles):
-        theirs = (
-            published_run(args.tot_repo, clues, gold) if args.tot_repo else recorded[str(index)]
-        )
+        theirs = published_run(repo, clues, gold) if repo else recorded[str(index)]
         saved[str(index)] = theirs
         ours = asyncio.run(agot_run(clues, gold))
         result = compare(ours, theirs)
@@ -232,8 +225,7 @@ def main() -> int:
         identical += result["identical"] and result["propose"][0] == result["propose"][1]
         print(f"puzzle {index}: {json.dumps(result)}")
     print(f"identical search (states, counts, calls): {identical}/{total} puzzles")
-    if args.record:
-        args.record.write_text(json.dumps(saved, indent=0) + "\n")
+    save_published(args, saved)
     return 0 if identical == total else 1
 
 

@@ -40,3 +40,34 @@ def test_crosswords_dfs_explores_the_states_the_published_search_explores(tmp_pa
     tampered.write_text(json.dumps(data))
     run = _replay("bench_crosswords_dfs_replay.py", *args, "--recorded", str(tampered))
     assert run.returncode == 1 and "1/2 puzzles" in run.stdout
+
+
+def test_aot_makes_the_published_round_of_steps_on_hotpotqa() -> None:
+    recorded = FIXTURES / "hotpotqa" / "aot_replay.json"
+    run = _replay("bench_aot_hotpotqa_replay.py", "--recorded", str(recorded))
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(run.stdout.splitlines()[-1])
+
+    def steps(scenario: str, who: str) -> dict:
+        return report[scenario][who]
+
+    published = json.loads(recorded.read_text())
+    for scenario in ("agree", "chain", "third"):
+        theirs, one_round = published[scenario], steps(scenario, "agot_one_round")
+        assert theirs["contractions"] == one_round["contractions"] == 1
+        # the published round, with decompose + solve where it has decompose + label, and the
+        # ensemble asked only when the direct and chain answers differ
+        mapped = [{"label dependencies": "solve"}.get(s, s) for s in theirs["steps"]]
+        if scenario == "agree":
+            mapped.remove("ensemble")
+        assert sorted(one_round["steps"]) == sorted(mapped)
+        assert one_round["steps"][-1] == mapped[-1]
+        # by default the loop asks once more whether the contracted question decomposes
+        assert steps(scenario, "agot")["steps"].count("decompose") == 2
+    # the same answer unless the ensemble names a third one (the published code then keeps
+    # the direct answer; agot the ensemble's: an intended difference, see AoT's docstring)
+    assert "same answer in 2/3 scenarios" in run.stdout
+    assert (
+        steps("third", "agot")["answer"] == "the Lumen"
+        and published["third"]["answer"] == "the Tarn"
+    )

@@ -20,12 +20,33 @@ Every iteration's DAG, each contracted question and the direct answer are nodes 
 :class:`~agot.graph.ThoughtGraph` (layer 2i: iteration i's subquestions; 2i+1: its
 contraction), so traces, ``agot show`` and ``agot view`` draw it.
 
-Intended differences from the published code (``qixucen/atom``): its decomposition is two
-calls (solve every step, then label dependencies) and ours one; it scores direct, decompose
-and contract answers against the ensemble answer with the dataset's metric, we compare
-normalised answers; its per-call retries on malformed JSON are the dispatcher's schema re-asks
-here, and a decomposition that still fails ends the chain (the question is treated as atomic)
-instead of retrying the whole step. Prompts are written for agot.
+Intended differences from the published code (``qixucen/atom``, ``experiment/module.py``'s
+``atom`` as ``main.py --mode atom`` runs it on HotpotQA), seen by running that code and this
+strategy on the same scripted replies (``benchmarks/bench_aot_hotpotqa_replay.py``; checked by
+``tests/test_tot_replays.py``):
+
+* Steps per item. The code makes one round: direct answer, decompose (one call that answers
+  every subquestion and the question), label dependencies, contract, answer the contracted
+  question, ensemble; 6 calls, one contraction, whatever the DAG's depth (it computes the
+  depth but does not recurse). Here the round is decompose (subquestions and dependencies in
+  one schema-checked call), one *solve* call per independent subquestion, contract, and the
+  loop goes on while the contracted question still decomposes, up to the cap (on the two-hop
+  replay: one more decompose call finds it atomic). ``max_iterations=1`` makes the code's one
+  round: the same steps in the same order, with decompose + solve in place of its decompose +
+  label.
+* Selection. The code always asks the ensemble, scores direct, decompose and contract
+  answers by the dataset's metric (token F1) against the ensemble's answer and keeps the best,
+  the direct answer on ties, so it never returns the ensemble's own answer: when the ensemble
+  names a third answer every score is 0 and the direct answer is kept. Here the ensemble call
+  is skipped when the direct and chain answers agree (the code's answer is then that same
+  answer), its answer is matched to the two by normalised text, and a third answer is kept as
+  the ensemble's (``method="ensemble"``): the ensemble read both solutions, and discarding its
+  synthesis for the direct answer is the one case where this strategy answers differently.
+* Malformed replies: the code asks a call again up to 5 times when its JSON or tags do not
+  read (a ``<context>`` spanning lines never does: its pattern has no DOTALL); here the
+  dispatcher re-asks a schema-checked call, and a decomposition that still fails ends the
+  chain (the question is treated as atomic) instead of retrying the whole step.
+* Prompts are written for agot.
 
 Budgets: a budget stop ends the chain; the answer is the chain's if it got that far, else the
 direct answer (which starts first).

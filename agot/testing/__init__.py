@@ -15,6 +15,7 @@ agot only; each server listens on 127.0.0.1 and nowhere else.
 * :mod:`.eval_workload`: the trivial ``agot eval hotpotqa`` workload and its command line.
 * :mod:`.view_runs`: two scripted eval runs and a trace, for the viewer.
 * :mod:`.game24_replies`, :mod:`.hostile_inputs`: generated replies for the answer parsers.
+* :mod:`.replay`: the command line of the faithfulness replays (published code vs agot).
 
 Import the module you need (``from agot.testing.fault_server import FaultServer``); this
 package imports none of them, so ``import agot`` never starts loading servers.
