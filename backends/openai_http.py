@@ -37,10 +37,9 @@ import functools
 import json
 import os
 import ssl
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
-
-import httpcore
 
 from agot.backends.base import Capabilities
 from agot.backends.delivery import mark
@@ -63,6 +62,19 @@ from agot.backends.registry import BackendOptions
 from agot.errors import BackendError, ConfigError, TransientBackendError, UnreachableBackendError
 from agot.types import BackendReply, GenerationRequest
 from agot.url_secrets import redact_url
+
+# httpcore imports trio, when installed, only to learn whether it runs under trio; that import
+# costs about as much CPU as the rest of httpcore and sits before the first request of every
+# run. agot drives httpcore from asyncio only, so trio is hidden from that one import (and
+# left importable afterwards); a process that imported trio first keeps it.
+if "trio" in sys.modules:
+    import httpcore
+else:
+    sys.modules["trio"] = None  # type: ignore[assignment]
+    try:
+        import httpcore
+    finally:
+        del sys.modules["trio"]
 
 #: The variable holding the key of each provider this backend serves (given an endpoint).
 PROVIDERS = {"openai": "OPENAI_API_KEY", "hosted_vllm": "HOSTED_VLLM_API_KEY"}

@@ -9,6 +9,9 @@ endpoint) and for litellm (``-M client=litellm``), in one run so their ratios co
   server's busy span (first request in to last reply out) against the ideal
   ``items * latency / concurrency``; target <= 1.25x. Also: seconds from the process start to
   the first request the server received, and from the last reply to the process exit.
+* **CPU to the first request**: the eval process's CPU seconds when the server received its
+  first request (start-up is one thread's work, so on a loaded machine this is the better
+  guide to an idle machine's wall time); target: the first request within 0.5 s.
 * **CPU per request**: the eval process's CPU seconds (user + system) over its requests, less
   those of a run of ``--small`` (50) items, so start-up and imports cancel out.
 * **time to first request of ``agot solve``** (``--strategy direct``), on the same server: the
@@ -37,6 +40,7 @@ from agot.testing.latency_server import LatencyServer
 MODEL = "openai/latency-model"
 SPAN_TARGET = 1.25
 FIRST_REQUEST_TARGET_S = 1.5
+EVAL_FIRST_REQUEST_TARGET_S = 0.5
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
@@ -54,11 +58,16 @@ def run_eval(items: int, concurrency: int, latency: float, client: str) -> dict[
         command = [*AGOT, *eval_argv(data, MODEL, Path(tmp, "out"), *more)]
         cpu0 = children_cpu()
         started = time.monotonic()
-        proc = subprocess.run(command, env=ENV, capture_output=True, text=True)
-        ended = time.monotonic()
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=err)
+            cpu_first = cpu_at_first_request(proc, server)
+            returncode = proc.wait()
+            ended = time.monotonic()
+            err.seek(0)
+            stderr = err.read()
         cpu = children_cpu() - cpu0
-        if proc.returncode != 0:
-            raise SystemExit(f"agot eval failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        if returncode != 0:
+            raise SystemExit(f"agot eval failed ({returncode}): {stderr[-2000:]}")
         first, last = server.first_arrival(), server.last_reply()
         assert first is not None and last is not None
         requests = len(server.served)
@@ -70,7 +79,22 @@ def run_eval(items: int, concurrency: int, latency: float, client: str) -> dict[
             "exit_after_last_s": ended - last,
             "wall_s": ended - started,
             "cpu_s": cpu,
+            "cpu_first_s": cpu_first,
         }
+
+
+def cpu_at_first_request(proc: subprocess.Popen[str], server: LatencyServer) -> float:
+    """The CPU seconds ``proc`` had used when the server received its first request (read
+    from /proc every few milliseconds; NaN where there is no /proc). On a loaded machine this,
+    not the wall time, says what an idle machine's start-up would be."""
+    stat = Path(f"/proc/{proc.pid}/stat")
+    while proc.poll() is None and server.first_arrival() is None:
+        time.sleep(0.002)
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def solve_first_request(latency: float, client: str) -> tuple[float, float]:
@@ -108,7 +132,7 @@ def main() -> None:
     )
     header = (
         f"{'client':8} {'span s':>7} {'x ideal':>7} {'1st req s':>9} {'exit s':>7} "
-        f"{'CPU ms/req':>10} {'solve 1st req s':>15} {'solve CPU s':>11}"
+        f"{'CPU to 1st s':>12} {'CPU ms/req':>10} {'solve 1st req s':>15} {'solve CPU s':>11}"
     )
     print(header)
     for _ in range(args.repeat):
@@ -121,12 +145,14 @@ def main() -> None:
             ratio = big["span_s"] / big["ideal_s"]
             print(
                 f"{client:8} {big['span_s']:7.2f} {ratio:7.2f} {big['first_request_s']:9.2f} "
-                f"{big['exit_after_last_s']:7.2f} {cpu_ms:10.2f} {solve:15.2f} {solve_cpu:11.2f}",
+                f"{big['exit_after_last_s']:7.2f} {big['cpu_first_s']:12.2f} {cpu_ms:10.2f} "
+                f"{solve:15.2f} {solve_cpu:11.2f}",
                 flush=True,
             )
     print(
-        f"targets: span <= {SPAN_TARGET} x ideal; solve's first request <= "
-        f"{FIRST_REQUEST_TARGET_S} s on an idle machine"
+        f"targets: span <= {SPAN_TARGET} x ideal; eval's first request <= "
+        f"{EVAL_FIRST_REQUEST_TARGET_S} s and solve's <= {FIRST_REQUEST_TARGET_S} s on an idle "
+        "machine"
     )
 
 

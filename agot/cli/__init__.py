@@ -21,19 +21,24 @@ from agot.cli.command import add_command
 COMMANDS = ("solve", "eval", "plan", "show", "classify", "report", "view")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``agot`` parser. ``only``: the subcommand being run, the one whose flags are added
+    (the others keep their help line); building every subcommand's flags imports the search
+    strategies, Kairanban and the presets for their defaults, which costs a run's start-up."""
     parser = argparse.ArgumentParser(
         prog="agot", description="Test-time reasoning orchestration (AGoT, Kairanban, evals)."
     )
     parser.add_argument("--version", action="version", version="agot 0.1.0")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        add_command(sub, name, importlib.import_module(f"agot.cli.{name}"))
+        module = importlib.import_module(f"agot.cli.{name}")
+        add_command(sub, name, module, arguments=only is None or only == name)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     args.command_line = ["agot", *(sys.argv[1:] if argv is None else argv)]  # for run.json
     from agot.errors import AgotError

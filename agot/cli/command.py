@@ -17,9 +17,10 @@ from types import ModuleType
 from typing import Any
 
 
-def add_command(sub: Any, name: str, command: ModuleType) -> None:
+def add_command(sub: Any, name: str, command: ModuleType, *, arguments: bool = True) -> None:
     """Register subcommand ``name``, declared by module ``command``, on ``sub`` (what
-    ``add_subparsers`` returned); the parsed arguments carry ``handler``, its ``run``."""
+    ``add_subparsers`` returned); the parsed arguments carry ``handler``, its ``run``.
+    ``arguments=False`` registers only its name and help line (another command is running)."""
     reflow = getattr(command, "REFLOW_DESCRIPTION", False)
     parser = sub.add_parser(
         name,
@@ -27,7 +28,8 @@ def add_command(sub: Any, name: str, command: ModuleType) -> None:
         description=plain_text(command.__doc__),
         formatter_class=argparse.HelpFormatter if reflow else argparse.RawDescriptionHelpFormatter,
     )
-    command.add_arguments(parser)
+    if arguments:
+        command.add_arguments(parser)
     parser.set_defaults(handler=command.run)
 
 
