@@ -192,6 +192,25 @@ def test_llm_judge_calls_are_counted_and_given_a_slot_after_the_units_calls() ->
     assert prediction.figures["calls"].expected == pytest.approx(12.0)
 
 
+def test_calibration_takes_the_pilots_loop_waits_out_of_its_service_times() -> None:
+    from agot.plan.simulate import calibrate
+
+    # Four one-call units at once; each call recorded 1 s, of which 0.1 s is the loop's work
+    # (served one call at a time after it ends). Replayed as recorded they take 1.3 s.
+    run = [unit(call(1.0), item=f"i{n}") for n in range(4)]
+    settings = Settings(items_in_flight=4, default_concurrency=4, call_overhead_s=0.1)
+    assert simulate(run, settings) == pytest.approx(1.3)
+    # The pilot took 0.8 s: 0.4 s of loop work after 0.4 s of serving, so a scale of 4/9.
+    fitted = calibrate(run, settings, 0.8)
+    assert fitted.service_scale == pytest.approx(0.4 / 0.9, rel=1e-4)
+    assert simulate(run, fitted) == pytest.approx(0.8, rel=1e-4)
+    # Slower than the replay, or no loop measured: the recorded times stand.
+    assert calibrate(run, settings, 2.0).service_scale == 1.0
+    assert calibrate(run, Settings(items_in_flight=4), 0.8).service_scale == 1.0
+    # Faster than even the loop's own work allows: nothing of the service is left.
+    assert calibrate(run, settings, 0.3).service_scale == 0.0
+
+
 # -- the prediction against the real run -----------------------------------------------------------
 
 
@@ -386,6 +405,17 @@ def test_eval_plan_reuses_the_pilots_rows_and_records_the_actual(tmp_path, capsy
     assert stored["actual"]["calls"] == 10
     assert stored["actual_over_expected"]["calls"] == pytest.approx(1.0)
     assert json.loads((out / "run.json").read_text())["items"] == 10
+    # agot report and agot view show each figure predicted beside the actual.
+    assert main(["report", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "Planned against actual" in report
+    assert "| calls | 10 [" in report and "| 10 | 1.00 | yes |" in report
+    from agot.view.data import load_run
+    from agot.view.pages import run_page
+
+    page = run_page(load_run("run", out))
+    assert [r["figure"] for r in page["plan_rows"]][:1] == ["calls"]
+    assert page["plan_rows"][0]["actual"] == "10" and page["plan_rows"][0]["ratio"] == 1.0
     # The next plan of this setup is corrected by what this run taught (calls: exactly right).
     argv = ["plan", "eval", "hotpotqa", "--data", str(data), "--model", f"scripted/{table}"]
     assert main([*argv, "--quiet", "--pilot", "4", "--json"]) == 0

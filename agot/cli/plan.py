@@ -190,7 +190,7 @@ async def plan_eval(config: Any, request: PlanRequest | None = None, **kwargs: A
     from agot.plan.pilot import Pilot
     from agot.plan.predict import predict
     from agot.plan.prices import per_hour
-    from agot.plan.simulate import Settings
+    from agot.plan.simulate import Settings, calibrate
     from agot.plan.whatif import Scenario, parse_what_if
 
     request = request or PlanRequest(**kwargs)
@@ -217,7 +217,8 @@ async def plan_eval(config: Any, request: PlanRequest | None = None, **kwargs: A
             # not the pilot, so the pilot's run.json and summary go.
             for name in ("run.json", "summary.json"):
                 (Path(out) / name).unlink(missing_ok=True)
-    settings = recorder.settings(config)
+    # The pilot's wall time from its first unit's start (what a replay of its units spans).
+    settings = calibrate(recorder.in_start_order(), recorder.settings(config), recorder.span())
     pilot = Pilot(units=recorder.units, run_items=len(records), settings=settings)
     base = Scenario(
         "this run", settings, len(records), price=price, items_follow=request.items_follow
@@ -265,6 +266,8 @@ class _Recorder:
         from agot.plan.pilot import UnitSample
 
         self.units: list[UnitSample] = []
+        self.starts: list[float] = []
+        self.ends: list[float] = []
         self.slots: dict[str, int] = {}
         #: After each unit: (the process's CPU seconds, the loop thread's seconds run and
         #: waiting for a CPU, calls so far), so the cost per call is read once it is warm.
@@ -275,6 +278,15 @@ class _Recorder:
 
         self.marks.append((*_busy(), 0))  # run() runs on the event loop's thread
         await LocalExecutor().run(_Spy(work, self), units, deliver, concurrency=concurrency)
+
+    def span(self) -> float:
+        """Seconds from the first unit's start to the last unit's end."""
+        if not self.units:
+            return 0.0
+        return max(self.ends) - min(self.starts)
+
+    def in_start_order(self) -> list[Any]:
+        return [u for _, u in sorted(zip(self.starts, self.units, strict=True), key=_first)]
 
     def mark(self, unit: Any) -> None:
         self.marks.append((*_busy(), self.marks[-1][3] + len(unit.calls)))
@@ -308,6 +320,10 @@ class _Recorder:
             rpm=limits.requests_per_minute if limits else None,
             tpm=limits.tokens_per_minute if limits else None,
         )
+
+
+def _first(pair: tuple[float, Any]) -> float:
+    return pair[0]
 
 
 def _busy() -> tuple[float, float, float]:
@@ -350,6 +366,7 @@ class _Spy:
             )
         started = time.time()
         row, result = await self.work.run_unit(unit, dispatchers)
+        ended = time.time()
         judge = row.details.get("judge_usage") if hasattr(row, "details") else None
         sample = unit_from_result(
             unit.record.id,
@@ -357,10 +374,12 @@ class _Spy:
             unit.model,
             result,
             started=started,
-            ended=time.time(),
+            ended=ended,
             judge=judge if isinstance(judge, dict) else None,
         )
         self.recorder.units.append(sample)
+        self.recorder.starts.append(started)
+        self.recorder.ends.append(ended)
         self.recorder.mark(sample)
         return row, result
 

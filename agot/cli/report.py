@@ -65,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     print(to_csv(report) if args.format == "csv" else to_markdown(report), end="")
+    if args.format != "csv":
+        from agot.plan.render import planned_vs_actual_markdown
+
+        for folder in args.dirs:  # a run made with agot eval --plan: its plan against it
+            print(planned_vs_actual_markdown(folder), end="")
     return 0
 
 

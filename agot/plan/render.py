@@ -9,7 +9,9 @@ the pilot itself measured under ``pilot``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from agot.plan.predict import Interval, Prediction
@@ -52,6 +54,56 @@ def plan_table(predictions: Sequence[Prediction], pilot: dict[str, Any]) -> str:
         factors = ", ".join(f"{_LABELS[k]} x{v:.2f}" for k, v in base.correction.items())
         lines.append(f"corrected by earlier runs of this setup: {factors}")
     return "\n".join(lines)
+
+
+def planned_vs_actual(folder: str | Path) -> list[dict[str, Any]]:
+    """Per figure, what ``agot eval --plan`` predicted for the run in ``folder`` (expected and
+    90% interval) beside what it spent, the ratio actual / expected (what the next plan of
+    the same setup is corrected by) and whether the interval held the actual. Empty when the
+    folder has no ``plan.json`` or the run has not finished (no actual recorded yet)."""
+    try:
+        stored = json.loads((Path(folder) / "plan.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(stored, dict):
+        return []
+    predicted, actual = stored.get("predicted"), stored.get("actual")
+    if not isinstance(predicted, dict) or not isinstance(actual, dict):
+        return []
+    out = []
+    for name, label in _LABELS.items():
+        interval, value = predicted.get(name), actual.get(name)
+        if not isinstance(interval, dict) or not isinstance(value, int | float):
+            continue
+        expected, low, high = (float(interval.get(k) or 0.0) for k in ("expected", "low", "high"))
+        show = _duration if name == "wall_s" else _money if name == "cost" else _count
+        out.append(
+            {
+                "figure": label,
+                "predicted": _cell(name, Interval(expected, low, high)),
+                "actual": show(float(value)),
+                "ratio": round(value / expected, 3) if expected else None,
+                "inside": low <= value <= high,
+            }
+        )
+    return out
+
+
+def planned_vs_actual_markdown(folder: str | Path) -> str:
+    """:func:`planned_vs_actual` as a markdown table ("" when there is nothing to show)."""
+    rows = planned_vs_actual(folder)
+    if not rows:
+        return ""
+    lines = [
+        f"\nPlanned against actual ({folder}):\n",
+        "| figure | predicted [90%] | actual | actual / predicted | inside |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        inside = "yes" if r["inside"] else "no"
+        lines.append(f"| {r['figure']} | {r['predicted']} | {r['actual']} | {ratio} | {inside} |")
+    return "\n".join(lines) + "\n"
 
 
 def _concurrency(value: Any) -> str:

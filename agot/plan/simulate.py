@@ -29,7 +29,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agot.plan.pilot import UnitSample
 
@@ -49,6 +49,11 @@ class Settings:
     #: The event loop's own seconds per call beyond the recorded gaps and tails (handling the
     #: request and the reply), as the pilot measured it: served on the loop when a call ends.
     call_overhead_s: float = 0.0
+    #: The share of each call's recorded service time (less ``call_overhead_s``) that was the
+    #: server's own latency; the rest was the call waiting for the client's loop or CPU behind
+    #: the pilot's other calls, which the simulation recreates at the run's concurrency
+    #: (see :func:`calibrate`).
+    service_scale: float = 1.0
 
     def slots(self, gate: str) -> int:
         return self.concurrency.get(gate, self.default_concurrency)
@@ -60,6 +65,7 @@ class Settings:
             "rpm": self.rpm,
             "tpm": self.tpm,
             "call_overhead_s": round(self.call_overhead_s, 6),
+            "service_scale": round(self.service_scale, 4),
         }
 
 
@@ -158,6 +164,7 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
     seq = 0
     loop_free = 0.0  # when the event loop is next free for the client's own work
     overhead = settings.call_overhead_s
+    scale = settings.service_scale
     # With the loop measured, the gaps and tails are its work or waits for it: the loop model
     # recreates both, so they are not replayed on top of it.
     replay = 0.0 if overhead else 1.0
@@ -180,7 +187,7 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
             gate.free -= 1
             start = gate.admit(now, shape.attempts[c], shape.tokens[c])
             seq += 1
-            push(events, (start + max(0.0, shape.service[c] - overhead), seq, 1, u, c))
+            push(events, (start + scale * max(0.0, shape.service[c] - overhead), seq, 1, u, c))
         else:
             gate.waiting.append((u, c))
 
@@ -233,7 +240,8 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
                 wshape = shapes[wu]
                 start = gate.admit(now, wshape.attempts[wc], wshape.tokens[wc])
                 seq += 1
-                push(events, (start + max(0.0, wshape.service[wc] - overhead), seq, 1, wu, wc))
+                served = scale * max(0.0, wshape.service[wc] - overhead)
+                push(events, (start + served, seq, 1, wu, wc))
             else:
                 gate.free += 1
         if overhead:
@@ -250,3 +258,29 @@ def simulate(units: Sequence[UnitSample], settings: Settings) -> float:
             seq += 1
             push(events, (last_end[u] + replay * shape.tail, seq, 2, u, -1))
     return finished
+
+
+def calibrate(units: Sequence[UnitSample], settings: Settings, wall_s: float) -> Settings:
+    """``settings`` with the :attr:`~Settings.service_scale` under which replaying the pilot's
+    own ``units`` (in the order they ran) takes the pilot's measured ``wall_s``.
+
+    A call's recorded service time includes its waits for the client's loop (or a CPU) while
+    the pilot's other calls were handled; the simulation serves that work on its loop model
+    again, so replayed as recorded it would count those waits twice, and more so at a higher
+    concurrency. The scale that reproduces the pilot's own wall time takes them out (found by
+    bisection; the replay's time grows with the scale). It stays 1 without a measured loop
+    cost (nothing to count twice) and is kept within [0, 1]."""
+    if not settings.call_overhead_s or not units or wall_s <= 0:
+        return settings
+    low, high = 0.0, 1.0
+    if simulate(units, replace(settings, service_scale=high)) <= wall_s:
+        return settings
+    if simulate(units, replace(settings, service_scale=low)) >= wall_s:
+        return replace(settings, service_scale=low)
+    for _ in range(20):
+        middle = (low + high) / 2
+        if simulate(units, replace(settings, service_scale=middle)) < wall_s:
+            low = middle
+        else:
+            high = middle
+    return replace(settings, service_scale=(low + high) / 2)

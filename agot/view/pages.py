@@ -15,6 +15,7 @@ from typing import Any
 from agot.errors import ConfigError
 from agot.evals.run_folder import ResultRow
 from agot.evals.tradeoff import plot_groups
+from agot.plan.render import planned_vs_actual
 from agot.view import plots
 from agot.view.data import Catalog, Run, SavedTrace
 
@@ -71,6 +72,8 @@ def run_page(run: Run) -> dict[str, Any]:
         # the run folder's tradeoff.svg, drawn again from the numbers (never the file's markup)
         "pareto_svg": plot_groups(run.groups, headline).svg,
         "latency_svg": plots.histogram(latency, "latency per item (s)"),
+        # agot eval --plan: each figure as predicted beside what the run spent
+        "plan_rows": planned_vs_actual(run.folder.path),
     }
 
 
