@@ -467,7 +467,10 @@ def test_view_export_shows_extreme_numbers_and_skips_a_fifo(tmp_path, capsys):
     page = tmp_path / "export.html"
     got, _, err = _run_cli(["view", str(out), "--export", str(page)], capsys)
     assert got == 0 and "Traceback" not in err, err
+    text = page.read_text(encoding="utf-8")
     assert page.stat().st_size > 1000
+    assert "-1e+300 s" in text and "1e+308" in text  # shown short, in e-notation
+    assert not re.search(r"\d{30}", text)  # never as 300 digits (table, plot axes)
 
 
 def test_n_ctx_above_the_models_trained_context_is_refused(tmp_path):

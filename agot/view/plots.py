@@ -50,6 +50,8 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def _fmt(value: float) -> str:
+    if not abs(value) < 1e7:  # a corrupt row's -1e300 s: e-notation, not 300 digits
+        return f"{value:.2g}"
     if abs(value) >= 10000 or (abs(value) >= 1000 and value % 1000 == 0):
         return f"{value / 1000:.0f}k"
     if abs(value) >= 1000:
