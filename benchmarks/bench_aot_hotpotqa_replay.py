@@ -15,9 +15,10 @@ ensemble sides with the chain (``chain``); the ensemble names a third answer (``
 Per scenario the script prints each side's steps in the order they were asked, the number of
 contractions, the method selected and the answer.
 
-``--atom-repo PATH`` (a checkout of qixucen/atom, outside this repository) runs the published
-code itself: its ``experiment`` package loaded from there with ``llm.gen`` replaced by the
-scripted model (no network, no key). ``--record FILE`` saves its steps, which
+``--atom-repo PATH`` (a checkout of qixucen/atom, outside this repository; needs ``openai``)
+runs the published code itself: its ``experiment`` package and ``llm.py`` loaded from there,
+the OpenAI client pointed at a stub OpenAI-compatible server on 127.0.0.1 that answers with
+the script (no network, no key). ``--record FILE`` saves its steps, which
 ``tests/test_tot_replays.py`` compares agot with (``tests/fixtures/hotpotqa/aot_replay.json``).
 
 Run: ``python benchmarks/bench_aot_hotpotqa_replay.py --atom-repo /tmp/atom``
@@ -37,6 +38,7 @@ from agot.backends.scripted import ScriptedBackend
 from agot.strategies import AoT
 from agot.strategies.atom_of_thoughts import Decomposition, Subquestion
 from agot.task import Task
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
 from agot.testing.replay import published_side, replay_parser, save_published
 from agot.types import GenerationRequest
 
@@ -59,10 +61,12 @@ SCENARIOS = {
 
 
 def published_steps(repo: Path, direct: str, ensemble: str) -> dict[str, Any]:
-    """The published ``atom`` on :data:`QUESTION`, its ``gen`` answered by the script."""
+    """The published ``atom`` on :data:`QUESTION`, through the checkout's own ``llm.py`` (the
+    OpenAI client) against a stub OpenAI-compatible server on 127.0.0.1 that answers with
+    the script."""
     steps: list[str] = []
 
-    async def gen(prompt: str, model: Any = None, temperature: Any = None, **_: Any) -> str:
+    def reply_to(prompt: str) -> str:
         if "Breaks down multi-hop questions" in prompt:
             steps.append("decompose")
             subs = [
@@ -94,9 +98,11 @@ def published_steps(repo: Path, direct: str, ensemble: str) -> dict[str, Any]:
                      "answer": CHAIN if contracted else direct}  # fmt: skip
         return json.dumps(reply)
 
-    module = _published_module(repo, gen)
-    module.set_module("multi-hop")
-    result, _log = asyncio.run(module.atom(QUESTION, [CONTEXT]))
+    with OpenAIStubServer() as server:
+        server.default = lambda body: StubResponse.chat(reply_to(body["messages"][-1]["content"]))
+        module = _published_module(repo, server.base_url)
+        module.set_module("multi-hop")
+        result, _log = asyncio.run(module.atom(QUESTION, [CONTEXT]))
     return {
         "steps": steps,
         "contractions": steps.count("contract"),
@@ -105,17 +111,22 @@ def published_steps(repo: Path, direct: str, ensemble: str) -> dict[str, Any]:
     }
 
 
-def _published_module(repo: Path, gen: Any) -> Any:
-    """``experiment.module`` from the checkout at ``repo``, with ``llm.gen`` replaced."""
+def _published_module(repo: Path, url: str) -> Any:
+    """``experiment.module`` from the checkout at ``repo``, its ``llm.py`` pointed at ``url``
+    (the code reads the URL and key from an ``apikey`` module it does not ship)."""
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    llm = types.ModuleType("llm")
-    llm.gen = gen  # type: ignore[attr-defined]
-    sys.modules["llm"] = llm
-    for name in [m for m in sys.modules if m == "experiment" or m.startswith("experiment.")]:
+    apikey = types.ModuleType("apikey")
+    apikey.url, apikey.api_key = url, "sk-local-stub"  # type: ignore[attr-defined]
+    sys.modules["apikey"] = apikey
+    for name in [
+        m for m in sys.modules if m in ("llm", "experiment") or m.startswith("experiment.")
+    ]:
         del sys.modules[name]
     import experiment.module as module  # type: ignore[import-not-found]
+    import llm  # type: ignore[import-not-found]
 
+    llm.set_model("stub-model")
     return module
 
 

@@ -21,8 +21,9 @@ Every iteration's DAG, each contracted question and the direct answer are nodes 
 contraction), so traces, ``agot show`` and ``agot view`` draw it.
 
 Intended differences from the published code (``qixucen/atom``, ``experiment/module.py``'s
-``atom`` as ``main.py --mode atom`` runs it on HotpotQA), seen by running that code and this
-strategy on the same scripted replies (``benchmarks/bench_aot_hotpotqa_replay.py``; checked by
+``atom`` as ``main.py --mode atom`` runs it on HotpotQA), seen by running that code (its own
+OpenAI client, against a stub OpenAI-compatible server on 127.0.0.1) and this strategy on the
+same scripted replies (``benchmarks/bench_aot_hotpotqa_replay.py``; checked by
 ``tests/test_tot_replays.py``):
 
 * Steps per item. The code makes one round: direct answer, decompose (one call that answers
