@@ -492,3 +492,18 @@ def test_the_share_of_prompt_served_from_the_providers_cache_is_shown(runs_root,
         assert "(90% of prompt cached)" in client.get(path).text, path
     plain = local_client(create_app(Catalog([runs_root / "cot-again"])))
     assert "of prompt cached" not in plain.get("/run/cot-again/item/0").text
+
+
+def test_compare_gives_the_paired_difference_run_against_run_per_strategy(client):
+    """#31 item 13: a setup in two runs gets its paired difference with an interval, and the
+    flips are counted per setup."""
+    page = client.get("/compare?run=agot-vs-cot&run=cot-again").text
+    table = page.split('id="compare-paired"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>", table)
+    assert [(a.strip(), m) for a, m in rows] == [
+        ("agot-vs-cot − cot-again", "em · cot @ scripted:scripted")
+    ]
+    assert re.search(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]", table)
+    flips = re.search(r"cot @ scripted:scripted: (\d+)", page)
+    total = re.search(r'id="flip-count">(\d+) of', page)
+    assert flips and total and flips.group(1) == total.group(1) != "0"

@@ -322,3 +322,33 @@ def test_item_keys_walk_the_items_and_calls_show_sampling_and_schema(server, bro
     _until(d, lambda d: d.current_url.endswith("/item/1"))
     d.find_element(By.TAG_NAME, "body").send_keys("u")
     _until(d, lambda d: d.current_url.endswith("/run/agot-vs-cot"))
+
+
+@pytest.mark.parametrize("copies", [3, 6])
+def test_compare_with_many_columns_fits_1400_px(runs_root, browser, shots, tmp_path, copies):
+    """#31 item 13: 6 and 12 columns (3 and 6 copies of a two-strategy run) compare without
+    a sideways scroll in a 1,400 px window; run-against-run differences are on the page."""
+    from starlette.testclient import TestClient
+
+    from agot.view.app import create_app
+    from agot.view.data import Catalog
+
+    root = tmp_path / "runs"
+    names = [f"agot-vs-cot-copy-{i}" for i in range(copies)]
+    for name in names:
+        shutil.copytree(runs_root / "agot-vs-cot", root / name)
+    client = TestClient(create_app(Catalog([root])), base_url="http://127.0.0.1:7576")
+    page = client.get("/compare?" + "&".join(f"run={n}" for n in names)).text
+    assert page.count('<th data-sort title="') == 2 * copies
+    (tmp_path / "compare.html").write_text(page)
+    d = browser
+    d.set_window_size(1400, 1000)
+    d.get((tmp_path / "compare.html").as_uri())
+    width = d.execute_script("return document.documentElement.clientWidth")
+    wide = d.execute_script(
+        "var t = document.getElementById('compare-table'); return t.parentNode.scrollWidth"
+    )
+    page_w = d.execute_script("return document.documentElement.scrollWidth")
+    assert page_w <= width and wide <= width, (page_w, wide, width)
+    assert d.find_element("id", "compare-paired").is_displayed()
+    _shot(d, shots, f"11-compare-{2 * copies}-columns")

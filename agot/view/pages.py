@@ -418,11 +418,15 @@ def compare_page(runs: Sequence[Run]) -> dict[str, Any]:
         cells: list[tuple[float | None, int | None]] = []
         for c in range(len(columns)):
             cells.append(lookup.get((c, item), (None, None)))
-        flipped = any(
-            len({cells[c][0] for c in cols if cells[c][0] is not None}) > 1 for cols in groups
-        )
-        rows.append(CompareRow(item, cells, flipped=flipped))
+        row = CompareRow(item, cells, flipped=False)
+        row.flipped = any(_differs(row, cols) for cols in groups)
+        rows.append(row)
     flips = sum(1 for r in rows if r.flipped)
+    by_setup = [
+        (f"{strategy} @ {model}", sum(1 for r in rows if _differs(r, cols)))
+        for (strategy, model), cols in setups.items()
+        if len(cols) > 1
+    ]
     warnings = []
     datasets = sorted({r.dataset_label for r in runs if r.rows})
     if len(datasets) > 1:
@@ -440,4 +444,47 @@ def compare_page(runs: Sequence[Run]) -> dict[str, Any]:
         "columns": columns,
         "rows": rows,
         "flips": flips,
+        "flips_by_setup": by_setup,
+        "paired": run_pairs(columns, setups),
     }
+
+
+def _differs(row: CompareRow, cols: Sequence[int]) -> bool:
+    """Whether columns ``cols`` scored ``row``'s item differently (unscored cells aside)."""
+    return len({row.cells[c][0] for c in cols if row.cells[c][0] is not None}) > 1
+
+
+def run_pairs(columns: Sequence[Column], setups: dict[tuple[str, str], list[int]]) -> list[Any]:
+    """Run against run for each strategy and model in several runs: the paired difference of
+    the headline score over the items both scored, with its bootstrap interval (what the run
+    page's paired table gives for strategies inside one run). Each later run is paired with
+    the first one picked, so n runs make n - 1 rows per setup, not n(n - 1)/2."""
+    from agot.evals.stats import paired_comparison
+
+    out = []
+    for cols in setups.values():
+        for a, b in ((cols[0], later) for later in cols[1:]):
+            first, second = columns[a], columns[b]
+            scores = [_scores_of(first), _scores_of(second)]
+            shared = [item for item in scores[0] if item in scores[1]]
+            if not shared or first.run.headline != second.run.headline:
+                continue
+            out.append(
+                paired_comparison(
+                    [scores[0][i] for i in shared],
+                    [scores[1][i] for i in shared],
+                    names=(first.run.name, second.run.name),
+                    metric=f"{first.run.headline} · {first.strategy} @ {first.model}",
+                )
+            )
+    return out
+
+
+def _scores_of(column: Column) -> dict[str, float]:
+    out = {}
+    for row in column.run.rows:
+        if (row.strategy, row.model) == (column.strategy, column.model):
+            score = column.run.score(row)
+            if score is not None:
+                out[row.id] = score
+    return out
