@@ -418,12 +418,12 @@ def compare_page(runs: Sequence[Run]) -> dict[str, Any]:
         cells: list[tuple[float | None, int | None]] = []
         for c in range(len(columns)):
             cells.append(lookup.get((c, item), (None, None)))
-        row = CompareRow(item, cells, flipped=False)
-        row.flipped = any(_differs(row, cols) for cols in groups)
-        rows.append(row)
+        compared = CompareRow(item, cells, flipped=False)
+        compared.flipped = any(_differs(compared, cols) for cols in groups)
+        rows.append(compared)
     flips = sum(1 for r in rows if r.flipped)
     by_setup = [
-        (f"{strategy} @ {model}", sum(1 for r in rows if _differs(r, cols)))
+        (f"{strategy} @ {model}", sum(1 for each in rows if _differs(each, cols)))
         for (strategy, model), cols in setups.items()
         if len(cols) > 1
     ]
