@@ -16,11 +16,13 @@ name                   what runs (``--agents N``, ``--idobata-at K``; K = 0 mean
 ``kairanban``          ``kcs+ibc``, or ``kcs`` when K = 0
 =====================  ========================================================================
 
-K defaults to ``N // 2 + 1`` (3 of the paper's 5 agents). The Kairanban objects come from
-:func:`agot.kairanban.variants.variant_strategies`; this runner is the one way to score them
-on a labelled set (resumable, one results line per item, bootstrap intervals). Every variant
-gets the run's ``--seed``, so agent ``i`` samples with the same seed in every variant. The two
-``independent`` rows share one run (the same calls, so both rows report the same usage).
+K defaults to ``N // 2 + 1`` (3 of the paper's 5 agents). Each name is an ordinary strategy of
+the registry (:func:`agot.kairanban.variants.variant`), a :class:`~agot.kairanban.Kairanban`
+that the runner builds with the dataset's labels; this runner is the one way to score them on
+a labelled set (resumable, one results line per item, bootstrap intervals). Every variant gets
+the run's ``--seed``, so agent ``i`` samples with the same seed in every variant.
+``independent`` is one unit of work that writes two rows (its ``readings``, ``vote`` and
+``mean``, of one run: the same calls, so both rows report the same usage).
 
 :class:`ClassificationScorer` scores any strategy on such a set. Kairanban variants give a
 distribution; a text strategy's ``Answer: <label>`` counts as a one-hot distribution. Per row:
@@ -35,241 +37,24 @@ last four over the items that have a prediction), and the mean entropy and varia
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from agot.config import check_count
-from agot.errors import ConfigError, DatasetError
+from agot.errors import DatasetError
 from agot.evals.records import EvalRecord
 from agot.evals.scorers import Score, Scorer, raw_text
 from agot.evals.scorers.metrics import CorpusMetric
-from agot.kairanban.options import DEFAULT_AGENTS, MAX_AGENTS, default_idobata_at
 from agot.result import Result
-from agot.strategies.base import Outcome, RunContext, Strategy
-from agot.task import Task
-
-if TYPE_CHECKING:
-    from agot.budget import Budget
-    from agot.dispatcher import Dispatcher
-    from agot.kairanban.chain import Kairanban
-
-#: Strategy names a classification dataset accepts (canonical name -> what it runs).
-CLASSIFICATION_STRATEGIES = {
-    "single": "one agent",
-    "independent": "N independent agents: rows independent-vote and independent-mean",
-    "independent-vote": "N independent agents, majority vote",
-    "independent-mean": "N independent agents, mean distribution",
-    "kcs": "kairanban chain of N agents",
-    "kcs+ibc": "kairanban chain with the idobata round after agent K",
-    "kairanban": "kcs+ibc (kcs with --idobata-at 0)",
-}
-_ALIASES = {
-    "kcs-ibc": "kcs+ibc",
-    "kcs_ibc": "kcs+ibc",
-    "ibc": "kcs+ibc",
-    "independent_vote": "independent-vote",
-    "independent_mean": "independent-mean",
-    "vote": "independent-vote",
-    "mean": "independent-mean",
-}
 
 
 def canonical_strategy(name: str) -> str | None:
-    """The canonical classification strategy for ``name``, or None when it is not one."""
-    key = str(name).strip().lower()
-    key = _ALIASES.get(key, key)
-    return key if key in CLASSIFICATION_STRATEGIES else None
+    """The canonical Kairanban variant for strategy ``name``, or None when it is not one."""
+    from agot.kairanban.variants import STRATEGY_NAMES
+    from agot.strategies import STRATEGIES
 
-
-def classification_strategies(
-    name: str,
-    labels: Sequence[str],
-    *,
-    agents: int = DEFAULT_AGENTS,
-    idobata_at: int | None = None,
-    **options: Any,
-) -> list[tuple[str, Strategy]]:
-    """The (row label, strategy) pairs that strategy ``name`` adds to a run.
-
-    ``idobata_at``: None for the default (:func:`default_idobata_at`), 0 for none. ``options``
-    go to every :class:`~agot.kairanban.Kairanban` (``temperature``, ``max_tokens``, ``seed``,
-    ``models``, ``personas``, ...).
-    """
-    from agot.kairanban.variants import variant_strategies
-
-    key = canonical_strategy(name)
-    if key is None:
-        raise ConfigError(
-            f"unknown classification strategy {name!r}: choose from "
-            f"{', '.join(CLASSIFICATION_STRATEGIES)}"
-        )
-    check_count(agents, "--agents", maximum=MAX_AGENTS)
-    if idobata_at is None:
-        idobata = default_idobata_at(agents) if agents > 1 else None
-    else:
-        idobata = check_count(idobata_at, "--idobata-at (0: none)", minimum=0) or None
-    if key == "kcs+ibc" and idobata is None:
-        raise ConfigError(
-            "kcs+ibc needs an idobata round: pass --idobata-at K with 1 <= K <= --agents "
-            "(use kcs for the chain without one)"
-        )
-
-    def build(variant: str) -> Kairanban:
-        return variant_strategies(
-            labels, agents=agents, idobata_at=idobata or 1, variants=[variant], **options
-        )[variant]
-
-    if key == "independent":
-        chain = build("independent")
-        shared = SharedRun(chain, readers=2)
-        return [
-            ("independent-vote", KairanbanVariant("independent-vote", chain, "vote", shared)),
-            ("independent-mean", KairanbanVariant("independent-mean", chain, "mean", shared)),
-        ]
-    if key in ("independent-vote", "independent-mean"):
-        chain = build("independent")
-        return [(key, KairanbanVariant(key, chain, key.removeprefix("independent-")))]
-    variant = ("kcs+ibc" if idobata else "kcs") if key == "kairanban" else key
-    chain = build(variant)
-    return [(key, KairanbanVariant(key, chain, chain.aggregate))]
-
-
-def view_details(details: Mapping[str, Any], aggregate: str) -> tuple[str | None, dict[str, Any]]:
-    """A Kairanban run's (answer, details) seen under ``aggregate`` (``last``/``mean``/``vote``).
-
-    The run reports all three aggregates, so reading it under another one costs no calls.
-    ``details["raw"]`` becomes the last valid agent document (the board at the end) as JSON,
-    so a results row's ``raw`` is model text rather than the label.
-    """
-    from agot.kairanban import metrics
-
-    report = dict(details.get("kairanban") or {})
-    if not report:
-        return None, dict(details)
-    labels = report["labels"]
-    dist = (report.get("aggregates") or {}).get(aggregate)
-    label = None
-    if dist is not None:
-        if aggregate == "vote":
-            valid = [d["distribution"] for d in report.get("documents", []) if d["distribution"]]
-            label = metrics.vote_winner(valid, labels)
-        else:
-            label = metrics.top_label(dist, labels)
-    report.update(aggregate=aggregate, distribution=dist, label=label)
-    out = {**details, "kairanban": report, "distribution": dist}
-    last = next((d for d in reversed(report.get("documents") or []) if d.get("distribution")), None)
-    if last is not None:  # the model's own text: the board at the end, as the agent wrote it
-        out["raw"] = json.dumps(
-            {k: last.get(k) for k in ("analysis", "reasoning", "distribution")},
-            ensure_ascii=False,
-        )
-    return label, out
-
-
-class SharedRun:
-    """One run of ``chain`` per item and dispatcher, read by ``readers`` variants.
-
-    The first reader starts the run; the others await the same task (shielded, so one reader
-    being cancelled does not cancel it for the rest). The entry is dropped once every reader
-    has taken it. (A resumed run that has only one of the rows of an item left keeps that
-    item's entry until the run ends: one Result per such item.)
-    """
-
-    def __init__(self, chain: Kairanban, readers: int) -> None:
-        self.chain = chain
-        self.readers = readers
-        self._runs: dict[tuple[int, str], list[Any]] = {}
-
-    async def result(
-        self, task: Task, dispatcher: Dispatcher, budget: Budget | None = None
-    ) -> Result:
-        key = (id(dispatcher), task.id or task.question)
-        entry = self._runs.get(key)
-        if entry is None:
-            run = asyncio.ensure_future(
-                self.chain.solve(task, dispatcher=dispatcher, budget=budget)
-            )
-            entry = self._runs[key] = [run, self.readers]
-        entry[1] -= 1
-        if entry[1] <= 0:
-            del self._runs[key]
-        return await asyncio.shield(entry[0])
-
-
-class KairanbanVariant(Strategy):
-    """A Kairanban configuration under one aggregation, named as its results row.
-
-    ``solve`` returns the chain's result with ``answer`` and ``details["distribution"]`` taken
-    from ``aggregate``, ``strategy`` set to ``label`` and ``error`` set when no agent produced
-    a valid distribution; with ``shared``, the run is shared with the other variants reading
-    it (see :class:`SharedRun`).
-    """
-
-    name = "kairanban"
-
-    def __init__(
-        self,
-        label: str,
-        chain: Kairanban,
-        aggregate: str,
-        shared: SharedRun | None = None,
-    ) -> None:
-        super().__init__(
-            temperature=chain.params.temperature,
-            max_tokens=chain.params.max_tokens,
-            budget=chain.budget,
-        )
-        self.label = label
-        self.chain = chain
-        self.aggregate = aggregate
-        self.shared = shared
-
-    def describe(self) -> str:
-        """A one-line account of the configuration (run.json records it)."""
-        c = self.chain
-        parts = [f"mode={c.mode}", f"agents={c.agents}"]
-        if c.idobata_at is not None:
-            parts.append(f"idobata_at={c.idobata_at}")
-        parts += [
-            f"aggregate={self.aggregate}",
-            f"labels={','.join(c.labels)}",
-            f"temperature={c.params.temperature}",
-            f"max_tokens={c.params.max_tokens}",
-            f"seed={c.seed}",
-        ]
-        if self.shared is not None:
-            parts.append("run shared with the other independent row")
-        return f"Kairanban({', '.join(parts)})"
-
-    async def run(self, task: Task, ctx: RunContext) -> Outcome:
-        outcome = await self.chain.run(task, ctx)
-        answer, details = view_details(outcome.details, self.aggregate)
-        return outcome.model_copy(update={"answer": answer, "details": details})
-
-    async def solve(self, question: str | Task, **options: Any) -> Result:
-        """The chain's result read under this variant's aggregate; ``options`` are those of
-        :meth:`Strategy.solve`, passed on to the chain (or to the shared run)."""
-        task = Task.coerce(question)
-        dispatcher = options.get("dispatcher")
-        if self.shared is not None and dispatcher is not None and options.get("model") is None:
-            result = await self.shared.result(task, dispatcher, options.get("budget"))
-        else:
-            result = await self.chain.solve(task, **options)
-        answer, details = view_details(result.details, self.aggregate)
-        # No agent gave a valid distribution: a failed item (counted in the summary's errors,
-        # re-run by --retry-errors), not merely an unparsed one.
-        error = result.error or (details.get("kairanban") or {}).get("error")
-        return result.model_copy(
-            update={
-                "answer": answer,
-                "details": details,
-                "strategy": self.label,
-                "error": error,
-            }
-        )
+    key = STRATEGIES.key(str(name))
+    return key if key in STRATEGY_NAMES else None
 
 
 # -- scoring ----------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 A :class:`RunPlan` is the run's :class:`~agot.evals.executors.UnitWork`: the dataset spec with
 its subset and split, the strategies and scorers, the redaction, and :meth:`RunPlan.run_unit`,
-which runs and scores one item under one strategy and one model. The runner
+which runs one item under one strategy and one model and scores it into its results rows: one
+row, or one per reading for a strategy that reports one run several ways (:class:`Readings`:
+the Kairanban ``independent`` variant's vote and mean). The runner
 (:mod:`agot.evals.runner`) builds it once and keeps what belongs to its own process: the run
 folder and its lock, the progress line and the summary. A Ray worker holds a pickled copy, so
 the plan is frozen: nothing a unit does changes it.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agot.dispatcher import Dispatcher
 from agot.errors import AgotError, ConfigError
@@ -33,13 +35,38 @@ if TYPE_CHECKING:
     from agot.evals.runner import EvalConfig
 
 
+@runtime_checkable
+class Readings(Protocol):
+    """A strategy whose one run an eval reports under several readings, one row each."""
+
+    readings: tuple[str, ...]
+
+    def read(self, result: Result, reading: str) -> Result:
+        """``result`` as reading ``reading`` reports it."""
+        ...
+
+
+def row_labels(label: str, strategy: Strategy) -> tuple[str, ...]:
+    """The results rows strategy ``label`` writes per item and model: ``label`` itself, or
+    ``label-<reading>`` for each reading of a strategy with several."""
+    if isinstance(strategy, Readings) and len(strategy.readings) > 1:
+        return tuple(f"{label}-{reading}" for reading in strategy.readings)
+    return (label,)
+
+
 @dataclass(frozen=True)
 class Unit:
-    """One item under one strategy and one model: what a results row describes."""
+    """One item under one strategy and one model: one run, written as the rows ``rows`` (the
+    strategy's :func:`row_labels` still missing from the run folder)."""
 
     record: EvalRecord
     strategy: str
     model: str
+    rows: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.rows or (self.strategy,)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -135,22 +162,26 @@ class RunPlan:
             kwargs["router"] = self.config.router
         return DispatcherSpec(target, kwargs)
 
-    def failed_unit(self, unit: Unit, error: str) -> tuple[ResultRow, Result]:
-        result = Result(
-            question=unit.record.question, strategy=unit.strategy, model=unit.model, error=error
-        )
-        return self._row(unit, result, None, {}, {}, error), result
+    def failed_unit(self, unit: Unit, error: str) -> list[tuple[ResultRow, Result]]:
+        out = []
+        for label in unit.labels:
+            result = Result(
+                question=unit.record.question, strategy=label, model=unit.model, error=error
+            )
+            out.append((self._row(unit, label, result, None, {}, {}, error), result))
+        return out
 
     async def run_unit(
         self, unit: Unit, dispatchers: dict[str, Dispatcher]
-    ) -> tuple[ResultRow, Result]:
+    ) -> list[tuple[ResultRow, Result]]:
+        """The unit's rows (with the result each was scored from), in ``unit.labels`` order."""
         # Error text cut short while the item runs (its calls, its judge) is redacted first.
         with self.redaction.running(unit.record.id):
             return await self._run_unit(unit, dispatchers)
 
     async def _run_unit(
         self, unit: Unit, dispatchers: dict[str, Dispatcher]
-    ) -> tuple[ResultRow, Result]:
+    ) -> list[tuple[ResultRow, Result]]:
         if unit.record.id in self.invalid_text:
             return self.failed_unit(unit, self.invalid_text[unit.record.id])
         record, strategy = unit.record, self.strategies[unit.strategy]
@@ -173,6 +204,24 @@ class RunPlan:
         ctx = ScoreContext(
             model=unit.model, dispatcher=dispatcher, seed=self.config.seed, dispatchers=dispatchers
         )
+        if not isinstance(strategy, Readings):
+            return [await self._scored(unit, unit.strategy, result, ctx)]
+        labels = dict(zip(row_labels(unit.strategy, strategy), strategy.readings, strict=True))
+        return [
+            await self._scored(
+                unit,
+                label,
+                strategy.read(result, labels[label]).model_copy(update={"strategy": label}),
+                ctx,
+            )
+            for label in unit.labels
+        ]
+
+    async def _scored(
+        self, unit: Unit, label: str, result: Result, ctx: ScoreContext
+    ) -> tuple[ResultRow, Result]:
+        """Row ``label`` of ``unit``: ``result`` scored by every scorer."""
+        record = unit.record
         scores: dict[str, float] = {}
         details: dict[str, Any] = {}
         prediction: str | None = None
@@ -200,11 +249,12 @@ class RunPlan:
         details.update(_verifier_agreement(result, scores, self.scorers))
         if any(e.endpoint for e in result.events):
             details["endpoints"] = endpoint_calls(result.events)
-        return self._row(unit, result, prediction, scores, details, error), result
+        return self._row(unit, label, result, prediction, scores, details, error), result
 
     def _row(
         self,
         unit: Unit,
+        label: str,
         result: Result,
         prediction: str | None,
         scores: dict[str, float],
@@ -217,7 +267,7 @@ class RunPlan:
             dataset=self.spec.name,
             subset=self.subset,
             split=self.split,
-            strategy=unit.strategy,
+            strategy=label,
             model=unit.model,
             seed=self.config.seed,
             gold=record.gold,
@@ -239,14 +289,15 @@ def build_strategies(config: EvalConfig, spec: DatasetSpec) -> dict[str, Strateg
     from agot.evals.classification import canonical_strategy
 
     out: dict[str, Strategy] = {}
+    seen: set[str] = set()  # row labels: independent writes independent-vote too
     for entry in config.strategies or ():
         pairs: list[tuple[str, Strategy]]
         if isinstance(entry, Strategy):
             pairs = [(entry.name, entry)]
         elif isinstance(entry, tuple):
             pairs = [entry]
-        elif canonical_strategy(str(entry)) is not None:
-            pairs = _classification_strategies(config, spec, str(entry))
+        elif (variant := canonical_strategy(str(entry))) is not None:
+            pairs = [(variant, _kairanban_variant(config, spec, variant))]
         else:
             label = str(entry).strip().lower()
             params = {
@@ -261,26 +312,23 @@ def build_strategies(config: EvalConfig, spec: DatasetSpec) -> dict[str, Strateg
                 ) from None
             pairs = [(strategy.name, strategy)]
         for label, strategy in pairs:
-            if label in out:
-                raise ConfigError(f"strategy {label!r} is listed twice")
+            for row in row_labels(label, strategy):
+                if row in seen:
+                    raise ConfigError(f"strategy {row!r} is listed twice")
+                seen.add(row)
             out[label] = strategy
     if not out:
         raise ConfigError("no strategy given: pass --strategy cot (or several, comma-separated)")
     return out
 
 
-def _classification_strategies(
-    config: EvalConfig, spec: DatasetSpec, name: str
-) -> list[tuple[str, Strategy]]:
-    """Kairanban variants (:mod:`agot.evals.classification`) for a labelled dataset.
+def _kairanban_variant(config: EvalConfig, spec: DatasetSpec, name: str) -> Strategy:
+    """Kairanban variant ``name`` (:mod:`agot.evals.classification`) for a labelled dataset.
 
-    Their parameters: the sampling flags, then ``per_strategy_params["kairanban"]``
+    Its parameters: the sampling flags, then ``per_strategy_params["kairanban"]``
     (``--agents``, ``--idobata-at``), then those under the variant's own name; the seed
     defaults to the run's, so every variant's agent ``i`` samples with the same seed.
     """
-    from agot.evals.classification import canonical_strategy, classification_strategies
-
-    key = canonical_strategy(name) or name
     if not spec.labels:
         raise ConfigError(
             f"strategy {name!r} classifies texts into labels: use it on a classification "
@@ -291,10 +339,10 @@ def _classification_strategies(
         "seed": config.seed,
         **config.strategy_params,
         **per.get("kairanban", {}),
-        **(per.get(key, {}) if key != "kairanban" else {}),
+        **(per.get(name, {}) if name != "kairanban" else {}),
     }
     try:
-        return classification_strategies(name, spec.labels, **params)
+        return get_strategy(name, labels=spec.labels, **params)
     except TypeError as exc:
         raise ConfigError(f"strategy {name!r} does not take these options: {exc}") from None
 

@@ -41,7 +41,7 @@ from agot.evals.progress import EvalProgress
 from agot.evals.records import EvalRecord
 from agot.evals.run_folder import TRACES_DIR, ResultRow, RunFolder, slug
 from agot.evals.run_lock import LOCK_FILE
-from agot.evals.run_plan import RunPlan, Unit, model_key
+from agot.evals.run_plan import RunPlan, Unit, model_key, row_labels
 from agot.evals.scorers import Scorer
 from agot.evals.stats import MAX_RESAMPLES
 from agot.evals.summary import EvalSummary, summarize
@@ -305,20 +305,23 @@ class _Run:
         )
         done = {(row.id, row.strategy, row.model) for row in existing}
         models = [model_key(m) for m in self.config.models]
-        units = [
-            Unit(record=record, strategy=label, model=model)
-            for record in records
-            for model in models
-            for label in self.strategies
-            if (record.id, label, model) not in done
-        ]
+        rows_of = {label: row_labels(label, s) for label, s in self.strategies.items()}
+        row_order = [row for wanted in rows_of.values() for row in wanted]
+        units = []
+        for record in records:
+            for model in models:
+                for label, wanted in rows_of.items():
+                    missing = tuple(r for r in wanted if (record.id, r, model) not in done)
+                    if missing:
+                        units.append(Unit(record=record, strategy=label, model=model, rows=missing))
         started = time.perf_counter()
         writer = self.folder.writer()
+        total = len(records) * len(models) * len(row_order)
         progress = EvalProgress(
-            total=len(records) * len(models) * len(self.strategies),
-            already=len(records) * len(models) * len(self.strategies) - len(units),
+            total=total,
+            already=total - sum(len(unit.labels) for unit in units),
             headline=self.plan.scorers[0].headline_metric,
-            labels=list(self.strategies),
+            labels=row_order,
             stream=self.stream,
             enabled=self.config.progress,
         )
@@ -328,9 +331,9 @@ class _Run:
             files = []
             if self.config.save_traces:
                 if self.plan.redaction.enabled:  # walking a large trace takes milliseconds
-                    path, content = await asyncio.to_thread(self._trace_file, unit, result)
+                    path, content = await asyncio.to_thread(self._trace_file, unit, row, result)
                 else:
-                    path, content = self._trace_file(unit, result)
+                    path, content = self._trace_file(unit, row, result)
                 row.trace = str(path.relative_to(self.folder.path))
                 files.append((path, content))
             await writer.append(row, files)
@@ -357,17 +360,17 @@ class _Run:
             notes=self.plan.notes(),
             sample_seed=self.sample_seed,
             preset=self.preset,
-            order=list(self.strategies),
+            order=row_order,
         )
         self.folder.write_summary(summary.model_dump(mode="json"))
         write_tradeoff(self.folder, summary)
         return summary
 
-    def _trace_file(self, unit: Unit, result: Result) -> tuple[Path, bytes]:
+    def _trace_file(self, unit: Unit, row: ResultRow, result: Result) -> tuple[Path, bytes]:
         """Where the unit's trace goes, and its bytes: the object Result.save_trace writes
         (Result.load_trace reads it back), serialised by pydantic's compact encoder since a
         run writes thousands of them."""
-        path = self.folder.trace_path(unit.strategy, unit.model, unit.record.id)
+        path = self.folder.trace_path(row.strategy, unit.model, unit.record.id)
         return path, self.plan.redaction.trace_bytes(unit.record.id, result)
 
 

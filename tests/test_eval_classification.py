@@ -30,13 +30,13 @@ from agot.errors import ConfigError
 from agot.evals.classification import (
     ClassificationScorer,
     canonical_strategy,
-    classification_strategies,
     parse_label,
 )
 from agot.evals.datasets import dataset_names, get_dataset, load_dataset
 from agot.evals.run_folder import read_results
 from agot.evals.runner import run_eval
 from agot.result import Result
+from agot.strategies import get_strategy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TWEETEVAL = FIXTURES / "sentiment" / "tweeteval"
@@ -265,15 +265,18 @@ def test_parse_label_reads_the_stated_label_only():
 
 def test_strategy_names_and_configuration_errors(tmp_path, monkeypatch, capsys):
     assert canonical_strategy("KCS-IBC") == "kcs+ibc" and canonical_strategy("cot") is None
-    pairs = classification_strategies("kcs", LABELS, agents=4)
-    assert [label for label, _ in pairs] == ["kcs"] and pairs[0][1].chain.idobata_at is None
-    assert classification_strategies("kairanban", LABELS, agents=5)[0][1].chain.idobata_at == 3
+    kcs = get_strategy("kcs", labels=LABELS, agents=4)
+    assert kcs.idobata_at is None and kcs.readings == ("last",)
+    assert get_strategy("kairanban", labels=LABELS, agents=5).idobata_at == 3
+    independent = get_strategy("independent", labels=LABELS, agents=3)
+    assert independent.independent and independent.readings == ("vote", "mean")
+    assert get_strategy("vote", labels=LABELS).readings == ("vote",)
     with pytest.raises(ConfigError, match="kcs\\+ibc needs an idobata round"):
-        classification_strategies("kcs+ibc", LABELS, idobata_at=0)
+        get_strategy("kcs+ibc", labels=LABELS, idobata_at=0)
     with pytest.raises(ConfigError, match="idobata_at must be between 1 and agents"):
-        classification_strategies("kcs+ibc", LABELS, agents=2, idobata_at=3)
+        get_strategy("kcs+ibc", labels=LABELS, agents=2, idobata_at=3)
     with pytest.raises(ConfigError, match=r"--idobata-at \(0: none\) must be at least 0"):
-        classification_strategies("kairanban", LABELS, idobata_at=-1)
+        get_strategy("kairanban", labels=LABELS, idobata_at=-1)
 
     hotpot = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"
     base = ["eval", "--model", "scripted", "--quiet", "--out", str(tmp_path / "x")]
@@ -285,6 +288,31 @@ def test_strategy_names_and_configuration_errors(tmp_path, monkeypatch, capsys):
     argv = [*base, "tweet_eval", "--data", str(TWEETEVAL), "--strategy", "independent,vote"]
     assert run_cli(argv, monkeypatch) == 2
     assert "'independent-vote' is listed twice" in capsys.readouterr().err
+
+
+def test_independent_is_one_unit_writing_two_rows_and_resumes_the_missing_one(
+    tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "run"
+    argv = [
+        "eval", "tweet_eval", "--data", str(TWEETEVAL), "--strategy", "independent",
+        "--agents", "3", "--model", f"scripted/{TABLE}", "--out", str(out), "--quiet",
+        "--resamples", "100",
+    ]  # fmt: skip
+    assert run_cli(argv, monkeypatch) == 0
+    results = out / "results.jsonl"
+    first = read_results(results)
+    assert sorted((r.id, r.strategy) for r in first) == sorted(
+        (i, s) for i in GOLD for s in ("independent-vote", "independent-mean")
+    )
+    kept = [line for line in results.read_text().splitlines() if '"independent-mean"' not in line
+            or '"test-0"' not in line]  # fmt: skip
+    results.write_text("\n".join(kept) + "\n")
+    assert run_cli([*argv, "--resume"], monkeypatch) == 0
+    added = read_results(results)[len(kept) :]
+    assert [(r.id, r.strategy) for r in added] == [("test-0", "independent-mean")]
+    again = next(r for r in first if (r.id, r.strategy) == ("test-0", "independent-mean"))
+    assert added[0].prediction == again.prediction and added[0].usage.calls == 3
 
 
 async def test_default_scripted_replies_are_parseable_but_fail_as_recorded_errors(tmp_path):

@@ -365,8 +365,9 @@ class _Spy:
                 else dispatcher.limits.max_concurrency or backend.capabilities.default_concurrency
             )
         started = time.time()
-        row, result = await self.work.run_unit(unit, dispatchers)
+        rows = await self.work.run_unit(unit, dispatchers)
         ended = time.time()
+        row, result = rows[0]  # every row of a unit reads the same run
         judge = row.details.get("judge_usage") if hasattr(row, "details") else None
         sample = unit_from_result(
             unit.record.id,
@@ -381,7 +382,7 @@ class _Spy:
         self.recorder.starts.append(started)
         self.recorder.ends.append(ended)
         self.recorder.mark(sample)
-        return row, result
+        return rows
 
 
 # -- agot eval --plan -----------------------------------------------------------------------

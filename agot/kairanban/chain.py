@@ -45,7 +45,7 @@ from agot.kairanban.options import (
     fitted_note_chars,
     per_agent,
 )
-from agot.kairanban.report import build_report
+from agot.kairanban.report import build_report, read_report
 from agot.kairanban.schemas import (
     DEFAULT_LABELS,
     DEFAULT_NOTE_CHARS,
@@ -72,9 +72,11 @@ class Kairanban(Strategy):
     ``models``: model strings, one for all agents or one per agent (each request carries it,
     the dispatcher routes it); ``None`` uses the dispatcher's model. ``personas``: optional
     persona prompts, one for all or one per agent (``None`` entries for none).
-    ``aggregate``: ``last`` (the paper), ``mean`` or ``vote``. ``independent``: no sharing at all
-    (baseline). ``note_chars``: the JSON-schema ``maxLength`` of the analysis and reasoning,
-    lowered to fit ``max_tokens`` (see :func:`fitted_note_chars`).
+    ``aggregate``: ``last`` (the paper), ``mean`` or ``vote``. ``readings``: the aggregates an
+    eval reports this run under, one results row each (default ``aggregate`` alone; the
+    ``independent`` variant reads one run as ``vote`` and ``mean``, see :meth:`read`).
+    ``independent``: no sharing at all (baseline). ``note_chars``: the JSON-schema ``maxLength``
+    of the analysis and reasoning, lowered to fit ``max_tokens`` (see :func:`fitted_note_chars`).
     ``sum_tolerance``: how far from 1 a distribution's sum may be and still be renormalised
     (further off is re-asked). ``seed``: agent ``i`` samples with seed ``seed + i``.
     """
@@ -90,6 +92,7 @@ class Kairanban(Strategy):
         models: Sequence[str] | str | None = None,
         personas: Sequence[str | None] | str | None = None,
         aggregate: str = "last",
+        readings: Sequence[str] | None = None,
         independent: bool = False,
         temperature: float = 0.7,
         max_tokens: int = 512,
@@ -129,6 +132,11 @@ class Kairanban(Strategy):
                 f"aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}"
             )
         self.aggregate = aggregate
+        self.readings = tuple(readings) if readings is not None else (aggregate,)
+        if not self.readings or any(r not in AGGREGATES for r in self.readings):
+            raise ConfigError(
+                f"readings must be aggregates among {', '.join(AGGREGATES)}, got {readings!r}"
+            )
         self.independent = bool(independent)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
             raise ConfigError(f"temperature must be between 0 and 2, got {temperature!r}")
@@ -147,6 +155,29 @@ class Kairanban(Strategy):
         self.schema = document_model(self.labels, self.note_chars, self.sum_tolerance)
 
     # -- public API ---------------------------------------------------------------------------
+    def describe(self) -> str:
+        """A one-line account of the configuration (an eval's run.json records it)."""
+        parts = [f"mode={self.mode}", f"agents={self.agents}"]
+        if self.idobata_at is not None:
+            parts.append(f"idobata_at={self.idobata_at}")
+        parts += [
+            f"aggregate={','.join(self.readings)}",
+            f"labels={','.join(self.labels)}",
+            f"temperature={self.params.temperature}",
+            f"max_tokens={self.params.max_tokens}",
+            f"seed={self.seed}",
+        ]
+        return f"Kairanban({', '.join(parts)})"
+
+    def read(self, result: Result, reading: str) -> Result:
+        """``result`` (of :meth:`solve`) read under aggregate ``reading``: its answer and
+        ``details["distribution"]`` from that aggregate (the run reports all three, so a
+        reading costs no calls), and ``error`` set when no agent gave a valid distribution
+        (a failed item, not merely an unparsed one)."""
+        answer, details = read_report(result.details, reading)
+        error = result.error or (details.get("kairanban") or {}).get("error")
+        return result.model_copy(update={"answer": answer, "details": details, "error": error})
+
     @property
     def mode(self) -> str:
         if self.independent:

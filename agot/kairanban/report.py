@@ -6,7 +6,8 @@ The chain hands over the agents' documents and the idobata comments; this turns 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agot.kairanban import metrics
@@ -58,3 +59,32 @@ def build_report(
         error=error,
     )
     return result.model_dump(mode="json", exclude={"usage", "events", "prompts", "wall_s"})
+
+
+def read_report(details: Mapping[str, Any], aggregate: str) -> tuple[str | None, dict[str, Any]]:
+    """A run's (answer, details) seen under ``aggregate`` (``last``/``mean``/``vote``).
+
+    ``details["raw"]`` becomes the last valid agent document (the board at the end) as JSON,
+    so a results row's ``raw`` is model text rather than the label.
+    """
+    report = dict(details.get("kairanban") or {})
+    if not report:
+        return None, dict(details)
+    labels = report["labels"]
+    dist = (report.get("aggregates") or {}).get(aggregate)
+    label = None
+    if dist is not None:
+        if aggregate == "vote":
+            valid = [d["distribution"] for d in report.get("documents", []) if d["distribution"]]
+            label = metrics.vote_winner(valid, labels)
+        else:
+            label = metrics.top_label(dist, labels)
+    report.update(aggregate=aggregate, distribution=dist, label=label)
+    out = {**details, "kairanban": report, "distribution": dist}
+    last = next((d for d in reversed(report.get("documents") or []) if d.get("distribution")), None)
+    if last is not None:  # the model's own text: the board at the end, as the agent wrote it
+        out["raw"] = json.dumps(
+            {k: last.get(k) for k in ("analysis", "reasoning", "distribution")},
+            ensure_ascii=False,
+        )
+    return label, out

@@ -15,6 +15,11 @@ Every variant gets the same sampling settings and seed, so agent ``i`` samples w
 seed in every variant. To compare them on a labelled dataset, run them through the eval runner
 (``agot eval tweet_eval --strategy single,independent,kcs,kcs+ibc``, or
 :func:`agot.evals.run_eval`): see :mod:`agot.evals.classification`.
+
+Each name of :data:`STRATEGY_NAMES` is a strategy in :data:`agot.strategies.STRATEGIES` (this
+module registers them when the registry first looks one up), built by :func:`variant`: an
+ordinary :class:`Kairanban` whose ``readings`` say which aggregates an eval reports, one
+results row each (``independent``: one run, rows ``independent-vote`` and ``independent-mean``).
 """
 
 from __future__ import annotations
@@ -22,12 +27,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agot.config import check_count
 from agot.errors import ConfigError
 from agot.kairanban.chain import Kairanban
-from agot.kairanban.options import DEFAULT_AGENTS, default_idobata_at
+from agot.kairanban.options import DEFAULT_AGENTS, MAX_AGENTS, default_idobata_at
 from agot.kairanban.schemas import DEFAULT_LABELS
+from agot.strategies import STRATEGIES
 
 VARIANTS = ("single", "independent", "kcs", "kcs+ibc")
+
+#: The variants' strategy names (canonical name -> what runs); the strategy registry holds
+#: their other spellings (``kcs-ibc``, ``vote``, ...).
+STRATEGY_NAMES = {
+    "single": "one agent",
+    "independent": "N independent agents: rows independent-vote and independent-mean",
+    "independent-vote": "N independent agents, majority vote",
+    "independent-mean": "N independent agents, mean distribution",
+    "kcs": "kairanban chain of N agents",
+    "kcs+ibc": "kairanban chain with the idobata round after agent K",
+    "kairanban": "kcs+ibc (kcs with --idobata-at 0)",
+}
+#: What each name builds, when it is not its own variant, and the aggregates it reports.
+_BUILDS = {
+    "independent": ("independent", ("vote", "mean")),
+    "independent-vote": ("independent", ("vote",)),
+    "independent-mean": ("independent", ("mean",)),
+}
 
 
 def variant_strategies(
@@ -62,3 +87,55 @@ def variant_strategies(
         "kcs+ibc": lambda: Kairanban(labels, agents=agents, idobata_at=idobata_at, **options),
     }
     return {name: build[name]() for name in variants}
+
+
+def variant(
+    name: str,
+    labels: Sequence[str] = DEFAULT_LABELS,
+    *,
+    agents: int = DEFAULT_AGENTS,
+    idobata_at: int | None = None,
+    **options: Any,
+) -> Kairanban:
+    """The strategy ``name`` of :data:`STRATEGY_NAMES` (or an alias), as ``agot eval`` runs it.
+
+    ``idobata_at``: None for the default (:func:`default_idobata_at`), 0 for none. ``options``
+    go to the :class:`Kairanban` (``temperature``, ``max_tokens``, ``seed``, ``models``, ...).
+    """
+    key = STRATEGIES.key(name)
+    if key not in STRATEGY_NAMES:
+        raise ConfigError(
+            f"unknown Kairanban variant {name!r}: choose from {', '.join(STRATEGY_NAMES)}"
+        )
+    check_count(agents, "--agents", maximum=MAX_AGENTS)
+    if idobata_at is None:
+        idobata = default_idobata_at(agents) if agents > 1 else None
+    else:
+        idobata = check_count(idobata_at, "--idobata-at (0: none)", minimum=0) or None
+    if key == "kcs+ibc" and idobata is None:
+        raise ConfigError(
+            "kcs+ibc needs an idobata round: pass --idobata-at K with 1 <= K <= --agents "
+            "(use kcs for the chain without one)"
+        )
+    if key == "kairanban":
+        key = "kcs+ibc" if idobata else "kcs"
+    built, readings = _BUILDS.get(key, (key, None))
+    if readings is not None:
+        options["readings"] = readings
+    chain = variant_strategies(
+        labels, agents=agents, idobata_at=idobata or 1, variants=[built], **options
+    )
+    return chain[built]
+
+
+def _register() -> None:
+    for name in STRATEGY_NAMES:
+
+        def build(*args: Any, _name: str = name, **kwargs: Any) -> Kairanban:
+            return variant(_name, *args, **kwargs)
+
+        build.__doc__ = f"Kairanban variant {name}: {STRATEGY_NAMES[name]}"
+        STRATEGIES.register(name, build)
+
+
+_register()

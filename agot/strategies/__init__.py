@@ -38,6 +38,14 @@ STRATEGIES: Registry[StrategyFactory] = Registry(
         "tree-of-thoughts": "tot",
         "atom-of-thoughts": "aot",
         "best-of-n": "bon",
+        # The Kairanban variants' other spellings (agot.kairanban.variants.ALIASES).
+        "kcs-ibc": "kcs+ibc",
+        "kcs_ibc": "kcs+ibc",
+        "ibc": "kcs+ibc",
+        "independent_vote": "independent-vote",
+        "independent_mean": "independent-mean",
+        "vote": "independent-vote",
+        "mean": "independent-mean",
     },
 )
 ALIASES = STRATEGIES.aliases
@@ -69,6 +77,10 @@ def _search(name: str) -> StrategyFactory:
 STRATEGIES.register("tot", _search("ToT"))
 STRATEGIES.register("aot", _search("AoT"))
 STRATEGIES.register("bon", _search("BestOfN"))
+# The Kairanban variants (classification), registered by their module on first use.
+for _name in ("single", "independent", "independent-vote", "independent-mean", "kcs", "kcs+ibc",
+              "kairanban"):  # fmt: skip
+    STRATEGIES.register_lazy(_name, "agot.kairanban.variants")
 
 
 #: Make a name usable in ``get_strategy``, ``agot solve --strategy`` and ``agot eval``:

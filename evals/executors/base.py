@@ -53,12 +53,13 @@ class UnitWork(Protocol):
 
     async def run_unit(
         self, unit: Any, dispatchers: dict[str, Dispatcher]
-    ) -> tuple[ResultRow, Result]:
-        """Run and score one unit; failures inside it become the row's ``error``."""
+    ) -> list[tuple[ResultRow, Result]]:
+        """Run and score one unit into its rows (one, or one per reading of a strategy that
+        reports a run several ways); failures inside it become the rows' ``error``."""
         ...
 
-    def failed_unit(self, unit: Any, error: str) -> tuple[ResultRow, Result]:
-        """The row for a unit that could not run at all (its worker kept dying)."""
+    def failed_unit(self, unit: Any, error: str) -> list[tuple[ResultRow, Result]]:
+        """The rows for a unit that could not run at all (its worker kept dying)."""
         ...
 
 
@@ -66,7 +67,7 @@ Deliver = Callable[[Any, "ResultRow", "Result"], Coroutine[Any, Any, None]]
 
 
 class Executor(Protocol):
-    """Runs units and delivers each finished one exactly once."""
+    """Runs units and delivers each row of each finished one exactly once."""
 
     async def run(
         self, work: UnitWork, units: Sequence[Any], deliver: Deliver, *, concurrency: int

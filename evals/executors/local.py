@@ -24,8 +24,9 @@ class LocalExecutor:
 
         async def one(unit: Any) -> None:
             async with semaphore:
-                row, result = await work.run_unit(unit, dispatchers)
-            await deliver(unit, row, result)
+                rows = await work.run_unit(unit, dispatchers)
+            for row, result in rows:
+                await deliver(unit, row, result)
 
         try:
             async with asyncio.TaskGroup() as group:

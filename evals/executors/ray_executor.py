@@ -289,7 +289,7 @@ class RayExecutor:
                     unit, index = inflight.pop(future)
                     outstanding[index] -= 1
                     try:
-                        row, result = future.result()
+                        rows = future.result()
                     except (RayActorError, ActorUnavailableError) as exc:
                         down_until[index] = time.monotonic() + _DOWN_S
                         deaths[unit.key] += 1
@@ -297,16 +297,17 @@ class RayExecutor:
                             self.resent += 1
                             pending.appendleft(unit)
                             continue
-                        row, result = work.failed_unit(
+                        rows = work.failed_unit(
                             unit,
                             f"WorkerDied: its Ray worker died {deaths[unit.key]} times while "
                             f"running it ({type(exc).__name__})",
                         )
                     except RayTaskError as exc:  # a failure outside any unit's own handling
                         raise exc.as_instanceof_cause() from None
-                    task = asyncio.create_task(deliver(unit, row, result))
-                    writes.add(task)
-                    task.add_done_callback(delivered)
+                    for row, result in rows:
+                        task = asyncio.create_task(deliver(unit, row, result))
+                        writes.add(task)
+                        task.add_done_callback(delivered)
         finally:
             for future in inflight:
                 future.cancel()

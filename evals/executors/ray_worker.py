@@ -87,10 +87,10 @@ class EvalWorker:
         """None once the worker is built, else the setting at fault."""
         return self.setup_error
 
-    async def run(self, unit: Any) -> tuple[Any, Any]:
-        row, result = await self.work.run_unit(unit, self.dispatchers)
+    async def run(self, unit: Any) -> list[tuple[Any, Any]]:
+        rows = await self.work.run_unit(unit, self.dispatchers)
         self.units += 1
-        return row, result
+        return rows
 
     def stats(self) -> dict[str, int]:
         """Units run, lease round trips and the calls they admitted (how well leases batch),
