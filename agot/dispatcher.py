@@ -34,7 +34,6 @@ from agot.backends.delivery import Delivery, delivery_for_attempt
 from agot.backends.registry import (
     DEFAULT_MODEL,
     BackendOptions,
-    parse_model_string,
     resolve_backend,
 )
 from agot.budget import Budget, BudgetTracker
@@ -46,6 +45,7 @@ from agot.errors import (
     SchemaError,
     TransientBackendError,
 )
+from agot.fleet.wiring import build_fleet, fleet_model, fleet_spec
 from agot.latency import LatencyBook, adaptive_timeout, first_token_timeout
 from agot.limits import Gate, Limits
 from agot.streaming import DeltaSink, GenerationStream, delta_sink
@@ -55,6 +55,8 @@ from agot.types import BackendReply, Generation, GenerationRequest, Usage
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
+
+    from agot.fleet.endpoint import FleetSpec
 
 #: Longest Retry-After we honour; a server asking for more is treated as this.
 MAX_RETRY_AFTER_S = 300.0
@@ -260,9 +262,9 @@ class Dispatcher:
         self._own = RunRecorder()
         self._models: dict[str, _ModelEntry] = {}
         self._ids = itertools.count(1)
-        fleet = _fleet_spec(endpoints, self.backend_options.api_base, replica_policy, routing)
+        fleet = fleet_spec(endpoints, self.backend_options.api_base, replica_policy, routing)
         if fleet is not None:
-            self._add_fleet(_fleet_model(model, fleet.model), fleet)
+            self._add_fleet(fleet_model(model, fleet.model), fleet)
             # The endpoints belong to the fleet's model; other models a router names do not
             # inherit a list of URLs as their address.
             self.backend_options = self.backend_options.model_copy(update={"api_base": None})
@@ -285,23 +287,25 @@ class Dispatcher:
         self._models[key] = entry
         return entry
 
-    def _add_fleet(self, key: str, spec: Any) -> None:
+    def _add_fleet(self, key: str, spec: FleetSpec) -> None:
         """One entry per replica (its own backend, limits and gate) behind a routing policy."""
-        from agot.fleet import Fleet, Replica
+
+        def add_replica(replica_key: str, limits: Limits, backend: Backend) -> _ModelEntry:
+            self.model_limits[replica_key] = limits
+            return self._add_model(replica_key, backend, True)
 
         self.default_model = key
-        base = self.model_limits.get(key, self.limits)
-        replicas = []
-        for endpoint in spec.endpoints:
-            replica_key = f"{key}@{endpoint.label}"
-            self.model_limits[replica_key] = endpoint.limits(base)
-            options = self.backend_options.model_copy(update={"api_base": endpoint.api_base})
-            entry = self._add_model(replica_key, resolve_backend(key, options=options), True)
-            replicas.append(Replica(endpoint.label, entry, entry.gate.concurrency, endpoint.weight))
+        fleet = build_fleet(
+            key,
+            spec,
+            limits=self.model_limits.get(key, self.limits),
+            options=self.backend_options,
+            add_replica=add_replica,
+        )
         # The model's own entry stands for the fleet: the first replica's backend and limits
         # (backend(), cache keys, retry policy), owning nothing, with the fleet attached.
-        fleet = Fleet(key, replicas, spec.replica_policy)
-        self._models[key] = dataclasses.replace(replicas[0].target, owned=False, fleet=fleet)
+        first = fleet.replicas[0].target
+        self._models[key] = dataclasses.replace(first, owned=False, fleet=fleet)
 
     def fleet(self, model: str | None = None) -> Any:
         """The :class:`agot.fleet.Fleet` serving ``model`` (default model), or None."""
@@ -815,51 +819,6 @@ class _Backoff:
     def __call__(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         return self.delay(error, state.attempt_number + 1)
-
-
-def _fleet_spec(endpoints: Any, api_base: str | None, policy: Any, routing: Any) -> Any:
-    """The fleet the arguments describe (None: one endpoint, the usual case).
-
-    ``endpoints`` wins; else an ``api_base`` listing several URLs (comma-separated) or naming
-    a fleet file (``.toml``/``.json``) makes one.
-    """
-    if routing is not None:
-        from agot.fleet.policies import replica_policy_option
-
-        policy = replica_policy_option(policy, routing)
-    if endpoints is None and api_base is not None:
-        if "," in api_base or api_base.lower().endswith((".toml", ".json")):
-            endpoints = api_base
-    if endpoints is None:
-        return None
-    from agot.fleet import FleetSpec, load_fleet, parse_endpoints
-
-    if isinstance(endpoints, str) and endpoints.lower().endswith((".toml", ".json")):
-        spec = load_fleet(endpoints)
-    elif isinstance(endpoints, FleetSpec):
-        spec = endpoints
-    else:
-        spec = FleetSpec(endpoints=parse_endpoints(endpoints))
-    if policy is not None:
-        spec = spec.model_copy(update={"replica_policy": policy})
-    return spec
-
-
-def _fleet_model(model: Any, from_file: str | None) -> str:
-    """The model string a fleet serves: ``model``, else the fleet file's ("local", the
-    default, never runs on endpoints)."""
-    key = model if isinstance(model, str) and model != DEFAULT_MODEL else from_file
-    if key is None or (model is not None and not isinstance(model, str)):
-        raise ConfigError(
-            "several endpoints need the model string they serve: pass --model "
-            "openai/<name> (or set model in the fleet file)"
-        )
-    if parse_model_string(key)[0] in ("local", "llamacpp", "transformers"):
-        raise ConfigError(
-            f"model {key!r} runs in-process, not on endpoints: serve it from several "
-            "servers and pass --model openai/<name> with their URLs"
-        )
-    return key
 
 
 async def _streamed(
