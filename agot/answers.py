@@ -69,6 +69,19 @@ def normalize_answer(text: str) -> str:
     return " ".join([w for w in words if w not in _ARTICLES] or words)
 
 
+def token_f1(prediction: str, reference: str) -> float:
+    """Token-overlap F1 of two answers after :func:`normalize_answer` (0 when either is empty):
+    how far two answers agree when they are not the same text."""
+    from collections import Counter
+
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
 _LEADING_DEBRIS = re.compile(r"^[\s}\],:]+")
 _TRAILING_DEBRIS = re.compile(r"[\s{\[,:]+$")
 

@@ -347,9 +347,22 @@ async def test_aot_ensemble_decides_when_direct_and_chain_disagree() -> None:
     (ensemble,) = [e for e in result.events if e.role == "ensemble"]
     answers = {e.call_id for e in result.events if e.role == "answer"}
     assert set(ensemble.depends_on) == answers and len(answers) == 2
+    # The published rule: the candidate nearest the ensemble's answer by token F1 is kept...
+    backend = ScriptedBackend(aot_script(direct="90", chain="100", ensemble="about 100 people"))
+    result = await AoT().solve("population?", model=backend)
+    assert result.answer == "100" and result.details["method"] == "contract"
+    # ... and the direct answer on ties, so a third answer is never returned.
     backend = ScriptedBackend(aot_script(direct="90", chain="100", ensemble="95"))
     result = await AoT().solve("population?", model=backend)
-    assert result.answer == "95" and result.details["method"] == "ensemble"
+    assert result.answer == "90" and result.details["method"] == "direct"
+
+
+def test_token_f1_reads_answers_as_normalised_word_bags() -> None:
+    from agot.answers import token_f1
+
+    assert token_f1("The Eiffel Tower", "eiffel tower!") == 1.0
+    assert token_f1("Paris", "Paris, France") == 2 / 3
+    assert token_f1("Lyon", "Paris") == 0.0 and token_f1("", "Paris") == 0.0
 
 
 async def test_aot_budget_stop_answers_with_the_direct_answer() -> None:

@@ -12,9 +12,11 @@ the task's own format.
 
 The answer is selected as the method does: a direct answer to the original question runs
 beside the chain (``ensemble=True``); when it and the chain's answer agree that answer stands,
-otherwise an *ensemble* call reads both solutions and decides, and the method whose answer it
-matches is recorded (``details["method"]``: ``agree``, ``contract``, ``direct``,
-``ensemble``, or ``atomic`` when the original question needed no decomposition).
+otherwise an *ensemble* call reads both solutions, and the candidate whose answer is closest
+to the ensemble's (token F1; the direct answer on ties) is kept, so the ensemble is a judge,
+never a third answer. The winner is recorded (``details["method"]``: ``agree``,
+``contract``, ``direct``, or ``atomic`` when the original question needed no
+decomposition).
 
 Every iteration's DAG, each contracted question and the direct answer are nodes of one
 :class:`~agot.graph.ThoughtGraph` (layer 2i: iteration i's subquestions; 2i+1: its
@@ -35,14 +37,11 @@ same scripted replies (``benchmarks/bench_aot_hotpotqa_replay.py``; checked by
   replay: one more decompose call finds it atomic). ``max_iterations=1`` makes the code's one
   round: the same steps in the same order, with decompose + solve in place of its decompose +
   label.
-* Selection. The code always asks the ensemble, scores direct, decompose and contract
-  answers by the dataset's metric (token F1) against the ensemble's answer and keeps the best,
-  the direct answer on ties, so it never returns the ensemble's own answer: when the ensemble
-  names a third answer every score is 0 and the direct answer is kept. Here the ensemble call
-  is skipped when the direct and chain answers agree (the code's answer is then that same
-  answer), its answer is matched to the two by normalised text, and a third answer is kept as
-  the ensemble's (``method="ensemble"``): the ensemble read both solutions, and discarding its
-  synthesis for the direct answer is the one case where this strategy answers differently.
+* Selection follows the code's rule (token F1 against the ensemble's answer, the direct
+  answer on ties), with two shortcuts that give the same answer: the ensemble call is
+  skipped when the direct and chain answers agree, and the code's decompose-step answer (its
+  decompose call also answers the question; here decompose only decomposes) is not a
+  candidate.
 * Malformed replies: the code asks a call again up to 5 times when its JSON or tags do not
   read (a ``<context>`` spanning lines never does: its pattern has no DOTALL); here the
   dispatcher re-asks a schema-checked call, and a decomposition that still fails ends the
@@ -61,7 +60,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from agot.answers import extract_answer, normalize_answer
+from agot.answers import extract_answer, normalize_answer, token_f1
 from agot.config import check_count
 from agot.errors import BackendError, BudgetExceeded, SchemaError
 from agot.graph import ThoughtGraph, ThoughtNode
@@ -335,11 +334,13 @@ class _AtomRun:
         except (BackendError, SchemaError) as exc:
             self.errors.append(f"{type(exc).__name__}: {exc}")
             return "contract", chain, stopped
-        chosen = normalize_answer(extract_answer(text))
-        for method, candidate in (("contract", chain), ("direct", direct)):
-            if chosen == normalize_answer(extract_answer(candidate)):
-                return method, candidate, stopped
-        return "ensemble", text, stopped
+        # The published rule: each candidate scored by token F1 against the ensemble's answer,
+        # the best kept, the direct answer on ties (so a third answer keeps the direct one).
+        verdict = extract_answer(text)
+        f1_direct = token_f1(extract_answer(direct), verdict)
+        if token_f1(extract_answer(chain), verdict) > f1_direct:
+            return "contract", chain, stopped
+        return "direct", direct, stopped
 
     async def answer_with(
         self, prompt: Any, node: ThoughtNode, chain: str, direct: str, waited: tuple[str, ...]
