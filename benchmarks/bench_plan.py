@@ -39,7 +39,7 @@ from typing import Any
 
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.budget import Budget
-from agot.cli.plan import plan_eval
+from agot.cli.plan import plan_eval, serial_clock
 from agot.evals.run_folder import RunFolder
 from agot.evals.runner import EvalConfig, run_eval
 from agot.limits import Limits
@@ -116,13 +116,22 @@ async def actual(
     update: dict[str, Any] = {"item_budget": Budget(max_calls=max_calls)} if max_calls else {}
     with tempfile.TemporaryDirectory() as out:
         run = config(data, args, concurrency).model_copy(update={"out": out, **update})
+        before = serial_clock()
         summary = await run_eval(run)
+        after = serial_clock()
         rows = RunFolder(out).rows()
+    calls = sum(r.usage.calls for r in rows)
+    cpu, ran, waited = (b - a for a, b in zip(before, after, strict=True))
+    stretch = 1.0 + waited / ran if ran > 0 else 1.0
     return {
-        "calls": sum(r.usage.calls for r in rows),
+        "calls": calls,
         "prompt_tokens": sum(r.usage.prompt_tokens for r in rows),
         "completion_tokens": sum(r.usage.completion_tokens for r in rows),
         "wall_s": summary.wall_s,
+        # What the plan's loop model prices a call at, as this run paid it (the pilot's
+        # measure is in the plan's settings): the process's CPU per call, stretched by the
+        # share of time the loop waited for a CPU (the machine's other load).
+        "serial_s_per_call": cpu * stretch / calls if calls else 0.0,
     }
 
 
@@ -165,6 +174,10 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
         "items": args.items,
         "pilot": args.pilot,
         "pilot_calls": plan.spent["calls"],
+        "pilot_serial_s_per_call": round(plan.predictions[0].scenario.settings.call_overhead_s, 5),
+        "service_scale": round(plan.predictions[0].scenario.settings.service_scale, 3),
+        "run_serial_s_per_call": {k: round(v["serial_s_per_call"], 5) for k, v in runs.items()},
+        "load_average": os.getloadavg()[0],
         "plan_cpu_s": round(plan_cpu, 3),
         "runs": {},
     }
@@ -188,7 +201,13 @@ def show(report: dict[str, object]) -> None:
     print(
         f"agot plan ({report['backend']}): {report['items']}-item AGoT run predicted from a "
         f"{report['pilot']}-item "
-        f"pilot ({report['pilot_calls']:.0f} calls); plan CPU {report['plan_cpu_s']} s"
+        f"pilot ({report['pilot_calls']:.0f} calls); plan CPU {report['plan_cpu_s']} s; load "
+        f"{report['load_average']:.1f}"
+    )
+    print(
+        f"  serial seconds a call (process CPU x CPU wait): pilot "
+        f"{report['pilot_serial_s_per_call']}, runs {report['run_serial_s_per_call']}; "
+        f"service scale {report['service_scale']}"
     )
     for label, rows in report["runs"].items():  # type: ignore[attr-defined]
         print(f"  {label}")

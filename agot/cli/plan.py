@@ -276,7 +276,7 @@ class _Recorder:
     async def run(self, work: Any, units: Any, deliver: Any, *, concurrency: int) -> None:
         from agot.evals.executors import LocalExecutor
 
-        self.marks.append((*_busy(), 0))  # run() runs on the event loop's thread
+        self.marks.append((*serial_clock(), 0))  # run() runs on the event loop's thread
         await LocalExecutor().run(_Spy(work, self), units, deliver, concurrency=concurrency)
 
     def span(self) -> float:
@@ -289,7 +289,7 @@ class _Recorder:
         return [u for _, u in sorted(zip(self.starts, self.units, strict=True), key=_first)]
 
     def mark(self, unit: Any) -> None:
-        self.marks.append((*_busy(), self.marks[-1][3] + len(unit.calls)))
+        self.marks.append((*serial_clock(), self.marks[-1][3] + len(unit.calls)))
 
     def call_overhead(self) -> float:
         """The process's serial seconds per call over the pilot's second half (the first pays
@@ -326,7 +326,7 @@ def _first(pair: tuple[float, Any]) -> float:
     return pair[0]
 
 
-def _busy() -> tuple[float, float, float]:
+def serial_clock() -> tuple[float, float, float]:
     """(the process's CPU seconds, those ended threads used included; the calling thread's
     seconds run and ready to run but waiting for a CPU, from Linux's schedstat, or its CPU
     time and 0 elsewhere)."""
