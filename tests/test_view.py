@@ -507,3 +507,21 @@ def test_compare_gives_the_paired_difference_run_against_run_per_strategy(client
     flips = re.search(r"cot @ scripted:scripted: (\d+)", page)
     total = re.search(r'id="flip-count">(\d+) of', page)
     assert flips and total and flips.group(1) == total.group(1) != "0"
+
+
+def test_the_export_leaves_out_only_the_all_levels_picture(client, runs_root):
+    """#31 item 15: an exported AGoT item keeps its top graph and nested graphs but not the
+    picture that draws them again in one (a third of its bytes, one Graphviz run)."""
+    from agot.view.export import export_html
+
+    run = Catalog([runs_root]).run("agot-vs-cot")
+    index = next(i for i, row in enumerate(run.rows) if row.strategy == "agot")
+    served = client.get(f"/run/agot-vs-cot/item/{index}").text
+    assert 'id="graph-all"' in served
+    item = next(
+        page
+        for anchor, page in packed_pages(export_html(Catalog([runs_root]))).items()
+        if anchor.endswith(f"-{index}") and "agot-vs-cot" in anchor
+    )
+    assert 'id="graph-top"' in item and 'details class="nested" data-node="2"' in item
+    assert 'id="graph-all"' not in item

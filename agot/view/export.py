@@ -110,7 +110,8 @@ def _pack_range(run: Run, indexes: range) -> list[tuple[str, str]]:
     out = []
     for index in indexes:
         anchor = anchor_id("item", run=run.id, index=index)
-        page = pages.item_page(run, index, siblings=siblings)
+        # Without the all-levels picture: its parts are on the page already (see trace_view).
+        page = pages.item_page(run, index, siblings=siblings, full_picture=False)
         out.append((anchor, pack(renderer.section({"id": anchor, "page": "item", "c": page}))))
     return out
 

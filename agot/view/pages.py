@@ -214,9 +214,11 @@ def group_calls(calls: Sequence[Call], titles: dict[str, str]) -> list[CallGroup
     return out
 
 
-def trace_view(trace: dict[str, Any] | None) -> dict[str, Any]:
+def trace_view(trace: dict[str, Any] | None, *, full_picture: bool = True) -> dict[str, Any]:
     """Graph pictures, timeline and calls of a saved trace (the object Result.save_trace
-    writes); an empty view when the run kept no trace."""
+    writes); an empty view when the run kept no trace. ``full_picture=False`` leaves out the
+    all-levels picture (the top graph and its nested graphs in one drawing, shown apart
+    too): a third of an AGoT item's bytes in the one-file export, and one Graphviz run."""
     empty: dict[str, Any] = {
         "has_trace": False,
         "trace_problem": None,
@@ -267,7 +269,7 @@ def trace_view(trace: dict[str, Any] | None) -> dict[str, Any]:
         from agot.render.svg import graph_to_svg
 
         view["graph_svg"] = graph_to_svg(_shallow(graph))
-        view["graph_full_svg"] = graph_to_svg(graph) if graph.subgraphs else None
+        view["graph_full_svg"] = graph_to_svg(graph) if graph.subgraphs and full_picture else None
         view["nested"] = _nested(graph)
         view["thoughts"] = [node for _, node in graph.walk()]
     return view
@@ -310,10 +312,14 @@ def siblings_by_item(run: Run) -> dict[str, list[int]]:
 
 
 def item_page(
-    run: Run, index: int, *, siblings: dict[str, list[int]] | None = None
+    run: Run,
+    index: int,
+    *,
+    siblings: dict[str, list[int]] | None = None,
+    full_picture: bool = True,
 ) -> dict[str, Any]:
     """An item's page; ``siblings`` (:func:`siblings_by_item`) saves a pass over the rows
-    when many items of one run are rendered."""
+    when many items of one run are rendered; ``full_picture``: see :func:`trace_view`."""
     row = run.rows[index]
     problem = None
     try:
@@ -333,7 +339,7 @@ def item_page(
         "score": run.score(row),
         "question": (trace or {}).get("question"),
         "siblings": others,
-        **trace_view(trace),
+        **trace_view(trace, full_picture=full_picture),
         **({"trace_problem": problem} if problem else {}),
     }
 
