@@ -1,7 +1,8 @@
 """Keeping an item's private text out of everything written to disk or printed.
 
 Some benchmarks ask that their questions never appear in plain text online (GPQA's authors
-do), and user data may be confidential. A :class:`Redactor` is built from one item's
+do), and user data may be confidential. A :class:`Redactor` (this policy over the engine
+in :mod:`agot.scrub`, which :mod:`agot.routing.privacy` shares) is built from one item's
 sensitive strings (its question, its option texts, any text the dataset declares private)
 and rewrites any JSON-like object (dicts, lists, strings; keys included) so that none of
 that text survives: results rows, traces with their graphs, prompts and replies, summaries.
@@ -33,6 +34,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+from agot.scrub import literal_pattern, replace_spans, window_hits
 
 #: Words in one matching window: runs of this many consecutive words taken from a sensitive
 #: string are replaced wherever they occur.
@@ -110,14 +113,8 @@ class Redactor:
         self._labels = whole
         # A cheap substring test before the case-insensitive pattern runs on a string.
         self._probes = {t.split()[0].lower() for t in whole}
-        self._whole: re.Pattern[str] | None = None
-        if whole:
-            alternatives = sorted(whole, key=len, reverse=True)
-            self._whole = re.compile(
-                "|".join(r"\s+".join(map(re.escape, t.split())) for t in alternatives),
-                re.IGNORECASE,
-            )
-            self._by_key = {_key(t): whole[t] for t in alternatives}
+        self._whole = literal_pattern(whole, ignore_case=True)
+        self._by_key = {_key(t): label for t, label in whole.items()}
 
     @property
     def empty(self) -> bool:
@@ -190,12 +187,7 @@ class Redactor:
         if n < w:
             return text
         # Most strings hold no window: look up only where a window's first word stands.
-        first, windows = self._first, self._windows
-        hits = [
-            (i, label)
-            for i in range(n - w + 1)
-            if words[i] in first and (label := windows.get(tuple(words[i : i + w])))
-        ]
+        hits = window_hits(words, w, self._windows, self._first)
         if not hits:
             return text
         # Merge the hit windows into runs of word indexes, each with its first label.
@@ -206,14 +198,7 @@ class Redactor:
             else:
                 runs.append([i, i + w - 1, label])
         spans = [m.span(1) for m in _WORD.finditer(text) if m.group(1)]
-        out: list[str] = []
-        cursor = 0
-        for start, end, label in runs:
-            out.append(text[cursor : spans[start][0]])
-            out.append(label)
-            cursor = spans[end][1]
-        out.append(text[cursor:])
-        return "".join(out)
+        return replace_spans(text, [(spans[a][0], spans[b][1], label) for a, b, label in runs])
 
     def __call__(self, value: Any) -> Any:
         """A copy of ``value`` (dict, list, tuple, str, or anything else untouched) with

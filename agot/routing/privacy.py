@@ -12,7 +12,8 @@ that re-flows, clips or quotes a passage is caught as well as one that pastes it
    clips a passage mid-sentence).
 
 What local steps *wrote* in their answers is passed on, minus any passage text they copied:
-that is the mode's declared boundary (a paraphrase is not detected).
+that is the mode's declared boundary (a paraphrase is not detected). This is one policy over
+the engine in :mod:`agot.scrub`; :mod:`agot.redact` (an eval item's private text) is the other.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from agot.scrub import literal_pattern, replace_spans, window_hits
 from agot.types import GenerationRequest, Message
 
 #: What a remote model sees in place of a withheld passage.
@@ -75,15 +77,9 @@ class Redactor:
                 succ.setdefault(tuple(flat[i - shingle + 1 : i]), set()).add(flat[i])
         for text in public:
             grams -= _grams(_words(text), shingle)
-        pieces.discard("")
         # Longest first, so a whole passage is replaced once rather than sentence by sentence.
-        ordered = sorted(pieces, key=len, reverse=True)
-        self._pattern = (
-            re.compile("|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered))
-            if ordered
-            else None
-        )
-        self._grams = grams
+        self._pattern = literal_pattern(pieces)
+        self._grams = dict.fromkeys(grams, WITHHELD)
         self._succ = succ
         self._shingle = shingle
         #: sentence-start word tuple -> the words that may follow it
@@ -110,9 +106,8 @@ class Redactor:
         words = list(_WORD.finditer(text))
         hit = [False] * len(words)
         lower = [w.group().lower() for w in words]
-        for i in range(len(words) - n + 1):
-            if tuple(lower[i : i + n]) in self._grams:
-                hit[i : i + n] = [True] * n
+        for i, _ in window_hits(lower, n, self._grams):
+            hit[i : i + n] = [True] * n
         # A run goes on while the next word continues a passage (a clipped tail included).
         for j in range(n - 1, len(words) - 1):
             if hit[j] and not hit[j + 1] and all(hit[j - n + 2 : j + 1]):
@@ -133,9 +128,7 @@ class Redactor:
                 spans[-1][1] = word.end()
             else:
                 spans.append([word.start(), word.end()])
-        for start, end in reversed(spans):
-            text = text[:start] + WITHHELD + text[end:]
-        return text, len(spans)
+        return replace_spans(text, [(start, end, WITHHELD) for start, end in spans]), len(spans)
 
     def _clipped_tails(self, text: str) -> tuple[str, int]:
         count = 0
