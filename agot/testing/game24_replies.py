@@ -15,26 +15,36 @@ from agot.evals.tasks.game24_solver import solvable_puzzles, solve
 
 Form = Callable[[str], str]
 
-#: Name -> how a reply wraps the expression ``e`` (a correct one, in ASCII).
+
+def _placed(template: str) -> Form:
+    return lambda e: template.format(e=e)
+
+
+#: Name -> a reply around the expression ``{e}`` (a correct one, in ASCII), for the forms that
+#: only place it; :data:`REPLY_FORMS` adds those that rewrite it.
+TEMPLATES: dict[str, str] = {
+    "tot plain": "Steps: ...\nAnswer: {e}",
+    "tot = 24": "Answer: {e} = 24",
+    "bare last line": "Let me try.\n{e}",
+    "states 25": "Answer: {e} = 25",
+    "no space after colon": "Answer:{e}",
+    "text after answer": "Answer: {e}\nThis uses every number once.",
+    "bold label": "**Answer:** {e}",
+    "backticks": "Answer: `{e}`",
+    "code fence": "Answer:\n```\n{e}\n```",
+    "full-width colon": "Answer：{e}",
+    "final answer": "Final answer: {e}",
+    "trailing period": "Answer: {e}.",
+    "repeated answer lines": "Answer: 1 + 2\nWait.\nAnswer: {e}\nAnswer: {e}",
+    "unary minus": "Answer: -(-({e}))",
+}
+#: Name -> how a reply wraps the expression ``e``.
 REPLY_FORMS: dict[str, Form] = {
-    "tot plain": lambda e: f"Steps: ...\nAnswer: {e}",
-    "tot = 24": lambda e: f"Answer: {e} = 24",
-    "bare last line": lambda e: f"Let me try.\n{e}",
-    "states 25": lambda e: f"Answer: {e} = 25",
-    "no space after colon": lambda e: f"Answer:{e}",
-    "text after answer": lambda e: f"Answer: {e}\nThis uses every number once.",
-    "bold label": lambda e: f"**Answer:** {e}",
-    "backticks": lambda e: f"Answer: `{e}`",
-    "code fence": lambda e: f"Answer:\n```\n{e}\n```",
+    **{name: _placed(template) for name, template in TEMPLATES.items()},
     "latex times": lambda e: "Answer: \\(" + e.replace("*", " \\times ") + "\\)",
     "unicode times": lambda e: f"Answer: {e.replace('*', '×').replace('/', '÷')}",
     "unicode minus": lambda e: f"Answer: {e.replace('-', '−')}",
     "x for times": lambda e: f"Answer: {e.replace('*', ' x ')}",
-    "full-width colon": lambda e: f"Answer：{e}",
-    "final answer": lambda e: f"Final answer: {e}",
-    "trailing period": lambda e: f"Answer: {e}.",
-    "repeated answer lines": lambda e: f"Answer: 1 + 2\nWait.\nAnswer: {e}\nAnswer: {e}",
-    "unary minus": lambda e: f"Answer: -(-({e}))",
 }
 
 #: Replies ToT's rule credits with operators agot's lenient reader refuses: (text, numbers).
