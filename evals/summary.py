@@ -175,6 +175,11 @@ class EvalSummary(BaseModel):
             row += [
                 str(g.errors),
                 number(g.calls_per_item, 1)
+                + (
+                    f" ({g.usage.cached_calls}/{g.usage.calls} cache hits)"
+                    if g.usage.cached_calls
+                    else ""
+                )
                 + (f" +{g.usage.cancelled} cancelled" if g.usage.cancelled else ""),
                 _human(round(g.tokens_per_item))
                 + (

@@ -169,3 +169,14 @@ def test_summary_reports_scoring_time_per_item():
     assert timed.score_ms_per_item == pytest.approx(3.0)
     assert timed.score_ms_max == pytest.approx(4.0)
     assert group_summary("cot", "m", [row(0, None)], {}).score_ms_per_item is None
+
+
+def test_the_table_counts_cache_hits_against_calls() -> None:
+    """#31 item 5: a cached re-run shows how many of its calls the cache answered."""
+    rows = [
+        r.model_copy(update={"usage": Usage(calls=2, cached_calls=1, prompt_tokens=10)})
+        for r in COT_M1
+    ]
+    text = summary(rows).table()
+    assert f"({len(rows)}/{2 * len(rows)} cache hits)" in text
+    assert "cache hits" not in summary(COT_M1).table()
