@@ -160,6 +160,16 @@ async def test_self_consistency_samples_without_answers_do_not_vote() -> None:
     assert result.details["vote_shares"] == {"7": 1.0}
 
 
+async def test_self_consistency_budget_stop_votes_on_the_samples_it_got() -> None:
+    """A call budget below n stops sampling: the samples that came back vote, the stop is
+    ``stopped`` and not a failed step (an eval row is then a scored answer, not an error)."""
+    backend = ScriptedBackend({"*": "Answer: 7"})
+    result = await SelfConsistency(5).solve("q", model=backend, budget=Budget(max_calls=3))
+    assert result.answer == "7" and len(result.details["samples"]) == 3
+    assert result.stopped is not None and "call budget" in result.stopped
+    assert result.errors == []
+
+
 async def test_self_consistency_runs_samples_concurrently() -> None:
     backend = ScriptedBackend(latency=LatencyModel(fixed_s=0.02))
     await SelfConsistency(6).solve("q", model=backend)

@@ -77,6 +77,10 @@ class SelfConsistency(Strategy):
         return Outcome(
             answer=answer,
             details={"samples": texts, "answers": answers, "vote_shares": shares},
-            errors=[f"{type(f).__name__}: {f}" for f in failures],
+            # A budget stop is ``stopped``, not a failed step: the vote of the samples that
+            # came back is the answer, as any strategy's budget stop ends with one.
+            errors=[
+                f"{type(f).__name__}: {f}" for f in failures if not isinstance(f, BudgetExceeded)
+            ],
             stopped=stopped,
         )
