@@ -29,6 +29,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
+
 from agot.backends.base import Backend
 from agot.backends.delivery import Delivery, delivery_for_attempt
 from agot.backends.registry import (
@@ -198,6 +200,43 @@ def _usage(reply: BackendReply) -> Usage:
         cached_prompt_tokens=reply.cached_prompt_tokens,
         cost=reply.cost or 0.0,
     )
+
+
+class DispatcherOptions(BaseModel):
+    """The keyword options of :class:`Dispatcher`, as one settings model.
+
+    Whatever configures a dispatcher is declared here once: :func:`agot.solve` tells its
+    dispatcher options from its strategy options by these fields (and
+    :class:`~agot.backends.registry.BackendOptions`', which ``**options`` become), so an option
+    the dispatcher gains is accepted there too (a test holds the two signatures together).
+    Values are checked by :class:`Dispatcher` itself, as for a direct call.
+    """
+
+    # Read for its fields; its validator is built only if something validates with it.
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", defer_build=True)
+
+    limits: Limits | Mapping[str, Any] | None = None
+    model_limits: Mapping[str, Limits] | None = None
+    budget: Budget | None = None
+    cache: Any = None
+    cache_sampled: bool = False
+    router: Any = None
+    backend_options: BackendOptions | None = None
+    store_text: bool = True
+    endpoints: Any = None
+    replica_policy: Any = None
+    routing: Any = None
+    stream: bool = True
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        """Every keyword a :class:`Dispatcher` takes: these fields and the backend options."""
+        return frozenset(cls.model_fields) | frozenset(BackendOptions.model_fields)
+
+    @classmethod
+    def take(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Remove the dispatcher's keywords from ``options`` and return them."""
+        return {name: options.pop(name) for name in list(options) if name in cls.names()}
 
 
 class Dispatcher:

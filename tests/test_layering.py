@@ -14,7 +14,7 @@ Layers, lowest first (``LAYERS``)::
 * ``plan``: predicting a run from its pilot's traces (``agot.plan``); the pilot itself is run
   by the command line.
 * ``api``: the package ``agot`` itself (``agot/__init__.py``), which re-exports the layers
-  below; no module below imports it.
+  below, and ``agot.api`` (``agot.solve``); no module below imports them.
 * ``evals``: the eval harness ``agot.evals``; ``apps``: the command line (``agot.cli``,
   ``agot.__main__``), the viewer (``agot.view``) and the test doubles (``agot.testing``), which
   build scripted runs through the eval harness.
@@ -47,7 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("routing", ("agot.routing",)),
     ("strategies", ("agot.strategies", "agot.controller", "agot.kairanban", "agot.prompts")),
     ("plan", ("agot.plan",)),
-    ("api", ("agot",)),
+    ("api", ("agot", "agot.api")),
     ("evals", ("agot.evals",)),
     ("apps", ("agot.cli", "agot.__main__", "agot.view", "agot.testing")),
 )

@@ -383,3 +383,36 @@ def test_sync_solve_passes_dispatcher_options(tmp_path: Any) -> None:
 def test_sync_solve_bad_question() -> None:
     with pytest.raises(ConfigError):
         agot.solve("", strategy="direct", model="scripted")
+
+
+def test_sync_solve_takes_every_dispatcher_keyword() -> None:
+    """agot.solve's dispatcher options are DispatcherOptions' fields, and those are exactly
+    Dispatcher's keywords: an option the dispatcher gains reaches agot.solve too."""
+    import inspect
+
+    from agot.backends.registry import BackendOptions
+    from agot.dispatcher import Dispatcher, DispatcherOptions
+
+    params = inspect.signature(Dispatcher.__init__).parameters.values()
+    keywords = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert keywords == set(DispatcherOptions.model_fields)
+    assert DispatcherOptions.names() == keywords | set(BackendOptions.model_fields)
+
+
+def test_sync_solve_serves_a_fleet_given_by_endpoints() -> None:
+    from agot.testing.latency_server import LatencyServer
+
+    with LatencyServer(0.0) as a, LatencyServer(0.0) as b:
+        result = agot.solve(
+            "Which city?",
+            strategy="sc",
+            n=4,
+            model="openai/latency-model",
+            endpoints=[a.base_url, b.base_url],
+            replica_policy="round-robin",
+        )
+        assert result.usage.calls == 4
+        assert len(a.served) == len(b.served) == 2
+    with pytest.raises(ConfigError, match="several endpoints need the model string"):
+        urls = ["http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1"]
+        agot.solve("q", strategy="direct", model="local", endpoints=urls)
