@@ -65,6 +65,9 @@ class TraceEvent(BaseModel):
     output_schema: str | None = None
     #: The sample's index among the request's siblings (self-consistency, AGoT samples).
     sample_index: int | None = None
+    #: Inputs readable before their call ended (call id -> Unix seconds): a thought AGoT read
+    #: from a proposal still being written. The critical path counts from then.
+    inputs_at: dict[str, float] = Field(default_factory=dict)
     #: The replica that served the call (fleets: several endpoints for one model).
     endpoint: str | None = None
     #: Replicas whose attempts at this call failed before it was served elsewhere.

@@ -137,7 +137,11 @@ async def test_assessment_sees_the_graph_and_ancestor_answers():
     prompt = layer1[0].messages[-1].content
     assert "answer of 1" in prompt and "answer of 2" in prompt  # ancestors' answers
     assert prompt.count("answer of 1") == 1  # in the known block, not again in the graph
-    assert "step step step 1.1" in prompt  # its sibling in the graph so far
+    # Its layer as written up to it: the sibling written after it is not shown, so a thought
+    # read from a proposal still being streamed gets the same prompt.
+    assert "step step step 1.0" in prompt and "step step step 1.1" not in prompt
+    sibling = [r for r in calls_of(backend, "assess") if r.node_id == "4"][0]
+    assert "step step step 1.0" in sibling.messages[-1].content
 
 
 async def test_nested_graph_sees_the_parent_graphs_answers():

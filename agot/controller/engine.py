@@ -31,9 +31,17 @@ from pydantic import BaseModel
 from agot.answers import model_text
 from agot.controller import schemas
 from agot.controller.bounds import Bounds
+from agot.controller.live import LiveLayer, Tokens, settled
 from agot.controller.speculation import discard, held_task
 from agot.controller.spending import Spending
 from agot.errors import BackendError, BudgetExceeded, SchemaError
+from agot.events import (
+    NestedGraphOpened,
+    ThoughtAnswered,
+    ThoughtAssessed,
+    ThoughtProposed,
+    emit,
+)
 from agot.graph import ThoughtGraph, ThoughtNode
 from agot.prompts import agot as prompts
 from agot.prompts.agot_context import (
@@ -44,7 +52,8 @@ from agot.prompts.agot_context import (
 )
 from agot.prompts.template import PromptTemplate
 from agot.strategies.base import RunContext
-from agot.types import Generation, SamplingParams
+from agot.streaming import GenerationStream
+from agot.types import Generation, GenerationRequest, SamplingParams
 
 RECOVERABLE = (BackendError, SchemaError)
 #: Queue priority of graph-level steps (thought steps use the default, 0).
@@ -94,9 +103,17 @@ class Engine:
     capped: str | None = None
     errors: list[str] = field(default_factory=list)
     parsed: Any = None
+    #: Proposal calls whose thoughts started before they ended (see :mod:`.live`).
+    tokens: Tokens = field(default_factory=Tokens)
 
     # -- calls --------------------------------------------------------------------------------
     async def call(
+        self, template: PromptTemplate, schema: type[BaseModel], **options: Any
+    ) -> Generation:
+        """One step's call: :meth:`request`'s request, sent."""
+        return await self.ctx.generate(self.request(template, schema, **options))
+
+    def request(
         self,
         template: PromptTemplate,
         schema: type[BaseModel],
@@ -107,14 +124,15 @@ class Engine:
         speculative: bool = False,
         thoughts: int = 1,
         **fields: Any,
-    ) -> Generation:
-        """One step's call. Graph-level steps (proposals, syntheses) gate everything after them
-        in their graph, so they get queue priority over thoughts; speculative ones do not."""
+    ) -> GenerationRequest:
+        """The request of one step. Graph-level steps (proposals, syntheses) gate everything
+        after them in their graph, so they get queue priority over thoughts; speculative ones
+        do not."""
         self.ctx.use_prompt(template)
         params = self.params[role]
         if self.native_schema:
             schema = schemas.fitted(schema, params.max_tokens, thoughts)
-        request = template.request(
+        return template.request(
             request_kwargs={
                 "role": role,
                 "node_id": node_id,
@@ -129,7 +147,6 @@ class Engine:
             task=self.task,
             **fields,
         )
-        return await self.ctx.generate(request)
 
     def _problem(self, graph: ThoughtGraph, known: str) -> str:
         """What this graph answers: the task itself, or a sub-problem with what it builds on."""
@@ -160,8 +177,19 @@ class Engine:
             elif self.thoughts_made >= self.bounds.max_thoughts:
                 self._cap()
                 break
+            elif self.spending.may_grow() and self.ctx.dispatcher.streaming:
+                request = self._proposal(graph, layer, heritage, problem, inputs)
+                gen, nodes = await self._propose_live(graph, layer, request, scope)
+                if gen is None:
+                    break
+                inputs.append(gen.call_id)
+                if not nodes:
+                    break
+                inputs += [n.answer_call for n in nodes if n.answer_call]
+                continue
             elif self.spending.may_grow():
-                gen = await self._propose(graph, layer, heritage, problem, inputs)
+                request = self._proposal(graph, layer, heritage, problem, inputs)
+                gen = await self._propose(graph, layer, request)
             else:
                 break
             if gen is None:
@@ -174,7 +202,7 @@ class Engine:
             inputs += [n.answer_call for n in nodes if n.answer_call]
         return await self._finalize(graph, heritage, problem, inputs, hold)
 
-    async def _propose(
+    def _proposal(
         self,
         graph: ThoughtGraph,
         layer: int,
@@ -183,31 +211,116 @@ class Engine:
         depends_on: list[str],
         *,
         speculative: bool = False,
-    ) -> Generation | None:
-        """The decompose call of ``layer``; None when it failed (recorded) or budget ran out."""
+    ) -> GenerationRequest:
+        """The decompose request of ``layer``."""
         room = max(1, min(self.bounds.max_nodes, self.bounds.max_thoughts - self.thoughts_made))
         fields: dict[str, Any] = {"heritage": heritage, "problem": problem, "n": room}
         if layer > 0:
             fields["graph"] = graph_text(graph, self.budget)
             fields["stop_rule"] = prompts.STOP_RULE if self.early_stop else ""
+        return self.request(
+            prompts.PROPOSE_FIRST if layer == 0 else prompts.PROPOSE_NEXT,
+            schemas.proposal_schema(
+                layer == 0 or not self.early_stop, room, len(graph.nodes()) if layer else 0
+            ),
+            role="decompose",
+            node_id=f"{graph.prefix}layer{layer}",
+            depends_on=depends_on,
+            speculative=speculative,
+            thoughts=room,
+            **fields,
+        )
+
+    async def _propose(
+        self, graph: ThoughtGraph, layer: int, request: GenerationRequest
+    ) -> Generation | None:
+        """A decompose call (``request`` from :meth:`_proposal`); None when it failed
+        (recorded) or budget ran out."""
         try:
-            return await self.call(
-                prompts.PROPOSE_FIRST if layer == 0 else prompts.PROPOSE_NEXT,
-                schemas.proposal_schema(
-                    layer == 0 or not self.early_stop, room, len(graph.nodes()) if layer else 0
-                ),
-                role="decompose",
-                node_id=f"{graph.prefix}layer{layer}",
-                depends_on=depends_on,
-                speculative=speculative,
-                thoughts=room,
-                **fields,
-            )
-        except BudgetExceeded as exc:
-            self.spending.stop(exc.reason)
-        except RECOVERABLE as exc:
-            self.errors.append(f"layer {layer} proposal of {graph.prefix or 'top graph'}: {exc}")
+            return await self.ctx.generate(request)
+        except (BudgetExceeded, *RECOVERABLE) as exc:
+            self._proposal_failed(graph, layer, exc)
         return None
+
+    def _proposal_failed(self, graph: ThoughtGraph, layer: int, exc: Exception) -> None:
+        if isinstance(exc, BudgetExceeded):
+            self.spending.stop(exc.reason)
+        else:
+            self.errors.append(f"layer {layer} proposal of {graph.prefix or 'top graph'}: {exc}")
+
+    async def _propose_live(
+        self, graph: ThoughtGraph, layer: int, request: GenerationRequest, scope: Scope
+    ) -> tuple[Generation | None, list[ThoughtNode]]:
+        """The decompose call of ``layer`` as a stream: each thought starts as soon as it is
+        written (see :mod:`agot.controller.live`); returns the call and the layer's thoughts,
+        run to the end."""
+        room: list[int] = []
+
+        def wanted(
+            thoughts: list[schemas.ProposedThought],
+        ) -> list[tuple[int, str, str, list[str]]]:
+            if not room:  # the bounds as they stand when the first thought is read
+                room.append(
+                    min(self.bounds.max_nodes, self.bounds.max_thoughts - self.thoughts_made)
+                )
+            return self._wanted(graph, layer, thoughts, room[0])
+
+        def count(made: int) -> None:
+            self.thoughts_made += made
+            if self.thoughts_made >= self.bounds.max_thoughts:
+                self._cap()
+
+        live = LiveLayer(
+            graph,
+            layer,
+            wanted=wanted,
+            count=count,
+            run=lambda node: self._run_node(graph, node, scope),
+            tokens=self.tokens,
+        )
+        stream = GenerationStream(self.ctx.generate, request)
+        try:
+            async with stream:
+                async for delta in stream:
+                    if delta.restart:
+                        live.restarted()
+                    await live.update(settled(stream.partial(), done=False), done=False)
+            assert stream.generation is not None
+            gen = stream.generation
+            await live.update(settled(gen.parsed.model_dump(), done=True), done=True)
+        except (BudgetExceeded, *RECOVERABLE) as exc:
+            await live.update(settled(None, done=True), done=True)
+            self._proposal_failed(graph, layer, exc)
+            return None, []
+        except BaseException:
+            for started in live.started:
+                started.task.cancel()
+            raise
+        nodes = live.finish(gen.call_id, self.ctx.recorder.events)
+        await asyncio.gather(*(s.task for s in live.started))
+        return gen, nodes
+
+    def _wanted(
+        self, graph: ThoughtGraph, layer: int, thoughts: list[Any], room: int
+    ) -> list[tuple[int, str, str, list[str]]]:
+        """The thoughts to add, as (index in the proposal, title, question, parent ids): empty
+        ones dropped, parents resolved to earlier layers, at most ``room``."""
+        made: list[tuple[int, str, str, list[str]]] = []
+        for index, thought in enumerate(thoughts):
+            if len(made) >= room:
+                break
+            title, content = model_text(thought.title), model_text(thought.content)
+            if not title and not content:
+                continue
+            parents = [
+                p.id
+                for local in dict.fromkeys(thought.parents)
+                if (p := graph.by_local(local)) is not None and p.layer < layer
+            ]
+            made.append(
+                (index, " ".join(title.split()[:12]) or content[:60], content or title, parents)
+            )
+        return made
 
     def _add_thoughts(
         self, graph: ThoughtGraph, layer: int, gen: Generation
@@ -220,24 +333,11 @@ class Engine:
             return [], True
         room = min(self.bounds.max_nodes, self.bounds.max_thoughts - self.thoughts_made)
         made: list[ThoughtNode] = []
-        for thought in proposal.thoughts:
-            if len(made) >= room:
-                break
-            title, content = model_text(thought.title), model_text(thought.content)
-            if not title and not content:
-                continue
-            parents = [
-                p.id
-                for local in dict.fromkeys(thought.parents)
-                if (p := graph.by_local(local)) is not None and p.layer < layer
-            ]
+        for _, title, question, parents in self._wanted(graph, layer, proposal.thoughts, room):
             node = graph.add_node(
-                layer=layer,
-                title=" ".join(title.split()[:12]) or content[:60],
-                question=content or title,
-                parents=parents,
-                created_by=gen.call_id,
+                layer=layer, title=title, question=question, parents=parents, created_by=gen.call_id
             )
+            emit(ThoughtProposed(node.id, layer, node.title, node.question, tuple(parents)))
             node.call_ids.append(gen.call_id)
             made.append(node)
         self.thoughts_made += len(made)
@@ -293,17 +393,15 @@ class Engine:
         self.spending.hold(3)
         sub, sub_scope = nested = self._nested(work)
         solve = held_task(self.spending, self._answer_call(work, speculative=True))
-        first = held_task(
-            self.spending,
-            self._propose(
-                sub,
-                0,
-                heritage_text(sub_scope.lineage, self.budget, sub_scope.known_ids),
-                self._problem(sub, sub_scope.known),
-                work.upstream,
-                speculative=True,
-            ),
-        )
+
+        async def first_proposal() -> Generation | None:
+            # Built when the task starts: its size reads the thought count as it is then.
+            heritage = heritage_text(sub_scope.lineage, self.budget, sub_scope.known_ids)
+            problem = self._problem(sub, sub_scope.known)
+            request = self._proposal(sub, 0, heritage, problem, work.upstream, speculative=True)
+            return await self._propose(sub, 0, request)
+
+        first = held_task(self.spending, first_proposal())
         try:
             verdict = await self._assess(work)
         except BaseException:
@@ -351,6 +449,7 @@ class Engine:
                     self.budget,
                     layer=node.layer,
                     given={a.id for a in work.ancestors},
+                    upto=node.local,
                 ),
                 **self._thought_fields(work),
             )
@@ -362,6 +461,7 @@ class Engine:
         self._charge(node, gen)
         verdict: schemas.ComplexityVerdict = gen.parsed
         node.complex, node.justification = verdict.is_complex, verdict.justification
+        emit(ThoughtAssessed(node.id, node.complex, node.justification))
         return gen.call_id
 
     async def _answer_call(self, work: Work, *, speculative: bool = False) -> Generation:
@@ -380,6 +480,7 @@ class Engine:
         node.answer = model_text(answer.answer)
         node.answer_call, node.status = gen.call_id, "answered"
         node.reasoning = answer.reasoning or None
+        emit(ThoughtAnswered(node.id, node.answer))
 
     def _nested(self, work: Work) -> tuple[ThoughtGraph, Scope]:
         """The graph that would answer a complex thought, and where it sits."""
@@ -407,9 +508,12 @@ class Engine:
         """Answer a thought with a nested graph (one synthesis call is already held for it)."""
         (sub, sub_scope), node = nested, work.node
         work.graph.attach(node.id, sub)
+        emit(NestedGraphOpened(node.id, sub.prefix, sub.question))
         final_call = await self.solve_graph(sub, sub_scope, hold=1, first=first)
         node.answer, node.answer_call = sub.answer, final_call
         node.status = "answered" if sub.answer is not None else "failed"
+        if sub.answer is not None:
+            emit(ThoughtAnswered(node.id, sub.answer))
         if sub.answer is None:
             node.error = "nested graph produced no answer"
 

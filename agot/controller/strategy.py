@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from agot.budget import Budget
 from agot.controller.bounds import COMPACT_CONTEXT, DEFAULT_MAX_THOUGHTS, STEP_TOKENS, Bounds
 from agot.controller.engine import Engine, Scope
+from agot.controller.live import resolve
 from agot.controller.spending import Spending
 from agot.critical_path import critical_path, parallelism, span
 from agot.errors import ConfigError
@@ -138,6 +139,7 @@ class AGoT(Strategy):
         graph = ThoughtGraph(task.question.strip(), depth=0)
         engine.spending.hold(self.bounds.reserve_final_calls)
         await engine.solve_graph(graph, Scope(), hold=self.bounds.reserve_final_calls)
+        resolve(recorder.events, engine.tokens)
         final = graph.node(graph.final_id) if graph.final_id else None
         reasoning = final.reasoning if final else ""
         raw = f"{reasoning or ''}\nAnswer: {graph.answer}" if graph.answer is not None else ""

@@ -77,6 +77,7 @@ def _graph_lines(
     answered_only: bool,
     layer: int | None,
     given: Collection[str] = (),
+    upto: int | None = None,
 ) -> list[str]:
     lines = []
     last = graph.layers - 1 if layer is None else layer
@@ -85,7 +86,8 @@ def _graph_lines(
         nodes = [
             n
             for n in graph.layer(index)
-            if not answered_only or (n.status == "answered" and not current)
+            if (not answered_only or (n.status == "answered" and not current))
+            and not (current and upto is not None and n.local > upto)
         ]
         if not nodes:
             continue
@@ -112,21 +114,24 @@ def graph_text(
     answered_only: bool = False,
     layer: int | None = None,
     given: Collection[str] = (),
+    upto: int | None = None,
 ) -> str:
     """The graph as numbered thoughts with their answers, within ``limit`` characters.
 
     With ``layer``, the view a thought of that layer gets while its siblings are still running:
     earlier layers with their answers, its own layer without (so the prompt does not depend on
     which sibling happens to finish first), later layers not at all. Thoughts in ``given`` are
-    listed without their answers, which the prompt shows elsewhere.
+    listed without their answers, which the prompt shows elsewhere. With ``upto``, that layer
+    lists its thoughts up to number ``upto`` only: those written before it in the proposal, so
+    a thought read from a proposal still being written gets the same prompt as from the whole.
     """
     budget = budget or ContextBudget()
     limit = budget.graph_chars if limit is None else limit
     answer_chars = budget.answer_chars
-    lines = _graph_lines(graph, answer_chars, answered_only, layer, given)
+    lines = _graph_lines(graph, answer_chars, answered_only, layer, given, upto)
     while sum(len(x) + 1 for x in lines) > limit and answer_chars > 60:
         answer_chars //= 2
-        lines = _graph_lines(graph, answer_chars, answered_only, layer, given)
+        lines = _graph_lines(graph, answer_chars, answered_only, layer, given, upto)
     if not lines:
         return "(empty)"
     dropped = 0

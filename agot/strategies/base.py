@@ -16,9 +16,9 @@ import functools
 import inspect
 import time
 from abc import ABC, ABCMeta, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +28,7 @@ from agot.budget import Budget
 from agot.config import check_count
 from agot.dispatcher import Dispatcher, using_dispatcher
 from agot.errors import BackendError, BudgetExceeded, ConfigError, RunFailedError, SchemaError
+from agot.events import Done, FinalTextDelta, StrategyEvent, event_sink
 from agot.prompts.template import PromptTemplate
 from agot.result import Result
 from agot.routing.privacy import Redactor
@@ -35,6 +36,9 @@ from agot.routing.router import RouteLog, Router
 from agot.task import Task
 from agot.trace import RunRecorder, recording
 from agot.types import Generation, GenerationRequest, SamplingParams
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 _Item = TypeVar("_Item")
 _Out = TypeVar("_Out")
@@ -233,6 +237,40 @@ class Strategy(ABC, metaclass=_StrategyType):
             raise RunFailedError(message, result=failed)
         return result
 
+    async def stream(self, question: str | Task, **options: Any) -> AsyncIterator[StrategyEvent]:
+        """Solve like :meth:`solve` (same options), giving typed events as the run goes.
+
+        ``async for event in strategy.stream(q)`` yields the events of :mod:`agot.events`:
+        those a strategy emits (AGoT: thoughts proposed, assessed, answered, nested graphs
+        opened), :class:`~agot.events.FinalTextDelta` s of the answer call's text as it is
+        written (the whole answer in one piece when nothing streamed), and
+        :class:`~agot.events.Done` with the Result last. Leaving the loop early cancels the run.
+        """
+        from agot.cli.answer_echo import AnswerEcho
+        from agot.streaming import delta_sink
+
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        echo = AnswerEcho(cast("TextIO", _EventOut(queue.put_nowait)))
+        tokens = (event_sink.set(queue.put_nowait), delta_sink.set(echo))
+        try:
+            task = asyncio.ensure_future(self.solve(question, **options))
+        finally:
+            delta_sink.reset(tokens[1])
+            event_sink.reset(tokens[0])
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            result = task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if not echo.written and result.answer:
+            yield FinalTextDelta(result.answer)
+        yield Done(result)
+
     async def solve_many(
         self,
         questions: Iterable[str | Task],
@@ -279,3 +317,17 @@ class Strategy(ABC, metaclass=_StrategyType):
                 lambda task: self.solve(task, dispatcher=shared, budget=budget),
                 items_in_flight or concurrency or 8,
             )
+
+
+class _EventOut:
+    """What :class:`~agot.cli.answer_echo.AnswerEcho` writes to, turned into final deltas."""
+
+    def __init__(self, put: Callable[[StrategyEvent], None]) -> None:
+        self._put = put
+
+    def write(self, text: str) -> int:
+        self._put(FinalTextDelta(text))
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
