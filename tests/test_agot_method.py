@@ -140,7 +140,7 @@ async def test_assessment_sees_the_graph_and_ancestor_answers():
     # Its layer as written up to it: the sibling written after it is not shown, so a thought
     # read from a proposal still being streamed gets the same prompt.
     assert "step step step 1.0" in prompt and "step step step 1.1" not in prompt
-    sibling = [r for r in calls_of(backend, "assess") if r.node_id == "4"][0]
+    sibling = next(r for r in calls_of(backend, "assess") if r.node_id == "4")
     assert "step step step 1.0" in sibling.messages[-1].content
 
 
