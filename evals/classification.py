@@ -101,6 +101,10 @@ class ClassificationScorer(Scorer):
             "ece_bins": self.n_bins,
         }
 
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any]) -> ClassificationScorer:
+        return cls(labels=described.get("labels"), n_bins=int(described.get("ece_bins", 10)))
+
     def _labels(self, record: EvalRecord) -> tuple[str, ...]:
         labels = tuple(record.metadata.get("labels") or self.labels)
         if len(labels) < 2:

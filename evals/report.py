@@ -21,8 +21,9 @@ Conventions, so a cell means the same thing everywhere:
   an item without the metric and without an error (e.g. a failed judge call) is left out,
   and ``n`` says how many items the cell covers (the one missing-score rule,
   :func:`agot.evals.scorers.base.item_score`);
-* a metric is a mean over items: a corpus statistic (macro-F1, ECE) needs the data set's
-  scorer, so its number is the one ``agot eval`` printed (``summary.json``);
+* a metric is a mean over items, except a corpus statistic (macro-F1, ECE, MuSiQue's paired
+  groups): it is computed by the scorer the run recorded in ``run.json``, rebuilt
+  (:meth:`Scorer.from_description`), so its number is the one ``agot eval`` printed;
 * the headline metric of a data set is the first of ``HEADLINE_ORDER`` its rows carry
   (:func:`agot.evals.run_folder.headline_metric`), unless ``metric=`` names one.
 """
@@ -42,11 +43,13 @@ from agot.errors import ConfigError
 from agot.evals.run_folder import (
     RESULTS_FILE,
     ResultRow,
+    RunFolder,
     find_results,
     headline_metric,
     latest_rows,
     read_results,
 )
+from agot.evals.scorers.base import Scorer
 from agot.evals.summary import estimate
 from agot.types import Usage
 
@@ -106,9 +109,14 @@ def read_rows(source: str | os.PathLike[str]) -> list[ResultRow]:
 
 # -- computing --------------------------------------------------------------------------------
 def make_cell(
-    dataset: str, metric: str, rows: Sequence[ResultRow], seed: int, resamples: int
+    dataset: str,
+    metric: str,
+    rows: Sequence[ResultRow],
+    seed: int,
+    resamples: int,
+    scorer: Scorer | None = None,
 ) -> Cell:
-    found = estimate(rows, metric, resamples=resamples, seed=seed)
+    found = estimate(rows, metric, scorer=scorer, resamples=resamples, seed=seed)
     usage = Usage.total(r.usage for r in rows)
     return Cell(
         dataset=dataset,
@@ -148,7 +156,8 @@ def build_report(
     # A folder of runs (``runs/``) is read as the run folders below it, each its own source,
     # so same-setup runs there keep a row each, as named folders do (#31 item 8).
     runs = [file for f in folders for file in find_results(f)]
-    per_folder = [(label, latest_rows(read_results(f))) for label, f in _labelled(runs)]
+    labelled = _labelled(runs)
+    per_folder = [(label, latest_rows(read_results(f))) for label, f in labelled]
     tagged: list[tuple[str | None, ResultRow]]
     if merge:
         tagged = [(None, row) for row in latest_rows(r for _, rows in per_folder for r in rows)]
@@ -172,9 +181,12 @@ def build_report(
             datasets.append(row.dataset_label)
         order.setdefault((row.strategy, row.model, run), len(order))
 
+    corpus = _corpus_metrics([f for _, f in labelled], per_folder)
     metrics: dict[str, str] = {}
     for label in datasets:
-        scored = (name for _, r in tagged if r.dataset_label == label for name in r.scores)
+        scored = [name for _, r in tagged if r.dataset_label == label for name in r.scores]
+        if metric is not None:  # a corpus statistic is never a row's score
+            scored += [name for (where, name) in corpus if where == label]
         chosen = headline_metric(scored, metric)
         if chosen is not None:
             metrics[label] = chosen
@@ -194,7 +206,8 @@ def build_report(
                 and r.model == model
             ]
             if mine:
-                entry.cells[label] = make_cell(label, name, mine, seed, resamples)
+                scorer = corpus.get((label, name))
+                entry.cells[label] = make_cell(label, name, mine, seed, resamples, scorer)
         report_rows.append(entry)
 
     return Report(
@@ -205,6 +218,36 @@ def build_report(
         seed=seed,
         agreement=_agreements([r for _, r in tagged]),
     )
+
+
+def _corpus_metrics(
+    runs: Sequence[Path], per_folder: Sequence[tuple[str, Sequence[ResultRow]]]
+) -> dict[tuple[str, str], Scorer]:
+    """(dataset label, metric) -> the scorer that computes that corpus metric, rebuilt from
+    each run's run.json (a run folder without one, or a scorer that no longer loads, only
+    loses its corpus metrics)."""
+    from agot.evals.scorers import SCORERS
+
+    found: dict[tuple[str, str], Scorer] = {}
+    for file, (_, rows) in zip(runs, per_folder, strict=True):
+        labels = {row.dataset_label for row in rows}
+        try:
+            info = RunFolder(file.parent if file.name == RESULTS_FILE else file).read_info()
+            recorded = list((info or {}).get("scorers") or [])
+        except Exception:  # an unreadable run.json: no corpus metric
+            recorded = []
+        for described in recorded:
+            try:
+                factory = SCORERS.get(str(described.get("name")))
+                if not (isinstance(factory, type) and issubclass(factory, Scorer)):
+                    continue
+                scorer = factory.from_description(described)
+            except Exception:  # an old or foreign run.json: no corpus metric
+                continue
+            for metric in scorer.corpus:
+                for label in labels:
+                    found.setdefault((label, metric.name), scorer)
+    return found
 
 
 def _labelled(folders: Sequence[str | os.PathLike[str]]) -> list[tuple[str, Path]]:

@@ -189,6 +189,16 @@ def test_four_variants_end_to_end_on_a_scripted_table(tmp_path, monkeypatch, cap
     run = json.loads((out / "run.json").read_text())
     assert "mode=kcs+ibc, agents=3, idobata_at=2" in run["strategies"]["kcs+ibc"]
 
+    # agot report computes the corpus metrics with the scorer run.json recorded: the same
+    # macro-F1 and ECE as the eval printed (it refused them before: no row holds them).
+    from agot.evals.report import build_report
+
+    for metric in ("macro_f1", "ece"):
+        report = build_report([out], metric=metric, resamples=100)
+        cells = {row.strategy: row.cells["tweet_eval"] for row in report.rows}
+        for name in variants:
+            assert cells[name].value == pytest.approx(m[name][metric]), (metric, name)
+
 
 async def test_independent_rows_share_one_run_and_kairanban_follows_idobata_at(tmp_path):
     table = json.loads(TABLE.read_text())["replies"]

@@ -78,6 +78,13 @@ class Scorer:
         """What the run records about this scorer (its settings, prompt versions, ...)."""
         return {"name": self.name, "metrics": list(self.metrics)}
 
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any]) -> Scorer:
+        """The scorer a run recorded with :meth:`describe` (run.json), so that corpus metrics
+        (macro-F1, ECE, paired groups) can be computed again from the rows after the run, as
+        ``agot report`` does; subclasses with settings read them back."""
+        return cls()
+
     def notes(self) -> list[str]:
         """Lines the run's summary prints about how this scorer scored (mode, fallbacks)."""
         return []

@@ -131,6 +131,10 @@ class MuSiQueScorer(Scorer):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "matches": OFFICIAL, "full": self.full}
 
+    @classmethod
+    def from_description(cls, described: Mapping[str, Any]) -> MuSiQueScorer:
+        return cls(full=bool(described.get("full")))
+
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         gold_answerable = bool(record.metadata.get("answerable", True))
         prediction = result.answer
