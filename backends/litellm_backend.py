@@ -33,27 +33,13 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+from agot.backends import openai_wire as wire
 from agot.backends.base import Capabilities
-from agot.backends.openai_wire import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_REQUEST_TIMEOUT_S,
-    NO_KEY,
-    SCHEMA_FALLBACK_WARNING,
-    check_api_base,
-    client_side_cause,
-    mean_logprob,
-    parse_retry_after,
-    rejects_schema,
-    schema_messages,
-    scrubbed,
-    status_error,
-)
 from agot.backends.registry import BackendOptions
 from agot.errors import (
     BackendError,
     ConfigError,
     TransientBackendError,
-    UnreachableBackendError,
 )
 from agot.types import BackendReply, GenerationRequest
 from agot.url_secrets import redact_url
@@ -121,7 +107,7 @@ def _retry_after(exc: BaseException) -> float | None:
         getattr(getattr(exc, "response", None), "headers", None),
         getattr(exc, "headers", None),
     ):
-        seconds = parse_retry_after(source)
+        seconds = wire.parse_retry_after(source)
         if seconds is not None:
             return seconds
     return None
@@ -167,7 +153,7 @@ class LiteLLMBackend:
             raise ConfigError(f"model must be a non-empty string; {MODEL_STRING_HELP}")
         self.model = model.strip()
         self._litellm = _import_litellm()
-        self._api_base = check_api_base(options.api_base) if options.api_base else None
+        self._api_base = wire.check_api_base(options.api_base) if options.api_base else None
         self._api_key = options.api_key
         if self._api_key is not None and not self._api_key.get_secret_value().isascii():
             raise ConfigError(
@@ -175,7 +161,8 @@ class LiteLLMBackend:
                 "for a stray character pasted with it"
             )
         extra = options.extra
-        self._request_timeout = float(extra.get("request_timeout_s", DEFAULT_REQUEST_TIMEOUT_S))
+        timeout = extra.get("request_timeout_s", wire.DEFAULT_REQUEST_TIMEOUT_S)
+        self._request_timeout = float(timeout)
         self._provider = self._validate_model()
         self._check_base()
         self._dummy_key = self._check_keys()
@@ -186,7 +173,7 @@ class LiteLLMBackend:
         self.capabilities = Capabilities(
             native_schema=self._native,
             max_context=self._max_context(),
-            default_concurrency=DEFAULT_CONCURRENCY,
+            default_concurrency=wire.DEFAULT_CONCURRENCY,
             remote=True,
         )
 
@@ -269,7 +256,7 @@ class LiteLLMBackend:
     # -- the call -------------------------------------------------------------------------------
     def _kwargs(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
         params = request.params
-        messages, response_format = schema_messages(request, native)
+        messages, response_format = wire.schema_messages(request, native)
         if self._marks_cache and request.cache_prefix:
             messages = cache_marked(messages, request.cache_prefix)
         kwargs: dict[str, Any] = {
@@ -295,7 +282,7 @@ class LiteLLMBackend:
         if self._api_key is not None:
             kwargs["api_key"] = self._api_key.get_secret_value()
         elif self._dummy_key:
-            kwargs["api_key"] = NO_KEY
+            kwargs["api_key"] = wire.NO_KEY
         if response_format is not None:
             kwargs["response_format"] = response_format
         return kwargs
@@ -357,7 +344,7 @@ class LiteLLMBackend:
             response = await self._litellm.acompletion(**self._kwargs(request, False), **more)
         except Exception as retry_exc:
             raise self._map_error(retry_exc) from None
-        return response, [SCHEMA_FALLBACK_WARNING], 2
+        return response, [wire.SCHEMA_FALLBACK_WARNING], 2
 
     def _scrub(self, text: str) -> str:
         """``text`` without the key (a reply that quotes it is stored without it)."""
@@ -391,7 +378,7 @@ class LiteLLMBackend:
             finish_reason=finish,
             warnings=warnings,
             requests=requests,
-            mean_logprob=mean_logprob(getattr(choice, "logprobs", None)),
+            mean_logprob=wire.mean_logprob(getattr(choice, "logprobs", None)),
         )
 
     def prompt_cost(self, tokens: int) -> float:
@@ -419,7 +406,7 @@ class LiteLLMBackend:
     def _detail(self, exc: BaseException) -> str:
         """One scrubbed line from a litellm error: no key, no class-name prefixes, bounded."""
         text = str(getattr(exc, "message", None) or exc)
-        return scrubbed(text, self._secrets, type(exc).__name__)
+        return wire.scrubbed(text, self._secrets, type(exc).__name__)
 
     @staticmethod
     def _status(exc: BaseException) -> int | None:
@@ -432,7 +419,7 @@ class LiteLLMBackend:
             return None
 
     def _rejects_schema(self, exc: BaseException) -> bool:
-        return rejects_schema(self._status(exc), str(getattr(exc, "message", None) or exc))
+        return wire.rejects_schema(self._status(exc), str(getattr(exc, "message", None) or exc))
 
     def _map_error(self, exc: BaseException) -> BackendError:
         import openai
@@ -442,30 +429,16 @@ class LiteLLMBackend:
         where = self._where()
         model = self.model
         if isinstance(exc, lit.Timeout | openai.APITimeoutError) or status == 408:
-            return TransientBackendError(
-                f"{where} did not answer within the request timeout",
-                backend=self.name,
-                status=status,
-            )
-        cause = client_side_cause(exc)
-        if cause is not None:
-            fix = "check --api-base and that the server is running" if self._api_base else ""
-            unreachable = cause.startswith(("connection refused", "unknown host"))
-            return (UnreachableBackendError if unreachable else BackendError)(
-                f"cannot send the request to {where}: {cause}" + (f"; {fix}" if fix else ""),
-                backend=self.name,
-            )
+            return wire.timeout_error(where, self.name, status)
+        fix = "check --api-base and that the server is running"
+        unsent = wire.unsent_error(
+            exc, where=where, backend=self.name, fix=fix if self._api_base else ""
+        )
+        if unsent is not None:
+            return unsent
         if _is_connection_failure(exc):
-            hint = (
-                "check --api-base and that the server is running"
-                if self._api_base
-                else "check the network connection (or set --api-base)"
-            )
-            return TransientBackendError(
-                f"cannot connect to {where} ({self._detail(exc)}): {hint}",
-                backend=self.name,
-                status=None,
-            )
+            hint = fix if self._api_base else "check the network connection (or set --api-base)"
+            return wire.connect_error(where, self._detail(exc), hint, self.name)
         if isinstance(exc, lit.RateLimitError):
             status = 429
         elif isinstance(exc, lit.AuthenticationError | lit.PermissionDeniedError):
@@ -482,7 +455,7 @@ class LiteLLMBackend:
         )
         too_long = isinstance(exc, lit.ContextWindowExceededError)
         if status is not None or server_failure or too_long:
-            return status_error(
+            return wire.status_error(
                 status,
                 where=where,
                 model=model,

@@ -50,16 +50,18 @@ from agot.backends.openai_wire import (
     NO_KEY,
     SCHEMA_FALLBACK_WARNING,
     check_api_base,
-    client_side_cause,
+    connect_error,
     mean_logprob,
     parse_retry_after,
     rejects_schema,
     schema_messages,
     scrubbed,
     status_error,
+    timeout_error,
+    unsent_error,
 )
 from agot.backends.registry import BackendOptions
-from agot.errors import BackendError, ConfigError, TransientBackendError, UnreachableBackendError
+from agot.errors import BackendError, ConfigError, TransientBackendError
 from agot.types import BackendReply, GenerationRequest
 from agot.url_secrets import redact_url
 
@@ -339,27 +341,16 @@ class OpenAIHTTPBackend:
 
     def _transport_error(self, exc: BaseException) -> BackendError:
         """The error for a request that got no HTTP reply."""
-        where = self._where()
+        where, fix = self._where(), "check --api-base and that the server is running"
         if isinstance(exc, httpcore.TimeoutException) and not isinstance(
             exc, httpcore.ConnectTimeout
         ):
-            return TransientBackendError(
-                f"{where} did not answer within the request timeout", backend=self.name
-            )
-        cause = client_side_cause(exc)
-        if cause is not None:
-            unreachable = cause.startswith(("connection refused", "unknown host"))
-            return (UnreachableBackendError if unreachable else BackendError)(
-                f"cannot send the request to {where}: {cause}; check --api-base and that the "
-                "server is running",
-                backend=self.name,
-            )
+            return timeout_error(where, self.name)
+        unsent = unsent_error(exc, where=where, backend=self.name, fix=fix)
+        if unsent is not None:
+            return unsent
         detail = scrubbed(str(exc), self._secrets, type(exc).__name__)
-        return TransientBackendError(
-            f"cannot connect to {where} ({detail}): check --api-base and that the server is "
-            "running",
-            backend=self.name,
-        )
+        return connect_error(where, detail, fix, self.name)
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def aclose(self) -> None:

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from agot.endpoints import check_endpoint
-from agot.errors import BackendError, TransientBackendError
+from agot.errors import BackendError, TransientBackendError, UnreachableBackendError
 from agot.redact import redact_private
 from agot.types import GenerationRequest
 from agot.url_secrets import redact_text
@@ -139,9 +139,7 @@ def status_error(
     request's fault and is reported at once, naming the key variable for 401/403.
     """
     if status == 408:
-        return TransientBackendError(
-            f"{where} did not answer within the request timeout", backend=backend, status=status
-        )
+        return timeout_error(where, backend, status)
     if status == 409:  # a conflict (e.g. a busy resource) clears on its own
         return TransientBackendError(
             f"{where} reported a conflict (HTTP 409): {detail}",
@@ -186,6 +184,32 @@ def status_error(
         status=status,
         retry_after=retry_after,
     )
+
+
+def timeout_error(where: str, backend: str, status: int | None = None) -> BackendError:
+    """The error for a server that did not answer in time (transient)."""
+    return TransientBackendError(
+        f"{where} did not answer within the request timeout", backend=backend, status=status
+    )
+
+
+def unsent_error(exc: BaseException, *, where: str, backend: str, fix: str) -> BackendError | None:
+    """The error for a request that never left this machine (:func:`client_side_cause`), or
+    None: reported at once, as unreachable where nothing listens or the host is unknown.
+    ``fix``: what the user may do about it ("" for nothing to say)."""
+    cause = client_side_cause(exc)
+    if cause is None:
+        return None
+    unreachable = cause.startswith(("connection refused", "unknown host"))
+    return (UnreachableBackendError if unreachable else BackendError)(
+        f"cannot send the request to {where}: {cause}" + (f"; {fix}" if fix else ""),
+        backend=backend,
+    )
+
+
+def connect_error(where: str, detail: str, hint: str, backend: str) -> BackendError:
+    """The error for a connection that failed or dropped before a reply (transient)."""
+    return TransientBackendError(f"cannot connect to {where} ({detail}): {hint}", backend=backend)
 
 
 def client_side_cause(exc: BaseException) -> str | None:
