@@ -196,6 +196,8 @@ def test_fallback_svg_without_dot_is_valid_and_complete(nested, monkeypatch, dir
     svg = graph_to_svg(graph, direction=direction)  # auto: falls back
     _check_svg(svg, graph)
     assert 'class="agot-graph"' in svg  # the built-in layout, not Graphviz
+    labels = re.findall(r'<text class="layer-label" x="[\d.]+" y="[\d.]+" [^>]*>layer (\d+)<', svg)
+    assert labels == ([str(i) for i in range(graph.layers)] if direction == "LR" else [])
     with pytest.raises(ConfigError, match="apt-get install graphviz"):
         graph_to_svg(graph, engine="dot")
 

@@ -256,5 +256,26 @@ def python_svg(graph: ThoughtGraph, *, direction: str = "LR", label_chars: int =
         parts.append(_edge_svg(route, direction, dx, dy))
     for p in laid.nodes:
         parts.append(_node_svg(Placed(p.node, p.x + dx, p.y + dy, p.w, p.h, p.title, p.detail)))
+    parts += _layer_labels(graph, laid, direction, dx, dy)
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _layer_labels(
+    graph: ThoughtGraph, laid: Layout, direction: str, dx: float, dy: float
+) -> list[str]:
+    """A "layer N" heading over each column of the top graph, as ``dot`` draws them (``LR``
+    only: in ``TB`` the layers are rows, one under the other, and need none)."""
+    if direction != "LR":
+        return []
+    out = []
+    where = {p.node.id: p for p in laid.nodes}
+    for layer in sorted({n.layer for n in graph.nodes() if not n.final}):
+        placed = [where[n.id] for n in graph.layer(layer) if n.id in where]
+        if placed:
+            x = min(p.x for p in placed) + dx + 4
+            out.append(
+                f'<text class="layer-label" x="{x:.1f}" y="{dy - 4:.1f}" font-size="10" '
+                f'fill="#616161">layer {layer}</text>'
+            )
+    return out
