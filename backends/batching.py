@@ -25,6 +25,7 @@ import asyncio
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -208,8 +209,11 @@ class BatchEngine:
         *,
         max_new_tokens: int,
         decoding: RequestDecoding | None = None,
+        on_tokens: Callable[[list[int]], None] | None = None,
     ) -> EngineOutput:
-        """Run one request in the shared batch and return its tokens."""
+        """Run one request in the shared batch and return its tokens. ``on_tokens``: called on
+        the event loop with the tokens generated so far after each step of the batch (the
+        manager's per-token streaming), for a reply streamed as it is written."""
         manager = self._manager
         if manager is None or not manager.is_running():
             raise BackendError(self._dead_message(manager), backend="transformers")
@@ -218,8 +222,12 @@ class BatchEngine:
         request_id = f"agot-{next(self._ids)}"
 
         def deliver(output: Any) -> None:
-            if output.is_finished() and not done.done():
+            if done.done():
+                return
+            if output.is_finished():
                 done.set_result(output)
+            elif on_tokens is not None:
+                on_tokens(list(output.generated_tokens))
 
         if decoding is not None and decoding.needed:
             self.processor.add(request_id, decoding)
@@ -232,6 +240,7 @@ class BatchEngine:
                 max_new_tokens=max_new_tokens,
                 eos_token_id=self.eos_token_ids,
                 record_timestamps=True,
+                streaming=on_tokens is not None,
             )
             if accepted is None:
                 raise BackendError(self._dead_message(manager), backend="transformers")

@@ -39,7 +39,7 @@ import os
 import random
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +51,7 @@ from agot.backends.gguf import gguf_context_length
 from agot.backends.llamacpp_check import construct_llama, safe_load_kwargs
 from agot.backends.llamacpp_prefix import PrefixStore, common_prefix
 from agot.backends.registry import BackendOptions
+from agot.backends.stream_bridge import Emit, stream_from
 from agot.errors import BackendError, ConfigError
 from agot.types import BackendReply, GenerationRequest
 
@@ -246,6 +247,17 @@ class LlamaCppBackend:
         async with self._lock():
             return await self._in_thread(lambda cancel: self._generate(request, cancel))
 
+    def stream(self, request: GenerationRequest) -> AsyncIterator[str | BackendReply]:
+        """The reply token by token as llama.cpp samples it (``stream=True``), then the whole
+        :class:`BackendReply`; leaving early stops the generation as cancelling ``generate``
+        does."""
+
+        async def run(emit: Emit) -> BackendReply:
+            async with self._lock():
+                return await self._in_thread(lambda cancel: self._generate(request, cancel, emit))
+
+        return stream_from(run)
+
     async def aclose(self) -> None:
         """Free the model and its context; a later ``generate`` loads it again."""
         async with self._lock():
@@ -331,7 +343,9 @@ class LlamaCppBackend:
             if llm is not None and hasattr(llm, "close"):
                 llm.close()
 
-    def _generate(self, request: GenerationRequest, cancel: threading.Event) -> BackendReply:
+    def _generate(
+        self, request: GenerationRequest, cancel: threading.Event, emit: Emit | None = None
+    ) -> BackendReply:
         # Counted before the context lock: within one event loop the asyncio lock must already
         # keep this at 1 (the threading lock only guards callers on different loops).
         self._active += 1
@@ -340,7 +354,7 @@ class LlamaCppBackend:
             with self._context_lock:
                 llm = self._ensure_loaded()
                 self.stats.calls += 1
-                return self._complete(llm, request, cancel)
+                return self._complete(llm, request, cancel, emit)
         except _Cancelled:
             self.stats.cancelled += 1
             raise BackendError("generation cancelled", backend=self.name) from None
@@ -355,7 +369,7 @@ class LlamaCppBackend:
             self._active -= 1
 
     def _complete(
-        self, llm: Any, request: GenerationRequest, cancel: threading.Event
+        self, llm: Any, request: GenerationRequest, cancel: threading.Event, emit: Emit | None
     ) -> BackendReply:
         from llama_cpp import StoppingCriteriaList
 
@@ -398,12 +412,25 @@ class LlamaCppBackend:
                 reused = min(common_prefix(live, plan.tokens), len(plan.tokens) - 1)
                 self.stats.prompt_tokens += len(plan.tokens)
                 self.stats.reused_prompt_tokens += max(0, reused)
-                out = llm.create_completion(
-                    prompt=plan.tokens, stopping_criteria=criteria, **kwargs
-                )
+                if emit is not None:
+                    chunks = llm.create_completion(
+                        prompt=plan.tokens, stopping_criteria=criteria, stream=True, **kwargs
+                    )
+                    out = _streamed(llm, chunks, emit, len(plan.tokens), cancel)
+                else:
+                    out = llm.create_completion(
+                        prompt=plan.tokens, stopping_criteria=criteria, **kwargs
+                    )
                 text = out["choices"][0]["text"]
             else:
-                out = llm.create_chat_completion(messages=plan.messages, **kwargs)
+                if emit is not None:
+                    chunks = llm.create_chat_completion(
+                        messages=plan.messages, stream=True, **kwargs
+                    )
+                    out = _streamed(llm, chunks, emit, None, cancel)
+                    out["choices"][0]["message"] = {"content": out["choices"][0].pop("text")}
+                else:
+                    out = llm.create_chat_completion(messages=plan.messages, **kwargs)
                 text = out["choices"][0]["message"]["content"] or ""
         except Exception:
             if cancel.is_set():
@@ -504,6 +531,39 @@ class LlamaCppBackend:
             f"max_tokens reduced from {wanted} to {floor}"
         )
         return _Plan(messages, tokens, floor, warnings)
+
+
+def _streamed(
+    llm: Any, chunks: Any, emit: Emit, prompt_tokens: int | None, cancel: threading.Event
+) -> dict[str, Any]:
+    """Hand a llama-cpp-python stream's pieces to ``emit``; the whole completion as its
+    non-streamed call returns it. The stream carries no usage: the prompt's tokens are those
+    sent (or, for a chat-formatted prompt, counted by llama.cpp's own tokenizer after the
+    reply), the reply's are its text tokenised again."""
+    parts: list[str] = []
+    finish = None
+    for chunk in chunks:
+        if cancel.is_set():  # the caller left: closing the stream stops the generation
+            chunks.close()
+            break
+        choice = chunk["choices"][0]
+        piece = choice.get("text")
+        if piece is None:  # a chat chunk
+            piece = (choice.get("delta") or {}).get("content")
+        if piece:
+            parts.append(piece)
+            emit(piece)
+        finish = choice.get("finish_reason") or finish
+    text = "".join(parts)
+    if prompt_tokens is None:
+        prompt_tokens = max(0, int(llm.n_tokens) - len(_content_tokens(llm, text)))
+    return {
+        "choices": [{"text": text, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(_content_tokens(llm, text)),
+        },
+    }
 
 
 def _content_tokens(llm: Any, text: str) -> list[int]:

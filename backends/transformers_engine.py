@@ -29,6 +29,7 @@ import glob
 import importlib.util
 import os
 import threading
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
@@ -37,6 +38,7 @@ from agot.backends.base import Capabilities
 from agot.backends.batching import BatchEngine, EngineConfig, EngineStats
 from agot.backends.registry import BackendOptions
 from agot.backends.schema_decoding import schema_decoding_available
+from agot.backends.stream_bridge import Emit, stream_from
 from agot.config import Settings
 from agot.errors import BackendError, ConfigError
 from agot.types import BackendReply, GenerationRequest, Message
@@ -458,6 +460,15 @@ class TransformersBackend:
 
     # -- the Backend protocol --------------------------------------------------------------------
     async def generate(self, request: GenerationRequest) -> BackendReply:
+        return await self._run(request)
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[str | BackendReply]:
+        """The reply token by token from the running batch (the manager streams this request's
+        tokens after every step), then the whole :class:`BackendReply`; leaving early cancels
+        the request in the batch."""
+        return stream_from(lambda emit: self._run(request, emit))
+
+    async def _run(self, request: GenerationRequest, emit: Emit | None = None) -> BackendReply:
         engine: BatchEngine = (
             self._engine
             if self._engine is not None
@@ -467,7 +478,10 @@ class TransformersBackend:
         max_new = self._budget(len(ids), request.params.max_tokens, engine)
         if max_new < request.params.max_tokens:
             warnings.append(f"max_tokens cut to {max_new} to fit the context")
-        out = await engine.generate(ids, max_new_tokens=max_new, decoding=decoding)
+        on_tokens = None if emit is None else _TextPieces(self._tokenizer, decoding.stop, emit)
+        out = await engine.generate(
+            ids, max_new_tokens=max_new, decoding=decoding, on_tokens=on_tokens
+        )
         if decoding.failed:
             raise BackendError(
                 f"decoding rules (sampling, schema or stop strings) failed: {decoding.failed}",
@@ -480,6 +494,8 @@ class TransformersBackend:
             cut = text.find(stop)
             if cut >= 0:
                 text, finish = text[:cut], "stop"
+        if on_tokens is not None:
+            on_tokens.finish(text)
         if decoding.matcher is not None and decoding.matcher.broken:
             warnings.append("the reply left the schema grammar; the dispatcher will validate it")
         return BackendReply(
@@ -494,3 +510,41 @@ class TransformersBackend:
         engine, self._engine = self._engine, None
         if engine is not None:
             await asyncio.to_thread(engine.stop)
+
+
+class _TextPieces:
+    """Turns the growing token list of a streamed request into new text for ``emit``.
+
+    The tokens so far are decoded whole each step (a token can change how the one before it
+    decodes), and what is handed on is only ever extended: text ending in an unfinished UTF-8
+    character is held back, as are the last characters that could begin a stop string, and
+    nothing after a stop string is sent, so the pieces add up to the final reply's text."""
+
+    def __init__(self, tokenizer: Any, stops: Sequence[str], emit: Emit) -> None:
+        self._tokenizer = tokenizer
+        self._stops = [s for s in stops if s]
+        self._hold = max((len(s) for s in self._stops), default=1) - 1
+        self._emit = emit
+        self._shown = ""
+        self._stopped = False
+
+    def __call__(self, tokens: list[int]) -> None:
+        if self._stopped:
+            return
+        text = self._tokenizer.decode(tokens, skip_special_tokens=True).rstrip("\ufffd")
+        for stop in self._stops:
+            cut = text.find(stop)
+            if cut >= 0:
+                text, self._stopped = text[:cut], True
+        if not self._stopped and self._hold:
+            text = text[: len(text) - self._hold]
+        self._extend(text)
+
+    def finish(self, text: str) -> None:
+        """The reply's final text: what was held back is sent now."""
+        self._extend(text)
+
+    def _extend(self, text: str) -> None:
+        if len(text) > len(self._shown) and text.startswith(self._shown):
+            self._emit(text[len(self._shown) :])
+            self._shown = text

@@ -298,3 +298,32 @@ async def test_interleaved_siblings_reuse_their_shared_prefix():
         await fresh.aclose()
     assert reply.text == cold.text  # the restored state is the right one
     assert fresh.stats.prefix_restores == 0
+
+
+@pytest.mark.local_model
+@needs_local
+async def test_the_embedded_model_streams_token_by_token_with_usage_counted():
+    backend = _local()
+    try:
+        request = _request("Count from one to ten in words.", 24)
+        whole = await backend.generate(request)
+        pieces = [piece async for piece in backend.stream(request)]
+        *text, reply = pieces
+        # Greedy decoding: the streamed reply is the whole reply, written piece by piece.
+        assert len(text) >= 5 and all(isinstance(p, str) for p in text)
+        assert "".join(text) == reply.text == whole.text
+        assert reply.prompt_tokens == whole.prompt_tokens
+        assert abs(reply.completion_tokens - whole.completion_tokens) <= 1
+        # Through the dispatcher a structured reply streams and parses as a whole one does.
+        async with Dispatcher(backend) as dispatcher:
+            stream = dispatcher.stream(_request("What is 2+3?", 48, output_schema=Verdict))
+            deltas = [delta async for delta in stream]
+        assert len(deltas) > 3 and isinstance(stream.generation.parsed, Verdict)
+        # Left early, the generation stops and the context is free for the next call.
+        story = backend.stream(_request("Write a very long story about a dragon.", 2000))
+        assert isinstance(await anext(story), str)
+        await story.aclose()
+        assert backend.stats.cancelled == 1
+        assert (await backend.generate(_request("What is 2+3?", 8))).text.strip()
+    finally:
+        await backend.aclose()

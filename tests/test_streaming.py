@@ -392,3 +392,37 @@ async def test_a_scripted_subclass_overriding_generate_is_still_called() -> None
     async with Dispatcher(Echo()) as d:
         deltas = [delta.text async for delta in d.stream(ask("seven"))]
     assert deltas == ["Answer: seven"]
+
+
+async def test_a_reply_written_in_a_worker_thread_streams_in_order_and_stops_when_left() -> None:
+    """The bridge the embedded backends stream through (llama.cpp's worker thread, the
+    transformers engine's batching thread): pieces in order, then the reply; leaving early
+    cancels the call."""
+    import threading
+
+    from agot.backends.stream_bridge import stream_from
+
+    stopped = threading.Event()
+
+    def write(emit, pieces: int) -> BackendReply:
+        for i in range(pieces):
+            if stopped.is_set():
+                raise RuntimeError("cancelled")
+            emit(f"w{i} ")
+            time.sleep(0.001)
+        return BackendReply(text="".join(f"w{i} " for i in range(pieces)))
+
+    async def call(emit, pieces: int = 50) -> BackendReply:
+        try:
+            return await asyncio.to_thread(write, emit, pieces)
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    *text, reply = [piece async for piece in stream_from(call)]
+    assert len(text) == 50 and "".join(text) == reply.text
+
+    left = stream_from(lambda emit: call(emit, 10_000))
+    assert await anext(left) == "w0 "
+    await left.aclose()
+    assert stopped.is_set()

@@ -241,6 +241,30 @@ async def test_stop_strings_cut_the_reply(tiny):
     assert cut.finish_reason == "stop"
 
 
+async def test_replies_stream_token_by_token_from_the_running_batch(tiny):
+    requests = [_request(q, max_tokens=16) for q in QUESTIONS]
+    whole = [await tiny.generate(r) for r in requests]
+
+    async def streamed(request: GenerationRequest) -> list:
+        return [piece async for piece in tiny.stream(request)]
+
+    before = tiny.stats.forward_passes
+    runs = await asyncio.gather(*(streamed(r) for r in requests))
+    # Streamed requests still share the batch's forward passes.
+    assert tiny.stats.forward_passes - before < sum(r.completion_tokens for r in whole)
+    for pieces, reply in zip(runs, whole, strict=True):
+        *text, last = pieces
+        assert "".join(text) == last.text == reply.text
+        assert last.completion_tokens == reply.completion_tokens
+        assert len(text) >= min(3, len(reply.text.split()))  # pieces, not one whole delta
+    # With a stop string, nothing after it is ever sent.
+    words = whole[3].text.split()
+    if len(words) >= 3:
+        pieces = await streamed(_request(QUESTIONS[3], max_tokens=16, stop=(words[2],)))
+        *text, last = pieces
+        assert "".join(text) == last.text == whole[3].text[: whole[3].text.find(words[2])]
+
+
 async def test_seeded_sampling_is_reproducible_inside_a_batch(tiny):
     def sampled(seed: int) -> GenerationRequest:
         return _request(QUESTIONS[0], max_tokens=8, temperature=1.0, seed=seed)
