@@ -234,6 +234,9 @@ CLI_CASES: list[tuple[str, str, str]] = [
     ("eval-game24-three", "eval game24 --data {three24.csv} --split all --out {root}/r22", r".*line 2: a puzzle has four numbers"),
     ("eval-game24-words", "eval game24 --data {word24.csv} --split all --out {root}/r23", r".*line 2: Rank must be an integer"),
     ("eval-game24-field-200kb", "eval game24 --data {bigfield24.csv} --split all --out {root}/r25", r".*bigfield24\.csv' line 2: Rank must be an integer .* got '1', 'x{37}\.\.\.'$"),
+    ("eval-budget-per-item-kind", "eval hotpotqa --data {hotpot} --budget-per-item bogus=1 --out {root}/r26", r"--budget-per-item 'bogus=1': name calls, tokens, cost or wall"),
+    ("eval-budget-per-item-number", "eval hotpotqa --data {hotpot} --budget-per-item tokens=abc --out {root}/r27", r"--budget-per-item 'tokens=abc': 'abc' is not a number"),
+    ("eval-budget-per-item-twice", "eval hotpotqa --data {hotpot} --budget-per-item 3 --max-calls 4 --out {root}/r28", r"--budget-per-item '3' and --max-calls both set that budget"),
     ("eval-game24-no-header", "eval game24 --data {noheader24.csv} --split all --out {root}/r24", r".*noheader24\.csv"),
     # -- report
     ("report-missing", "report {root}/none", r"no results\.jsonl in"),
@@ -449,6 +452,19 @@ def test_links_in_a_run_folder_are_refused_on_resume(tmp_path, capsys, link):
     assert re.match(r"agot: error: .* is a symbolic link: a run writes through nothing", err), err
     assert err.count("\n") == 1
     assert victim.read_text() == "keep me\n" and sorted(os.listdir(elsewhere)) == ["victim.txt"]
+
+
+@pytest.mark.parametrize(("spec", "calls"), [("3", 3), ("calls=2", 2), ("tokens=1", 1)])
+def test_budget_per_item_caps_every_strategy_alike(tmp_path, capsys, spec, calls):
+    """#29: --budget-per-item is the matched budget of a comparison (calls by default)."""
+    out = tmp_path / "run"
+    argv = ["eval", "hotpotqa", "--data", HOTPOT, "--limit", "2", "--model", "scripted",
+            "--strategy", "sc,cot", "--out", str(out), "--quiet", "--budget-per-item", spec]  # fmt: skip
+    assert _run_cli(argv, capsys)[0] == 0
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    sc = [row for row in rows if row["strategy"] == "sc"]
+    assert len(sc) == 2 and all(row["usage"]["calls"] == calls for row in sc)
+    assert all(row["stopped"] and not row["error"] for row in sc)  # stopped, and answered
 
 
 def test_view_export_shows_extreme_numbers_and_skips_a_fifo(tmp_path, capsys):

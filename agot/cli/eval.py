@@ -179,6 +179,14 @@ def add_arguments(parser: argparse.ArgumentParser, *, planning: bool = False) ->
     limits.add_argument("--budget-tokens", type=int, default=None, help="budget per item: tokens")
     limits.add_argument("--max-cost", type=float, default=None, help="budget per item: USD")
     limits.add_argument("--max-wall", type=float, default=None, help="budget per item: seconds")
+    limits.add_argument(
+        "--budget-per-item",
+        default=None,
+        metavar="SPEC",
+        help="one budget for every strategy's item, for a matched comparison: N or calls=N, "
+        "tokens=N, cost=USD or wall=SECONDS (the same as --max-calls, --budget-tokens, "
+        "--max-cost, --max-wall)",
+    )
     cluster = parser.add_argument_group("cluster (needs the ray extra: pip install 'agot[ray]')")
     cluster.add_argument(
         "--ray",

@@ -314,9 +314,45 @@ def limits_from_args(args: argparse.Namespace) -> Any:
     return Limits(**{k: v for k, v in fields.items() if v is not None})
 
 
+#: ``--budget-per-item KIND=VALUE``: each kind, the option it stands for and its Budget field.
+BUDGET_KINDS = {
+    "calls": ("max_calls", "--max-calls", int),
+    "tokens": ("budget_tokens", "--budget-tokens", int),
+    "cost": ("max_cost", "--max-cost", float),
+    "wall": ("max_wall", "--max-wall", float),
+}
+
+
+def budget_per_item(args: argparse.Namespace) -> None:
+    """Fold ``--budget-per-item SPEC`` into the option it names (``30`` means calls=30), or
+    raise ConfigError for a spec that does not read or repeats an option given too."""
+    from agot.errors import ConfigError
+
+    spec = getattr(args, "budget_per_item", None)
+    if spec is None:
+        return
+    kind, _, value = spec.partition("=") if "=" in spec else ("calls", "", spec)
+    known = BUDGET_KINDS.get(kind.strip().lower())
+    if known is None:
+        raise ConfigError(
+            f"--budget-per-item {spec!r}: name calls, tokens, cost or wall (e.g. tokens=20000)"
+        )
+    dest, option, kind_type = known
+    try:
+        number = kind_type(value.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--budget-per-item {spec!r}: {value.strip()!r} is not a number"
+        ) from None
+    if getattr(args, dest) is not None:
+        raise ConfigError(f"--budget-per-item {spec!r} and {option} both set that budget: give one")
+    setattr(args, dest, number)
+
+
 def budget_from_args(args: argparse.Namespace) -> Any:
     from agot.budget import Budget
 
+    budget_per_item(args)
     fields = {
         "max_calls": args.max_calls,
         "max_tokens": args.budget_tokens,
