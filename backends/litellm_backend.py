@@ -28,6 +28,7 @@ Three things shape the code:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -255,36 +256,22 @@ class LiteLLMBackend:
 
     # -- the call -------------------------------------------------------------------------------
     def _kwargs(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
-        params = request.params
-        messages, response_format = wire.schema_messages(request, native)
+        mark = None
         if self._marks_cache and request.cache_prefix:
-            messages = cache_marked(messages, request.cache_prefix)
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": params.temperature,
-            "max_tokens": params.max_tokens,
-            "timeout": self._request_timeout,
-            "num_retries": 0,  # the dispatcher retries, with backoff and Retry-After
-            "max_retries": 0,  # ... and so does not the OpenAI client underneath
-            "drop_params": True,  # e.g. seed for providers without one: drop, do not fail
-        }
-        if params.top_p is not None:
-            kwargs["top_p"] = params.top_p
-        if params.seed is not None:
-            kwargs["seed"] = params.seed
-        if params.stop:
-            kwargs["stop"] = list(params.stop)
-        if request.logprobs:  # OpenAI-style token log-probabilities (vLLM, llama-server too)
-            kwargs["logprobs"] = True
+            mark = functools.partial(cache_marked, prefix_chars=request.cache_prefix)
+        kwargs = wire.chat_body(request, self.model, native, mark)
+        kwargs.update(
+            timeout=self._request_timeout,
+            num_retries=0,  # the dispatcher retries, with backoff and Retry-After
+            max_retries=0,  # ... and so does not the OpenAI client underneath
+            drop_params=True,  # e.g. seed for providers without one: drop, do not fail
+        )
         if self._api_base:
             kwargs["api_base"] = self._api_base
         if self._api_key is not None:
             kwargs["api_key"] = self._api_key.get_secret_value()
         elif self._dummy_key:
             kwargs["api_key"] = wire.NO_KEY
-        if response_format is not None:
-            kwargs["response_format"] = response_format
         return kwargs
 
     async def generate(self, request: GenerationRequest) -> BackendReply:

@@ -49,12 +49,12 @@ from agot.backends.openai_wire import (
     DEFAULT_REQUEST_TIMEOUT_S,
     NO_KEY,
     SCHEMA_FALLBACK_WARNING,
+    chat_body,
     check_api_base,
     connect_error,
     mean_logprob,
     parse_retry_after,
     rejects_schema,
-    schema_messages,
     scrubbed,
     status_error,
     timeout_error,
@@ -141,25 +141,7 @@ class OpenAIHTTPBackend:
 
     # -- the call -----------------------------------------------------------------------------
     def _body(self, request: GenerationRequest, native: bool) -> dict[str, Any]:
-        params = request.params
-        messages, response_format = schema_messages(request, native)
-        body: dict[str, Any] = {
-            "model": self._served,
-            "messages": messages,
-            "temperature": params.temperature,
-            "max_tokens": params.max_tokens,
-        }
-        if params.top_p is not None:
-            body["top_p"] = params.top_p
-        if params.seed is not None:
-            body["seed"] = params.seed
-        if params.stop:
-            body["stop"] = list(params.stop)
-        if request.logprobs:
-            body["logprobs"] = True
-        if response_format is not None:
-            body["response_format"] = response_format
-        return body
+        return chat_body(request, self._served, native)
 
     async def generate(self, request: GenerationRequest) -> BackendReply:
         native = self._native and request.output_schema is not None

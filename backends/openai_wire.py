@@ -15,6 +15,7 @@ import email.utils
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agot.endpoints import check_endpoint
@@ -98,6 +99,37 @@ def schema_messages(
     )
     messages[at] = {**messages[at], "content": content}
     return messages, None
+
+
+def chat_body(
+    request: GenerationRequest,
+    model: str,
+    native: bool,
+    mark: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The chat-completions fields of ``request`` for ``model``: messages (through ``mark``,
+    e.g. cache markers, when given), sampling parameters, and the ``response_format`` of
+    :func:`schema_messages`; a parameter left unset is left out, so the server's default holds.
+    """
+    params = request.params
+    messages, response_format = schema_messages(request, native)
+    if mark is not None:
+        messages = mark(messages)
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "temperature": params.temperature,
+        "max_tokens": params.max_tokens,
+    }
+    optional = {
+        "top_p": params.top_p,
+        "seed": params.seed,
+        "stop": list(params.stop) if params.stop else None,
+        "logprobs": True if request.logprobs else None,  # OpenAI-style token log-probabilities
+        "response_format": response_format,
+    }
+    body.update((key, value) for key, value in optional.items() if value is not None)
+    return body
 
 
 def rejects_schema(status: int | None, text: str) -> bool:
