@@ -525,3 +525,5 @@ def test_the_export_leaves_out_only_the_all_levels_picture(client, runs_root):
     )
     assert 'id="graph-top"' in item and 'details class="nested" data-node="2"' in item
     assert 'id="graph-all"' not in item
+    # drawn by the built-in layout (no Graphviz process per picture), layer labels and all
+    assert 'class="agot-graph"' in item and '<text class="layer-label"' in item

@@ -214,11 +214,14 @@ def group_calls(calls: Sequence[Call], titles: dict[str, str]) -> list[CallGroup
     return out
 
 
-def trace_view(trace: dict[str, Any] | None, *, full_picture: bool = True) -> dict[str, Any]:
+def trace_view(
+    trace: dict[str, Any] | None, *, full_picture: bool = True, engine: str = "auto"
+) -> dict[str, Any]:
     """Graph pictures, timeline and calls of a saved trace (the object Result.save_trace
     writes); an empty view when the run kept no trace. ``full_picture=False`` leaves out the
     all-levels picture (the top graph and its nested graphs in one drawing, shown apart
-    too): a third of an AGoT item's bytes in the one-file export, and one Graphviz run."""
+    too): a third of an AGoT item's bytes in the one-file export, and one Graphviz run.
+    ``engine`` draws the graphs (:func:`agot.render.svg.graph_to_svg`)."""
     empty: dict[str, Any] = {
         "has_trace": False,
         "trace_problem": None,
@@ -268,9 +271,10 @@ def trace_view(trace: dict[str, Any] | None, *, full_picture: bool = True) -> di
         view["call_groups"] = group_calls(calls, titles)
         from agot.render.svg import graph_to_svg
 
-        view["graph_svg"] = graph_to_svg(_shallow(graph))
-        view["graph_full_svg"] = graph_to_svg(graph) if graph.subgraphs and full_picture else None
-        view["nested"] = _nested(graph)
+        view["graph_svg"] = graph_to_svg(_shallow(graph), engine=engine)
+        full = graph.subgraphs and full_picture
+        view["graph_full_svg"] = graph_to_svg(graph, engine=engine) if full else None
+        view["nested"] = _nested(graph, engine)
         view["thoughts"] = [node for _, node in graph.walk()]
     return view
 
@@ -282,7 +286,7 @@ def _shallow(graph: Any) -> Any:
     return top
 
 
-def _nested(graph: Any) -> list[NestedGraph]:
+def _nested(graph: Any, engine: str = "auto") -> list[NestedGraph]:
     from agot.render.style import display_text
     from agot.render.svg import graph_to_svg
 
@@ -295,9 +299,9 @@ def _nested(graph: Any) -> list[NestedGraph]:
             NestedGraph(
                 node_id=node.id,
                 title=display_text(node.title),
-                svg=graph_to_svg(_shallow(sub)),
+                svg=graph_to_svg(_shallow(sub), engine=engine),
                 thoughts=sub.count_nodes(),
-                children=_nested(sub),
+                children=_nested(sub, engine),
             )
         )
     return out
@@ -317,9 +321,11 @@ def item_page(
     *,
     siblings: dict[str, list[int]] | None = None,
     full_picture: bool = True,
+    engine: str = "auto",
 ) -> dict[str, Any]:
     """An item's page; ``siblings`` (:func:`siblings_by_item`) saves a pass over the rows
-    when many items of one run are rendered; ``full_picture``: see :func:`trace_view`."""
+    when many items of one run are rendered; ``full_picture``, ``engine``: see
+    :func:`trace_view`."""
     row = run.rows[index]
     problem = None
     try:
@@ -339,7 +345,7 @@ def item_page(
         "score": run.score(row),
         "question": (trace or {}).get("question"),
         "siblings": others,
-        **trace_view(trace, full_picture=full_picture),
+        **trace_view(trace, full_picture=full_picture, engine=engine),
         **({"trace_problem": problem} if problem else {}),
     }
 
