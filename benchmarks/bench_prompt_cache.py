@@ -5,7 +5,7 @@ Every AGoT step of a multi-hop question opens with the same system text and task
 tokens and more, in 128-token steps; vLLM and SGLang likewise) serves most of each prompt from
 its cache, as long as nothing before the varying part changes from step to step. This runs AGoT
 (N=3, d=1, L=3) over synthetic HotpotQA distractor-style items (ten passages, ~1,500 tokens)
-against ``tests/prompt_cache_server.py``, an OpenAI-compatible server whose usage follows that
+against ``agot.testing.prompt_cache_server``, an OpenAI-compatible server whose usage follows that
 rule, through the direct HTTP client, with the schema sent natively (``json_schema``) and
 prompted (a server without ``response_format``: the schema is written into the prompt), and
 reports the share of prompt tokens served from the cache (target >= 75%) as the server counted
@@ -19,13 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from prompt_cache_server import agot_against_cache
+from agot.testing.prompt_cache_server import agot_against_cache
 
 TARGET = 0.75
 

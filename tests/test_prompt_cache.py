@@ -6,18 +6,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from agot_scripts import agot_script
-from openai_stub_server import OpenAIStubServer
-from prompt_cache_server import (
-    PrefixCache,
-    agot_against_cache,
-    hotpot_like_items,
-)
 
 import agot
 from agot import Dispatcher, GenerationRequest, Limits
 from agot.backends import ScriptedBackend
 from agot.backends.openai_wire import schema_messages
+from agot.testing.agot_scripts import agot_script
+from agot.testing.openai_stub_server import OpenAIStubServer
+from agot.testing.prompt_cache_server import (
+    PrefixCache,
+    agot_against_cache,
+    hotpot_like_items,
+)
 
 
 def _wire_text(request: GenerationRequest, native: bool) -> str:

@@ -8,6 +8,8 @@ agot only; each server listens on 127.0.0.1 and nowhere else.
   canned responses, recording every request (``OpenAIStubServer``, ``StubResponse``).
 * :mod:`.fault_server`: the stub with a seeded storm of 429s, 500s, hangs and bad bodies
   (``FaultServer``, ``FaultPlan``).
+* :mod:`.prompt_cache_server`: the stub with usage by OpenAI's prompt caching rule, and
+  HotpotQA distractor-style items with AGoT's replies over HTTP, for prompt-cache checks.
 * :mod:`.latency_server`: a keep-alive server answering after a fixed delay, for throughput.
 * :mod:`.replica_server`: a model replica with batch slots and a speed, for fleet tests.
 * :mod:`.agot_scripts`, :mod:`.search_scripts`: scripted-backend behaviours for AGoT and for

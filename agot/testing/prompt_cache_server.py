@@ -18,9 +18,14 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openai_stub_server import OpenAIStubServer, StubResponse
+from agot.testing.openai_stub_server import OpenAIStubServer, StubResponse
+
+if TYPE_CHECKING:
+    from agot.result import Result
+    from agot.task import Task
+    from agot.types import Usage
 
 #: OpenAI's rule: the shortest cacheable prefix, and the step that cached prefixes grow in.
 MIN_PREFIX = 1024
@@ -111,7 +116,7 @@ _WORDS = (
 ).split()
 
 
-def hotpot_like_items(count: int, *, seed: int = 0, paragraphs: int = 10) -> list[Any]:
+def hotpot_like_items(count: int, *, seed: int = 0, paragraphs: int = 10) -> list[Task]:
     """``count`` synthetic multi-hop items shaped like HotpotQA's distractor setting: a
     question and ``paragraphs`` titled passages (two carry the answer, the rest distract) of
     about 1,500 tokens in all."""
@@ -176,14 +181,15 @@ def agot_http_reply(body: dict[str, Any]) -> str:
 
 async def agot_against_cache(
     items: int, *, native: bool
-) -> tuple[PromptCacheServer, Any, list[Any]]:
+) -> tuple[PromptCacheServer, Usage, list[Result]]:
     """AGoT (N=3, d=1, L=3) over ``items`` synthetic items against a :class:`PromptCacheServer`
     through the direct HTTP client, the schema sent natively or prompted: the server (its
     counts), agot's usage, the results."""
     import agot
     from agot import Dispatcher, Limits
 
-    with PromptCacheServer(agot_http_reply) as server:
+    server = PromptCacheServer(agot_http_reply)
+    with server:
         dispatcher = Dispatcher(
             "openai/cache-bench",
             api_base=server.base_url,
