@@ -36,6 +36,21 @@ async def warm(dispatcher: Dispatcher, n: int = MIN_SAMPLES + 5) -> None:
     await asyncio.gather(*(dispatcher.generate(req(f"warm {i}")) for i in range(n)))
 
 
+def hangs_once_on_stuck(delay: float) -> ScriptedBackend:
+    """A remote backend whose first call that mentions "stuck" hangs for 600 s (a dead
+    connection); every other call replies "Answer: ok" after ``delay`` seconds."""
+    hung = asyncio.Event()
+
+    async def reply(request: GenerationRequest) -> str:
+        if "stuck" in request.messages[-1].content and not hung.is_set():
+            hung.set()
+            await asyncio.sleep(600)
+        await asyncio.sleep(delay)
+        return "Answer: ok"
+
+    return ScriptedBackend(reply, capabilities=REMOTE)
+
+
 # -- attempts ---------------------------------------------------------------------------------
 
 
@@ -168,16 +183,7 @@ def test_adaptive_timeout_rules() -> None:
 
 
 async def test_a_hung_remote_call_is_cut_at_the_learned_timeout_and_retried() -> None:
-    hung = asyncio.Event()
-
-    async def reply(request: GenerationRequest) -> str:
-        if "stuck" in request.messages[-1].content and not hung.is_set():
-            hung.set()
-            await asyncio.sleep(600)
-        await asyncio.sleep(0.005)
-        return "Answer: ok"
-
-    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    backend = hangs_once_on_stuck(0.005)
     limits = Limits(timeout_s=300, timeout_floor_s=0.3, **FAST)
     dispatcher = Dispatcher(backend, limits=limits)
     await warm(dispatcher)
@@ -196,16 +202,7 @@ async def test_a_call_hung_in_the_first_wave_is_cut_once_its_wave_has_replied(
     """#25 item 10: before the window is trusted an attempt starts with the 300 s ceiling, but
     is re-timed when enough of its wave has replied, so a hang in the first wave of an eval is
     cut within seconds, streamed or not (``--no-stream``, litellm)."""
-    hung = asyncio.Event()
-
-    async def reply(request: GenerationRequest) -> str:
-        if "stuck" in request.messages[-1].content and not hung.is_set():
-            hung.set()
-            await asyncio.sleep(600)
-        await asyncio.sleep(0.05)
-        return "Answer: ok"
-
-    backend = ScriptedBackend(reply, capabilities=REMOTE)
+    backend = hangs_once_on_stuck(0.05)
     limits = Limits(timeout_s=300, timeout_floor_s=0.3, stream=stream, **FAST)
     dispatcher = Dispatcher(backend, limits=limits)
     started = time.perf_counter()
