@@ -78,25 +78,17 @@ def _leaks(text: str) -> list[str]:
     return [m for m in MARKERS if m in text] + [p for p in PHRASES if p in low]
 
 
+def _scripted_gpqa_eval(data: Path, strategies: str, out: Path, *extra: str) -> int:
+    """``agot eval gpqa`` of the folder ``data`` on the scripted model (AGoT held to 2 layers,
+    so a run is quick), writing to ``out``; the exit code."""
+    argv = ["eval", "gpqa", "--data", str(data), "--strategy", strategies, "--model", "scripted"]
+    return agot.cli.main([*argv, "--out", str(out), "--max-layers", "2", *extra])
+
+
 def test_gpqa_eval_writes_no_question_or_option_text(tmp_path, adversary, monkeypatch, capsys):
     monkeypatch.setattr(agot.cli, "COMMANDS", ("eval", "show"))
     out = tmp_path / "run"
-    code = agot.cli.main(
-        [
-            "eval",
-            "gpqa",
-            "--data",
-            str(FIXTURES / "gpqa_marker"),
-            "--strategy",
-            "direct,cot,agot",
-            "--model",
-            "scripted",
-            "--out",
-            str(out),
-            "--max-layers",
-            "2",
-        ]
-    )
+    code = _scripted_gpqa_eval(FIXTURES / "gpqa_marker", "direct,cot,agot", out)
     printed = capsys.readouterr()
     assert code == 0, printed.err
     files = [p for p in out.rglob("*") if p.is_file()]
@@ -240,21 +232,9 @@ def test_gpqa_eval_redacts_escaped_and_clipped_quotes(tmp_path, monkeypatch, cap
         )
         writer.writerow([ACCENTED_QUESTION, *ACCENTED_OPTIONS, "Invented.", "Physics", "rec_acc_1"])
     out = tmp_path / "run"
-    argv = [
-        "eval",
-        "gpqa",
-        "--data",
-        str(data),
-        "--strategy",
-        "direct,agot",
-        "--model",
-        "scripted",
-        "--out",
-        str(out),
-        "--max-layers",
-        "2",
-    ]
-    code = agot.cli.main(argv + ([] if store_text else ["--no-store-text"]))
+    code = _scripted_gpqa_eval(
+        data, "direct,agot", out, *([] if store_text else ["--no-store-text"])
+    )
     printed = capsys.readouterr()
     assert code in (0, 1), printed.err  # the direct row fails with its 400: an item error
     files = [p for p in out.rglob("*") if p.is_file()]
