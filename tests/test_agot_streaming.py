@@ -185,3 +185,25 @@ async def test_every_strategy_streams_its_final_text_and_result() -> None:
         assert isinstance(done, Done) and done.result.answer
         text = "".join(e.text for e in events if isinstance(e, FinalTextDelta))
         assert text.strip() and done.result.answer in text
+
+
+def test_critical_path_counts_an_input_from_when_it_was_readable() -> None:
+    from agot.trace import TraceEvent
+
+    def event(call_id: str, start: float, end: float, **kw: Any) -> TraceEvent:
+        return TraceEvent(
+            call_id=call_id, role="x", start=start, end=end, backend="b", model="m", **kw
+        )
+
+    proposal = event("p", 0.0, 4.0)
+    # Read at 1.0 from the proposal still being written; started and ended before it ended.
+    early = event("a", 1.0, 3.5, depends_on=["p"], inputs_at={"p": 1.0})
+    late = event("b", 4.0, 5.0, depends_on=["p"])
+    final = event("f", 5.0, 6.0, depends_on=["p", "a", "b"])
+    events = [early, proposal, late, final]  # as recorded: the early call ended first
+    length, path = critical_path(events)
+    assert path == ["p", "b", "f"] and abs(length - 6.0) < 1e-9
+    assert longest_chain(events) == 3
+    # Counted from the proposal's end instead, the early call would lie on a 7.5 s path.
+    blind = early.model_copy(update={"inputs_at": {}})
+    assert critical_path([blind, proposal, late, final]) == (7.5, ["p", "a", "f"])
