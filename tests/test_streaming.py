@@ -426,3 +426,31 @@ async def test_a_reply_written_in_a_worker_thread_streams_in_order_and_stops_whe
     assert await anext(left) == "w0 "
     await left.aclose()
     assert stopped.is_set()
+
+
+async def test_a_litellm_stream_costs_what_the_same_whole_reply_costs(
+    stub: OpenAIStubServer,
+) -> None:
+    """litellm prices a streamed reply from the chunks rebuilt into one response: the same
+    cost as the whole reply, cached prompt tokens at the cache-read rate in both."""
+    reply = StubResponse.chat(TEXT, prompt_tokens=1600, completion_tokens=5)
+    reply.body["usage"]["prompt_tokens_details"] = {"cached_tokens": 1536}
+    stub.default = reply
+    costs = []
+    for stream in (True, False):
+        options = {"stream": stream, "extra": {"client": "litellm"}, "api_key": "sk-test-0000"}
+        async with Dispatcher(
+            "openai/gpt-4o-mini", limits=LIMITS, api_base=stub.base_url, **options
+        ) as d:
+            gen = await d.generate(ask())
+        assert gen.usage.cached_prompt_tokens == 1536
+        costs.append(gen.usage.cost)
+    streamed, whole = costs
+    assert streamed == pytest.approx(whole) and whole > 0
+    uncached = StubResponse.chat(TEXT, prompt_tokens=1600, completion_tokens=5)
+    stub.default = uncached
+    async with Dispatcher(
+        "openai/gpt-4o-mini", limits=LIMITS, api_base=stub.base_url, **options
+    ) as d:
+        full_price = (await d.generate(ask())).usage.cost
+    assert whole < full_price  # the cached tokens were priced lower
