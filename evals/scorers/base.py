@@ -66,6 +66,9 @@ class Scorer:
     #: Metric objects for the metrics that are not a per-item mean (macro-F1, ECE); the
     #: others are :class:`~.metrics.Mean`.
     corpus: tuple[Metric, ...] = ()
+    #: The official scorer this one reproduces (its file and commit), recorded by
+    #: :meth:`describe` so a run says which rule its numbers follow; None for agot's own.
+    matches: ClassVar[str | None] = None
 
     @property
     def headline_metric(self) -> str:
@@ -76,7 +79,10 @@ class Scorer:
 
     def describe(self) -> dict[str, Any]:
         """What the run records about this scorer (its settings, prompt versions, ...)."""
-        return {"name": self.name, "metrics": list(self.metrics)}
+        described: dict[str, Any] = {"name": self.name, "metrics": list(self.metrics)}
+        if self.matches is not None:
+            described["matches"] = self.matches
+        return described
 
     @classmethod
     def from_description(cls, described: Mapping[str, Any]) -> Scorer:

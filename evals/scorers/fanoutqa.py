@@ -258,9 +258,10 @@ class FanOutQAScorer(Scorer):
 
     name = "fanoutqa"
     metrics = ("loose_acc", "strict_acc")
+    matches = OFFICIAL
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "matches": OFFICIAL, "normalizer": _expected_normalizer()}
+        return {**super().describe(), "normalizer": _expected_normalizer()}
 
     def notes(self) -> list[str]:
         if _expected_normalizer() == "spacy":

@@ -130,9 +130,7 @@ class QAScorer(Scorer):
 
     name = "qa"
     metrics = ("em", "f1")
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "matches": OFFICIAL}
+    matches = OFFICIAL
 
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         prediction = result.answer

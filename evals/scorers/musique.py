@@ -109,6 +109,7 @@ class MuSiQueScorer(Scorer):
     """Official MuSiQue answer EM/F1; with ``full`` also answerability and group metrics."""
 
     name = "musique"
+    matches = OFFICIAL
 
     def __init__(self, full: bool = False) -> None:
         self.full = full
@@ -129,7 +130,7 @@ class MuSiQueScorer(Scorer):
         self.corpus = pairs if full else ()
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "matches": OFFICIAL, "full": self.full}
+        return {**super().describe(), "full": self.full}
 
     @classmethod
     def from_description(cls, described: Mapping[str, Any]) -> MuSiQueScorer:

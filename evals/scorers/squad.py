@@ -53,9 +53,7 @@ class SquadScorer(Scorer):
 
     name = "squad"
     metrics = ("em", "f1")
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "matches": OFFICIAL}
+    matches = OFFICIAL
 
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         prediction = result.answer
