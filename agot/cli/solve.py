@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     # On a terminal the answer is written as it is generated (unless --no-stream).
     echo = None
     if not args.json and getattr(args, "stream", True) and sys.stdout.isatty():
-        from agot.cli.answer_echo import AnswerEcho
+        from agot.answer_echo import AnswerEcho
 
         echo = AnswerEcho(sys.stdout)
 

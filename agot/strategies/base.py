@@ -246,7 +246,7 @@ class Strategy(ABC, metaclass=_StrategyType):
         written (the whole answer in one piece when nothing streamed), and
         :class:`~agot.events.Done` with the Result last. Leaving the loop early cancels the run.
         """
-        from agot.cli.answer_echo import AnswerEcho
+        from agot.answer_echo import AnswerEcho
         from agot.streaming import delta_sink
 
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -320,7 +320,7 @@ class Strategy(ABC, metaclass=_StrategyType):
 
 
 class _EventOut:
-    """What :class:`~agot.cli.answer_echo.AnswerEcho` writes to, turned into final deltas."""
+    """What :class:`~agot.answer_echo.AnswerEcho` writes to, turned into final deltas."""
 
     def __init__(self, put: Callable[[StrategyEvent], None]) -> None:
         self._put = put

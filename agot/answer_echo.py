@@ -1,4 +1,5 @@
-"""``agot solve`` on a terminal: the final answer written as the model generates it.
+"""The final answer written as the model generates it: ``agot solve`` on a terminal, and the
+final-text deltas of ``Strategy.stream`` (so it sits below both, beside :mod:`agot.streaming`).
 
 The run's calls stream (:mod:`agot.streaming`); this sink watches the one call whose reply is
 the answer (AGoT's top-level synthesis, role ``final`` on node ``final``; a single-call
