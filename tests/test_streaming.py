@@ -20,11 +20,11 @@ import pytest
 from pydantic import BaseModel
 
 from agot import Dispatcher, GenerationRequest, Limits
+from agot.answer_echo import AnswerEcho
 from agot.backends.base import Capabilities
 from agot.backends.price_map import ModelPrice
 from agot.backends.scripted import LatencyModel, ScriptedBackend
 from agot.cli import main
-from agot.answer_echo import AnswerEcho
 from agot.errors import BackendError
 from agot.evals.summary import EvalSummary, GroupSummary
 from agot.latency import LatencyWindow, first_token_timeout
