@@ -131,7 +131,9 @@ class QAScorer(Scorer):
     name = "qa"
     metrics = ("em", "f1")
     matches = OFFICIAL
+    #: The rule that scores the whole answer against the gold forms (SQuAD's differs).
+    rule = staticmethod(qa_scores)
 
     def score_result(self, record: EvalRecord, result: Result) -> Score:
         prediction = result.answer
-        return Score(prediction=prediction, scores=qa_scores(prediction, record.gold))
+        return Score(prediction=prediction, scores=self.rule(prediction, record.gold))

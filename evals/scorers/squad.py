@@ -16,15 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from agot.evals.records import EvalRecord
-from agot.evals.scorers.base import Score, Scorer
 from agot.evals.scorers.hotpotqa import (
     Normalised,
+    QAScorer,
     gold_strings,
     normalize_squad_answer,
     shared_f1,
 )
-from agot.result import Result
 
 OFFICIAL = "evaluate_script.py (wenhuchen/HybridQA@db22fda)"
 
@@ -48,13 +46,9 @@ def squad_scores(prediction: str | None, gold: Any) -> dict[str, float]:
     }
 
 
-class SquadScorer(Scorer):
+class SquadScorer(QAScorer):
     """Exact match and F1 by SQuAD's rule (HybridQA's own script)."""
 
     name = "squad"
-    metrics = ("em", "f1")
     matches = OFFICIAL
-
-    def score_result(self, record: EvalRecord, result: Result) -> Score:
-        prediction = result.answer
-        return Score(prediction=prediction, scores=squad_scores(prediction, record.gold))
+    rule = staticmethod(squad_scores)
