@@ -25,7 +25,7 @@ import time
 import agot
 from agot.backends import LatencyModel, ScriptedBackend
 from agot.backends.base import Capabilities
-from agot.backends.litellm_backend import DEFAULT_CONCURRENCY
+from agot.backends.openai_wire import DEFAULT_CONCURRENCY
 from agot.critical_path import longest_chain
 from agot.limits import Limits
 from agot.testing.agot_scripts import agot_script

@@ -234,7 +234,7 @@ def test_fleet_file_through_api_base_and_model_checks(tmp_path) -> None:
     fl = d.fleet()
     assert d.default_model == "openai/stub-model" and fl is not None
     assert fl.policy == "round-robin"
-    from agot.backends.litellm_backend import DEFAULT_CONCURRENCY
+    from agot.backends.openai_wire import DEFAULT_CONCURRENCY
 
     assert [e.capacity for e in fl.router.endpoints] == [3, DEFAULT_CONCURRENCY]
     assert [e.weight for e in fl.router.endpoints] == [1.0, 2.0]
