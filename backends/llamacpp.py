@@ -538,8 +538,9 @@ def _streamed(
 ) -> dict[str, Any]:
     """Hand a llama-cpp-python stream's pieces to ``emit``; the whole completion as its
     non-streamed call returns it. The stream carries no usage: the prompt's tokens are those
-    sent (or, for a chat-formatted prompt, counted by llama.cpp's own tokenizer after the
-    reply), the reply's are its text tokenised again."""
+    sent (for a prompt llama-cpp-python formats itself, a model without a chat template: the
+    context's tokens less the reply's, which may be off by one), the reply's are its text
+    tokenised again (equal to the whole reply's count, or one off)."""
     parts: list[str] = []
     finish = None
     for chunk in chunks:
