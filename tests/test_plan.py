@@ -30,6 +30,7 @@ from agot.plan.prices import list_price
 from agot.result import Result
 from agot.testing.agot_scripts import varied_agot_script
 from agot.testing.eval_workload import write_city_items
+from agot.testing.trace_events import trace_event
 from agot.trace import TraceEvent
 
 
@@ -110,17 +111,8 @@ def test_token_rate_holds_a_bucket_of_one_seconds_worth() -> None:
 
 
 def event(call_id: str, start: float, end: float, *deps: str, queued: float = 0.0) -> TraceEvent:
-    return TraceEvent(
-        call_id=call_id,
-        role="solve",
-        start=start,
-        end=end,
-        queued_s=queued,
-        depends_on=list(deps),
-        backend="scripted",
-        model="m",
-        prompt_tokens=5,
-        completion_tokens=3,
+    return trace_event(
+        call_id, start, end, *deps, queued_s=queued, prompt_tokens=5, completion_tokens=3
     )
 
 

@@ -26,7 +26,7 @@ from agot.render import (
 from agot.render import svg as svg_module
 from agot.render.dot import node_key
 from agot.testing.agot_scripts import agot_script
-from agot.trace import TraceEvent
+from agot.testing.trace_events import trace_event
 
 matplotlib.use("Agg")
 
@@ -418,37 +418,27 @@ def test_mermaid_has_every_node_and_edge(nested):
 
 
 # -- timeline ---------------------------------------------------------------------------------
-def _event(call_id, start, end, depends=(), role="solve"):
-    return TraceEvent(
-        call_id=call_id,
-        role=role,
-        start=start,
-        end=end,
-        depends_on=list(depends),
-        backend="scripted",
-        model="m",
-    )
 
 
 def test_lanes_are_assigned_greedily_by_concurrency():
     events = [
-        _event("a", 0.0, 2.0),
-        _event("b", 0.5, 1.0),
-        _event("c", 1.0, 3.0),  # starts when b ends: reuses its lane
-        _event("d", 1.5, 2.5),  # a, c and d overlap: third lane
-        _event("e", 3.0, 4.0),
+        trace_event("a", 0.0, 2.0),
+        trace_event("b", 0.5, 1.0),
+        trace_event("c", 1.0, 3.0),  # starts when b ends: reuses its lane
+        trace_event("d", 1.5, 2.5),  # a, c and d overlap: third lane
+        trace_event("e", 3.0, 4.0),
     ]
     assert assign_lanes(events) == [0, 1, 1, 2, 0]
     assert assign_lanes([]) == []
-    assert assign_lanes([_event(str(i), i, i + 1) for i in range(4)]) == [0, 0, 0, 0]
+    assert assign_lanes([trace_event(str(i), i, i + 1) for i in range(4)]) == [0, 0, 0, 0]
 
 
 def test_timeline_has_one_bar_per_call_and_outlines_the_critical_path():
     events = [
-        _event("a", 100.0, 101.0, role="decompose"),
-        _event("b", 101.0, 103.0, ["a"]),
-        _event("c", 101.0, 101.5, ["a"]),
-        _event("d", 103.0, 104.0, ["b", "c"], role="final"),
+        trace_event("a", 100.0, 101.0, role="decompose"),
+        trace_event("b", 101.0, 103.0, "a"),
+        trace_event("c", 101.0, 101.5, "a"),
+        trace_event("d", 103.0, 104.0, "b", "c", role="final"),
     ]
     fig = plot_timeline(events)
     bars = fig.axes[0].containers[0]
@@ -464,8 +454,8 @@ def test_timeline_has_one_bar_per_call_and_outlines_the_critical_path():
 
 
 def test_timeline_marks_failed_and_cached_calls():
-    failed = _event("a", 0.0, 1.0).model_copy(update={"error": "BackendError: down"})
-    cached = _event("b", 1.0, 1.1, ["a"]).model_copy(update={"cached": True})
+    failed = trace_event("a", 0.0, 1.0).model_copy(update={"error": "BackendError: down"})
+    cached = trace_event("b", 1.0, 1.1, "a").model_copy(update={"cached": True})
     fig = plot_timeline([failed, cached])
     bars = fig.axes[0].containers[0]
     assert bars[0].get_hatch() == "xx" and bars[1].get_hatch() is None
@@ -487,8 +477,8 @@ def test_web_timeline_shows_queued_time_readable_labels_and_no_line_over_labels(
     from agot.render.timeline_svg import label_colour, timeline_svg
 
     events = [
-        _event("a", 100.0, 104.0, role="assess"),
-        _event("b", 106.0, 110.0, ["a"], role="decompose").model_copy(update={"queued_s": 2.0}),
+        trace_event("a", 100.0, 104.0, role="assess"),
+        trace_event("b", 106.0, 110.0, "a", role="decompose").model_copy(update={"queued_s": 2.0}),
     ]
     svg = timeline_svg(events, width=1300.0)
     root = ET.fromstring(svg[: svg.index("</svg>") + 6])

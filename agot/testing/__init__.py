@@ -16,6 +16,7 @@ agot only; each server listens on 127.0.0.1 and nowhere else.
   ToT/AoT/best-of-N, so control flow is tested and timed without a model.
 * :mod:`.eval_workload`: the trivial ``agot eval hotpotqa`` workload and its command line.
 * :mod:`.view_runs`: two scripted eval runs and a trace, for the viewer.
+* :mod:`.trace_events`: trace events of finished scripted calls, for timing readers.
 * :mod:`.game24_replies`, :mod:`.hostile_inputs`: generated replies for the answer parsers.
 * :mod:`.replay`: the command line of the faithfulness replays (published code vs agot).
 
