@@ -188,18 +188,13 @@ async def test_every_strategy_streams_its_final_text_and_result() -> None:
 
 
 def test_critical_path_counts_an_input_from_when_it_was_readable() -> None:
-    from agot.trace import TraceEvent
+    from agot.testing.trace_events import trace_event
 
-    def event(call_id: str, start: float, end: float, **kw: Any) -> TraceEvent:
-        return TraceEvent(
-            call_id=call_id, role="x", start=start, end=end, backend="b", model="m", **kw
-        )
-
-    proposal = event("p", 0.0, 4.0)
+    proposal = trace_event("p", 0.0, 4.0)
     # Read at 1.0 from the proposal still being written; started and ended before it ended.
-    early = event("a", 1.0, 3.5, depends_on=["p"], inputs_at={"p": 1.0})
-    late = event("b", 4.0, 5.0, depends_on=["p"])
-    final = event("f", 5.0, 6.0, depends_on=["p", "a", "b"])
+    early = trace_event("a", 1.0, 3.5, "p", inputs_at={"p": 1.0})
+    late = trace_event("b", 4.0, 5.0, "p")
+    final = trace_event("f", 5.0, 6.0, "p", "a", "b")
     events = [early, proposal, late, final]  # as recorded: the early call ended first
     length, path = critical_path(events)
     assert path == ["p", "b", "f"] and abs(length - 6.0) < 1e-9
