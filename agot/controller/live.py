@@ -108,14 +108,22 @@ class LiveLayer:
         self.kept_over_restart = 0
         self.dropped = 0
         self._marks: set[str] = set()
+        #: (strategy, ready, thoughts settled) at the last update: a piece that settles
+        #: nothing new needs no work.
+        self._seen: tuple[str | None, bool, int] | None = None
 
     def restarted(self) -> None:
         """The stream starts over (a retry): what follows must write the started ones again."""
         self.restarts += 1
         self._marks = {s.token for s in self.started}
+        self._seen = None
 
     async def update(self, part: Settled, *, done: bool) -> None:
         """Start the thoughts ``part`` completes; cancel started ones it contradicts."""
+        seen = (part.strategy, part.ready, len(part.thoughts))
+        if not done and seen == self._seen:
+            return
+        self._seen = seen
         if part.strategy is None:
             if done:
                 await self._drop(0)
@@ -125,9 +133,9 @@ class LiveLayer:
             await self._drop(0)
             return
         keys: list[tuple[Key, tuple[int, str, str, list[str]]]] = []
+        written = [t.model_dump_json() for t in part.thoughts]
         for spec in self._wanted(part.thoughts):
-            prefix = part.thoughts[: spec[0] + 1]
-            keys.append(((part.strategy, tuple(t.model_dump_json() for t in prefix)), spec))
+            keys.append(((part.strategy, tuple(written[: spec[0] + 1])), spec))
         same = 0
         while same < min(len(keys), len(self.started)) and keys[same][0] == self.started[same].key:
             same += 1
