@@ -369,7 +369,11 @@ class Engine:
             else:
                 # Held through the assessment: the thought's answer, or its nested synthesis.
                 self.spending.hold(1)
-                verdict = await self._assess(work)
+                try:
+                    verdict = await self._assess(work)
+                except BaseException:  # cancelled: a streamed proposal dropped this thought
+                    self.spending.release(1)
+                    raise
                 if verdict is not None:
                     work.upstream = [verdict, *upstream]
                 if node.complex and self._may_nest(calls=1):
