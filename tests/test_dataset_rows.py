@@ -50,7 +50,7 @@ def test_morehopqa_rows_keyed_id_or__id_both_load(tmp_path):
     ],
 )
 def test_a_row_without_a_field_names_file_row_and_field(tmp_path, name, file, drop, field):
-    source = next((FIXTURES / name).rglob("*.json"))
+    source = next((FIXTURES / name).rglob(file))  # the dataset's own file, not a replay fixture
     rows = json.loads(source.read_text())
     rows = rows if isinstance(rows, list) else rows["data"]
     del rows[1][drop]
