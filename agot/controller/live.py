@@ -85,6 +85,9 @@ class Tokens:
     """Stand-ins for proposal calls still running: token -> (call id, readable at, kept)."""
 
     found: dict[str, tuple[str | None, float, bool]] = field(default_factory=dict)
+    #: The tokens of each graph layer's proposals (``~<graph prefix>layer<n>``), so a finished
+    #: proposal renames its own without scanning every token of the run.
+    by_layer: dict[str, list[str]] = field(default_factory=dict)
 
 
 class LiveLayer:
@@ -149,7 +152,9 @@ class LiveLayer:
             self._start(key, title, question, parents)
 
     def _start(self, key: Key, title: str, question: str, parents: list[str]) -> None:
-        token = f"~{self.graph.prefix}layer{self.layer}#{next(_serial)}"
+        layer_key = f"~{self.graph.prefix}layer{self.layer}"
+        token = f"{layer_key}#{next(_serial)}"
+        self.tokens.by_layer.setdefault(layer_key, []).append(token)
         node = self.graph.add_node(
             layer=self.layer, title=title, question=question, parents=parents, created_by=token
         )
@@ -173,9 +178,10 @@ class LiveLayer:
 
     def finish(self, call_id: str, events: list[TraceEvent]) -> list[ThoughtNode]:
         """The proposal's call ended as ``call_id``: its thoughts now name it; returns them."""
-        for token, (_, at, kept) in list(self.tokens.found.items()):
-            if token.startswith(f"~{self.graph.prefix}layer{self.layer}#"):
-                self.tokens.found[token] = (call_id, at, kept)
+        found = self.tokens.found
+        for token in self.tokens.by_layer.get(f"~{self.graph.prefix}layer{self.layer}", ()):
+            _, at, kept = found[token]
+            found[token] = (call_id, at, kept)
         for s in self.started:
             s.node.created_by = call_id
             s.node.call_ids.insert(0, call_id)
